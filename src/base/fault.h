@@ -1,0 +1,48 @@
+/*
+ * fault.h - fault injection hooks at allocation and I/O sites (SQLite's sqlite3FaultSim).
+ *
+ * wr_fault_sim(site) returns true when a test asked that site to fail. Production builds pay one
+ * relaxed atomic load per call. Tests arm a site with wr_fault_arm(site, after, count): the next
+ * `after` calls pass, then `count` calls fail (count < 0: fail forever).
+ * The environment variable WEIR_FAULT="site:after:count[,...]" arms sites in a child process,
+ * which is how integration tests simulate a full disk in the real binary.
+ */
+#ifndef WR_SRC_BASE_FAULT_H
+#define WR_SRC_BASE_FAULT_H
+
+#include <stdbool.h>
+
+#define WR_FAULT_LIST(X)                                                                           \
+    X(ALLOC, "alloc")                                                                              \
+    X(WRITE, "write")                                                                              \
+    X(FSYNC, "fsync")                                                                              \
+    X(ENOSPC, "enospc")                                                                            \
+    X(READ, "read")
+
+typedef enum wr_fault_site {
+#define WR_X_(name, text) WR_FAULT_##name,
+    WR_FAULT_LIST(WR_X_)
+#undef WR_X_
+        WR_FAULT__COUNT
+} wr_fault_site;
+
+extern int wr_fault_armed_; /* non-zero when any site is armed */
+
+bool wr_fault_sim_slow(wr_fault_site site);
+
+static inline bool
+wr_fault_sim(wr_fault_site site)
+{
+    return __atomic_load_n(&wr_fault_armed_, __ATOMIC_RELAXED) && wr_fault_sim_slow(site);
+}
+
+/* Arms site: pass `after` calls, then fail `count` calls (negative: forever). */
+void wr_fault_arm(wr_fault_site site, long after, long count);
+
+/* Disarms every site. */
+void wr_fault_reset(void);
+
+/* Arms sites from a spec "site:after:count[,...]"; returns WR_OK or WR_EINVAL. */
+int wr_fault_parse(const char *spec);
+
+#endif
