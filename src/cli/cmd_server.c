@@ -1,0 +1,282 @@
+/*
+ * cmd_server.c - `weir server` (every role in one process) and `weir broker` (the log role).
+ *
+ * Start-up: read the configuration, lock and open the data directory's log, start the Kafka
+ * listener on its own event-loop thread, start the maintenance thread (segment roll by age and
+ * retention, every log.retention.check.interval.ms), then wait for SIGTERM/SIGINT. Signals are
+ * blocked in every thread and taken with sigwait by the main thread, so shutdown runs in plain
+ * thread context: stop accepting, stop the broker loop, stop maintenance, fsync every partition,
+ * close the log, release the lock. A second signal during shutdown exits at once.
+ *
+ * The line "weir server started" on stderr says the listeners are bound; tests wait for it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/base/logging.h"
+#include "src/cli/cli.h"
+#include "src/kafka/broker.h"
+
+static const char server_help[] =
+    "usage: weir %s [options]\n"
+    "\n"
+    "%s\n"
+    "  --kafka-listen HOST:PORT   Kafka protocol listener (default 127.0.0.1:9092;\n"
+    "                             key kafka.listeners)\n"
+    "  --advertise HOST:PORT      address given to clients in metadata (default: the listener)\n"
+    "%s"
+    "  --node-id N                this node's id in Kafka metadata (default 0)\n"
+    "\n"
+    "Settings (as --property KEY=VALUE, in --config FILE or as WEIR_* variables):\n"
+    "  log.flush.policy=sync|interval|none   sync fsyncs before acknowledging (default)\n"
+    "  log.flush.interval.ms=N               for interval (default 1000)\n"
+    "  log.retention.check.interval.ms=N     how often retention runs (default 300000)\n"
+    "  num.partitions=N                      partitions of auto-created topics (default 1)\n"
+    "  auto.create.topics.enable=true|false  create topics on first use (default true)\n"
+    "  socket.request.max.bytes=N            largest Kafka request (default 104857600)\n"
+    "  connections.max.idle.ms=N             close idle connections (default 600000)\n"
+    "  Topic defaults: retention.ms, retention.bytes, segment.bytes, segment.ms, ...\n"
+    "\n" WR_CLI_COMMON_HELP;
+
+static const char http_help[] =
+    "  --http-listen HOST:PORT    HTTP API listener (default 127.0.0.1:8088; key listeners)\n";
+
+typedef struct maintenance {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    int64_t interval_ms;
+    wr_logdb *db;
+} maintenance;
+
+static void *
+maintenance_main(void *arg)
+{
+    maintenance *m = arg;
+    pthread_mutex_lock(&m->mu);
+    while (!m->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(m->interval_ms / 1000);
+        until.tv_nsec += (long)(m->interval_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) != ETIMEDOUT)
+            ;
+        if (m->stop)
+            break;
+        pthread_mutex_unlock(&m->mu);
+        wr_err err;
+        if (wr_log_maintain(m->db, &err) != WR_OK)
+            wr_log(WR_LOG_WARN, "server", "log maintenance: %s", err.msg);
+        pthread_mutex_lock(&m->mu);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+static int
+run(int argc, char **argv, bool all_roles)
+{
+    enum { OPT_KAFKA = WR_OPT__COMMON_END, OPT_HTTP, OPT_NODE, OPT_ADVERTISE };
+    static const struct option longopts[] = {
+        WR_CLI_COMMON_LONGOPTS,
+        {"kafka-listen", required_argument, NULL, OPT_KAFKA},
+        {"http-listen", required_argument, NULL, OPT_HTTP},
+        {"node-id", required_argument, NULL, OPT_NODE},
+        {"advertise", required_argument, NULL, OPT_ADVERTISE},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name = all_roles ? "server" : "broker";
+    const char *what = all_roles
+                           ? "Runs every role of weir in one process over one data directory: the "
+                             "log,\nthe Kafka-compatible broker, and (as they arrive) the SQL "
+                             "engine and the HTTP API."
+                           : "Runs the Kafka-compatible log broker over a data directory.";
+    wr_cli cli;
+    wr_cli_init(&cli, all_roles ? "weir server" : "weir broker");
+    wr_logdb *db = NULL;
+    wr_broker *broker = NULL;
+    wr_props defaults = WR_PROPS_INIT;
+    maintenance m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    bool maint_started = false, failed = false;
+    int status = WR_EXIT_USAGE;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (wr_cli_common_opt(&cli, opt, optarg, &failed))
+            continue;
+        switch (opt) {
+        case 'h':
+            printf(server_help, name, what, all_roles ? http_help : "");
+            status = WR_EXIT_OK;
+            goto out;
+        case OPT_KAFKA:
+            wr_cli_set(&cli, WR_CFG_KAFKA_LISTEN, optarg);
+            break;
+        case OPT_HTTP:
+            if (!all_roles)
+                goto bad;
+            wr_cli_set(&cli, WR_CFG_HTTP_LISTEN, optarg);
+            break;
+        case OPT_NODE:
+            wr_cli_set(&cli, WR_CFG_NODE_ID, optarg);
+            break;
+        case OPT_ADVERTISE:
+            wr_cli_set(&cli, WR_CFG_ADVERTISED, optarg);
+            break;
+        default:
+        bad:
+            fprintf(stderr, server_help, name, what, all_roles ? http_help : "");
+            goto out;
+        }
+    }
+    if (failed || !wr_cli_apply(&cli))
+        goto out;
+    if (optind != argc) {
+        wr_cli_errorf(&cli, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+
+    /* Validate everything before touching the data directory. */
+    wr_broker_opts bo = {0};
+    char khost[256], ahost[256], hhost[256];
+    int kport, aport, hport;
+    const char *klisten = wr_cli_get(&cli, WR_CFG_KAFKA_LISTEN, "127.0.0.1:9092");
+    if (!wr_cli_parse_hostport(klisten, khost, sizeof khost, &kport)) {
+        wr_cli_errorf(&cli, "bad Kafka listener '%s' (want HOST:PORT)", klisten);
+        goto out;
+    }
+    const char *adv = wr_cli_get(&cli, WR_CFG_ADVERTISED, klisten);
+    if (!wr_cli_parse_hostport(adv, ahost, sizeof ahost, &aport)) {
+        wr_cli_errorf(&cli, "bad advertised listener '%s' (want HOST:PORT)", adv);
+        goto out;
+    }
+    const char *hlisten = wr_cli_get(&cli, WR_CFG_HTTP_LISTEN, "127.0.0.1:8088");
+    if (all_roles && !wr_cli_parse_hostport(hlisten, hhost, sizeof hhost, &hport)) {
+        wr_cli_errorf(&cli, "bad HTTP listener '%s' (want HOST:PORT)", hlisten);
+        goto out;
+    }
+    int64_t node_id, partitions, max_request, idle_ms;
+    bool auto_create;
+    wr_err err;
+    if (!wr_cli_get_i64(&cli, WR_CFG_NODE_ID, 0, &node_id) ||
+        !wr_cli_get_i64(&cli, WR_CFG_NUM_PARTITIONS, 1, &partitions) ||
+        !wr_cli_get_i64(&cli, WR_CFG_MAX_REQUEST, 100 << 20, &max_request) ||
+        !wr_cli_get_i64(&cli, WR_CFG_IDLE_MS, 600000, &idle_ms) ||
+        !wr_cli_get_i64(&cli, WR_CFG_RETENTION_CHECK, 300000, &m.interval_ms))
+        goto out;
+    if (wr_config_get_bool(&cli.cfg, WR_CFG_AUTO_CREATE, true, &auto_create, &err) != WR_OK) {
+        wr_cli_errorf(&cli, "%s", err.msg);
+        goto out;
+    }
+    if (partitions < 1 || partitions > 100000 || node_id < 0 || node_id > INT32_MAX ||
+        max_request < 1024 || max_request > INT32_MAX || m.interval_ms < 1 || idle_ms < 1) {
+        wr_cli_errorf(&cli, "a setting is out of range (num.partitions 1..100000, node.id >= 0, "
+                            "socket.request.max.bytes >= 1024, intervals >= 1 ms)");
+        goto out;
+    }
+    wr_cli_topic_defaults(&cli, &defaults);
+    for (size_t i = 0; i < defaults.count; i++) {
+        if (wr_log_config_validate(defaults.items[i].key, defaults.items[i].value, &err) !=
+            WR_OK) {
+            wr_cli_errorf(&cli, "%s", err.msg);
+            goto out;
+        }
+    }
+    status = WR_EXIT_FAIL;
+
+    /* Signals are taken by sigwait below; every thread created from here on inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (wr_cli_open_log(&cli, &db) != WR_OK)
+        goto out;
+    bo = (wr_broker_opts){
+        .listen_host = khost,
+        .listen_port = kport,
+        .advertised_host = ahost,
+        .advertised_port = aport,
+        .node_id = (int32_t)node_id,
+        .auto_create_topics = auto_create,
+        .default_partitions = (int32_t)partitions,
+        .max_request_bytes = (int32_t)max_request,
+        .idle_timeout_ms = idle_ms,
+    };
+    if (wr_broker_create(&bo, db, &broker, &err) != WR_OK ||
+        wr_broker_start(broker, &err) != WR_OK) {
+        wr_cli_errorf(&cli, "cannot start the Kafka listener on %s: %s", klisten, err.msg);
+        goto out;
+    }
+    m.db = db;
+    if (pthread_create(&m.thread, NULL, maintenance_main, &m) != 0) {
+        wr_cli_errorf(&cli, "cannot start the maintenance thread");
+        goto out;
+    }
+    maint_started = true;
+    const char *dir = wr_cli_get(&cli, WR_CFG_DATA_DIR, "./weir-data");
+    if (all_roles)
+        wr_log(WR_LOG_WARN, "server",
+               "HTTP API (listeners=%s) is not available in this version; not listening", hlisten);
+    wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name, khost,
+           wr_broker_port(broker), (long long)node_id, dir);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    wr_log(WR_LOG_INFO, "server", "received %s, shutting down", strsignal(sig));
+    /* A second signal ends the process at once (default action) instead of waiting. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    status = WR_EXIT_OK;
+out:
+    if (broker != NULL)
+        wr_broker_stop(broker);
+    wr_broker_destroy(broker);
+    if (maint_started) {
+        pthread_mutex_lock(&m.mu);
+        m.stop = true;
+        pthread_cond_signal(&m.cv);
+        pthread_mutex_unlock(&m.mu);
+        pthread_join(m.thread, NULL);
+    }
+    if (db != NULL) {
+        if (wr_log_flush_all(db, &err) != WR_OK) {
+            wr_log(WR_LOG_ERROR, "server", "final flush failed: %s", err.msg);
+            status = WR_EXIT_FAIL;
+        }
+        wr_log_close(db);
+        if (status == WR_EXIT_OK)
+            wr_log(WR_LOG_INFO, "server", "stopped cleanly");
+    }
+    wr_props_free(&defaults);
+    wr_cli_cleanup(&cli);
+    return status;
+}
+
+int
+wr_cmd_server(int argc, char **argv)
+{
+    return run(argc, argv, true);
+}
+
+int
+wr_cmd_broker(int argc, char **argv)
+{
+    return run(argc, argv, false);
+}
