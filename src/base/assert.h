@@ -21,8 +21,8 @@ _Noreturn void wr_assert_fail(const char *expr, const char *file, int line);
 #    define WR_NEVER(e)   (e)
 #else
 #    define WR_DASSERT(e) WR_ASSERT(e)
-#    define WR_ALWAYS(e)  ((e) ? true : (wr_assert_fail(#e, __FILE__, __LINE__), false))
-#    define WR_NEVER(e)   ((e) ? (wr_assert_fail("!(" #e ")", __FILE__, __LINE__), true) : false)
+#    define WR_ALWAYS(e)  ((e) ? true : (wr_assert_fail(#    e, __FILE__, __LINE__), false))
+#    define WR_NEVER(e)   ((e) ? (wr_assert_fail("!(" #    e ")", __FILE__, __LINE__), true) : false)
 #endif
 
 #endif

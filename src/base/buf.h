@@ -26,7 +26,10 @@ typedef struct wr_buf {
     bool oom; /* a growth failed; content is incomplete */
 } wr_buf;
 
-#define WR_BUF_INIT {0}
+#define WR_BUF_INIT \
+    {               \
+        0           \
+    }
 
 /* Frees the buffer's memory and re-initialises it. NULL-safe. */
 void wr_buf_free(wr_buf *b);

@@ -13,8 +13,8 @@ wr_strerror(int code)
     switch (code) {
     case WR_OK:
         return "ok";
-#define WR_X_(name, value, text)                                                                   \
-    case WR_##name:                                                                                \
+#define WR_X_(name, value, text) \
+    case WR_##name:              \
         return text;
         WR_ERR_LIST(WR_X_)
 #undef WR_X_

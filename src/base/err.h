@@ -14,33 +14,33 @@
 #include <stdarg.h>
 
 /* X(name, value, text) */
-#define WR_ERR_LIST(X)                                                                             \
-    X(EINVAL, -1, "invalid argument")                                                              \
-    X(ENOMEM, -2, "out of memory")                                                                 \
-    X(EIO, -3, "input/output error")                                                               \
-    X(ENOSPC, -4, "no space left on device")                                                       \
-    X(ENOENT, -5, "not found")                                                                     \
-    X(EEXIST, -6, "already exists")                                                                \
-    X(EAGAIN, -7, "resource temporarily unavailable")                                              \
-    X(ECORRUPT, -8, "corrupt data")                                                                \
-    X(ECRC, -9, "checksum mismatch")                                                               \
-    X(ERANGE, -10, "value out of range")                                                           \
-    X(ETOOBIG, -11, "size limit exceeded")                                                         \
-    X(EUNSUPP, -12, "not supported")                                                               \
-    X(ECLOSED, -13, "closed")                                                                      \
-    X(ETIMEDOUT, -14, "timed out")                                                                 \
-    X(ESYNTAX, -15, "syntax error")                                                                \
-    X(ESEMANTIC, -16, "semantic error")                                                            \
-    X(ESTATE, -17, "operation not valid in the current state")                                     \
-    X(ETRUNC, -18, "truncated input")                                                              \
-    X(EOFFSET, -19, "offset out of range")                                                         \
-    X(ECOMPRESS, -20, "compression error")                                                         \
-    X(ENOTEMPTY, -21, "not empty")                                                                 \
-    X(EPROTO, -22, "protocol error")                                                               \
-    X(EFENCED, -23, "fenced by a newer producer or owner")                                         \
-    X(EDUPLICATE, -24, "duplicate")                                                                \
-    X(ESEQUENCE, -25, "out-of-order sequence number")                                              \
-    X(EBUSY, -26, "busy")                                                                          \
+#define WR_ERR_LIST(X)                                         \
+    X(EINVAL, -1, "invalid argument")                          \
+    X(ENOMEM, -2, "out of memory")                             \
+    X(EIO, -3, "input/output error")                           \
+    X(ENOSPC, -4, "no space left on device")                   \
+    X(ENOENT, -5, "not found")                                 \
+    X(EEXIST, -6, "already exists")                            \
+    X(EAGAIN, -7, "resource temporarily unavailable")          \
+    X(ECORRUPT, -8, "corrupt data")                            \
+    X(ECRC, -9, "checksum mismatch")                           \
+    X(ERANGE, -10, "value out of range")                       \
+    X(ETOOBIG, -11, "size limit exceeded")                     \
+    X(EUNSUPP, -12, "not supported")                           \
+    X(ECLOSED, -13, "closed")                                  \
+    X(ETIMEDOUT, -14, "timed out")                             \
+    X(ESYNTAX, -15, "syntax error")                            \
+    X(ESEMANTIC, -16, "semantic error")                        \
+    X(ESTATE, -17, "operation not valid in the current state") \
+    X(ETRUNC, -18, "truncated input")                          \
+    X(EOFFSET, -19, "offset out of range")                     \
+    X(ECOMPRESS, -20, "compression error")                     \
+    X(ENOTEMPTY, -21, "not empty")                             \
+    X(EPROTO, -22, "protocol error")                           \
+    X(EFENCED, -23, "fenced by a newer producer or owner")     \
+    X(EDUPLICATE, -24, "duplicate")                            \
+    X(ESEQUENCE, -25, "out-of-order sequence number")          \
+    X(EBUSY, -26, "busy")                                      \
     X(EINTERNAL, -27, "internal error")
 
 enum {
@@ -59,9 +59,9 @@ int wr_err_from_errno(int errnum);
 #define WR_ERR_MSG_MAX 256
 
 typedef struct wr_err {
-    int code;                  /* WR_OK or a WR_E* code */
-    char msg[WR_ERR_MSG_MAX];  /* NUL-terminated, truncated if longer */
-    int line, col;             /* 1-based source position (SQL), 0 when not applicable */
+    int code;                 /* WR_OK or a WR_E* code */
+    char msg[WR_ERR_MSG_MAX]; /* NUL-terminated, truncated if longer */
+    int line, col;            /* 1-based source position (SQL), 0 when not applicable */
 } wr_err;
 
 /* Clears err to WR_OK. NULL-safe. */

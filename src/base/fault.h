@@ -12,11 +12,11 @@
 
 #include <stdbool.h>
 
-#define WR_FAULT_LIST(X)                                                                           \
-    X(ALLOC, "alloc")                                                                              \
-    X(WRITE, "write")                                                                              \
-    X(FSYNC, "fsync")                                                                              \
-    X(ENOSPC, "enospc")                                                                            \
+#define WR_FAULT_LIST(X) \
+    X(ALLOC, "alloc")    \
+    X(WRITE, "write")    \
+    X(FSYNC, "fsync")    \
+    X(ENOSPC, "enospc")  \
     X(READ, "read")
 
 typedef enum wr_fault_site {

@@ -33,7 +33,10 @@ typedef struct wr_props {
     size_t count, cap;
 } wr_props;
 
-#define WR_PROPS_INIT {0}
+#define WR_PROPS_INIT \
+    {                 \
+        0             \
+    }
 
 void wr_props_free(wr_props *p);
 

@@ -25,18 +25,12 @@ wr_cli_init(wr_cli *cli, const char *prog)
     cli->prog = prog;
     cli->lock_fd = -1;
     static const char *const defaults[][2] = {
-        {WR_CFG_DATA_DIR, "./weir-data"},
-        {WR_CFG_KAFKA_LISTEN, "127.0.0.1:9092"},
-        {WR_CFG_HTTP_LISTEN, "127.0.0.1:8088"},
-        {WR_CFG_LOG_LEVEL, "info"},
-        {WR_CFG_FLUSH_POLICY, "sync"},
-        {WR_CFG_FLUSH_INTERVAL, "1000"},
-        {WR_CFG_RETENTION_CHECK, "300000"},
-        {WR_CFG_NUM_PARTITIONS, "1"},
-        {WR_CFG_AUTO_CREATE, "true"},
-        {WR_CFG_NODE_ID, "0"},
-        {WR_CFG_MAX_REQUEST, "104857600"},
-        {WR_CFG_IDLE_MS, "600000"},
+        {WR_CFG_DATA_DIR, "./weir-data"},       {WR_CFG_KAFKA_LISTEN, "127.0.0.1:9092"},
+        {WR_CFG_HTTP_LISTEN, "127.0.0.1:8088"}, {WR_CFG_LOG_LEVEL, "info"},
+        {WR_CFG_FLUSH_POLICY, "sync"},          {WR_CFG_FLUSH_INTERVAL, "1000"},
+        {WR_CFG_RETENTION_CHECK, "300000"},     {WR_CFG_NUM_PARTITIONS, "1"},
+        {WR_CFG_AUTO_CREATE, "true"},           {WR_CFG_NODE_ID, "0"},
+        {WR_CFG_MAX_REQUEST, "104857600"},      {WR_CFG_IDLE_MS, "600000"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         wr_config_set(&cli->cfg, WR_CONFIG_DEFAULT, defaults[i][0], defaults[i][1]);

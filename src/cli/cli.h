@@ -27,25 +27,25 @@
 #define WR_EXIT_USAGE 2
 
 /* Property keys of the options every command understands. */
-#define WR_CFG_DATA_DIR         "data.dir"
-#define WR_CFG_KAFKA_LISTEN     "kafka.listeners"
-#define WR_CFG_HTTP_LISTEN      "listeners"
-#define WR_CFG_BOOTSTRAP        "bootstrap.servers"
-#define WR_CFG_LOG_LEVEL        "log.level"
-#define WR_CFG_FLUSH_POLICY     "log.flush.policy"
-#define WR_CFG_FLUSH_INTERVAL   "log.flush.interval.ms"
-#define WR_CFG_RETENTION_CHECK  "log.retention.check.interval.ms"
-#define WR_CFG_NUM_PARTITIONS   "num.partitions"
-#define WR_CFG_AUTO_CREATE      "auto.create.topics.enable"
-#define WR_CFG_NODE_ID          "node.id"
-#define WR_CFG_MAX_REQUEST      "socket.request.max.bytes"
-#define WR_CFG_IDLE_MS          "connections.max.idle.ms"
-#define WR_CFG_ADVERTISED       "kafka.advertised.listeners"
+#define WR_CFG_DATA_DIR        "data.dir"
+#define WR_CFG_KAFKA_LISTEN    "kafka.listeners"
+#define WR_CFG_HTTP_LISTEN     "listeners"
+#define WR_CFG_BOOTSTRAP       "bootstrap.servers"
+#define WR_CFG_LOG_LEVEL       "log.level"
+#define WR_CFG_FLUSH_POLICY    "log.flush.policy"
+#define WR_CFG_FLUSH_INTERVAL  "log.flush.interval.ms"
+#define WR_CFG_RETENTION_CHECK "log.retention.check.interval.ms"
+#define WR_CFG_NUM_PARTITIONS  "num.partitions"
+#define WR_CFG_AUTO_CREATE     "auto.create.topics.enable"
+#define WR_CFG_NODE_ID         "node.id"
+#define WR_CFG_MAX_REQUEST     "socket.request.max.bytes"
+#define WR_CFG_IDLE_MS         "connections.max.idle.ms"
+#define WR_CFG_ADVERTISED      "kafka.advertised.listeners"
 
 typedef struct wr_cli {
     const char *prog; /* "weir topic create", for messages */
     wr_config cfg;
-    int lock_fd;      /* -1 until the data directory is locked */
+    int lock_fd;             /* -1 until the data directory is locked */
     wr_props topic_defaults; /* broker-wide topic config defaults, lent to the open log */
 } wr_cli;
 
@@ -67,22 +67,24 @@ enum {
     WR_OPT_PROPERTY,
     WR_OPT__COMMON_END,
 };
-#define WR_CLI_COMMON_LONGOPTS                                                                     \
-    {"data-dir", required_argument, NULL, WR_OPT_DATA_DIR},                                        \
-        {"config", required_argument, NULL, WR_OPT_CONFIG},                                        \
-        {"bootstrap-server", required_argument, NULL, WR_OPT_BOOTSTRAP},                           \
-        {"log-level", required_argument, NULL, WR_OPT_LOG_LEVEL},                                  \
-        {"property", required_argument, NULL, WR_OPT_PROPERTY},                                    \
-        {"help", no_argument, NULL, 'h'}
-#define WR_CLI_COMMON_HELP                                                                         \
-    "Common options:\n"                                                                            \
-    "  --data-dir DIR            local data directory (default ./weir-data; key data.dir)\n"       \
-    "  --bootstrap-server H:P    talk to a running weir server or Kafka cluster instead\n"         \
-    "  --config FILE             read settings from a Java .properties file\n"                     \
-    "  --property KEY=VALUE      set any setting (strongest source)\n"                             \
-    "  --log-level LEVEL         debug, info, warn or error (default info)\n"                      \
-    "  -h, --help                this help\n"                                                      \
-    "Settings come from flags, then --config FILE, then WEIR_* environment variables\n"            \
+#define WR_CLI_COMMON_LONGOPTS                                           \
+    {"data-dir", required_argument, NULL, WR_OPT_DATA_DIR},              \
+        {"config", required_argument, NULL, WR_OPT_CONFIG},              \
+        {"bootstrap-server", required_argument, NULL, WR_OPT_BOOTSTRAP}, \
+        {"log-level", required_argument, NULL, WR_OPT_LOG_LEVEL},        \
+        {"property", required_argument, NULL, WR_OPT_PROPERTY},          \
+    {                                                                    \
+        "help", no_argument, NULL, 'h'                                   \
+    }
+#define WR_CLI_COMMON_HELP                                                                   \
+    "Common options:\n"                                                                      \
+    "  --data-dir DIR            local data directory (default ./weir-data; key data.dir)\n" \
+    "  --bootstrap-server H:P    talk to a running weir server or Kafka cluster instead\n"   \
+    "  --config FILE             read settings from a Java .properties file\n"               \
+    "  --property KEY=VALUE      set any setting (strongest source)\n"                       \
+    "  --log-level LEVEL         debug, info, warn or error (default info)\n"                \
+    "  -h, --help                this help\n"                                                \
+    "Settings come from flags, then --config FILE, then WEIR_* environment variables\n"      \
     "(WEIR_LOG_FLUSH_POLICY=none sets log.flush.policy), then defaults.\n"
 
 bool wr_cli_common_opt(wr_cli *cli, int opt, const char *arg, bool *failed);

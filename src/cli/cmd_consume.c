@@ -155,8 +155,7 @@ consume_local(wr_cli *cli, const char *topic, const wr_consume_opts *o)
         }
         /* Caught up. Nobody else can append to a locked data directory, so stop here unless a
            timeout asks us to wait (it only matters for symmetry with remote mode). */
-        if (o->timeout_ms < 0 ||
-            (wr_clock_mono_ns() - idle_since) / 1000000 >= o->timeout_ms)
+        if (o->timeout_ms < 0 || (wr_clock_mono_ns() - idle_since) / 1000000 >= o->timeout_ms)
             break;
         int32_t w = o->partition >= 0 ? o->partition : 0;
         wr_log_wait(parts[w], next[w], 100);
@@ -209,8 +208,7 @@ wr_cmd_consume(int argc, char **argv)
     wr_cli cli;
     wr_cli_init(&cli, "weir consume");
     wr_consume_opts o = {
-        .partition = -1, .offset = -1, .max_messages = -1, .timeout_ms = -1,
-        .key_separator = "\t"};
+        .partition = -1, .offset = -1, .max_messages = -1, .timeout_ms = -1, .key_separator = "\t"};
     bool failed = false;
     int status = WR_EXIT_USAGE;
     int opt;

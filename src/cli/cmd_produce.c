@@ -85,7 +85,11 @@ flush_all(producer *p)
 }
 
 static int
-add_record(producer *p, int32_t fixed_partition, const char *key, int32_t klen, const char *val,
+add_record(producer *p,
+           int32_t fixed_partition,
+           const char *key,
+           int32_t klen,
+           const char *val,
            int32_t vlen)
 {
     int32_t part;
@@ -106,8 +110,14 @@ add_record(producer *p, int32_t fixed_partition, const char *key, int32_t klen, 
 }
 
 static int
-produce_local(wr_cli *cli, const char *topic, int sep, int32_t fixed_partition,
-              wr_compression codec, size_t batch_bytes, int64_t linger_ms, bool create,
+produce_local(wr_cli *cli,
+              const char *topic,
+              int sep,
+              int32_t fixed_partition,
+              wr_compression codec,
+              size_t batch_bytes,
+              int64_t linger_ms,
+              bool create,
               int64_t max_line)
 {
     producer p = {.cli = cli, .topic = topic, .batch_bytes = batch_bytes};
@@ -128,8 +138,10 @@ produce_local(wr_cli *cli, const char *topic, int sep, int32_t fixed_partition,
         p.partitions = (int32_t)n;
     }
     if (p.partitions < 0) {
-        wr_cli_errorf(cli, "topic '%s' does not exist (create it with `weir topic create`, or"
-                           " pass --create)", topic);
+        wr_cli_errorf(cli,
+                      "topic '%s' does not exist (create it with `weir topic create`, or"
+                      " pass --create)",
+                      topic);
         goto out;
     }
     if (fixed_partition >= p.partitions) {
@@ -236,8 +248,8 @@ produce_local(wr_cli *cli, const char *topic, int sep, int32_t fixed_partition,
     if (flush_all(&p) != WR_OK)
         goto out;
     status = p.errors ? WR_EXIT_FAIL : WR_EXIT_OK;
-    wr_log(WR_LOG_DEBUG, "cli", "produced %ld records to %s (%ld lines skipped)", p.records,
-           topic, p.errors);
+    wr_log(WR_LOG_DEBUG, "cli", "produced %ld records to %s (%ld lines skipped)", p.records, topic,
+           p.errors);
 out:
     free(buf);
     if (p.builders != NULL)
@@ -337,8 +349,7 @@ wr_cmd_produce(int argc, char **argv)
     int64_t max_line = LINE_MAX_DEFAULT;
     const char *bootstrap = wr_cli_get(&cli, WR_CFG_BOOTSTRAP, NULL);
     if (bootstrap != NULL)
-        status = wr_remote_produce(&cli, bootstrap, topic, sep, (int32_t)partition, codec,
-                                   linger);
+        status = wr_remote_produce(&cli, bootstrap, topic, sep, (int32_t)partition, codec, linger);
     else
         status = produce_local(&cli, topic, sep, (int32_t)partition, codec, (size_t)batch, linger,
                                create, max_line);

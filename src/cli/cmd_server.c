@@ -188,8 +188,7 @@ run(int argc, char **argv, bool all_roles)
     }
     wr_cli_topic_defaults(&cli, &defaults);
     for (size_t i = 0; i < defaults.count; i++) {
-        if (wr_log_config_validate(defaults.items[i].key, defaults.items[i].value, &err) !=
-            WR_OK) {
+        if (wr_log_config_validate(defaults.items[i].key, defaults.items[i].value, &err) != WR_OK) {
             wr_cli_errorf(&cli, "%s", err.msg);
             goto out;
         }

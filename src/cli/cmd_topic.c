@@ -133,16 +133,15 @@ run_local(wr_cli *cli, const char *verb, char **names, int n_names, topic_args *
         for (size_t i = 0; status == WR_EXIT_OK && i < a->configs.count; i++) {
             if (wr_log_topic_config_set(db, names[0], a->configs.items[i].key,
                                         a->configs.items[i].value, &err) != WR_OK) {
-                wr_cli_errorf(cli, "cannot set %s on '%s': %s", a->configs.items[i].key,
-                              names[0], err.msg);
+                wr_cli_errorf(cli, "cannot set %s on '%s': %s", a->configs.items[i].key, names[0],
+                              err.msg);
                 status = WR_EXIT_FAIL;
             }
         }
         for (int i = 0; status == WR_EXIT_OK && i < a->n_delete; i++) {
-            if (wr_log_topic_config_set(db, names[0], a->delete_configs[i], NULL, &err) !=
-                WR_OK) {
-                wr_cli_errorf(cli, "cannot reset %s on '%s': %s", a->delete_configs[i],
-                              names[0], err.msg);
+            if (wr_log_topic_config_set(db, names[0], a->delete_configs[i], NULL, &err) != WR_OK) {
+                wr_cli_errorf(cli, "cannot reset %s on '%s': %s", a->delete_configs[i], names[0],
+                              err.msg);
                 status = WR_EXIT_FAIL;
             }
         }
@@ -232,8 +231,8 @@ wr_cmd_topic(int argc, char **argv)
     int n_names = argc - optind;
     bool needs_one = strcmp(verb, "create") == 0 || strcmp(verb, "alter") == 0;
     bool needs_some = strcmp(verb, "delete") == 0;
-    bool known = needs_one || needs_some || strcmp(verb, "list") == 0 ||
-                 strcmp(verb, "describe") == 0;
+    bool known =
+        needs_one || needs_some || strcmp(verb, "list") == 0 || strcmp(verb, "describe") == 0;
     if (!known) {
         wr_cli_errorf(&cli, "unknown verb '%s' (create, list, describe, alter, delete)", verb);
         goto out;

@@ -8,13 +8,12 @@
 #include "src/cli/remote.h"
 
 #include <inttypes.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <librdkafka/rdkafka.h>
 
 #include "src/base/clock.h"
 #include "src/log/compress.h"
@@ -51,7 +50,10 @@ set(rd_kafka_conf_t *conf, wr_cli *cli, const char *k, const char *v)
 /* ---- topics ---------------------------------------------------------------------------- */
 
 static int
-admin_wait(wr_cli *cli, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafka_event_type_t type,
+admin_wait(wr_cli *cli,
+           rd_kafka_t *rk,
+           rd_kafka_queue_t *q,
+           rd_kafka_event_type_t type,
            rd_kafka_event_t **out)
 {
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
@@ -137,8 +139,15 @@ describe_remote(wr_cli *cli, rd_kafka_t *rk, char **names, int n_names, bool lis
 }
 
 int
-wr_remote_topic(wr_cli *cli, const char *bootstrap, const char *verb, char **names, int n_names,
-                int32_t partitions, const wr_props *configs, char **delete_configs, int n_delete)
+wr_remote_topic(wr_cli *cli,
+                const char *bootstrap,
+                const char *verb,
+                char **names,
+                int n_names,
+                int32_t partitions,
+                const wr_props *configs,
+                char **delete_configs,
+                int n_delete)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
@@ -255,8 +264,13 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 int
-wr_remote_produce(wr_cli *cli, const char *bootstrap, const char *topic, int sep,
-                  int32_t partition, wr_compression codec, int64_t linger_ms)
+wr_remote_produce(wr_cli *cli,
+                  const char *bootstrap,
+                  const char *topic,
+                  int sep,
+                  int32_t partition,
+                  wr_compression codec,
+                  int64_t linger_ms)
 {
     char errstr[512], linger[32];
     long failures = 0, skipped = 0;
@@ -347,8 +361,7 @@ on_signal(int sig)
 }
 
 int
-wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic,
-                  const wr_consume_opts *o)
+wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic, const wr_consume_opts *o)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
@@ -394,8 +407,8 @@ wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic,
         int32_t n = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
         if (o->partition >= n) {
-            wr_cli_errorf(cli, "topic '%s' has %d partitions; partition %d does not exist",
-                          topic, n, o->partition);
+            wr_cli_errorf(cli, "topic '%s' has %d partitions; partition %d does not exist", topic,
+                          n, o->partition);
             goto out;
         }
         tpl = rd_kafka_topic_partition_list_new(n);
@@ -420,8 +433,7 @@ wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic,
     while (!stop_consuming) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m == NULL) {
-            if (o->timeout_ms >= 0 &&
-                (wr_clock_mono_ns() - idle_since) / 1000000 >= o->timeout_ms)
+            if (o->timeout_ms >= 0 && (wr_clock_mono_ns() - idle_since) / 1000000 >= o->timeout_ms)
                 break;
             continue;
         }

@@ -26,14 +26,25 @@ typedef struct wr_consume_opts {
 /* Prints one record the way the options ask (shared by local and remote consume). */
 void wr_consume_print(const wr_consume_opts *o, int32_t partition, const wr_record *r);
 
-int wr_remote_topic(wr_cli *cli, const char *bootstrap, const char *verb, char **names,
-                    int n_names, int32_t partitions, const wr_props *configs,
-                    char **delete_configs, int n_delete);
+int wr_remote_topic(wr_cli *cli,
+                    const char *bootstrap,
+                    const char *verb,
+                    char **names,
+                    int n_names,
+                    int32_t partitions,
+                    const wr_props *configs,
+                    char **delete_configs,
+                    int n_delete);
 
-int wr_remote_produce(wr_cli *cli, const char *bootstrap, const char *topic, int sep,
-                      int32_t partition, wr_compression codec, int64_t linger_ms);
+int wr_remote_produce(wr_cli *cli,
+                      const char *bootstrap,
+                      const char *topic,
+                      int sep,
+                      int32_t partition,
+                      wr_compression codec,
+                      int64_t linger_ms);
 
-int wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic,
-                      const wr_consume_opts *o);
+int
+wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic, const wr_consume_opts *o);
 
 #endif

@@ -1,7 +1,8 @@
 /* Unit tests for src/base/arena.c. */
-#include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/arena.h"
 #include "src/base/fault.h"

@@ -1,6 +1,7 @@
 /* Unit tests for src/base/buf.c. */
-#include <criterion/criterion.h>
 #include <stdlib.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/buf.h"
 #include "src/base/fault.h"

@@ -1,7 +1,8 @@
 /* Unit tests for src/base/crc32c.c: RFC 3720 / iSCSI vectors, incremental use, both paths. */
-#include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/crc32c.h"
 

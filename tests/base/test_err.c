@@ -1,7 +1,8 @@
 /* Unit tests for src/base/err.c. */
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/err.h"
 

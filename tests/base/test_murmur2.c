@@ -1,6 +1,7 @@
 /* Unit tests for src/base/murmur2.c: the vectors of apache/kafka UtilsTest.testMurmur2. */
-#include <criterion/criterion.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/murmur2.h"
 

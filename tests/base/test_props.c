@@ -1,7 +1,8 @@
 /* Unit tests for src/base/props.c: Java .properties syntax and the configuration layers. */
-#include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/props.h"
 
@@ -16,8 +17,9 @@ parse_get(wr_props *p, const char *text, const char *key)
 Test(base_props, separators_comments_and_blanks)
 {
     wr_props p = WR_PROPS_INIT;
-    const char *t = "# comment\n! also comment\n\n  a=1\nb : 2\nc 3\nd\te f\n  g  =  spaced value  \n"
-                    "empty=\nonlykey\n";
+    const char *t =
+        "# comment\n! also comment\n\n  a=1\nb : 2\nc 3\nd\te f\n  g  =  spaced value  \n"
+        "empty=\nonlykey\n";
     cr_assert_str_eq(parse_get(&p, t, "a"), "1");
     cr_assert_str_eq(wr_props_get(&p, "b"), "2");
     cr_assert_str_eq(wr_props_get(&p, "c"), "3");

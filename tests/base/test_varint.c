@@ -32,8 +32,23 @@ Test(base_varint, known_encodings)
 
 Test(base_varint, round_trip_many_values)
 {
-    int64_t vals[] = {0, 1, -1, 63, -64, 64, 127, 128, 16383, 16384, -16385, 1 << 20,
-                      INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, 1234567890123LL};
+    int64_t vals[] = {0,
+                      1,
+                      -1,
+                      63,
+                      -64,
+                      64,
+                      127,
+                      128,
+                      16383,
+                      16384,
+                      -16385,
+                      1 << 20,
+                      INT32_MAX,
+                      INT32_MIN,
+                      INT64_MAX,
+                      INT64_MIN,
+                      1234567890123LL};
     wr_buf b = WR_BUF_INIT;
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
         wr_buf_put_varint(&b, vals[i]);
