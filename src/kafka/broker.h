@@ -1,0 +1,63 @@
+/*
+ * broker.h - the Kafka-compatible broker: a libuv network server speaking the Kafka protocol over
+ * one wr_logdb.
+ *
+ * Role: accepts TCP connections, frames requests (int32 size + header + body), decodes them with
+ * the table-driven codec (kproto.h), runs one handler per API against the log (and the group
+ * coordinator) and writes the responses back in request order per connection, also when clients
+ * pipeline requests. Produce with acks=0 gets no response. A malformed frame closes only its own
+ * connection (with a log line); idle connections are closed after idle_timeout_ms.
+ *
+ * Ownership: the broker borrows the wr_logdb (the caller opens it before wr_broker_create and
+ * closes it after wr_broker_destroy). Strings in wr_broker_opts are copied by wr_broker_create.
+ *
+ * Threads: wr_broker_start runs the broker on its own thread with its own uv loop; every other
+ * function is called from the owning (control) thread. wr_broker_stop is synchronous: when it
+ * returns, the loop thread has ended and every connection is closed.
+ */
+#ifndef WR_SRC_KAFKA_BROKER_H
+#define WR_SRC_KAFKA_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "src/base/err.h"
+
+typedef struct wr_logdb wr_logdb;
+typedef struct wr_broker wr_broker;
+
+typedef struct wr_broker_opts {
+    const char *listen_host;     /* bind address; NULL or "" = "0.0.0.0" */
+    int listen_port;             /* 0 = any free port (see wr_broker_port) */
+    const char *advertised_host; /* host clients are told to connect to; NULL = listen host */
+    int advertised_port;         /* 0 = the bound port */
+    int32_t node_id;             /* this broker's node id (also the controller id) */
+    bool auto_create_topics;     /* auto.create.topics.enable (Kafka default true) */
+    int32_t default_partitions;  /* num.partitions for auto-created topics; <= 0 means 1 */
+    int32_t max_request_bytes;   /* socket.request.max.bytes; <= 0 means 100 MiB */
+    int64_t idle_timeout_ms;     /* connections.max.idle.ms; <= 0 means 600000 */
+} wr_broker_opts;
+
+/* Fills opts with the Kafka defaults (auto-create on, 1 partition, 100 MiB, 10 min idle,
+   listen 0.0.0.0:9092, node 0). */
+void wr_broker_opts_init(wr_broker_opts *opts);
+
+/* Creates a broker over db (borrowed). Validates opts; nothing listens yet. Returns an owned
+   broker in *out. Note: opts->auto_create_topics is taken as given, so a zeroed opts means
+   auto-create off; call wr_broker_opts_init first for Kafka's defaults. */
+int wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_err *err);
+
+/* Binds and listens, then runs the loop on a new thread. Returns once listening, so a bind
+   error (port in use: WR_EBUSY, bad address: WR_EINVAL) is returned here. */
+int wr_broker_start(wr_broker *b, wr_err *err);
+
+/* The bound port (useful with listen_port 0), or -1 before a successful start. */
+int wr_broker_port(wr_broker *b);
+
+/* Stops accepting, closes every connection and joins the loop thread. Idempotent. */
+void wr_broker_stop(wr_broker *b);
+
+/* Stops (if needed) and frees the broker. NULL-safe. */
+void wr_broker_destroy(wr_broker *b);
+
+#endif
