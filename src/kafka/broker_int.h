@@ -1,0 +1,148 @@
+/*
+ * broker_int.h - what the broker's files share: the broker, connection and request structs and
+ * the wr__k* helpers between the network server (server.c) and the API handlers (kh_*.c).
+ *
+ * Thread locality: everything here lives on the broker's loop thread, except a request handed to
+ * the thread pool (Produce): while its uv_work_t runs, only the worker touches the request and
+ * its arena; the producer-state table (kidem.c) has its own mutex.
+ *
+ * Ownership: a connection owns its queue of requests; a request owns its arena, its frame and
+ * its encoded response. A connection is freed once its handle is closed and no work item of its
+ * requests is still running (refs == 0).
+ */
+#ifndef WR_SRC_KAFKA_BROKER_INT_H
+#define WR_SRC_KAFKA_BROKER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "src/base/arena.h"
+#include "src/base/buf.h"
+#include "src/kafka/broker.h"
+#include "src/kafka/kmsg.h"
+#include "src/kafka/kproto.h"
+
+/* Kafka error codes the broker answers with. */
+enum {
+    WR_KERR_UNKNOWN_SERVER_ERROR = -1,
+    WR_KERR_NONE = 0,
+    WR_KERR_OFFSET_OUT_OF_RANGE = 1,
+    WR_KERR_CORRUPT_MESSAGE = 2,
+    WR_KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    WR_KERR_MESSAGE_TOO_LARGE = 10,
+    WR_KERR_COORDINATOR_NOT_AVAILABLE = 15,
+    WR_KERR_INVALID_TOPIC_EXCEPTION = 17,
+    WR_KERR_INVALID_REQUIRED_ACKS = 21,
+    WR_KERR_UNSUPPORTED_VERSION = 35,
+    WR_KERR_TOPIC_ALREADY_EXISTS = 36,
+    WR_KERR_INVALID_PARTITIONS = 37,
+    WR_KERR_INVALID_REPLICATION_FACTOR = 38,
+    WR_KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+    WR_KERR_INVALID_CONFIG = 40,
+    WR_KERR_INVALID_REQUEST = 42,
+    WR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    WR_KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+    WR_KERR_INVALID_PRODUCER_EPOCH = 47,
+    WR_KERR_TOPIC_DELETION_DISABLED = 73,
+    WR_KERR_KAFKA_STORAGE_ERROR = 56,
+    WR_KERR_UNKNOWN_PRODUCER_ID = 59,
+    WR_KERR_INVALID_RECORD = 87,
+};
+
+typedef struct wr_kconn wr_kconn;
+typedef struct wr_kreq wr_kreq;
+typedef struct wr_kidem wr_kidem;
+
+struct wr_broker {
+    wr_broker_opts opts; /* strings point at the copies below */
+    char *listen_host, *adv_host;
+    wr_logdb *db;
+    char cluster_id[40];
+
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_tcp_t server;
+    uv_async_t stop_async;  /* control thread -> loop: stop */
+    uv_async_t data_async;  /* appending threads -> loop: new data, retry parked fetches */
+    uv_timer_t sweep_timer; /* idle connections */
+    uv_timer_t fetch_timer; /* nearest parked-fetch deadline */
+    uv_sem_t ready;
+    int start_rc;
+    wr_err start_err;
+    int port;
+    bool started, stopped;
+
+    wr_kconn *conns;  /* doubly linked through next/prev */
+    wr_kreq *parked;  /* long-poll fetches waiting for data or their deadline */
+    wr_kidem *idem;   /* producer state (idempotence) */
+};
+
+struct wr_kconn {
+    uv_tcp_t tcp; /* first member: handle->data is unused, casts go through this */
+    wr_broker *b;
+    wr_kconn *next, *prev;
+    char peer[64];
+    uint8_t rbuf[64 * 1024];
+    uint8_t szbuf[4];
+    size_t szgot;
+    uint8_t *frame; /* being filled: frame_len bytes, frame_got so far */
+    size_t frame_len, frame_got;
+    wr_kreq *head, *tail;  /* requests in arrival order; answered from the head */
+    int queued;            /* requests in the queue */
+    size_t out_bytes;      /* response bytes handed to uv_write and not yet written */
+    int64_t last_active_ms;
+    int refs;              /* handle open + work items running */
+    bool closing, reading, produce_busy;
+};
+
+struct wr_kreq {
+    wr_kconn *conn;
+    wr_kreq *next;           /* connection queue */
+    wr_kreq *pnext, **pprev; /* broker's parked list */
+    wr_arena *arena;
+    uint8_t *frame;
+    size_t frame_len;
+    wr_kreq_hdr hdr;
+    const wr_kapi *api;
+    void *body; /* decoded request (arena) */
+    void *resp; /* response struct (arena) */
+    bool done, no_response, parked, work_pending, needs_work;
+    wr_buf out;  /* encoded response frame */
+    wr_buf data; /* Fetch: the record bytes being served */
+    int64_t deadline_ms;
+    uv_work_t work;
+    void (*work_fn)(wr_kreq *r); /* runs on the thread pool */
+};
+
+/* server.c */
+void wr__kreq_finish(wr_kreq *r);          /* encode r->resp, mark done, flush the connection */
+void wr__kreq_park(wr_kreq *r, int64_t deadline_ms);
+void wr__kreq_queue_work(wr_kreq *r, void (*fn)(wr_kreq *r));
+int64_t wr__kmono_ms(void);
+void wr__kconn_close(wr_kconn *c); /* closes the connection (and drops its queue) */
+
+/* kh_*.c: one handler per API; each either finishes the request or parks/queues it. */
+typedef void (*wr_khandler)(wr_kreq *r);
+wr_khandler wr__kh_lookup(int16_t api_key);
+void wr__kh_fetch_retry(wr_kreq *r, bool final); /* a parked fetch: try again */
+void wr__kh_unsupported(wr_kreq *r);             /* answer UNSUPPORTED_VERSION if possible */
+void wr__kh_produce(wr_kreq *r);
+void wr__kh_fetch(wr_kreq *r);
+void wr__kh_list_offsets(wr_kreq *r);
+int16_t wr__kerr_from_log(int rc); /* WR_E* from the log -> Kafka error code */
+
+/* kidem.c: idempotent producer state */
+int wr__kidem_create(wr_logdb *db, wr_kidem **out);
+void wr__kidem_destroy(wr_kidem *t);
+/* Allocates a fresh producer id (persisted). */
+int wr__kidem_new_pid(wr_kidem *t, int64_t *pid, wr_err *err);
+/* Appends batches data[0..len) to partition (topic, part) with Kafka's idempotence checks. Returns
+   a Kafka error code and fills *base_offset (for a duplicate: the original one). */
+struct wr_partition;
+struct wr_log_append_result;
+int wr__kidem_append(wr_kidem *t, struct wr_partition *p, const char *topic, int32_t part,
+                     const uint8_t *data, size_t len, struct wr_log_append_result *res,
+                     wr_err *err);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * kh_data.c - the data-path API handlers: Produce, Fetch (with long poll) and ListOffsets.
+ *
+ * Produce runs on the thread pool (one per connection at a time, see server.c) because an append
+ * waits for its fsync; Fetch and ListOffsets run on the loop thread and serve stored batch bytes
+ * as they are, never re-encoded. A Fetch that finds fewer than MinBytes parks until new data
+ * arrives (wr_log_watch -> uv_async) or MaxWaitMs passes.
+ *
+ * Ownership: responses live in the request's arena; Fetch record bytes in the request's data
+ * buffer (the response's records point into it once every partition has been read).
+ */
+#include <string.h>
+
+#include "src/base/logging.h"
+#include "src/kafka/broker_int.h"
+#include "src/log/log.h"
+#include "src/log/rbatch.h"
+
+int16_t
+wr__kerr_from_log(int rc)
+{
+    switch (rc) {
+    case WR_OK:
+        return WR_KERR_NONE;
+    case WR_ENOENT:
+        return WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case WR_EOFFSET:
+        return WR_KERR_OFFSET_OUT_OF_RANGE;
+    case WR_ECRC:
+        return WR_KERR_CORRUPT_MESSAGE;
+    case WR_ECORRUPT:
+    case WR_EINVAL:
+    case WR_ETRUNC:
+        return WR_KERR_INVALID_RECORD;
+    case WR_ETOOBIG:
+        return WR_KERR_MESSAGE_TOO_LARGE;
+    case WR_EIO:
+    case WR_ENOSPC:
+        return WR_KERR_KAFKA_STORAGE_ERROR;
+    case WR_ESEQUENCE:
+        return WR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case WR_EFENCED:
+        return WR_KERR_INVALID_PRODUCER_EPOCH;
+    default:
+        return WR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+/* ---- Produce --------------------------------------------------------------------------- */
+
+static void
+produce_work(wr_kreq *r)
+{
+    wr_broker *b = r->conn->b;
+    const wr_kp_produce_req *q = r->body;
+    wr_kp_produce_resp *s = r->resp;
+    for (int32_t i = 0; i < s->responses.n; i++) {
+        wr_kp_produce_req_topic_produce_data *td = &q->topic_data.v[i];
+        wr_kp_produce_resp_topic_produce_response *tr = &s->responses.v[i];
+        for (int32_t j = 0; j < tr->partition_responses.n; j++) {
+            wr_kp_produce_req_partition_produce_data *pd = &td->partition_data.v[j];
+            wr_kp_produce_resp_partition_produce_response *pr = &tr->partition_responses.v[j];
+            if (pr->error_code != WR_KERR_NONE)
+                continue;
+            wr_partition *p = NULL;
+            int rc = wr_log_partition(b->db, td->name.s, pd->index, &p);
+            if (rc != WR_OK) {
+                pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            if (pd->records.len <= 0) {
+                pr->error_code = WR_KERR_INVALID_RECORD;
+                continue;
+            }
+            wr_log_append_result res = {0};
+            wr_err err = {0};
+            int kerr = wr__kidem_append(b->idem, p, td->name.s, pd->index, pd->records.p,
+                                        (size_t)pd->records.len, &res, &err);
+            pr->error_code = (int16_t)kerr;
+            if (kerr == WR_KERR_NONE) {
+                pr->base_offset = res.base_offset;
+                pr->log_append_time_ms = res.log_append_time;
+                pr->log_start_offset = res.log_start_offset;
+            } else if (kerr != WR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
+                       kerr != WR_KERR_INVALID_PRODUCER_EPOCH &&
+                       kerr != WR_KERR_UNKNOWN_PRODUCER_ID) {
+                wr_log(WR_LOG_WARN, "kafka", "produce to %s-%d rejected (error %d): %s",
+                       td->name.s, pd->index, kerr, err.msg);
+            }
+        }
+    }
+}
+
+void
+wr__kh_produce(wr_kreq *r)
+{
+    const wr_kp_produce_req *q = r->body;
+    int16_t v = r->hdr.api_version;
+    wr_kp_produce_resp *s = wr_kp_new(r->arena, &wr_kp_produce_resp_desc, v);
+    r->resp = s;
+    s->responses.n = q->topic_data.n > 0 ? q->topic_data.n : 0;
+    s->responses.v =
+        wr_kp_new_array(r->arena, &wr_kp_produce_resp_topic_produce_response_desc,
+                        s->responses.n, v);
+    int16_t all_err = WR_KERR_NONE;
+    if (v < 3)
+        all_err = WR_KERR_UNSUPPORTED_VERSION; /* MessageSet v0/v1: as Kafka 4.0 */
+    else if (q->acks != 0 && q->acks != 1 && q->acks != -1)
+        all_err = WR_KERR_INVALID_REQUIRED_ACKS;
+    else if (q->transactional_id.s != NULL)
+        all_err = WR_KERR_UNSUPPORTED_VERSION; /* transactions are not served yet */
+    bool any = false;
+    for (int32_t i = 0; i < s->responses.n; i++) {
+        wr_kp_produce_req_topic_produce_data *td = &q->topic_data.v[i];
+        wr_kp_produce_resp_topic_produce_response *tr = &s->responses.v[i];
+        tr->name = td->name;
+        int32_t n = td->partition_data.n > 0 ? td->partition_data.n : 0;
+        tr->partition_responses.n = n;
+        tr->partition_responses.v = wr_kp_new_array(
+            r->arena, &wr_kp_produce_resp_partition_produce_response_desc, n, v);
+        for (int32_t j = 0; j < n; j++) {
+            tr->partition_responses.v[j].index = td->partition_data.v[j].index;
+            tr->partition_responses.v[j].base_offset = -1;
+            tr->partition_responses.v[j].error_code = all_err;
+            any = true;
+        }
+    }
+    r->no_response = q->acks == 0;
+    if (all_err != WR_KERR_NONE || !any) {
+        wr__kreq_finish(r);
+        return;
+    }
+    wr__kreq_queue_work(r, produce_work);
+}
+
+/* ---- Fetch ----------------------------------------------------------------------------- */
+
+/* Reads every requested partition into r->data and builds the response. Returns the bytes. */
+static size_t
+fetch_fill(wr_kreq *r)
+{
+    wr_broker *b = r->conn->b;
+    const wr_kp_fetch_req *q = r->body;
+    int16_t v = r->hdr.api_version;
+    wr_kp_fetch_resp *s = wr_kp_new(r->arena, &wr_kp_fetch_resp_desc, v);
+    r->resp = s;
+    wr_buf_reset(&r->data);
+    int32_t nt = q->topics.n > 0 ? q->topics.n : 0;
+    s->responses.n = nt;
+    s->responses.v =
+        wr_kp_new_array(r->arena, &wr_kp_fetch_resp_fetchable_topic_response_desc, nt, v);
+    size_t budget = q->max_bytes > 0 ? (size_t)q->max_bytes : 0;
+    size_t total = 0;
+    size_t *offs = NULL;
+    int32_t nparts = 0;
+    for (int32_t i = 0; i < nt; i++)
+        nparts += q->topics.v[i].partitions.n > 0 ? q->topics.v[i].partitions.n : 0;
+    offs = wr_arena_alloc(r->arena, (size_t)(nparts > 0 ? nparts : 1) * 2 * sizeof *offs);
+    int32_t k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        const wr_kp_fetch_req_fetch_topic *ft = &q->topics.v[i];
+        wr_kp_fetch_resp_fetchable_topic_response *tr = &s->responses.v[i];
+        tr->topic = ft->topic;
+        int32_t np = ft->partitions.n > 0 ? ft->partitions.n : 0;
+        tr->partitions.n = np;
+        tr->partitions.v =
+            wr_kp_new_array(r->arena, &wr_kp_fetch_resp_partition_data_desc, np, v);
+        for (int32_t j = 0; j < np; j++, k++) {
+            const wr_kp_fetch_req_fetch_partition *fp = &ft->partitions.v[j];
+            wr_kp_fetch_resp_partition_data *pr = &tr->partitions.v[j];
+            pr->partition_index = fp->partition;
+            pr->high_watermark = -1;
+            pr->aborted_transactions.n = -1;
+            offs[2 * k] = r->data.len;
+            offs[2 * k + 1] = 0;
+            wr_partition *p = NULL;
+            if (wr_log_partition(b->db, ft->topic.s, fp->partition, &p) != WR_OK) {
+                pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            size_t pmax = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
+            if (budget < pmax)
+                pmax = budget;
+            wr_log_read_result res = {0};
+            int rc = WR_OK;
+            if (pmax > 0 || total == 0) {
+                /* KIP-74: the first batch is served even when larger than the limits */
+                rc = wr_log_read(p, fp->fetch_offset, pmax > 0 ? pmax : 1, &r->data, &res,
+                                 NULL);
+            } else {
+                res.high_watermark = wr_log_end_offset(p);
+                res.log_start_offset = wr_log_start_offset(p);
+            }
+            if (rc != WR_OK) {
+                pr->error_code = wr__kerr_from_log(rc);
+                pr->high_watermark = wr_log_end_offset(p);
+                pr->log_start_offset = wr_log_start_offset(p);
+                pr->last_stable_offset = pr->high_watermark;
+                continue;
+            }
+            pr->high_watermark = res.high_watermark;
+            pr->last_stable_offset = res.high_watermark;
+            pr->log_start_offset = res.log_start_offset;
+            offs[2 * k + 1] = res.bytes;
+            total += res.bytes;
+            budget = budget > res.bytes ? budget - res.bytes : 0;
+        }
+    }
+    /* r->data is complete: point the records at it */
+    k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        wr_kp_fetch_resp_fetchable_topic_response *tr = &s->responses.v[i];
+        for (int32_t j = 0; j < tr->partitions.n; j++, k++) {
+            wr_kp_fetch_resp_partition_data *pr = &tr->partitions.v[j];
+            pr->records = (wr_kbytes){r->data.data ? r->data.data + offs[2 * k]
+                                                   : (const uint8_t *)"",
+                                      (int32_t)offs[2 * k + 1]};
+        }
+    }
+    if (!wr_buf_ok(&r->data)) {
+        s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
+        return SIZE_MAX;
+    }
+    return total;
+}
+
+void
+wr__kh_fetch_retry(wr_kreq *r, bool final)
+{
+    if (r->conn->closing || r->done)
+        return;
+    const wr_kp_fetch_req *q = r->body;
+    size_t got = fetch_fill(r);
+    if (final || got >= (size_t)(q->min_bytes > 0 ? q->min_bytes : 1))
+        wr__kreq_finish(r);
+}
+
+void
+wr__kh_fetch(wr_kreq *r)
+{
+    const wr_kp_fetch_req *q = r->body;
+    size_t got = fetch_fill(r);
+    if (q->max_wait_ms <= 0 || got >= (size_t)(q->min_bytes > 0 ? q->min_bytes : 1) ||
+        got == SIZE_MAX) {
+        wr__kreq_finish(r);
+        return;
+    }
+    wr__kreq_park(r, wr__kmono_ms() + q->max_wait_ms);
+}
+
+/* ---- ListOffsets ----------------------------------------------------------------------- */
+
+void
+wr__kh_list_offsets(wr_kreq *r)
+{
+    wr_broker *b = r->conn->b;
+    const wr_kp_list_offsets_req *q = r->body;
+    int16_t v = r->hdr.api_version;
+    wr_kp_list_offsets_resp *s = wr_kp_new(r->arena, &wr_kp_list_offsets_resp_desc, v);
+    r->resp = s;
+    int32_t nt = q->topics.n > 0 ? q->topics.n : 0;
+    s->topics.n = nt;
+    s->topics.v = wr_kp_new_array(r->arena, &wr_kp_list_offsets_resp_list_offsets_topic_response_desc,
+                                  nt, v);
+    for (int32_t i = 0; i < nt; i++) {
+        const wr_kp_list_offsets_req_list_offsets_topic *t = &q->topics.v[i];
+        wr_kp_list_offsets_resp_list_offsets_topic_response *tr = &s->topics.v[i];
+        tr->name = t->name;
+        int32_t np = t->partitions.n > 0 ? t->partitions.n : 0;
+        tr->partitions.n = np;
+        tr->partitions.v = wr_kp_new_array(
+            r->arena, &wr_kp_list_offsets_resp_list_offsets_partition_response_desc, np, v);
+        for (int32_t j = 0; j < np; j++) {
+            const wr_kp_list_offsets_req_list_offsets_partition *pq = &t->partitions.v[j];
+            wr_kp_list_offsets_resp_list_offsets_partition_response *pr = &tr->partitions.v[j];
+            pr->partition_index = pq->partition_index;
+            wr_partition *p = NULL;
+            if (wr_log_partition(b->db, t->name.s, pq->partition_index, &p) != WR_OK) {
+                pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int64_t off = -1, ts = -1;
+            if (pq->timestamp == -2) {
+                off = wr_log_start_offset(p);
+            } else if (pq->timestamp == -1) {
+                off = wr_log_end_offset(p);
+            } else if (pq->timestamp >= 0) {
+                int rc = wr_log_offset_for_time(p, pq->timestamp, &off, &ts, NULL);
+                if (rc != WR_OK) {
+                    pr->error_code = wr__kerr_from_log(rc);
+                    continue;
+                }
+            } else {
+                pr->error_code = WR_KERR_INVALID_REQUEST;
+                continue;
+            }
+            pr->offset = off;
+            pr->timestamp = ts;
+            if (v == 0) {
+                int64_t *o = wr_arena_alloc(r->arena, sizeof *o);
+                *o = off;
+                pr->old_style_offsets.v = o;
+                pr->old_style_offsets.n = off >= 0 ? 1 : 0;
+            }
+        }
+    }
+    wr__kreq_finish(r);
+}
