@@ -1,0 +1,496 @@
+/*
+ * test_broker.c - the broker over raw sockets (with the in-memory test log): start/port/stop,
+ * ApiVersions (flexible v3 with the v0 response header; unknown version answered in v0),
+ * pipelined requests answered in order, Produce acks=0 unanswered, oversized and malformed frames
+ * closing only their connection, idle timeout, Fetch long poll woken by a produce, idempotent
+ * producer sequence checks.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "src/base/arena.h"
+#include "src/base/clock.h"
+#include "src/base/crc32c.h"
+#include "src/base/varint.h"
+#include "src/kafka/broker.h"
+#include "src/kafka/kmsg.h"
+#include "src/log/log.h"
+
+static wr_logdb *db;
+static wr_broker *br;
+static int port;
+
+static void
+start(int64_t idle_ms)
+{
+    wr_err err = {0};
+    cr_assert_eq(wr_log_open("/nonexistent", NULL, &db, &err), WR_OK);
+    wr_broker_opts o;
+    wr_broker_opts_init(&o);
+    o.listen_host = "127.0.0.1";
+    o.listen_port = 0;
+    o.default_partitions = 2;
+    o.max_request_bytes = 1 << 20;
+    o.idle_timeout_ms = idle_ms;
+    cr_assert_eq(wr_broker_create(&o, db, &br, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_broker_start(br, &err), WR_OK, "%s", err.msg);
+    port = wr_broker_port(br);
+    cr_assert_gt(port, 0);
+}
+
+static void
+stop(void)
+{
+    wr_broker_destroy(br);
+    wr_log_close(db);
+}
+
+static int
+connect_broker(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Appends a request frame for body (of api at version) to out. */
+static void
+frame(wr_buf *out, int16_t key, int16_t v, int32_t corr, const void *body)
+{
+    const wr_kapi *api = wr_kp_api(key);
+    size_t at = out->len;
+    wr_buf_put_be32(out, 0);
+    wr_kreq_hdr h = {.api_key = key, .api_version = v, .correlation_id = corr,
+                     .client_id = wr_kstr_of("test")};
+    wr_kp_encode_req_hdr(out, &h);
+    cr_assert_eq(wr_kp_encode(api->req, body, out, v, wr_kp_flexible(api, v)), WR_OK);
+    wr_be32_put(out->data + at, (uint32_t)(out->len - at - 4));
+}
+
+static void
+send_all(int fd, const wr_buf *b)
+{
+    cr_assert_eq(write(fd, b->data, b->len), (ssize_t)b->len);
+}
+
+static bool
+read_full(int fd, void *p, size_t n, int timeout_ms)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, timeout_ms) <= 0)
+            return false;
+        ssize_t r = read(fd, (char *)p + got, n - got);
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Reads one response frame; returns its bytes (malloc'd) or NULL on EOF/timeout. */
+static uint8_t *
+recv_frame(int fd, size_t *len, int timeout_ms)
+{
+    uint8_t sz[4];
+    if (!read_full(fd, sz, 4, timeout_ms))
+        return NULL;
+    *len = wr_be32_get(sz);
+    uint8_t *p = malloc(*len);
+    if (!read_full(fd, p, *len, timeout_ms)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Receives a response, checks its correlation id and decodes the body into obj. */
+static void
+recv_resp(int fd, int16_t key, int16_t v, int32_t corr, void *obj, wr_arena *a, uint8_t **keep)
+{
+    size_t len = 0;
+    uint8_t *p = recv_frame(fd, &len, 10000);
+    cr_assert_not_null(p, "no response to corr %d", corr);
+    wr_rd rd = wr_rd_make(p, len);
+    cr_assert_eq((int32_t)wr_rd_be32(&rd), corr);
+    if (wr_kp_resp_hdr_flexible(key, v))
+        cr_assert_eq(wr_rd_u8(&rd), 0);
+    const wr_kapi *api = wr_kp_api(key);
+    cr_assert_eq(wr_kp_decode(api->resp, obj, &rd, v, wr_kp_flexible(api, v), a), WR_OK);
+    cr_assert_eq(wr_rd_left(&rd), 0);
+    *keep = p; /* decoded bytes borrow from the frame */
+}
+
+static bool
+closed_by_peer(int fd, int timeout_ms)
+{
+    char c;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, timeout_ms) <= 0)
+        return false;
+    return read(fd, &c, 1) == 0;
+}
+
+Test(kafka_broker, port_in_use_reported_by_start)
+{
+    start(60000);
+    wr_broker_opts o;
+    wr_broker_opts_init(&o);
+    o.listen_host = "127.0.0.1";
+    o.listen_port = port;
+    wr_broker *b2 = NULL;
+    wr_err err = {0};
+    cr_assert_eq(wr_broker_create(&o, db, &b2, &err), WR_OK);
+    cr_assert_eq(wr_broker_start(b2, &err), WR_EBUSY);
+    cr_assert_neq(strstr(err.msg, "cannot listen"), NULL);
+    wr_broker_destroy(b2);
+    wr_broker_destroy(NULL);
+    stop();
+}
+
+Test(kafka_broker, api_versions_flexible_and_unknown_version)
+{
+    start(60000);
+    int fd = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    wr_kp_api_versions_req q;
+    wr_kp_init(&wr_kp_api_versions_req_desc, &q, 3);
+    q.client_software_name = wr_kstr_of("test");
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_API_VERSIONS, 3, 1, &q);
+    send_all(fd, &b);
+    wr_kp_api_versions_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_API_VERSIONS, 3, 1, &r, a, &keep); /* header v0: no tag byte */
+    cr_assert_eq(r.error_code, 0);
+    bool produce = false, fetch = false, fc = false, ipid = false;
+    for (int32_t i = 0; i < r.api_keys.n; i++) {
+        wr_kp_api_versions_resp_api_version *k = &r.api_keys.v[i];
+        produce |= k->api_key == 0 && k->min_version == 0 && k->max_version >= 7;
+        fetch |= k->api_key == 1 && k->min_version <= 4 && k->max_version >= 11;
+        fc |= k->api_key == 10 && k->min_version == 0;
+        ipid |= k->api_key == 22 && k->min_version == 0 && k->max_version >= 4;
+    }
+    cr_assert(produce && fetch && fc && ipid);
+    free(keep);
+
+    /* v9: answered UNSUPPORTED_VERSION in the v0 layout, connection kept */
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_API_VERSIONS, 0, 2, &q);
+    wr_be16_put(b.data + 6, 9);
+    send_all(fd, &b);
+    recv_resp(fd, WR_KAPI_API_VERSIONS, 0, 2, &r, a, &keep);
+    cr_assert_eq(r.error_code, 35);
+    cr_assert_gt(r.api_keys.n, 10);
+    free(keep);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
+    close(fd);
+    stop();
+}
+
+/* Builds one uncompressed v2 batch of n records with the given producer fields. */
+static void
+make_batch(wr_buf *out, int64_t pid, int16_t epoch, int32_t seq, int n)
+{
+    size_t at = out->len;
+    uint8_t hdr[61] = {0};
+    wr_buf_append(out, hdr, sizeof hdr);
+    for (int i = 0; i < n; i++) {
+        wr_buf rec = WR_BUF_INIT;
+        wr_buf_put_u8(&rec, 0);
+        wr_buf_put_varint(&rec, 0);     /* timestamp delta */
+        wr_buf_put_varint(&rec, i);     /* offset delta */
+        wr_buf_put_varint(&rec, 1);     /* key length */
+        wr_buf_put_u8(&rec, (uint8_t)('a' + i));
+        wr_buf_put_varint(&rec, 3);
+        wr_buf_append(&rec, "val", 3);
+        wr_buf_put_varint(&rec, 0);     /* headers */
+        wr_buf_put_varint(out, (int64_t)rec.len);
+        wr_buf_append(out, rec.data, rec.len);
+        wr_buf_free(&rec);
+    }
+    uint8_t *h = out->data + at;
+    int64_t now = wr_clock_wall_ms();
+    wr_be64_put(h, 0);
+    wr_be32_put(h + 8, (uint32_t)(out->len - at - 12));
+    wr_be32_put(h + 12, 0);
+    h[16] = 2;
+    wr_be16_put(h + 21, 0);
+    wr_be32_put(h + 23, (uint32_t)(n - 1));
+    wr_be64_put(h + 27, (uint64_t)now);
+    wr_be64_put(h + 35, (uint64_t)now);
+    wr_be64_put(h + 43, (uint64_t)pid);
+    wr_be16_put(h + 51, (uint16_t)epoch);
+    wr_be32_put(h + 53, (uint32_t)seq);
+    wr_be32_put(h + 57, (uint32_t)n);
+    wr_be32_put(h + 17, wr_crc32c(0, h + 21, out->len - at - 21));
+}
+
+static void
+produce_body(wr_kp_produce_req *q, const char *topic, int32_t part, int16_t acks, wr_buf *batch,
+             wr_kp_produce_req_topic_produce_data *td,
+             wr_kp_produce_req_partition_produce_data *pd)
+{
+    wr_kp_init(&wr_kp_produce_req_desc, q, 7);
+    q->acks = acks;
+    q->timeout_ms = 5000;
+    td->name = wr_kstr_of(topic);
+    td->partition_data.v = pd;
+    td->partition_data.n = 1;
+    pd->index = part;
+    pd->records = (wr_kbytes){batch->data, (int32_t)batch->len};
+    q->topic_data.v = td;
+    q->topic_data.n = 1;
+}
+
+Test(kafka_broker, pipelined_in_order_and_acks0_silent)
+{
+    start(60000);
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "p", 2, NULL, &err), WR_OK);
+    int fd = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    wr_buf b = WR_BUF_INIT, batch = WR_BUF_INIT;
+    make_batch(&batch, -1, -1, -1, 3);
+    wr_kp_metadata_req mq;
+    wr_kp_init(&wr_kp_metadata_req_desc, &mq, 8);
+    mq.topics.n = -1; /* all topics */
+    wr_kp_api_versions_req aq;
+    wr_kp_init(&wr_kp_api_versions_req_desc, &aq, 2);
+    wr_kp_produce_req pq;
+    wr_kp_produce_req_topic_produce_data td;
+    wr_kp_produce_req_partition_produce_data pd;
+    produce_body(&pq, "p", 0, 1, &batch, &td, &pd);
+    wr_kp_produce_req pq0;
+    wr_kp_produce_req_topic_produce_data td0;
+    wr_kp_produce_req_partition_produce_data pd0;
+    produce_body(&pq0, "p", 1, 0, &batch, &td0, &pd0);
+    /* one write: produce(acks=1) metadata produce(acks=0) apiversions produce(acks=1) */
+    frame(&b, WR_KAPI_PRODUCE, 7, 10, &pq);
+    frame(&b, WR_KAPI_METADATA, 8, 11, &mq);
+    frame(&b, WR_KAPI_PRODUCE, 7, 12, &pq0);
+    frame(&b, WR_KAPI_API_VERSIONS, 2, 13, &aq);
+    frame(&b, WR_KAPI_PRODUCE, 7, 14, &pq);
+    send_all(fd, &b);
+    uint8_t *k1, *k2, *k3, *k4;
+    wr_kp_produce_resp pr;
+    recv_resp(fd, WR_KAPI_PRODUCE, 7, 10, &pr, a, &k1);
+    cr_assert_eq(pr.responses.v[0].partition_responses.v[0].error_code, 0);
+    cr_assert_eq(pr.responses.v[0].partition_responses.v[0].base_offset, 0);
+    wr_kp_metadata_resp mr;
+    recv_resp(fd, WR_KAPI_METADATA, 8, 11, &mr, a, &k2);
+    cr_assert_eq(mr.controller_id, 0);
+    cr_assert_not_null(mr.cluster_id.s);
+    cr_assert_eq(mr.topics.n, 1);
+    cr_assert_eq(mr.topics.v[0].partitions.n, 2);
+    wr_kp_api_versions_resp ar;
+    recv_resp(fd, WR_KAPI_API_VERSIONS, 2, 13, &ar, a, &k3); /* 12 (acks=0) has no response */
+    recv_resp(fd, WR_KAPI_PRODUCE, 7, 14, &pr, a, &k4);
+    cr_assert_eq(pr.responses.v[0].partition_responses.v[0].base_offset, 3);
+    wr_partition *p1;
+    cr_assert_eq(wr_log_partition(db, "p", 1, &p1), WR_OK);
+    cr_assert_eq(wr_log_end_offset(p1), 3, "the acks=0 produce was appended");
+    free(k1);
+    free(k2);
+    free(k3);
+    free(k4);
+    wr_buf_free(&b);
+    wr_buf_free(&batch);
+    wr_arena_destroy(a);
+    close(fd);
+    stop();
+}
+
+Test(kafka_broker, bad_frames_close_only_their_connection)
+{
+    start(60000);
+    int good = connect_broker();
+    int big = connect_broker();
+    int bad = connect_broker();
+    int unk = connect_broker();
+    uint8_t huge[4];
+    wr_be32_put(huge, 2u << 20); /* over max_request_bytes (1 MiB): refused before allocation */
+    cr_assert_eq(write(big, huge, 4), 4);
+    cr_assert(closed_by_peer(big, 5000));
+    /* Metadata v1 whose topic count claims far more than the frame holds */
+    static const uint8_t mal[] = {0, 0, 0, 16, 0, 3, 0, 1, 0, 0, 0, 5, 0xff, 0xff,
+                                  0x7f, 0xff, 0xff, 0xff, 0, 1};
+    cr_assert_eq(write(bad, mal, sizeof mal), (ssize_t)sizeof mal);
+    cr_assert(closed_by_peer(bad, 5000));
+    /* an API key weir does not know */
+    static const uint8_t unknown[] = {0, 0, 0, 10, 0x01, 0x00, 0, 0, 0, 0, 0, 7, 0xff, 0xff};
+    cr_assert_eq(write(unk, unknown, sizeof unknown), (ssize_t)sizeof unknown);
+    cr_assert(closed_by_peer(unk, 5000));
+    /* the good connection still works */
+    wr_arena *a = wr_arena_create(0);
+    wr_kp_api_versions_req q;
+    wr_kp_init(&wr_kp_api_versions_req_desc, &q, 0);
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_API_VERSIONS, 0, 5, &q);
+    send_all(good, &b);
+    wr_kp_api_versions_resp r;
+    uint8_t *keep;
+    recv_resp(good, WR_KAPI_API_VERSIONS, 0, 5, &r, a, &keep);
+    free(keep);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
+    close(good);
+    close(big);
+    close(bad);
+    close(unk);
+    stop();
+}
+
+Test(kafka_broker, idle_connections_closed)
+{
+    start(200);
+    int fd = connect_broker();
+    int64_t t0 = wr_clock_mono_ns();
+    cr_assert(closed_by_peer(fd, 10000));
+    cr_assert_geq((wr_clock_mono_ns() - t0) / 1000000, 150);
+    close(fd);
+    stop();
+}
+
+static void
+fetch_body(wr_kp_fetch_req *q, wr_kp_fetch_req_fetch_topic *ft,
+           wr_kp_fetch_req_fetch_partition *fp, const char *topic, int64_t offset, int32_t wait)
+{
+    wr_kp_init(&wr_kp_fetch_req_desc, q, 11);
+    q->max_wait_ms = wait;
+    q->min_bytes = 1;
+    q->max_bytes = 1 << 20;
+    ft->topic = wr_kstr_of(topic);
+    wr_kp_init(&wr_kp_fetch_req_fetch_partition_desc, fp, 11);
+    fp->partition = 0;
+    fp->fetch_offset = offset;
+    fp->partition_max_bytes = 1 << 20;
+    ft->partitions.v = fp;
+    ft->partitions.n = 1;
+    q->topics.v = ft;
+    q->topics.n = 1;
+}
+
+Test(kafka_broker, fetch_long_poll_woken_by_produce)
+{
+    start(60000);
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "lp", 1, NULL, &err), WR_OK);
+    int cons = connect_broker(), prod = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    wr_kp_fetch_req fq;
+    wr_kp_fetch_req_fetch_topic ft;
+    wr_kp_fetch_req_fetch_partition fp;
+    fetch_body(&fq, &ft, &fp, "lp", 0, 20000);
+    wr_buf b = WR_BUF_INIT, batch = WR_BUF_INIT;
+    frame(&b, WR_KAPI_FETCH, 11, 1, &fq);
+    send_all(cons, &b);
+    size_t len;
+    cr_assert_null(recv_frame(cons, &len, 300), "fetch answered before data arrived");
+    make_batch(&batch, -1, -1, -1, 2);
+    wr_kp_produce_req pq;
+    wr_kp_produce_req_topic_produce_data td;
+    wr_kp_produce_req_partition_produce_data pd;
+    produce_body(&pq, "lp", 0, 1, &batch, &td, &pd);
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_PRODUCE, 7, 2, &pq);
+    int64_t t0 = wr_clock_mono_ns();
+    send_all(prod, &b);
+    wr_kp_fetch_resp fr;
+    uint8_t *keep;
+    recv_resp(cons, WR_KAPI_FETCH, 11, 1, &fr, a, &keep);
+    cr_assert_lt((wr_clock_mono_ns() - t0) / 1000000, 5000);
+    cr_assert_eq(fr.responses.v[0].partitions.v[0].high_watermark, 2);
+    cr_assert_eq(fr.responses.v[0].partitions.v[0].records.len, (int32_t)batch.len);
+    free(keep);
+    /* out of range offset */
+    fetch_body(&fq, &ft, &fp, "lp", 99, 0);
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_FETCH, 11, 3, &fq);
+    send_all(cons, &b);
+    recv_resp(cons, WR_KAPI_FETCH, 11, 3, &fr, a, &keep);
+    cr_assert_eq(fr.responses.v[0].partitions.v[0].error_code, 1);
+    free(keep);
+    wr_buf_free(&b);
+    wr_buf_free(&batch);
+    wr_arena_destroy(a);
+    close(cons);
+    close(prod);
+    stop();
+}
+
+static int16_t
+produce_one(int fd, wr_arena *a, int32_t corr, int64_t pid, int16_t epoch, int32_t seq, int n,
+            int64_t *offset)
+{
+    wr_buf b = WR_BUF_INIT, batch = WR_BUF_INIT;
+    make_batch(&batch, pid, epoch, seq, n);
+    wr_kp_produce_req pq;
+    wr_kp_produce_req_topic_produce_data td;
+    wr_kp_produce_req_partition_produce_data pd;
+    produce_body(&pq, "idem", 0, -1, &batch, &td, &pd);
+    frame(&b, WR_KAPI_PRODUCE, 7, corr, &pq);
+    send_all(fd, &b);
+    wr_kp_produce_resp pr;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_PRODUCE, 7, corr, &pr, a, &keep);
+    int16_t ec = pr.responses.v[0].partition_responses.v[0].error_code;
+    *offset = pr.responses.v[0].partition_responses.v[0].base_offset;
+    free(keep);
+    wr_buf_free(&b);
+    wr_buf_free(&batch);
+    return ec;
+}
+
+Test(kafka_broker, idempotent_producer_sequences)
+{
+    start(60000);
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "idem", 1, NULL, &err), WR_OK);
+    int fd = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    wr_kp_init_producer_id_req iq;
+    wr_kp_init(&wr_kp_init_producer_id_req_desc, &iq, 4);
+    iq.transaction_timeout_ms = 60000;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_INIT_PRODUCER_ID, 4, 1, &iq);
+    send_all(fd, &b);
+    wr_kp_init_producer_id_resp ir;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_INIT_PRODUCER_ID, 4, 1, &ir, a, &keep);
+    free(keep);
+    cr_assert_eq(ir.error_code, 0);
+    cr_assert_geq(ir.producer_id, 0);
+    int64_t pid = ir.producer_id, off;
+    cr_assert_eq(produce_one(fd, a, 2, pid, 0, 0, 3, &off), 0);
+    cr_assert_eq(off, 0);
+    cr_assert_eq(produce_one(fd, a, 3, pid, 0, 3, 2, &off), 0);
+    cr_assert_eq(off, 3);
+    /* a retry of the first batch: success with its original offset, nothing appended */
+    cr_assert_eq(produce_one(fd, a, 4, pid, 0, 0, 3, &off), 0);
+    cr_assert_eq(off, 0);
+    wr_partition *p;
+    cr_assert_eq(wr_log_partition(db, "idem", 0, &p), WR_OK);
+    cr_assert_eq(wr_log_end_offset(p), 5);
+    /* a gap */
+    cr_assert_eq(produce_one(fd, a, 5, pid, 0, 9, 1, &off), 45);
+    /* an unknown producer not starting at 0 */
+    cr_assert_eq(produce_one(fd, a, 6, pid + 1, 0, 7, 1, &off), 59);
+    /* a new epoch starts at 0; then the old epoch is fenced */
+    cr_assert_eq(produce_one(fd, a, 7, pid, 1, 0, 1, &off), 0);
+    cr_assert_eq(produce_one(fd, a, 8, pid, 0, 5, 1, &off), 47);
+    cr_assert_eq(wr_log_end_offset(p), 6);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
+    close(fd);
+    stop();
+}
