@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/base/logging.h"
 #include "src/kafka/broker_int.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
@@ -237,7 +238,12 @@ wr__kidem_append(wr_kidem *t, wr_partition *p, const char *topic, int32_t part,
     } else {
         for (int i = 0; i < e->count; i++) {
             if (e->b[i].first_seq == first && e->b[i].last_seq == last) {
-                /* a retry of a batch already stored: answer as the first time */
+                /* a retry of a batch already stored: answer as the first time (rare: logged) */
+                wr_log(WR_LOG_INFO, "kafka",
+                       "%s-%d: duplicate batch of producer %lld (sequence %d..%d) answered "
+                       "with its offset %lld",
+                       topic, part, (long long)h.producer_id, first, last,
+                       (long long)e->b[i].base_offset);
                 res->base_offset = e->b[i].base_offset;
                 res->last_offset = e->b[i].base_offset + h.last_offset_delta;
                 res->log_append_time = -1;
