@@ -1,7 +1,8 @@
 /*
  * kafka_fake_server.c - test-only: the broker over the in-memory test log (fake_log.c), for
  * client smoke tests that must not depend on the real log engine. Usage:
- *   kafka_fake_server PORT   (0 = any; prints "listening PORT" on stdout once it listens)
+ *   kafka_fake_server PORT [PARTITIONS [ADVERTISED_PORT]]
+ *   (PORT 0 = any; prints "listening PORT" on stdout once it listens)
  * Runs until stdin closes or SIGTERM.
  */
 #include <signal.h>
@@ -25,6 +26,7 @@ main(int argc, char **argv)
     o.listen_host = "127.0.0.1";
     o.listen_port = argc > 1 ? atoi(argv[1]) : 0;
     o.default_partitions = argc > 2 ? atoi(argv[2]) : 1;
+    o.advertised_port = argc > 3 ? atoi(argv[3]) : 0;
     wr_broker *b = NULL;
     if (wr_broker_create(&o, db, &b, &err) != WR_OK || wr_broker_start(b, &err) != WR_OK) {
         fprintf(stderr, "cannot start: %s\n", err.msg);
