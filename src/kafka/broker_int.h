@@ -34,6 +34,12 @@ enum {
     WR_KERR_COORDINATOR_NOT_AVAILABLE = 15,
     WR_KERR_INVALID_TOPIC_EXCEPTION = 17,
     WR_KERR_INVALID_REQUIRED_ACKS = 21,
+    WR_KERR_ILLEGAL_GENERATION = 22,
+    WR_KERR_INCONSISTENT_GROUP_PROTOCOL = 23,
+    WR_KERR_INVALID_GROUP_ID = 24,
+    WR_KERR_UNKNOWN_MEMBER_ID = 25,
+    WR_KERR_INVALID_SESSION_TIMEOUT = 26,
+    WR_KERR_REBALANCE_IN_PROGRESS = 27,
     WR_KERR_UNSUPPORTED_VERSION = 35,
     WR_KERR_TOPIC_ALREADY_EXISTS = 36,
     WR_KERR_INVALID_PARTITIONS = 37,
@@ -48,6 +54,9 @@ enum {
     WR_KERR_KAFKA_STORAGE_ERROR = 56,
     WR_KERR_UNKNOWN_PRODUCER_ID = 59,
     WR_KERR_INVALID_RECORD = 87,
+    WR_KERR_NON_EMPTY_GROUP = 68,
+    WR_KERR_GROUP_ID_NOT_FOUND = 69,
+    WR_KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
 };
 
 typedef struct wr_kconn wr_kconn;
@@ -76,6 +85,8 @@ struct wr_broker {
     wr_kconn *conns;  /* doubly linked through next/prev */
     wr_kreq *parked;  /* long-poll fetches waiting for data or their deadline */
     wr_kidem *idem;   /* producer state (idempotence) */
+    struct wr_kgroups *groups; /* consumer groups (kgroup.c) */
+    uv_timer_t group_timer;    /* session and rebalance deadlines */
 };
 
 struct wr_kconn {
@@ -113,6 +124,8 @@ struct wr_kreq {
     int64_t deadline_ms;
     uv_work_t work;
     void (*work_fn)(wr_kreq *r); /* runs on the thread pool */
+    void (*on_free)(wr_kreq *r); /* a holder of r (the group coordinator) forgets it */
+    void *holder;
 };
 
 /* server.c */
@@ -131,6 +144,21 @@ void wr__kh_produce(wr_kreq *r);
 void wr__kh_fetch(wr_kreq *r);
 void wr__kh_list_offsets(wr_kreq *r);
 int16_t wr__kerr_from_log(int rc); /* WR_E* from the log -> Kafka error code */
+
+/* kgroup.c: the interim consumer-group coordinator (loop thread only) */
+int wr__kgroups_create(wr_broker *b, struct wr_kgroups **out);
+void wr__kgroups_destroy(struct wr_kgroups *g);
+void wr__kgroups_tick(struct wr_kgroups *g); /* expires sessions, ends join phases */
+void wr__kh_join_group(wr_kreq *r);
+void wr__kh_sync_group(wr_kreq *r);
+void wr__kh_heartbeat(wr_kreq *r);
+void wr__kh_leave_group(wr_kreq *r);
+void wr__kh_offset_commit(wr_kreq *r);
+void wr__kh_offset_fetch(wr_kreq *r);
+void wr__kh_list_groups(wr_kreq *r);
+void wr__kh_describe_groups(wr_kreq *r);
+void wr__kh_delete_groups(wr_kreq *r);
+void wr__kh_offset_delete(wr_kreq *r);
 
 /* kidem.c: idempotent producer state */
 int wr__kidem_create(wr_logdb *db, wr_kidem **out);

@@ -2,8 +2,7 @@
  * kh_core.c - the control-plane API handlers and the handler table: ApiVersions, Metadata,
  * CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs,
  * IncrementalAlterConfigs, FindCoordinator, InitProducerId, and the UNSUPPORTED_VERSION answer.
- * Consumer-group APIs answer COORDINATOR_NOT_AVAILABLE until the group coordinator (src/coord)
- * is wired in.
+ * The consumer-group APIs live in kgroup.c.
  *
  * All run on the loop thread and finish their request before returning. Topic changes go
  * through the log's LMDB transactions (short fsyncs on the loop thread: admin requests are rare).
@@ -592,27 +591,20 @@ kh_init_producer_id(wr_kreq *r)
     wr__kreq_finish(r);
 }
 
-/* Consumer-group APIs until the group coordinator is wired in. */
-static void
-kh_no_coordinator(wr_kreq *r)
-{
-    generic_error(r, WR_KERR_COORDINATOR_NOT_AVAILABLE);
-}
-
 static const wr_khandler handlers[] = {
     [WR_KAPI_PRODUCE] = wr__kh_produce,
     [WR_KAPI_FETCH] = wr__kh_fetch,
     [WR_KAPI_LIST_OFFSETS] = wr__kh_list_offsets,
     [WR_KAPI_METADATA] = kh_metadata,
-    [WR_KAPI_OFFSET_COMMIT] = kh_no_coordinator,
-    [WR_KAPI_OFFSET_FETCH] = kh_no_coordinator,
+    [WR_KAPI_OFFSET_COMMIT] = wr__kh_offset_commit,
+    [WR_KAPI_OFFSET_FETCH] = wr__kh_offset_fetch,
     [WR_KAPI_FIND_COORDINATOR] = kh_find_coordinator,
-    [WR_KAPI_JOIN_GROUP] = kh_no_coordinator,
-    [WR_KAPI_HEARTBEAT] = kh_no_coordinator,
-    [WR_KAPI_LEAVE_GROUP] = kh_no_coordinator,
-    [WR_KAPI_SYNC_GROUP] = kh_no_coordinator,
-    [WR_KAPI_DESCRIBE_GROUPS] = kh_no_coordinator,
-    [WR_KAPI_LIST_GROUPS] = kh_no_coordinator,
+    [WR_KAPI_JOIN_GROUP] = wr__kh_join_group,
+    [WR_KAPI_HEARTBEAT] = wr__kh_heartbeat,
+    [WR_KAPI_LEAVE_GROUP] = wr__kh_leave_group,
+    [WR_KAPI_SYNC_GROUP] = wr__kh_sync_group,
+    [WR_KAPI_DESCRIBE_GROUPS] = wr__kh_describe_groups,
+    [WR_KAPI_LIST_GROUPS] = wr__kh_list_groups,
     [WR_KAPI_API_VERSIONS] = kh_api_versions,
     [WR_KAPI_CREATE_TOPICS] = kh_create_topics,
     [WR_KAPI_DELETE_TOPICS] = kh_delete_topics,
@@ -620,9 +612,9 @@ static const wr_khandler handlers[] = {
     [WR_KAPI_DESCRIBE_CONFIGS] = kh_describe_configs,
     [WR_KAPI_ALTER_CONFIGS] = kh_alter_configs,
     [WR_KAPI_CREATE_PARTITIONS] = kh_create_partitions,
-    [WR_KAPI_DELETE_GROUPS] = kh_no_coordinator,
+    [WR_KAPI_DELETE_GROUPS] = wr__kh_delete_groups,
     [WR_KAPI_INCREMENTAL_ALTER_CONFIGS] = kh_incremental_alter_configs,
-    [WR_KAPI_OFFSET_DELETE] = kh_no_coordinator,
+    [WR_KAPI_OFFSET_DELETE] = wr__kh_offset_delete,
 };
 
 wr_khandler

@@ -43,6 +43,8 @@ wr__kmono_ms(void)
 static void
 req_free(wr_kreq *r)
 {
+    if (r->on_free != NULL)
+        r->on_free(r);
     if (r->parked) {
         *r->pprev = r->pnext;
         if (r->pnext != NULL)
@@ -562,6 +564,14 @@ on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&b->data_async, NULL);
     uv_close((uv_handle_t *)&b->sweep_timer, NULL);
     uv_close((uv_handle_t *)&b->fetch_timer, NULL);
+    uv_close((uv_handle_t *)&b->group_timer, NULL);
+}
+
+static void
+on_group_timer(uv_timer_t *t)
+{
+    wr_broker *b = t->data;
+    wr__kgroups_tick(b->groups);
 }
 
 static int
@@ -603,6 +613,8 @@ loop_main(void *arg)
     b->sweep_timer.data = b;
     uv_timer_init(&b->loop, &b->fetch_timer);
     b->fetch_timer.data = b;
+    uv_timer_init(&b->loop, &b->group_timer);
+    b->group_timer.data = b;
     b->start_rc = bind_listen(b);
     if (b->start_rc != WR_OK) {
         uv_close((uv_handle_t *)&b->server, NULL);
@@ -610,6 +622,7 @@ loop_main(void *arg)
         uv_close((uv_handle_t *)&b->data_async, NULL);
         uv_close((uv_handle_t *)&b->sweep_timer, NULL);
         uv_close((uv_handle_t *)&b->fetch_timer, NULL);
+        uv_close((uv_handle_t *)&b->group_timer, NULL);
         uv_run(&b->loop, UV_RUN_DEFAULT);
         uv_sem_post(&b->ready);
         return;
@@ -617,6 +630,7 @@ loop_main(void *arg)
     uint64_t sweep = b->opts.idle_timeout_ms / 4;
     sweep = sweep < 10 ? 10 : sweep > 1000 ? 1000 : sweep;
     uv_timer_start(&b->sweep_timer, on_sweep, sweep, sweep);
+    uv_timer_start(&b->group_timer, on_group_timer, 50, 50);
     wr_log_watch(b->db, log_watch_cb, b);
     uv_sem_post(&b->ready);
     uv_run(&b->loop, UV_RUN_DEFAULT);
@@ -672,6 +686,9 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     rc = wr__kidem_create(db, &b->idem);
     if (rc != WR_OK)
         goto fail;
+    rc = wr__kgroups_create(b, &b->groups);
+    if (rc != WR_OK)
+        goto fail;
     /* A stable cluster id, kept in the meta store. */
     wr_buf cid = WR_BUF_INIT;
     if (wr_log_meta_get(db, "broker", "cluster_id", 10, &cid, NULL) == WR_OK && cid.len > 0 &&
@@ -698,6 +715,7 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
 fail:
     if (rc == WR_ENOMEM)
         wr_err_set(err, rc, "broker: out of memory");
+    wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
     free(b->listen_host);
     free(b->adv_host);
@@ -750,6 +768,7 @@ wr_broker_destroy(wr_broker *b)
     wr_broker_stop(b);
     uv_loop_close(&b->loop);
     uv_sem_destroy(&b->ready);
+    wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
     free(b->listen_host);
     free(b->adv_host);

@@ -493,3 +493,48 @@ wr_log_meta_get(wr_logdb *db, const char *table, const void *key, size_t klen, w
     pthread_mutex_unlock(&db->mu);
     return m ? WR_OK : WR_ENOENT;
 }
+
+int
+wr_log_meta_del(wr_logdb *db, const char *table, const void *key, size_t klen, wr_err *err)
+{
+    pthread_mutex_lock(&db->mu);
+    fmeta *m = meta_find(db, table, key, klen);
+    if (m != NULL) {
+        free(m->table);
+        free(m->k);
+        free(m->v);
+        *m = db->m[--db->nm];
+    }
+    pthread_mutex_unlock(&db->mu);
+    return m ? WR_OK : WR_ENOENT;
+}
+
+static int
+meta_cmp(const void *a, const void *b)
+{
+    const fmeta *x = *(const fmeta *const *)a, *y = *(const fmeta *const *)b;
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, n);
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+int
+wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t plen,
+                 int (*fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen),
+                 void *arg, wr_err *err)
+{
+    pthread_mutex_lock(&db->mu);
+    fmeta **hits = calloc(db->nm + 1, sizeof *hits);
+    size_t n = 0;
+    for (size_t i = 0; i < db->nm; i++)
+        if (strcmp(db->m[i].table, table) == 0 && db->m[i].kl >= plen &&
+            memcmp(db->m[i].k, prefix, plen) == 0)
+            hits[n++] = &db->m[i];
+    qsort(hits, n, sizeof *hits, meta_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (fn(arg, hits[i]->k, hits[i]->kl, hits[i]->v, hits[i]->vl) != 0)
+            break;
+    free(hits);
+    pthread_mutex_unlock(&db->mu);
+    return WR_OK;
+}
