@@ -701,6 +701,11 @@ wr__kh_offset_commit(wr_kreq *r)
             pr->error_code = err;
             if (err != WR_KERR_NONE)
                 continue;
+            wr_partition *part = NULL;
+            if (wr_log_partition(b->db, t->name.s, p->partition_index, &part) != WR_OK) {
+                pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION; /* as Kafka */
+                continue;
+            }
             uint8_t key[600];
             size_t kl = offset_key(key, sizeof key, q->group_id.s, t->name.s, p->partition_index);
             size_t ml = p->committed_metadata.s ? (size_t)p->committed_metadata.len : 0;
