@@ -58,8 +58,15 @@ mk(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
 static void
 throughput(const char *bootstrap, const char *acks, const char *topic, long n)
 {
-    const char *kv[] = {"acks", acks, "linger.ms", "5", "batch.num.messages", "10000",
-                        "queue.buffering.max.messages", "1000000", NULL};
+    const char *kv[] = {"acks",
+                        acks,
+                        "linger.ms",
+                        "5",
+                        "batch.num.messages",
+                        "10000",
+                        "queue.buffering.max.messages",
+                        "1000000",
+                        NULL};
     rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER, bootstrap, kv);
     char payload[100];
     memset(payload, 'x', sizeof payload);
@@ -91,8 +98,15 @@ static void
 latency(const char *bootstrap, long n, long rate)
 {
     const char *pkv[] = {"acks", "all", "linger.ms", "0", NULL};
-    const char *ckv[] = {"group.id", "bench-e2e", "auto.offset.reset", "latest",
-                         "fetch.wait.max.ms", "100", "enable.auto.commit", "false", NULL};
+    const char *ckv[] = {"group.id",
+                         "bench-e2e",
+                         "auto.offset.reset",
+                         "latest",
+                         "fetch.wait.max.ms",
+                         "100",
+                         "enable.auto.commit",
+                         "false",
+                         NULL};
     rd_kafka_t *p = mk(RD_KAFKA_PRODUCER, bootstrap, pkv);
     rd_kafka_t *c = mk(RD_KAFKA_CONSUMER, bootstrap, ckv);
     /* make sure the topic exists, then start the consumer at its end */

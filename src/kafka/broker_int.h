@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+
 #include <uv.h>
 
 #include "src/base/arena.h"
@@ -82,9 +83,9 @@ struct wr_broker {
     int port;
     bool started, stopped;
 
-    wr_kconn *conns;  /* doubly linked through next/prev */
-    wr_kreq *parked;  /* long-poll fetches waiting for data or their deadline */
-    wr_kidem *idem;   /* producer state (idempotence) */
+    wr_kconn *conns;           /* doubly linked through next/prev */
+    wr_kreq *parked;           /* long-poll fetches waiting for data or their deadline */
+    wr_kidem *idem;            /* producer state (idempotence) */
     struct wr_kgroups *groups; /* consumer groups (kgroup.c) */
     uv_timer_t group_timer;    /* session and rebalance deadlines */
 };
@@ -99,11 +100,11 @@ struct wr_kconn {
     size_t szgot;
     uint8_t *frame; /* being filled: frame_len bytes, frame_got so far */
     size_t frame_len, frame_got;
-    wr_kreq *head, *tail;  /* requests in arrival order; answered from the head */
-    int queued;            /* requests in the queue */
-    size_t out_bytes;      /* response bytes handed to uv_write and not yet written */
+    wr_kreq *head, *tail; /* requests in arrival order; answered from the head */
+    int queued;           /* requests in the queue */
+    size_t out_bytes;     /* response bytes handed to uv_write and not yet written */
     int64_t last_active_ms;
-    int refs;              /* handle open + work items running */
+    int refs; /* handle open + work items running */
     bool closing, reading, produce_busy;
 };
 
@@ -129,7 +130,7 @@ struct wr_kreq {
 };
 
 /* server.c */
-void wr__kreq_finish(wr_kreq *r);          /* encode r->resp, mark done, flush the connection */
+void wr__kreq_finish(wr_kreq *r); /* encode r->resp, mark done, flush the connection */
 void wr__kreq_park(wr_kreq *r, int64_t deadline_ms);
 void wr__kreq_queue_work(wr_kreq *r, void (*fn)(wr_kreq *r));
 int64_t wr__kmono_ms(void);
@@ -169,8 +170,13 @@ int wr__kidem_new_pid(wr_kidem *t, int64_t *pid, wr_err *err);
    a Kafka error code and fills *base_offset (for a duplicate: the original one). */
 struct wr_partition;
 struct wr_log_append_result;
-int wr__kidem_append(wr_kidem *t, struct wr_partition *p, const char *topic, int32_t part,
-                     const uint8_t *data, size_t len, struct wr_log_append_result *res,
+int wr__kidem_append(wr_kidem *t,
+                     struct wr_partition *p,
+                     const char *topic,
+                     int32_t part,
+                     const uint8_t *data,
+                     size_t len,
+                     struct wr_log_append_result *res,
                      wr_err *err);
 
 #endif

@@ -34,7 +34,7 @@
 #include "src/log/log.h"
 
 #define WR_KGROUP_INITIAL_DELAY_MS 500
-#define WR_KGROUP_OFFSETS "group_offsets"
+#define WR_KGROUP_OFFSETS          "group_offsets"
 
 typedef enum gstate { G_EMPTY, G_PREPARING, G_COMPLETING, G_STABLE } gstate;
 static const char *const state_names[] = {"Empty", "PreparingRebalance", "CompletingRebalance",
@@ -364,8 +364,9 @@ complete_join(kgroup *g)
         s->member_id = wr_kstr_of(wr_arena_strdup(r->arena, m->id));
         if (m == leader) {
             s->members.n = n;
-            s->members.v = wr_kp_new_array(r->arena, &wr_kp_join_group_resp_join_group_response_member_desc,
-                                           n, r->hdr.api_version);
+            s->members.v =
+                wr_kp_new_array(r->arena, &wr_kp_join_group_resp_join_group_response_member_desc, n,
+                                r->hdr.api_version);
             int32_t i = 0;
             for (kmember *o = g->members; o != NULL; o = o->next, i++) {
                 s->members.v[i].member_id = wr_kstr_of(wr_arena_strdup(r->arena, o->id));
@@ -454,9 +455,8 @@ wr__kh_join_group(wr_kreq *r)
         s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
         goto done;
     }
-    if (q->protocols.n <= 0 ||
-        (g->members != NULL && g->protocol_type != NULL &&
-         strcmp(g->protocol_type, q->protocol_type.s) != 0)) {
+    if (q->protocols.n <= 0 || (g->members != NULL && g->protocol_type != NULL &&
+                                strcmp(g->protocol_type, q->protocol_type.s) != 0)) {
         s->error_code = WR_KERR_INCONSISTENT_GROUP_PROTOCOL;
         goto done;
     }
@@ -568,8 +568,8 @@ wr__kh_sync_group(wr_kreq *r)
             if (o->sync_req == NULL)
                 continue;
             wr_kp_sync_group_resp *os = o->sync_req->resp;
-            os->assignment = (wr_kbytes){o->assignment ? o->assignment : (const uint8_t *)"",
-                                         o->assignment_len};
+            os->assignment =
+                (wr_kbytes){o->assignment ? o->assignment : (const uint8_t *)"", o->assignment_len};
             unpark_finish(&o->sync_req);
         }
     }
@@ -619,8 +619,7 @@ wr__kh_leave_group(wr_kreq *r)
     }
     int32_t n = q->members.n > 0 ? q->members.n : 0;
     s->members.n = n;
-    s->members.v =
-        wr_kp_new_array(r->arena, &wr_kp_leave_group_resp_member_response_desc, n, v);
+    s->members.v = wr_kp_new_array(r->arena, &wr_kp_leave_group_resp_member_response_desc, n, v);
     for (int32_t i = 0; i < n; i++) {
         const wr_kp_leave_group_req_member_identity *id = &q->members.v[i];
         s->members.v[i].member_id = id->member_id;
@@ -684,8 +683,8 @@ wr__kh_offset_commit(wr_kreq *r)
     }
     int32_t nt = q->topics.n > 0 ? q->topics.n : 0;
     s->topics.n = nt;
-    s->topics.v = wr_kp_new_array(r->arena, &wr_kp_offset_commit_resp_offset_commit_response_topic_desc,
-                                  nt, v);
+    s->topics.v = wr_kp_new_array(
+        r->arena, &wr_kp_offset_commit_resp_offset_commit_response_topic_desc, nt, v);
     for (int32_t i = 0; i < nt; i++) {
         const wr_kp_offset_commit_req_offset_commit_request_topic *t = &q->topics.v[i];
         s->topics.v[i].name = t->name;
@@ -783,20 +782,22 @@ offscan_free(offscan *sc)
 }
 
 static void
-fill_fetched(wr_kreq *r, wr_kp_offset_fetch_resp_offset_fetch_response_partition *pr,
-             const char *group, const char *topic)
+fill_fetched(wr_kreq *r,
+             wr_kp_offset_fetch_resp_offset_fetch_response_partition *pr,
+             const char *group,
+             const char *topic)
 {
     uint8_t key[600];
     size_t kl = offset_key(key, sizeof key, group, topic, pr->partition_index);
     wr_buf v = WR_BUF_INIT;
     pr->committed_offset = -1;
     pr->metadata = wr_kstr_of("");
-    if (kl > 0 &&
-        wr_log_meta_get(r->conn->b->db, WR_KGROUP_OFFSETS, key, kl, &v, NULL) == WR_OK &&
+    if (kl > 0 && wr_log_meta_get(r->conn->b->db, WR_KGROUP_OFFSETS, key, kl, &v, NULL) == WR_OK &&
         v.len >= 12) {
         pr->committed_offset = (int64_t)wr_be64_get(v.data);
         pr->committed_leader_epoch = (int32_t)wr_be32_get(v.data + 8);
-        pr->metadata = wr_kstr_of(wr_arena_strndup(r->arena, (const char *)v.data + 12, v.len - 12));
+        pr->metadata =
+            wr_kstr_of(wr_arena_strndup(r->arena, (const char *)v.data + 12, v.len - 12));
     }
     wr_buf_free(&v);
 }
@@ -839,8 +840,8 @@ wr__kh_offset_fetch(wr_kreq *r)
         if (i == 0 || strcmp(sc.rows[i].topic, sc.rows[i - 1].topic) != 0)
             nt++;
     s->topics.n = nt;
-    s->topics.v = wr_kp_new_array(r->arena,
-                                  &wr_kp_offset_fetch_resp_offset_fetch_response_topic_desc, nt, v);
+    s->topics.v =
+        wr_kp_new_array(r->arena, &wr_kp_offset_fetch_resp_offset_fetch_response_topic_desc, nt, v);
     for (size_t i = 0, t = 0; i < sc.n; t++) {
         size_t j = i;
         while (j < sc.n && strcmp(sc.rows[j].topic, sc.rows[i].topic) == 0)
@@ -848,12 +849,11 @@ wr__kh_offset_fetch(wr_kreq *r)
         wr_kp_offset_fetch_resp_offset_fetch_response_topic *tr = &s->topics.v[t];
         tr->name = wr_kstr_of(wr_arena_strdup(r->arena, sc.rows[i].topic));
         tr->partitions.n = (int32_t)(j - i);
-        tr->partitions.v = wr_kp_new_array(
-            r->arena, &wr_kp_offset_fetch_resp_offset_fetch_response_partition_desc,
-            tr->partitions.n, v);
+        tr->partitions.v =
+            wr_kp_new_array(r->arena, &wr_kp_offset_fetch_resp_offset_fetch_response_partition_desc,
+                            tr->partitions.n, v);
         for (size_t k = i; k < j; k++) {
-            wr_kp_offset_fetch_resp_offset_fetch_response_partition *pr =
-                &tr->partitions.v[k - i];
+            wr_kp_offset_fetch_resp_offset_fetch_response_partition *pr = &tr->partitions.v[k - i];
             pr->partition_index = sc.rows[k].part;
             pr->committed_offset = sc.rows[k].offset;
             pr->committed_leader_epoch = sc.rows[k].epoch;
@@ -898,8 +898,7 @@ wr__kh_describe_groups(wr_kreq *r)
     r->resp = s;
     int32_t n = q->groups.n > 0 ? q->groups.n : 0;
     s->groups.n = n;
-    s->groups.v =
-        wr_kp_new_array(r->arena, &wr_kp_describe_groups_resp_described_group_desc, n, v);
+    s->groups.v = wr_kp_new_array(r->arena, &wr_kp_describe_groups_resp_described_group_desc, n, v);
     for (int32_t i = 0; i < n; i++) {
         wr_kp_describe_groups_resp_described_group *d = &s->groups.v[i];
         d->group_id = q->groups.v[i];
@@ -1024,8 +1023,7 @@ wr__kh_offset_delete(wr_kreq *r)
                 continue;
             }
             uint8_t key[600];
-            size_t kl = offset_key(key, sizeof key, q->group_id.s, t->name.s,
-                                   pr->partition_index);
+            size_t kl = offset_key(key, sizeof key, q->group_id.s, t->name.s, pr->partition_index);
             int rc = kl ? wr_log_meta_del(b->db, WR_KGROUP_OFFSETS, key, kl, NULL) : WR_EINVAL;
             if (rc != WR_OK && rc != WR_ENOENT)
                 pr->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;

@@ -17,9 +17,9 @@
 #include "src/kafka/broker_int.h"
 #include "src/log/log.h"
 
-#define NEW_ARR(r, field, desc, count)                                                       \
-    do {                                                                                     \
-        (field).n = (count) > 0 ? (count) : 0;                                              \
+#define NEW_ARR(r, field, desc, count)                                                     \
+    do {                                                                                   \
+        (field).n = (count) > 0 ? (count) : 0;                                             \
         (field).v = wr_kp_new_array((r)->arena, &(desc), (field).n, (r)->hdr.api_version); \
     } while (0)
 
@@ -85,8 +85,8 @@ fill_api_versions(wr_kreq *r, int16_t v)
     wr_kp_api_versions_resp *s = wr_kp_new(r->arena, &wr_kp_api_versions_resp_desc, v);
     r->resp = s;
     s->api_keys.n = WR_KAPI_COUNT;
-    s->api_keys.v = wr_kp_new_array(r->arena, &wr_kp_api_versions_resp_api_version_desc,
-                                    WR_KAPI_COUNT, v);
+    s->api_keys.v =
+        wr_kp_new_array(r->arena, &wr_kp_api_versions_resp_api_version_desc, WR_KAPI_COUNT, v);
     for (int i = 0; i < WR_KAPI_COUNT; i++) {
         s->api_keys.v[i].api_key = wr_kapis[i].key;
         s->api_keys.v[i].min_version = wr_kapis[i].min;
@@ -164,8 +164,7 @@ kh_metadata(wr_kreq *r)
         char **names = NULL;
         size_t count = 0;
         if (wr_log_topic_list(b->db, &names, &count, NULL) == WR_OK) {
-            NEW_ARR(r, s->topics, wr_kp_metadata_resp_metadata_response_topic_desc,
-                    (int32_t)count);
+            NEW_ARR(r, s->topics, wr_kp_metadata_resp_metadata_response_topic_desc, (int32_t)count);
             for (size_t i = 0; i < count; i++) {
                 describe_topic(r, &s->topics.v[i], names[i]);
                 free(names[i]);
@@ -189,8 +188,8 @@ kh_metadata(wr_kreq *r)
             int rc = wr_log_topic_create(b->db, name, b->opts.default_partitions, NULL, &err);
             if (rc != WR_OK && rc != WR_EEXIST) {
                 t->name = wr_kstr_of(astr(r, name));
-                t->error_code = rc == WR_EINVAL ? WR_KERR_INVALID_TOPIC_EXCEPTION
-                                                : wr__kerr_from_log(rc);
+                t->error_code =
+                    rc == WR_EINVAL ? WR_KERR_INVALID_TOPIC_EXCEPTION : wr__kerr_from_log(rc);
                 continue;
             }
             if (rc == WR_OK)
@@ -209,7 +208,8 @@ kh_create_topics(wr_kreq *r)
 {
     wr_broker *b = r->conn->b;
     const wr_kp_create_topics_req *q = r->body;
-    wr_kp_create_topics_resp *s = wr_kp_new(r->arena, &wr_kp_create_topics_resp_desc, r->hdr.api_version);
+    wr_kp_create_topics_resp *s =
+        wr_kp_new(r->arena, &wr_kp_create_topics_resp_desc, r->hdr.api_version);
     r->resp = s;
     NEW_ARR(r, s->topics, wr_kp_create_topics_resp_creatable_topic_result_desc, q->topics.n);
     for (int32_t i = 0; i < s->topics.n; i++) {
@@ -273,8 +273,7 @@ kh_create_topics(wr_kreq *r)
         tr->num_partitions = parts;
         tr->replication_factor = 1;
         if (!q->validate_only)
-            wr_log(WR_LOG_INFO, "kafka", "created topic %s with %d partition(s)", t->name.s,
-                   parts);
+            wr_log(WR_LOG_INFO, "kafka", "created topic %s with %d partition(s)", t->name.s, parts);
     }
     wr__kreq_finish(r);
 }
@@ -284,7 +283,8 @@ kh_delete_topics(wr_kreq *r)
 {
     wr_broker *b = r->conn->b;
     const wr_kp_delete_topics_req *q = r->body;
-    wr_kp_delete_topics_resp *s = wr_kp_new(r->arena, &wr_kp_delete_topics_resp_desc, r->hdr.api_version);
+    wr_kp_delete_topics_resp *s =
+        wr_kp_new(r->arena, &wr_kp_delete_topics_resp_desc, r->hdr.api_version);
     r->resp = s;
     NEW_ARR(r, s->responses, wr_kp_delete_topics_resp_deletable_topic_result_desc,
             q->topic_names.n);
@@ -337,12 +337,17 @@ kh_create_partitions(wr_kreq *r)
 
 /* ---- configs --------------------------------------------------------------------------- */
 
-#define WR_KRES_TOPIC 2
+#define WR_KRES_TOPIC  2
 #define WR_KRES_BROKER 4
 
 static void
-add_config(wr_kreq *r, wr_kp_describe_configs_resp_describe_configs_result *res, int32_t *n,
-           const char *name, const char *value, bool is_default, bool read_only)
+add_config(wr_kreq *r,
+           wr_kp_describe_configs_resp_describe_configs_result *res,
+           int32_t *n,
+           const char *name,
+           const char *value,
+           bool is_default,
+           bool read_only)
 {
     wr_kp_describe_configs_resp_describe_configs_resource_result *c = &res->configs.v[(*n)++];
     c->name = wr_kstr_of(astr(r, name));
@@ -427,8 +432,14 @@ kh_describe_configs(wr_kreq *r)
 
 /* Applies one resource's changes: ops[i] 0 = set, 1 = delete. Validates all before applying. */
 static int16_t
-alter_topic(wr_kreq *r, const char *topic, int32_t n, const char *const *keys,
-            const char *const *vals, const int8_t *ops, bool replace, bool validate_only,
+alter_topic(wr_kreq *r,
+            const char *topic,
+            int32_t n,
+            const char *const *keys,
+            const char *const *vals,
+            const int8_t *ops,
+            bool replace,
+            bool validate_only,
             wr_kstr *msg)
 {
     wr_broker *b = r->conn->b;
@@ -456,13 +467,12 @@ alter_topic(wr_kreq *r, const char *topic, int32_t n, const char *const *keys,
             wr_props_free(&own);
         }
         for (int32_t i = 0; i < n && rc == WR_OK; i++)
-            rc = wr_log_topic_config_set(b->db, topic, keys[i], ops[i] == 0 ? vals[i] : NULL,
-                                         &err);
+            rc = wr_log_topic_config_set(b->db, topic, keys[i], ops[i] == 0 ? vals[i] : NULL, &err);
     }
     if (rc == WR_OK)
         return WR_KERR_NONE;
     *msg = wr_kstr_of(astr(r, err.msg));
-    return rc == WR_ENOENT ? WR_KERR_UNKNOWN_TOPIC_OR_PARTITION
+    return rc == WR_ENOENT    ? WR_KERR_UNKNOWN_TOPIC_OR_PARTITION
            : rc == WR_EUNSUPP ? WR_KERR_INVALID_REQUEST
                               : WR_KERR_INVALID_CONFIG;
 }

@@ -84,8 +84,8 @@ produce_work(wr_kreq *r)
             } else if (kerr != WR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
                        kerr != WR_KERR_INVALID_PRODUCER_EPOCH &&
                        kerr != WR_KERR_UNKNOWN_PRODUCER_ID) {
-                wr_log(WR_LOG_WARN, "kafka", "produce to %s-%d rejected (error %d): %s",
-                       td->name.s, pd->index, kerr, err.msg);
+                wr_log(WR_LOG_WARN, "kafka", "produce to %s-%d rejected (error %d): %s", td->name.s,
+                       pd->index, kerr, err.msg);
             }
         }
     }
@@ -99,9 +99,8 @@ wr__kh_produce(wr_kreq *r)
     wr_kp_produce_resp *s = wr_kp_new(r->arena, &wr_kp_produce_resp_desc, v);
     r->resp = s;
     s->responses.n = q->topic_data.n > 0 ? q->topic_data.n : 0;
-    s->responses.v =
-        wr_kp_new_array(r->arena, &wr_kp_produce_resp_topic_produce_response_desc,
-                        s->responses.n, v);
+    s->responses.v = wr_kp_new_array(r->arena, &wr_kp_produce_resp_topic_produce_response_desc,
+                                     s->responses.n, v);
     int16_t all_err = WR_KERR_NONE;
     if (v < 3)
         all_err = WR_KERR_UNSUPPORTED_VERSION; /* MessageSet v0/v1: as Kafka 4.0 */
@@ -116,8 +115,8 @@ wr__kh_produce(wr_kreq *r)
         tr->name = td->name;
         int32_t n = td->partition_data.n > 0 ? td->partition_data.n : 0;
         tr->partition_responses.n = n;
-        tr->partition_responses.v = wr_kp_new_array(
-            r->arena, &wr_kp_produce_resp_partition_produce_response_desc, n, v);
+        tr->partition_responses.v =
+            wr_kp_new_array(r->arena, &wr_kp_produce_resp_partition_produce_response_desc, n, v);
         for (int32_t j = 0; j < n; j++) {
             tr->partition_responses.v[j].index = td->partition_data.v[j].index;
             tr->partition_responses.v[j].base_offset = -1;
@@ -163,8 +162,7 @@ fetch_fill(wr_kreq *r)
         tr->topic = ft->topic;
         int32_t np = ft->partitions.n > 0 ? ft->partitions.n : 0;
         tr->partitions.n = np;
-        tr->partitions.v =
-            wr_kp_new_array(r->arena, &wr_kp_fetch_resp_partition_data_desc, np, v);
+        tr->partitions.v = wr_kp_new_array(r->arena, &wr_kp_fetch_resp_partition_data_desc, np, v);
         for (int32_t j = 0; j < np; j++, k++) {
             const wr_kp_fetch_req_fetch_partition *fp = &ft->partitions.v[j];
             wr_kp_fetch_resp_partition_data *pr = &tr->partitions.v[j];
@@ -185,8 +183,7 @@ fetch_fill(wr_kreq *r)
             int rc = WR_OK;
             if (pmax > 0 || total == 0) {
                 /* KIP-74: the first batch is served even when larger than the limits */
-                rc = wr_log_read(p, fp->fetch_offset, pmax > 0 ? pmax : 1, &r->data, &res,
-                                 NULL);
+                rc = wr_log_read(p, fp->fetch_offset, pmax > 0 ? pmax : 1, &r->data, &res, NULL);
             } else {
                 res.high_watermark = wr_log_end_offset(p);
                 res.log_start_offset = wr_log_start_offset(p);
@@ -212,9 +209,9 @@ fetch_fill(wr_kreq *r)
         wr_kp_fetch_resp_fetchable_topic_response *tr = &s->responses.v[i];
         for (int32_t j = 0; j < tr->partitions.n; j++, k++) {
             wr_kp_fetch_resp_partition_data *pr = &tr->partitions.v[j];
-            pr->records = (wr_kbytes){r->data.data ? r->data.data + offs[2 * k]
-                                                   : (const uint8_t *)"",
-                                      (int32_t)offs[2 * k + 1]};
+            pr->records =
+                (wr_kbytes){r->data.data ? r->data.data + offs[2 * k] : (const uint8_t *)"",
+                            (int32_t)offs[2 * k + 1]};
         }
     }
     if (!wr_buf_ok(&r->data)) {
@@ -260,8 +257,8 @@ wr__kh_list_offsets(wr_kreq *r)
     r->resp = s;
     int32_t nt = q->topics.n > 0 ? q->topics.n : 0;
     s->topics.n = nt;
-    s->topics.v = wr_kp_new_array(r->arena, &wr_kp_list_offsets_resp_list_offsets_topic_response_desc,
-                                  nt, v);
+    s->topics.v =
+        wr_kp_new_array(r->arena, &wr_kp_list_offsets_resp_list_offsets_topic_response_desc, nt, v);
     for (int32_t i = 0; i < nt; i++) {
         const wr_kp_list_offsets_req_list_offsets_topic *t = &q->topics.v[i];
         wr_kp_list_offsets_resp_list_offsets_topic_response *tr = &s->topics.v[i];

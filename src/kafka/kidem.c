@@ -22,10 +22,10 @@
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
 
-#define WR_KIDEM_BUCKETS 4096
-#define WR_KIDEM_KEEP 5
+#define WR_KIDEM_BUCKETS   4096
+#define WR_KIDEM_KEEP      5
 #define WR_KIDEM_PID_BLOCK 1000
-#define WR_KIDEM_TABLE "producers"
+#define WR_KIDEM_TABLE     "producers"
 
 typedef struct kidem_batch {
     int32_t first_seq, last_seq;
@@ -170,8 +170,14 @@ seq_add(int32_t seq, int32_t n)
 }
 
 int
-wr__kidem_append(wr_kidem *t, wr_partition *p, const char *topic, int32_t part,
-                 const uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err)
+wr__kidem_append(wr_kidem *t,
+                 wr_partition *p,
+                 const char *topic,
+                 int32_t part,
+                 const uint8_t *data,
+                 size_t len,
+                 wr_log_append_result *res,
+                 wr_err *err)
 {
     wr_rbatch_hdr h;
     int rc = wr_rbatch_parse_hdr(data, len, &h, err);

@@ -87,8 +87,7 @@ wr_kp_init(const wr_kstruct *d, void *obj, int16_t version)
             break;
         case WR_KT_BYTES:
         case WR_KT_RECORDS:
-            *(wr_kbytes *)p =
-                f->def_null ? (wr_kbytes){NULL, -1} : (wr_kbytes){empty_bytes, 0};
+            *(wr_kbytes *)p = f->def_null ? (wr_kbytes){NULL, -1} : (wr_kbytes){empty_bytes, 0};
             break;
         case WR_KT_ARRAY:
             ((karr *)p)->n = f->def_null ? -1 : 0;
@@ -168,12 +167,18 @@ rd_len(wr_rd *rd, bool flex, int classic_bytes)
     return classic_bytes == 2 ? (int16_t)wr_rd_be16(rd) : (int32_t)wr_rd_be32(rd);
 }
 
-static int decode_struct(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t v, bool flex,
-                         wr_arena *a);
+static int
+decode_struct(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t v, bool flex, wr_arena *a);
 
 static void
-decode_value(uint8_t t, const wr_kfield *f, void *p, wr_rd *rd, int16_t v, bool flex,
-             bool can_null, wr_arena *a)
+decode_value(uint8_t t,
+             const wr_kfield *f,
+             void *p,
+             wr_rd *rd,
+             int16_t v,
+             bool flex,
+             bool can_null,
+             wr_arena *a)
 {
     switch (t) {
     case WR_KT_BOOL:
@@ -306,8 +311,7 @@ decode_tags(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t v, wr_arena *a)
             const wr_kfield *f = &d->fields[j];
             if (f->tag >= 0 && (uint32_t)f->tag == tag && present(f, v)) {
                 wr_rd sub = wr_rd_make(body, size);
-                decode_value(f->type, f, (uint8_t *)obj + f->off, &sub, v, true,
-                             nullable(f, v), a);
+                decode_value(f->type, f, (uint8_t *)obj + f->off, &sub, v, true, nullable(f, v), a);
                 if (sub.err != 0)
                     wr_rd_fail(rd, sub.err);
                 break;
@@ -332,8 +336,7 @@ decode_struct(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t v, bool flex, w
 }
 
 int
-wr_kp_decode(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t version, bool flexible,
-             wr_arena *a)
+wr_kp_decode(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t version, bool flexible, wr_arena *a)
 {
     return decode_struct(d, obj, rd, version, flexible, a);
 }
@@ -354,8 +357,8 @@ put_len(wr_buf *b, int64_t n, bool flex, int classic_bytes)
 static int encode_struct(const wr_kstruct *d, const void *obj, wr_buf *b, int16_t v, bool flex);
 
 static int
-encode_value(uint8_t t, const wr_kfield *f, const void *p, wr_buf *b, int16_t v, bool flex,
-             bool can_null)
+encode_value(
+    uint8_t t, const wr_kfield *f, const void *p, wr_buf *b, int16_t v, bool flex, bool can_null)
 {
     switch (t) {
     case WR_KT_BOOL:

@@ -63,14 +63,14 @@ typedef struct wr_kstruct wr_kstruct;
 /* One field of a message struct. Arrays are stored as {T *v; int32_t n;} at off. */
 typedef struct wr_kfield {
     const char *name;
-    uint8_t type;        /* wr_ktype */
-    uint8_t elem;        /* element type of an array */
-    int16_t vmin, vmax;  /* versions the field exists in */
-    int16_t nmin, nmax;  /* versions in which it may be null (nmin > nmax: never) */
-    int16_t tag;         /* >= 0: a tagged field (flexible versions only) */
-    bool def_null;       /* default is null (nullable strings, arrays) */
-    int64_t def;         /* default of numeric and bool fields */
-    uint32_t off;        /* offsetof in the C struct */
+    uint8_t type;          /* wr_ktype */
+    uint8_t elem;          /* element type of an array */
+    int16_t vmin, vmax;    /* versions the field exists in */
+    int16_t nmin, nmax;    /* versions in which it may be null (nmin > nmax: never) */
+    int16_t tag;           /* >= 0: a tagged field (flexible versions only) */
+    bool def_null;         /* default is null (nullable strings, arrays) */
+    int64_t def;           /* default of numeric and bool fields */
+    uint32_t off;          /* offsetof in the C struct */
     const wr_kstruct *sub; /* element descriptor of a struct array */
 } wr_kfield;
 
@@ -115,14 +115,13 @@ void *wr_kp_new_array(wr_arena *a, const wr_kstruct *d, int32_t n, int16_t versi
 /* Decodes one struct of d at version from rd into obj (caller-allocated, d->size bytes).
    Returns WR_OK, WR_ETRUNC (short input), WR_ECORRUPT (bad length, count or varint),
    WR_EINVAL (null where the version forbids it) or WR_ENOMEM. */
-int wr_kp_decode(const wr_kstruct *d, void *obj, wr_rd *rd, int16_t version, bool flexible,
-                 wr_arena *a);
+int wr_kp_decode(
+    const wr_kstruct *d, void *obj, wr_rd *rd, int16_t version, bool flexible, wr_arena *a);
 
 /* Appends the encoding of obj at version to out. Returns WR_OK, WR_EINVAL (a null where the
    version forbids one, or a non-default value in a field the version lacks is silently
    dropped, as Kafka's ignorable fields are) or WR_ENOMEM. */
-int wr_kp_encode(const wr_kstruct *d, const void *obj, wr_buf *out, int16_t version,
-                 bool flexible);
+int wr_kp_encode(const wr_kstruct *d, const void *obj, wr_buf *out, int16_t version, bool flexible);
 
 /* ---- headers --------------------------------------------------------------------------- */
 

@@ -25,8 +25,8 @@
 #include "src/log/log.h"
 
 #define WR_KCONN_MAX_QUEUED 128
-#define WR_KCONN_MAX_OUT (32u << 20)
-#define WR_KFRAME_MIN 10 /* api key, version, correlation id, client id length */
+#define WR_KCONN_MAX_OUT    (32u << 20)
+#define WR_KFRAME_MIN       10 /* api key, version, correlation id, client id length */
 
 static void conn_close(wr_kconn *c);
 static void conn_flush(wr_kconn *c);
@@ -405,9 +405,8 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
     r->api = wr_kp_api(r->hdr.api_key);
     wr_khandler h = wr__kh_lookup(r->hdr.api_key);
     if (r->api == NULL || h == NULL) {
-        wr_log(WR_LOG_WARN, "kafka", "%s: unsupported API key %d v%d (client %s); closing",
-               c->peer, r->hdr.api_key, r->hdr.api_version,
-               r->hdr.client_id.s ? r->hdr.client_id.s : "-");
+        wr_log(WR_LOG_WARN, "kafka", "%s: unsupported API key %d v%d (client %s); closing", c->peer,
+               r->hdr.api_key, r->hdr.api_version, r->hdr.client_id.s ? r->hdr.client_id.s : "-");
         conn_close(c);
         return false;
     }
@@ -589,8 +588,7 @@ bind_listen(wr_broker *b)
         rc = uv_listen((uv_stream_t *)&b->server, 511, on_connection);
     if (rc != 0)
         return wr_err_set(&b->start_err, rc == UV_EADDRINUSE ? WR_EBUSY : WR_EIO,
-                          "cannot listen on %s:%d: %s", host, b->opts.listen_port,
-                          uv_strerror(rc));
+                          "cannot listen on %s:%d: %s", host, b->opts.listen_port, uv_strerror(rc));
     struct sockaddr_storage bound;
     int bl = sizeof bound;
     uv_tcp_getsockname(&b->server, (struct sockaddr *)&bound, &bl);
@@ -695,11 +693,11 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
         cid.len < sizeof b->cluster_id) {
         memcpy(b->cluster_id, cid.data, cid.len);
     } else {
-        uint64_t x = (uint64_t)wr_clock_wall_ms() * 6364136223846793005ULL ^
-                     (uint64_t)wr_clock_mono_ns();
+        uint64_t x =
+            (uint64_t)wr_clock_wall_ms() * 6364136223846793005ULL ^ (uint64_t)wr_clock_mono_ns();
         snprintf(b->cluster_id, sizeof b->cluster_id, "weir-%016llx", (unsigned long long)x);
-        rc = wr_log_meta_put(db, "broker", "cluster_id", 10, b->cluster_id,
-                             strlen(b->cluster_id), err);
+        rc = wr_log_meta_put(db, "broker", "cluster_id", 10, b->cluster_id, strlen(b->cluster_id),
+                             err);
         if (rc != WR_OK) {
             wr_buf_free(&cid);
             goto fail;
@@ -739,8 +737,8 @@ wr_broker_start(wr_broker *b, wr_err *err)
             *err = b->start_err;
         return b->start_rc;
     }
-    wr_log(WR_LOG_INFO, "kafka", "broker %d listening on %s:%d (advertised %s:%d)",
-           b->opts.node_id, b->listen_host, b->port, b->adv_host, b->opts.advertised_port);
+    wr_log(WR_LOG_INFO, "kafka", "broker %d listening on %s:%d (advertised %s:%d)", b->opts.node_id,
+           b->listen_host, b->port, b->adv_host, b->opts.advertised_port);
     return WR_OK;
 }
 

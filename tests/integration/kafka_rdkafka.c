@@ -182,7 +182,7 @@ dr_idem(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     idem_acked++;
 }
 
-#define IDEM_N 30000
+#define IDEM_N     30000
 #define IDEM_PARTS 3
 
 static void
@@ -274,7 +274,7 @@ test_idempotence(void)
 /* ---- consumer groups ------------------------------------------------------------------- */
 
 #define GRP_PARTS 6
-#define GRP_N 6000
+#define GRP_N     6000
 
 static void
 produce_seq(const char *topic, int from, int to)

@@ -114,8 +114,8 @@ find(wr_logdb *db, const char *name)
 }
 
 int
-wr_log_topic_create(wr_logdb *db, const char *name, int32_t partitions, const wr_props *configs,
-                    wr_err *err)
+wr_log_topic_create(
+    wr_logdb *db, const char *name, int32_t partitions, const wr_props *configs, wr_err *err)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
@@ -249,8 +249,8 @@ wr_log_config_validate(const char *key, const char *value, wr_err *err)
 }
 
 int
-wr_log_topic_config_set(wr_logdb *db, const char *name, const char *key, const char *value,
-                        wr_err *err)
+wr_log_topic_config_set(
+    wr_logdb *db, const char *name, const char *key, const char *value, wr_err *err)
 {
     if (value != NULL && wr_log_config_validate(key, value, err) != WR_OK)
         return WR_EINVAL;
@@ -319,8 +319,8 @@ wr_rbatch_parse_hdr(const uint8_t *d, size_t len, wr_rbatch_hdr *h, wr_err *err)
 }
 
 int
-wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res,
-              wr_err *err)
+wr_log_append(
+    wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err)
 {
     /* validate all first */
     for (size_t off = 0; off < len;) {
@@ -363,7 +363,6 @@ wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_re
     return WR_OK;
 }
 
-
 void wr_fake_log_set_db(wr_logdb *db);
 
 void
@@ -381,8 +380,12 @@ wr_fake_log_db_of_partition(wr_partition *p)
 }
 
 int
-wr_log_read(wr_partition *p, int64_t offset, size_t max_bytes, wr_buf *out,
-            wr_log_read_result *res, wr_err *err)
+wr_log_read(wr_partition *p,
+            int64_t offset,
+            size_t max_bytes,
+            wr_buf *out,
+            wr_log_read_result *res,
+            wr_err *err)
 {
     pthread_mutex_lock(&fake_db->mu);
     res->high_watermark = p->end;
@@ -420,8 +423,8 @@ wr_log_end_offset(wr_partition *p)
 }
 
 int
-wr_log_offset_for_time(wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp,
-                       wr_err *err)
+wr_log_offset_for_time(
+    wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp, wr_err *err)
 {
     pthread_mutex_lock(&fake_db->mu);
     *offset = -1;
@@ -459,8 +462,13 @@ meta_find(wr_logdb *db, const char *table, const void *key, size_t klen)
 }
 
 int
-wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen, const void *val,
-                size_t vlen, wr_err *err)
+wr_log_meta_put(wr_logdb *db,
+                const char *table,
+                const void *key,
+                size_t klen,
+                const void *val,
+                size_t vlen,
+                wr_err *err)
 {
     pthread_mutex_lock(&db->mu);
     fake_db = db;
@@ -483,8 +491,8 @@ wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen, c
 }
 
 int
-wr_log_meta_get(wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out,
-                wr_err *err)
+wr_log_meta_get(
+    wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out, wr_err *err)
 {
     pthread_mutex_lock(&db->mu);
     fmeta *m = meta_find(db, table, key, klen);
@@ -519,9 +527,13 @@ meta_cmp(const void *a, const void *b)
 }
 
 int
-wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t plen,
+wr_log_meta_scan(wr_logdb *db,
+                 const char *table,
+                 const void *prefix,
+                 size_t plen,
                  int (*fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen),
-                 void *arg, wr_err *err)
+                 void *arg,
+                 wr_err *err)
 {
     pthread_mutex_lock(&db->mu);
     fmeta **hits = calloc(db->nm + 1, sizeof *hits);

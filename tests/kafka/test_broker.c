@@ -6,12 +6,13 @@
  * producer sequence checks.
  */
 #include <arpa/inet.h>
-#include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/arena.h"
 #include "src/base/clock.h"
@@ -67,8 +68,8 @@ frame(wr_buf *out, int16_t key, int16_t v, int32_t corr, const void *body)
     const wr_kapi *api = wr_kp_api(key);
     size_t at = out->len;
     wr_buf_put_be32(out, 0);
-    wr_kreq_hdr h = {.api_key = key, .api_version = v, .correlation_id = corr,
-                     .client_id = wr_kstr_of("test")};
+    wr_kreq_hdr h = {
+        .api_key = key, .api_version = v, .correlation_id = corr, .client_id = wr_kstr_of("test")};
     wr_kp_encode_req_hdr(out, &h);
     cr_assert_eq(wr_kp_encode(api->req, body, out, v, wr_kp_flexible(api, v)), WR_OK);
     wr_be32_put(out->data + at, (uint32_t)(out->len - at - 4));
@@ -207,13 +208,13 @@ make_batch(wr_buf *out, int64_t pid, int16_t epoch, int32_t seq, int n)
     for (int i = 0; i < n; i++) {
         wr_buf rec = WR_BUF_INIT;
         wr_buf_put_u8(&rec, 0);
-        wr_buf_put_varint(&rec, 0);     /* timestamp delta */
-        wr_buf_put_varint(&rec, i);     /* offset delta */
-        wr_buf_put_varint(&rec, 1);     /* key length */
+        wr_buf_put_varint(&rec, 0); /* timestamp delta */
+        wr_buf_put_varint(&rec, i); /* offset delta */
+        wr_buf_put_varint(&rec, 1); /* key length */
         wr_buf_put_u8(&rec, (uint8_t)('a' + i));
         wr_buf_put_varint(&rec, 3);
         wr_buf_append(&rec, "val", 3);
-        wr_buf_put_varint(&rec, 0);     /* headers */
+        wr_buf_put_varint(&rec, 0); /* headers */
         wr_buf_put_varint(out, (int64_t)rec.len);
         wr_buf_append(out, rec.data, rec.len);
         wr_buf_free(&rec);
@@ -236,7 +237,11 @@ make_batch(wr_buf *out, int64_t pid, int16_t epoch, int32_t seq, int n)
 }
 
 static void
-produce_body(wr_kp_produce_req *q, const char *topic, int32_t part, int16_t acks, wr_buf *batch,
+produce_body(wr_kp_produce_req *q,
+             const char *topic,
+             int32_t part,
+             int16_t acks,
+             wr_buf *batch,
              wr_kp_produce_req_topic_produce_data *td,
              wr_kp_produce_req_partition_produce_data *pd)
 {
@@ -322,8 +327,8 @@ Test(kafka_broker, bad_frames_close_only_their_connection)
     cr_assert_eq(write(big, huge, 4), 4);
     cr_assert(closed_by_peer(big, 5000));
     /* Metadata v1 whose topic count claims far more than the frame holds */
-    static const uint8_t mal[] = {0, 0, 0, 16, 0, 3, 0, 1, 0, 0, 0, 5, 0xff, 0xff,
-                                  0x7f, 0xff, 0xff, 0xff, 0, 1};
+    static const uint8_t mal[] = {0, 0, 0,    16,   0,    3,    0,    1,    0, 0,
+                                  0, 5, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 1};
     cr_assert_eq(write(bad, mal, sizeof mal), (ssize_t)sizeof mal);
     cr_assert(closed_by_peer(bad, 5000));
     /* an API key weir does not know */
@@ -362,8 +367,12 @@ Test(kafka_broker, idle_connections_closed)
 }
 
 static void
-fetch_body(wr_kp_fetch_req *q, wr_kp_fetch_req_fetch_topic *ft,
-           wr_kp_fetch_req_fetch_partition *fp, const char *topic, int64_t offset, int32_t wait)
+fetch_body(wr_kp_fetch_req *q,
+           wr_kp_fetch_req_fetch_topic *ft,
+           wr_kp_fetch_req_fetch_partition *fp,
+           const char *topic,
+           int64_t offset,
+           int32_t wait)
 {
     wr_kp_init(&wr_kp_fetch_req_desc, q, 11);
     q->max_wait_ms = wait;
@@ -429,7 +438,13 @@ Test(kafka_broker, fetch_long_poll_woken_by_produce)
 }
 
 static int16_t
-produce_one(int fd, wr_arena *a, int32_t corr, int64_t pid, int16_t epoch, int32_t seq, int n,
+produce_one(int fd,
+            wr_arena *a,
+            int32_t corr,
+            int64_t pid,
+            int16_t epoch,
+            int32_t seq,
+            int n,
             int64_t *offset)
 {
     wr_buf b = WR_BUF_INIT, batch = WR_BUF_INIT;

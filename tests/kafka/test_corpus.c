@@ -3,9 +3,10 @@
  * (every truncation, and single-byte flips) through the request decoder in the normal build,
  * checking the fuzz target's property. The corpus directory comes from WR_KAFKA_CORPUS.
  */
-#include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
+
+#include <criterion/criterion.h>
 
 #include "fuzz_kproto_body.h"
 

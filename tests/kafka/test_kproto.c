@@ -4,9 +4,10 @@
  * rejected, header rules (request header v2, response header v1, the ApiVersions exception) and
  * byte-exact encodings checked against hand-assembled frames.
  */
-#include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <criterion/criterion.h>
 
 #include "src/base/arena.h"
 #include "src/base/buf.h"
@@ -157,12 +158,12 @@ Test(kafka_kproto, api_table_sorted_and_complete)
 Test(kafka_kproto, api_versions_v3_request_bytes)
 {
     static const uint8_t frame[] = {
-        0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07,     /* key 18, v3, corr 7 */
-        0x00, 0x04, 'k',  'c',  'a',  't',                  /* client id "kcat" */
-        0x00,                                               /* header tags */
+        0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07,                /* key 18, v3, corr 7 */
+        0x00, 0x04, 'k',  'c',  'a',  't',                             /* client id "kcat" */
+        0x00,                                                          /* header tags */
         0x0b, 'l',  'i',  'b',  'r',  'd',  'k',  'a',  'f', 'k', 'a', /* compact "librdkafka" */
-        0x06, '2',  '.',  '0',  '.',  '2',                  /* compact "2.0.2" */
-        0x00,                                               /* body tags */
+        0x06, '2',  '.',  '0',  '.',  '2',                             /* compact "2.0.2" */
+        0x00,                                                          /* body tags */
     };
     wr_arena *a = wr_arena_create(0);
     wr_rd rd = wr_rd_make(frame, sizeof frame);
@@ -207,8 +208,8 @@ Test(kafka_kproto, response_header_rules)
 /* ApiVersions v0 response, byte for byte. */
 Test(kafka_kproto, api_versions_v0_response_bytes)
 {
-    wr_kp_api_versions_resp_api_version keys[1] = {{.api_key = 3, .min_version = 0,
-                                                    .max_version = 8}};
+    wr_kp_api_versions_resp_api_version keys[1] = {
+        {.api_key = 3, .min_version = 0, .max_version = 8}};
     wr_kp_api_versions_resp r;
     wr_kp_init(&wr_kp_api_versions_resp_desc, &r, 0);
     r.error_code = 35;
@@ -293,12 +294,12 @@ Test(kafka_kproto, huge_counts_rejected_before_allocation)
 Test(kafka_kproto, produce_v3_records_borrowed)
 {
     static const uint8_t body[] = {
-        0xff, 0xff,             /* transactional id null */
-        0xff, 0xff,             /* acks -1 */
-        0x00, 0x00, 0x75, 0x30, /* timeout 30000 */
-        0, 0, 0, 1, 0, 1, 't',  /* one topic "t" */
-        0, 0, 0, 1, 0, 0, 0, 2, /* one partition, index 2 */
-        0, 0, 0, 3, 'a', 'b', 'c',
+        0xff, 0xff,                               /* transactional id null */
+        0xff, 0xff,                               /* acks -1 */
+        0x00, 0x00, 0x75, 0x30,                   /* timeout 30000 */
+        0,    0,    0,    1,    0,   1,   't',    /* one topic "t" */
+        0,    0,    0,    1,    0,   0,   0,   2, /* one partition, index 2 */
+        0,    0,    0,    3,    'a', 'b', 'c',
     };
     wr_arena *a = wr_arena_create(0);
     wr_kp_produce_req r;
