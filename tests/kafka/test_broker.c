@@ -509,3 +509,267 @@ Test(kafka_broker, idempotent_producer_sequences)
     close(fd);
     stop();
 }
+
+/* ---- consumer groups (kgroup.c) ------------------------------------------------------- */
+
+static void
+send_join(int fd, int32_t corr, const char *member, int32_t session_ms, const char *meta)
+{
+    wr_kp_join_group_req q;
+    wr_kp_init(&wr_kp_join_group_req_desc, &q, 5);
+    q.group_id = wr_kstr_of("g1");
+    q.session_timeout_ms = session_ms;
+    q.rebalance_timeout_ms = 5000;
+    q.member_id = wr_kstr_of(member);
+    q.protocol_type = wr_kstr_of("consumer");
+    wr_kp_join_group_req_join_group_request_protocol p = {
+        .name = wr_kstr_of("range"), .metadata = {(const uint8_t *)meta, (int32_t)strlen(meta)}};
+    q.protocols.v = &p;
+    q.protocols.n = 1;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_JOIN_GROUP, 5, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+}
+
+static void
+send_sync(int fd,
+          int32_t corr,
+          const char *member,
+          int32_t gen,
+          int n,
+          const char **ids,
+          const char **asg)
+{
+    wr_kp_sync_group_req q;
+    wr_kp_init(&wr_kp_sync_group_req_desc, &q, 3);
+    q.group_id = wr_kstr_of("g1");
+    q.generation_id = gen;
+    q.member_id = wr_kstr_of(member);
+    wr_kp_sync_group_req_sync_group_request_assignment a[2];
+    for (int i = 0; i < n; i++)
+        a[i] = (wr_kp_sync_group_req_sync_group_request_assignment){
+            .member_id = wr_kstr_of(ids[i]),
+            .assignment = {(const uint8_t *)asg[i], (int32_t)strlen(asg[i])}};
+    q.assignments.v = a;
+    q.assignments.n = n;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_SYNC_GROUP, 3, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+}
+
+static int16_t
+heartbeat(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen)
+{
+    wr_kp_heartbeat_req q;
+    wr_kp_init(&wr_kp_heartbeat_req_desc, &q, 3);
+    q.group_id = wr_kstr_of("g1");
+    q.generation_id = gen;
+    q.member_id = wr_kstr_of(member);
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_HEARTBEAT, 3, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_heartbeat_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_HEARTBEAT, 3, corr, &r, a, &keep);
+    free(keep);
+    return r.error_code;
+}
+
+static int16_t
+commit(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen, int64_t offset)
+{
+    wr_kp_offset_commit_req q;
+    wr_kp_init(&wr_kp_offset_commit_req_desc, &q, 7);
+    q.group_id = wr_kstr_of("g1");
+    q.generation_id_or_member_epoch = gen;
+    q.member_id = wr_kstr_of(member);
+    wr_kp_offset_commit_req_offset_commit_request_partition p;
+    wr_kp_init(&wr_kp_offset_commit_req_offset_commit_request_partition_desc, &p, 7);
+    p.partition_index = 0;
+    p.committed_offset = offset;
+    p.committed_metadata = wr_kstr_of("meta");
+    wr_kp_offset_commit_req_offset_commit_request_topic t = {.name = wr_kstr_of("gt")};
+    t.partitions.v = &p;
+    t.partitions.n = 1;
+    q.topics.v = &t;
+    q.topics.n = 1;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_OFFSET_COMMIT, 7, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_offset_commit_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_OFFSET_COMMIT, 7, corr, &r, a, &keep);
+    int16_t ec = r.topics.v[0].partitions.v[0].error_code;
+    free(keep);
+    return ec;
+}
+
+Test(kafka_broker, group_join_sync_heartbeat_offsets)
+{
+    start(60000);
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "gt", 2, NULL, &err), WR_OK);
+    int fa = connect_broker(), fb = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    uint8_t *keep;
+    wr_kp_join_group_resp jr;
+
+    /* bad session timeout; unknown member id */
+    send_join(fa, 1, "", 10, "m");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 1, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 26);
+    free(keep);
+    send_join(fa, 2, "nobody", 10000, "m");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 2, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 25);
+    free(keep);
+
+    /* A alone: generation 1, A leads */
+    send_join(fa, 3, "", 10000, "metaA");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 3, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 0);
+    cr_assert_eq(jr.generation_id, 1);
+    cr_assert_str_eq(jr.leader.s, jr.member_id.s);
+    cr_assert_eq(jr.members.n, 1);
+    char *ida = strdup(jr.member_id.s);
+    free(keep);
+    const char *ids1[] = {ida}, *asg1[] = {"asgA"};
+    send_sync(fa, 4, ida, 1, 1, ids1, asg1);
+    wr_kp_sync_group_resp sr;
+    recv_resp(fa, WR_KAPI_SYNC_GROUP, 3, 4, &sr, a, &keep);
+    cr_assert_eq(sr.error_code, 0);
+    cr_assert_eq(sr.assignment.len, 4);
+    cr_assert(memcmp(sr.assignment.p, "asgA", 4) == 0);
+    free(keep);
+    cr_assert_eq(heartbeat(fa, a, 5, ida, 1), 0);
+    cr_assert_eq(heartbeat(fa, a, 6, ida, 0), 22);
+    cr_assert_eq(heartbeat(fa, a, 7, "nobody", 1), 25);
+    cr_assert_eq(commit(fa, a, 8, ida, 1, 42), 0);
+
+    /* B joins: A learns of the rebalance by heartbeat and rejoins; generation 2 */
+    send_join(fb, 20, "", 10000, "metaB");
+    /* B's join travels on another connection: poll until the broker has seen it */
+    int16_t hb = 0;
+    for (int i = 0; i < 500 && hb != 27; i++) {
+        hb = heartbeat(fa, a, 100 + i, ida, 1);
+        if (hb != 27)
+            usleep(10000);
+    }
+    cr_assert_eq(hb, 27);
+    cr_assert_eq(commit(fa, a, 10, ida, 1, 43), 27);
+    send_join(fa, 11, ida, 10000, "metaA");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 11, &jr, a, &keep);
+    cr_assert_eq(jr.generation_id, 2);
+    cr_assert_eq(jr.members.n, 2, "the leader sees both members");
+    free(keep);
+    recv_resp(fb, WR_KAPI_JOIN_GROUP, 5, 20, &jr, a, &keep);
+    cr_assert_eq(jr.generation_id, 2);
+    cr_assert_eq(jr.members.n, 0);
+    cr_assert_str_eq(jr.leader.s, ida);
+    char *idb = strdup(jr.member_id.s);
+    free(keep);
+    /* B's sync waits for the leader's */
+    send_sync(fb, 21, idb, 2, 0, NULL, NULL);
+    size_t len;
+    cr_assert_null(recv_frame(fb, &len, 200));
+    const char *ids2[] = {ida, idb}, *asg2[] = {"p0", "p1"};
+    send_sync(fa, 12, ida, 2, 2, ids2, asg2);
+    recv_resp(fa, WR_KAPI_SYNC_GROUP, 3, 12, &sr, a, &keep);
+    cr_assert(sr.assignment.len == 2 && memcmp(sr.assignment.p, "p0", 2) == 0);
+    free(keep);
+    recv_resp(fb, WR_KAPI_SYNC_GROUP, 3, 21, &sr, a, &keep);
+    cr_assert(sr.assignment.len == 2 && memcmp(sr.assignment.p, "p1", 2) == 0);
+    free(keep);
+
+    /* offsets: stale generation, then a good commit; fetch by list (v5) and all (v7, flexible) */
+    cr_assert_eq(commit(fa, a, 13, ida, 1, 44), 22);
+    cr_assert_eq(commit(fb, a, 22, idb, 2, 45), 0);
+    wr_kp_offset_fetch_req fq;
+    wr_kp_init(&wr_kp_offset_fetch_req_desc, &fq, 5);
+    fq.group_id = wr_kstr_of("g1");
+    int32_t parts[2] = {0, 1};
+    wr_kp_offset_fetch_req_offset_fetch_request_topic ft = {.name = wr_kstr_of("gt")};
+    ft.partition_indexes.v = parts;
+    ft.partition_indexes.n = 2;
+    fq.topics.v = &ft;
+    fq.topics.n = 1;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_OFFSET_FETCH, 5, 14, &fq);
+    send_all(fa, &b);
+    wr_kp_offset_fetch_resp fr;
+    recv_resp(fa, WR_KAPI_OFFSET_FETCH, 5, 14, &fr, a, &keep);
+    cr_assert_eq(fr.topics.v[0].partitions.v[0].committed_offset, 45);
+    cr_assert_str_eq(fr.topics.v[0].partitions.v[0].metadata.s, "meta");
+    cr_assert_eq(fr.topics.v[0].partitions.v[1].committed_offset, -1);
+    free(keep);
+    fq.topics.n = -1; /* all of the group's offsets */
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_OFFSET_FETCH, 7, 15, &fq);
+    send_all(fa, &b);
+    recv_resp(fa, WR_KAPI_OFFSET_FETCH, 7, 15, &fr, a, &keep);
+    cr_assert_eq(fr.topics.n, 1);
+    cr_assert_str_eq(fr.topics.v[0].name.s, "gt");
+    cr_assert_eq(fr.topics.v[0].partitions.n, 1);
+    cr_assert_eq(fr.topics.v[0].partitions.v[0].committed_offset, 45);
+    free(keep);
+
+    /* describe; delete refused while members remain; both leave; delete */
+    wr_kp_describe_groups_req dq;
+    wr_kp_init(&wr_kp_describe_groups_req_desc, &dq, 4);
+    wr_kstr gid = wr_kstr_of("g1");
+    dq.groups.v = &gid;
+    dq.groups.n = 1;
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_DESCRIBE_GROUPS, 4, 16, &dq);
+    send_all(fa, &b);
+    wr_kp_describe_groups_resp dr;
+    recv_resp(fa, WR_KAPI_DESCRIBE_GROUPS, 4, 16, &dr, a, &keep);
+    cr_assert_str_eq(dr.groups.v[0].group_state.s, "Stable");
+    cr_assert_str_eq(dr.groups.v[0].protocol_data.s, "range");
+    cr_assert_eq(dr.groups.v[0].members.n, 2);
+    free(keep);
+    wr_kp_delete_groups_req gq;
+    wr_kp_init(&wr_kp_delete_groups_req_desc, &gq, 1);
+    gq.groups_names.v = &gid;
+    gq.groups_names.n = 1;
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_DELETE_GROUPS, 1, 17, &gq);
+    send_all(fa, &b);
+    wr_kp_delete_groups_resp gr;
+    recv_resp(fa, WR_KAPI_DELETE_GROUPS, 1, 17, &gr, a, &keep);
+    cr_assert_eq(gr.results.v[0].error_code, 68);
+    free(keep);
+    wr_kp_leave_group_req lq;
+    wr_kp_init(&wr_kp_leave_group_req_desc, &lq, 3);
+    lq.group_id = gid;
+    wr_kp_leave_group_req_member_identity who[2] = {
+        {.member_id = wr_kstr_of(ida), .group_instance_id = wr_kstr_of(NULL)},
+        {.member_id = wr_kstr_of(idb), .group_instance_id = wr_kstr_of(NULL)}};
+    lq.members.v = who;
+    lq.members.n = 2;
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_LEAVE_GROUP, 3, 18, &lq);
+    send_all(fa, &b);
+    wr_kp_leave_group_resp lr;
+    recv_resp(fa, WR_KAPI_LEAVE_GROUP, 3, 18, &lr, a, &keep);
+    cr_assert_eq(lr.members.v[0].error_code, 0);
+    cr_assert_eq(lr.members.v[1].error_code, 0);
+    free(keep);
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_DELETE_GROUPS, 1, 19, &gq);
+    send_all(fa, &b);
+    recv_resp(fa, WR_KAPI_DELETE_GROUPS, 1, 19, &gr, a, &keep);
+    cr_assert_eq(gr.results.v[0].error_code, 0);
+    free(keep);
+    wr_buf_free(&b);
+    free(ida);
+    free(idb);
+    wr_arena_destroy(a);
+    close(fa);
+    close(fb);
+    stop();
+}
