@@ -203,6 +203,16 @@ kh_metadata(wr_kreq *r)
 
 /* ---- topics ---------------------------------------------------------------------------- */
 
+/* Kafka's topic name rule: [a-zA-Z0-9._-]{1,249}, not "." or "..". */
+static bool
+valid_topic_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 249 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static void
 kh_create_topics(wr_kreq *r)
 {
@@ -229,6 +239,11 @@ kh_create_topics(wr_kreq *r)
                 tr->error_code = WR_KERR_INVALID_REQUEST;
         } else if (parts == -1) {
             parts = b->opts.default_partitions;
+        }
+        if (tr->error_code == WR_KERR_NONE && !valid_topic_name(t->name.s)) {
+            tr->error_code = WR_KERR_INVALID_TOPIC_EXCEPTION;
+            tr->error_message = wr_kstr_of(wr_arena_printf(
+                r->arena, "invalid topic name '%s' (allowed: [a-zA-Z0-9._-]{1,249})", t->name.s));
         }
         if (tr->error_code == WR_KERR_NONE && parts <= 0) {
             tr->error_code = WR_KERR_INVALID_PARTITIONS;
@@ -265,8 +280,6 @@ kh_create_topics(wr_kreq *r)
         wr_props_free(&cfg);
         if (rc != WR_OK) {
             tr->error_code = topic_err(rc);
-            if (rc == WR_EINVAL && strstr(err.msg, "name") != NULL)
-                tr->error_code = WR_KERR_INVALID_TOPIC_EXCEPTION;
             tr->error_message = wr_kstr_of(astr(r, err.msg));
             continue;
         }

@@ -773,3 +773,168 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     close(fb);
     stop();
 }
+
+/* ---- configs, topics and offsets over raw protocol ------------------------------------ */
+
+static int16_t
+incr_alter(int fd, wr_arena *a, int32_t corr, const char *key, const char *val, int8_t op)
+{
+    wr_kp_incremental_alter_configs_req q;
+    wr_kp_init(&wr_kp_incremental_alter_configs_req_desc, &q, 1);
+    wr_kp_incremental_alter_configs_req_alterable_config c = {
+        .name = wr_kstr_of(key), .config_operation = op, .value = wr_kstr_of(val)};
+    wr_kp_incremental_alter_configs_req_alter_configs_resource r = {
+        .resource_type = 2, .resource_name = wr_kstr_of("cfg")};
+    r.configs.v = &c;
+    r.configs.n = 1;
+    q.resources.v = &r;
+    q.resources.n = 1;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_INCREMENTAL_ALTER_CONFIGS, 1, corr, &q); /* v1: flexible */
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_incremental_alter_configs_resp s;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_INCREMENTAL_ALTER_CONFIGS, 1, corr, &s, a, &keep);
+    int16_t ec = s.responses.v[0].error_code;
+    free(keep);
+    return ec;
+}
+
+/* Returns the value of key for topic "cfg" (arena copy) and its ConfigSource. */
+static const char *
+describe(int fd, wr_arena *a, int32_t corr, const char *key, int8_t *source)
+{
+    wr_kp_describe_configs_req q;
+    wr_kp_init(&wr_kp_describe_configs_req_desc, &q, 1);
+    wr_kstr k = wr_kstr_of(key);
+    wr_kp_describe_configs_req_describe_configs_resource r = {.resource_type = 2,
+                                                              .resource_name = wr_kstr_of("cfg")};
+    r.configuration_keys.v = &k;
+    r.configuration_keys.n = 1;
+    q.resources.v = &r;
+    q.resources.n = 1;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_DESCRIBE_CONFIGS, 1, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_describe_configs_resp s;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_DESCRIBE_CONFIGS, 1, corr, &s, a, &keep);
+    cr_assert_eq(s.results.v[0].error_code, 0);
+    cr_assert_eq(s.results.v[0].configs.n, 1);
+    *source = s.results.v[0].configs.v[0].config_source;
+    const char *v = wr_arena_strdup(a, s.results.v[0].configs.v[0].value.s);
+    free(keep);
+    return v;
+}
+
+Test(kafka_broker, configs_topics_list_offsets)
+{
+    start(60000);
+    int fd = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    uint8_t *keep;
+
+    /* CreateTopics v4: validate-only, a bad name, RF 3, then a real one with a config */
+    wr_kp_create_topics_req cq;
+    wr_kp_init(&wr_kp_create_topics_req_desc, &cq, 4);
+    wr_kp_create_topics_req_creatable_topic t[3];
+    for (int i = 0; i < 3; i++)
+        wr_kp_init(&wr_kp_create_topics_req_creatable_topic_desc, &t[i], 4);
+    t[0].name = wr_kstr_of("cfg");
+    t[0].num_partitions = -1; /* broker default (2 here) */
+    t[0].replication_factor = -1;
+    wr_kp_create_topics_req_creatable_topic_config tc = {.name = wr_kstr_of("retention.ms"),
+                                                         .value = wr_kstr_of("1000")};
+    t[0].configs.v = &tc;
+    t[0].configs.n = 1;
+    t[1].name = wr_kstr_of("bad/name");
+    t[1].num_partitions = 1;
+    t[1].replication_factor = 1;
+    t[2].name = wr_kstr_of("rf3");
+    t[2].num_partitions = 1;
+    t[2].replication_factor = 3;
+    cq.topics.v = t;
+    cq.topics.n = 3;
+    cq.validate_only = true;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_CREATE_TOPICS, 4, 1, &cq);
+    send_all(fd, &b);
+    wr_kp_create_topics_resp cr;
+    recv_resp(fd, WR_KAPI_CREATE_TOPICS, 4, 1, &cr, a, &keep);
+    cr_assert_eq(cr.topics.v[0].error_code, 0);
+    cr_assert_eq(cr.topics.v[1].error_code, 17); /* the name is checked too */
+    cr_assert_eq(cr.topics.v[2].error_code, 38);
+    free(keep);
+    cr_assert_lt(wr_log_topic_partitions(db, "cfg"), 0, "validate-only created nothing");
+    cq.validate_only = false;
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_CREATE_TOPICS, 4, 2, &cq);
+    send_all(fd, &b);
+    recv_resp(fd, WR_KAPI_CREATE_TOPICS, 4, 2, &cr, a, &keep);
+    cr_assert_eq(cr.topics.v[0].error_code, 0);
+    cr_assert_eq(cr.topics.v[1].error_code, 17);
+    cr_assert_not_null(cr.topics.v[1].error_message.s);
+    free(keep);
+    cr_assert_eq(wr_log_topic_partitions(db, "cfg"), 2);
+
+    /* configs: own value, incremental set (flexible v1), delete back to default, bad name */
+    int8_t src;
+    cr_assert_str_eq(describe(fd, a, 3, "retention.ms", &src), "1000");
+    cr_assert_eq(src, 1); /* DYNAMIC_TOPIC_CONFIG */
+    cr_assert_eq(incr_alter(fd, a, 4, "retention.ms", "5000", 0), 0);
+    cr_assert_str_eq(describe(fd, a, 5, "retention.ms", &src), "5000");
+    cr_assert_eq(incr_alter(fd, a, 6, "retention.ms", NULL, 1), 0);
+    cr_assert_str_eq(describe(fd, a, 7, "retention.ms", &src), "604800000");
+    cr_assert_eq(src, 5); /* DEFAULT_CONFIG */
+    cr_assert_eq(incr_alter(fd, a, 8, "no.such.config", "1", 0), 40);
+    cr_assert_eq(incr_alter(fd, a, 9, "retention.ms", "1", 2), 42); /* APPEND unsupported */
+
+    /* ListOffsets v0 (old-style offsets) and v1 (earliest/latest/by time) */
+    wr_buf batch = WR_BUF_INIT;
+    make_batch(&batch, -1, -1, -1, 4);
+    wr_partition *p;
+    cr_assert_eq(wr_log_partition(db, "cfg", 0, &p), WR_OK);
+    wr_log_append_result res;
+    wr_err err = {0};
+    cr_assert_eq(wr_log_append(p, batch.data, batch.len, &res, &err), WR_OK);
+    for (int16_t v = 0; v <= 1; v++) {
+        int64_t ts[3] = {-2, -1, 0};
+        int64_t want[3] = {0, 4, 0};
+        for (int i = 0; i < 3; i++) {
+            wr_kp_list_offsets_req lq;
+            wr_kp_init(&wr_kp_list_offsets_req_desc, &lq, v);
+            lq.replica_id = -1;
+            wr_kp_list_offsets_req_list_offsets_partition lp;
+            wr_kp_init(&wr_kp_list_offsets_req_list_offsets_partition_desc, &lp, v);
+            lp.partition_index = 0;
+            lp.timestamp = ts[i];
+            wr_kp_list_offsets_req_list_offsets_topic lt = {.name = wr_kstr_of("cfg")};
+            lt.partitions.v = &lp;
+            lt.partitions.n = 1;
+            lq.topics.v = &lt;
+            lq.topics.n = 1;
+            wr_buf_reset(&b);
+            frame(&b, WR_KAPI_LIST_OFFSETS, v, 10 + i, &lq);
+            send_all(fd, &b);
+            wr_kp_list_offsets_resp lr;
+            recv_resp(fd, WR_KAPI_LIST_OFFSETS, v, 10 + i, &lr, a, &keep);
+            wr_kp_list_offsets_resp_list_offsets_partition_response *pr =
+                &lr.topics.v[0].partitions.v[0];
+            cr_assert_eq(pr->error_code, 0);
+            if (v == 0) {
+                cr_assert_eq(pr->old_style_offsets.n, 1);
+                cr_assert_eq(pr->old_style_offsets.v[0], want[i], "v0 ts %lld", (long long)ts[i]);
+            } else {
+                cr_assert_eq(pr->offset, want[i], "v1 ts %lld", (long long)ts[i]);
+            }
+            free(keep);
+        }
+    }
+    wr_buf_free(&batch);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
+    close(fd);
+    stop();
+}
