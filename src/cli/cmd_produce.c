@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "src/base/clock.h"
+#include "src/base/logging.h"
 #include "src/base/murmur2.h"
 #include "src/cli/cli.h"
 #include "src/cli/remote.h"
