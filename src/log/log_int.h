@@ -1,0 +1,130 @@
+/*
+ * log_int.h - structures shared by the log engine's files (log.c: the db, topics, configs and
+ * meta tables; partition.c: segments, indexes, append, read, recovery, retention).
+ *
+ * Lock order: db->mu (rwlock over the topic table), then an LMDB write transaction, then p->mu
+ * (one partition). Nothing that holds p->mu begins an LMDB write transaction or takes db->mu,
+ * which is why appends copy their topic config before locking and roll leaves the sealed
+ * segment's index for wr_log_maintain to store.
+ */
+#ifndef WR_SRC_LOG_LOG_INT_H
+#define WR_SRC_LOG_LOG_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "src/log/log.h"
+
+/* One sparse index entry: the batch at file position pos starts at offset; max_ts_before is the
+   largest batch timestamp in the segment before that batch (non-decreasing, so searchable). */
+typedef struct wr__idx {
+    int64_t offset;
+    uint32_t pos;
+    int64_t max_ts_before;
+} wr__idx;
+
+/* The tail state of a segment: everything an append changes, so that a failed write or fsync
+   can be undone by restoring a snapshot and cutting the file back to `size`. */
+typedef struct wr__tail {
+    uint64_t size;            /* bytes of whole, validated batches */
+    int64_t next_offset;      /* last offset + 1 (the segment's base when empty) */
+    int64_t max_ts;           /* largest batch max timestamp, -1 when none */
+    size_t nidx;              /* index entries in use */
+    uint64_t bytes_since_idx; /* bytes from the last index entry's position to size */
+} wr__tail;
+
+typedef struct wr__segment {
+    int64_t base; /* offset in the file name */
+    char *path;   /* owned */
+    int fd;       /* -1 until first needed */
+    wr__tail t;
+    wr__idx *idx; /* owned, t.nidx used */
+    size_t idx_cap;
+    uint64_t persisted;   /* bytes the index stored in LMDB covers */
+    int64_t created_ms;   /* wall clock when it became active (roll by age) */
+    int64_t last_append_ms;
+    atomic_int refs; /* the partition's reference + readers' */
+} wr__segment;
+
+typedef struct wr__tcfg {
+    int64_t segment_bytes, segment_ms, retention_ms, retention_bytes, max_message_bytes;
+    int64_t index_interval;
+    bool log_append_time;
+} wr__tcfg;
+
+struct wr_partition {
+    wr_logdb *db;
+    struct wr__topic *topic;
+    int32_t id;
+    char *dir; /* owned */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* appends made visible, syncs finished */
+    wr__segment **segs;  /* owned refs, ascending base; the last is active */
+    size_t nsegs, segs_cap;
+    int64_t start_offset;
+    int64_t visible_end; /* readers see offsets below it */
+    wr__tail durable;    /* state of the active segment at the last good fsync */
+    bool syncing;        /* a thread is in fsync for this partition */
+    bool dirty;          /* bytes written since the last fsync */
+    uint64_t fail_gen;   /* bumped when unsynced appends are rolled back */
+    bool deleted;
+};
+
+typedef struct wr__topic {
+    char *name;
+    int32_t nparts;
+    wr_partition **parts; /* owned */
+    wr_props own;         /* the topic's own configs */
+    wr__tcfg cfg;         /* effective, parsed */
+} wr__topic;
+
+typedef struct wr__table {
+    char *name;
+    MDB_dbi dbi;
+} wr__table;
+
+struct wr_logdb {
+    char *dir, *logdir; /* owned */
+    wr_log_opts opts;
+    wr_props defaults; /* copy of opts.topic_defaults */
+
+    MDB_env *env;
+    MDB_dbi dbi_topics, dbi_parts, dbi_index;
+    pthread_mutex_t tables_mu;
+    wr__table *tables;
+    size_t ntables;
+
+    pthread_rwlock_t mu;
+    wr__topic **topics; /* sorted by name */
+    size_t ntopics, topics_cap;
+    wr__topic **graveyard; /* deleted topics, freed at close (handles may still be held) */
+    size_t ngrave;
+
+    pthread_mutex_t watch_mu;
+    void (*watch_fn)(void *arg);
+    void *watch_arg;
+
+    pthread_t flusher;
+    bool flusher_started, flusher_stop;
+    pthread_mutex_t flusher_mu;
+    pthread_cond_t flusher_cond;
+};
+
+/* partition.c */
+int wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition **out,
+                  wr_err *err);
+void wr__part_close(wr_partition *p); /* flush, persist index, close fds, free */
+void wr__part_mark_deleted(wr_partition *p);
+int wr__part_flush(wr_partition *p, wr_err *err);
+int wr__part_maintain(wr_partition *p, const wr__tcfg *cfg, MDB_txn *txn, int64_t now_ms,
+                      wr_err *err);
+
+/* log.c */
+int wr__lmdb_err(int mrc, wr_err *err, const char *what);
+void wr__part_key(wr_buf *k, const char *topic, int32_t part);
+void wr__notify(wr_logdb *db);
+int wr__rmtree(const char *path);
+
+#endif
