@@ -6,8 +6,10 @@
  * against a running server. Subcommands whose roles arrive with later work say so and exit 2.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "src/base/fault.h"
 #include "src/cli/cli.h"
 
 typedef struct command {
@@ -69,6 +71,12 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0)
         return cmd_version(1, argv);
+    /* fault injection for tests (a full disk, failing fsync): see src/base/fault.h */
+    const char *fault = getenv("WEIR_FAULT");
+    if (fault && *fault && wr_fault_parse(fault) != WR_OK) {
+        fprintf(stderr, "weir: invalid WEIR_FAULT '%s' (site:after:count[,...])\n", fault);
+        return WR_EXIT_USAGE;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         const command *c = &commands[i];
         if (strcmp(argv[1], c->name) != 0)

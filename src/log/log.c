@@ -808,7 +808,7 @@ wr_log_open(const char *dir, const wr_log_opts *opts, wr_logdb **out, wr_err *er
         db->flusher_started = true;
     }
     free(lmdb_path);
-    wr_log(WR_LOG_INFO, TAG, "opened %s: %zu topic%s", dir, db->ntopics,
+    wr_log(WR_LOG_DEBUG, TAG, "opened %s: %zu topic%s", dir, db->ntopics,
            db->ntopics == 1 ? "" : "s");
     *out = db;
     return WR_OK;

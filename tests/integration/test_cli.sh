@@ -142,6 +142,18 @@ expect_eq "$(cat "$T/out")" "from-env" "flags beat --config"
 "$WEIR" topic list --config "$T/nosuch.properties" 2> "$T/err"; expect_eq $? 2 "missing config file"
 expect_grep "nosuch.properties" "$T/err" "missing config file named"
 
+# --- a full disk: the writer gets a clear error, nothing stored is lost -----------------------
+w topic create disk > /dev/null
+seq 1 50 | w produce disk; expect_eq $? 0 "produce before the disk fills"
+seq 51 100 | WEIR_FAULT=enospc:0:-1 w produce disk > /dev/null 2> "$T/err"; rc=$?
+expect_eq "$rc" 1 "produce on a full disk fails"
+expect_grep "no space left" "$T/err" "full disk message"
+expect_eq "$(w consume disk --from-beginning | tr '\n' ' ')" "$(seq 1 50 | tr '\n' ' ')" \
+    "records stored before the full disk are intact"
+seq 51 60 | w produce disk; expect_eq $? 0 "produce once there is space again"
+expect_eq "$(w consume disk --from-beginning | wc -l)" 60 "appends resume after the full disk"
+WEIR_FAULT=bogus w topic list > /dev/null 2>&1; expect_eq $? 2 "bad WEIR_FAULT spec"
+
 # --- weir server: starts, holds the data directory, stops cleanly on SIGTERM ---------------
 "$WEIR" server --data-dir "$D" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     2> "$T/server.log" &
