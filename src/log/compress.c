@@ -32,14 +32,16 @@ oom(wr_err *err)
     return wr_err_set(err, WR_ENOMEM, "out of memory while (de)compressing");
 }
 
-/* Makes room for at least one more step of output within max_out. */
+/* Makes room for one more step of output. The room may pass max_out by one byte, so that a
+   stream ending exactly at max_out (or an empty one with max_out 0) can still finish, while one
+   byte more is seen as too big (here, or by wr_decompress once the stream has ended). */
 static int
 grow(wr_buf *out, size_t start, size_t max_out, size_t *room, wr_err *err)
 {
     size_t produced = out->len - start;
-    if (produced >= max_out)
+    if (produced > max_out)
         return wr_err_set(err, WR_ETOOBIG, "decompressed data exceeds %zu bytes", max_out);
-    size_t want = max_out - produced < STEP ? max_out - produced : STEP;
+    size_t want = max_out - produced < STEP ? max_out - produced + 1 : STEP;
     if (!wr_buf_reserve(out, want))
         return oom(err);
     *room = want;
@@ -329,6 +331,8 @@ wr_decompress(wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, 
     default:
         return wr_err_set(err, WR_EUNSUPP, "unknown compression codec %d", (int)codec);
     }
+    if (rc == WR_OK && out->len - start > max_out) /* ended in grow's spare byte */
+        rc = wr_err_set(err, WR_ETOOBIG, "decompressed data exceeds %zu bytes", max_out);
     if (rc != WR_OK)
         out->len = start; /* nothing half-done is left behind */
     return rc;

@@ -1066,7 +1066,7 @@ wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t ple
     int mrc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
                    : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+        if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
             break;
         if (fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size) != 0)
             break;

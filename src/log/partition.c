@@ -441,7 +441,8 @@ list_segments(const char *dir, int64_t **bases, size_t *n, wr_err *err)
         (*bases)[(*n)++] = strtoll(nm, NULL, 10);
     }
     closedir(d);
-    qsort(*bases, *n, sizeof **bases, cmp_i64);
+    if (*n > 1)
+        qsort(*bases, *n, sizeof **bases, cmp_i64);
     return WR_OK;
 }
 

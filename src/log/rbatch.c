@@ -130,10 +130,11 @@ read_record(wr_rd *rd, const wr_rbatch_hdr *h, wr_record *rec, wr_err *err)
                           wr_rd_left(&hr));
     rec->key_len = klen;
     rec->value_len = vlen;
-    rec->offset = h->base_offset + off_delta;
+    /* hostile bases and deltas must not overflow: wrap as Kafka's Java longs do */
+    rec->offset = (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta);
     rec->timestamp = (h->attributes & WR_RBATCH_TIMESTAMP_LOG_APPEND)
                          ? h->max_timestamp
-                         : h->base_timestamp + ts_delta;
+                         : (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta);
     return WR_OK;
 }
 
@@ -156,7 +157,7 @@ wr_rbatch_validate(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *er
     for (int32_t i = 0; i < h->records_count; i++) {
         if ((rc = read_record(&rd, h, &rec, err)) != WR_OK)
             return rc;
-        int64_t delta = rec.offset - h->base_offset;
+        int64_t delta = (int64_t)((uint64_t)rec.offset - (uint64_t)h->base_offset);
         if (delta <= prev || delta > h->last_offset_delta)
             return wr_err_set(err, WR_ECORRUPT, "record %d has offset delta %lld out of order",
                               i, (long long)delta);
@@ -288,7 +289,7 @@ wr_rbatch_builder_add(wr_rbatch_builder *b, int64_t timestamp, const void *key, 
     if (!value)
         value_len = -1;
     /* the record's length prefix needs its body size, computed up front */
-    int64_t ts_delta = timestamp - b->base_timestamp;
+    int64_t ts_delta = (int64_t)((uint64_t)timestamp - (uint64_t)b->base_timestamp);
     size_t body = 1 + wr_varint_size(ts_delta) + wr_varint_size(b->count) +
                   wr_varint_size(key_len) + (key_len > 0 ? (size_t)key_len : 0) +
                   wr_varint_size(value_len) + (value_len > 0 ? (size_t)value_len : 0) +
