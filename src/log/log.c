@@ -973,18 +973,27 @@ out:
     return rc;
 }
 
+/* Resolves a table, checks the key size and begins a transaction (flags: 0 or MDB_RDONLY). */
+static int
+meta_begin(wr_logdb *db, const char *table, size_t klen, unsigned flags, MDB_dbi *dbi,
+           MDB_txn **txn, wr_err *err)
+{
+    int rc = table_dbi(db, table, dbi, err);
+    if (rc != WR_OK)
+        return rc;
+    if (klen == 0 || klen > 511)
+        return wr_err_set(err, WR_EINVAL, "metadata key of %zu bytes (1-511)", klen);
+    return wr__lmdb_err(mdb_txn_begin(db->env, NULL, flags, txn), err, "begin");
+}
+
 int
 wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen, const void *val,
                 size_t vlen, wr_err *err)
 {
     MDB_dbi dbi;
-    int rc = table_dbi(db, table, &dbi, err);
-    if (rc != WR_OK)
-        return rc;
-    if (klen == 0 || klen > 511)
-        return wr_err_set(err, WR_EINVAL, "metadata key of %zu bytes (1-511)", klen);
     MDB_txn *txn;
-    if ((rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, 0, &txn), err, "begin")) != WR_OK)
+    int rc = meta_begin(db, table, klen, 0, &dbi, &txn, err);
+    if (rc != WR_OK)
         return rc;
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     int mrc = mdb_put(txn, dbi, &k, &v, 0);
@@ -997,14 +1006,9 @@ wr_log_meta_get(wr_logdb *db, const char *table, const void *key, size_t klen, w
                 wr_err *err)
 {
     MDB_dbi dbi;
-    int rc = table_dbi(db, table, &dbi, err);
-    if (rc != WR_OK)
-        return rc;
-    if (klen == 0 || klen > 511)
-        return wr_err_set(err, WR_EINVAL, "metadata key of %zu bytes (1-511)", klen);
     MDB_txn *txn;
-    if ((rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn), err, "begin")) !=
-        WR_OK)
+    int rc = meta_begin(db, table, klen, MDB_RDONLY, &dbi, &txn, err);
+    if (rc != WR_OK)
         return rc;
     MDB_val k = {klen, (void *)key}, v;
     int mrc = mdb_get(txn, dbi, &k, &v);
@@ -1025,13 +1029,9 @@ int
 wr_log_meta_del(wr_logdb *db, const char *table, const void *key, size_t klen, wr_err *err)
 {
     MDB_dbi dbi;
-    int rc = table_dbi(db, table, &dbi, err);
-    if (rc != WR_OK)
-        return rc;
-    if (klen == 0 || klen > 511)
-        return wr_err_set(err, WR_EINVAL, "metadata key of %zu bytes (1-511)", klen);
     MDB_txn *txn;
-    if ((rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, 0, &txn), err, "begin")) != WR_OK)
+    int rc = meta_begin(db, table, klen, 0, &dbi, &txn, err);
+    if (rc != WR_OK)
         return rc;
     MDB_val k = {klen, (void *)key};
     int mrc = mdb_del(txn, dbi, &k, NULL);
