@@ -2,8 +2,9 @@
  * cmd_server.c - `weir server` (every role in one process) and `weir broker` (the log role).
  *
  * Start-up: read the configuration, lock and open the data directory's log, start the Kafka
- * listener on its own event-loop thread, start the maintenance thread (segment roll by age and
- * retention, every log.retention.check.interval.ms), then wait for SIGTERM/SIGINT. Signals are
+ * listener on its own event-loop thread, start the maintenance thread (segment roll by age,
+ * retention and index checkpoints, every log.retention.check.interval.ms but at least every
+ * 10 s), then wait for SIGTERM/SIGINT. Signals are
  * blocked in every thread and taken with sigwait by the main thread, so shutdown runs in plain
  * thread context: stop accepting, stop the broker loop, stop maintenance, fsync every partition,
  * close the log, release the lock. A second signal during shutdown exits at once.
@@ -186,6 +187,10 @@ run(int argc, char **argv, bool all_roles)
                             "socket.request.max.bytes >= 1024, intervals >= 1 ms)");
         goto out;
     }
+    /* Maintenance also stores the active segments' indexes, which bounds how much of the log
+       recovery must scan after a crash: run it at least every 10 s. */
+    if (m.interval_ms > 10000)
+        m.interval_ms = 10000;
     wr_cli_topic_defaults(&cli, &defaults);
     for (size_t i = 0; i < defaults.count; i++) {
         if (wr_log_config_validate(defaults.items[i].key, defaults.items[i].value, &err) != WR_OK) {
