@@ -18,6 +18,7 @@
 #include <snappy-c.h>
 #include <strings.h>
 #include <zlib.h>
+
 #include <zstd.h>
 
 #include "src/base/fault.h"
@@ -117,8 +118,8 @@ gzip_decompress(const uint8_t *in, size_t len, wr_buf *out, size_t max_out, wr_e
 /* ---- snappy ---------------------------------------------------------------------------- */
 
 static int
-snappy_raw_decompress(const uint8_t *in, size_t len, wr_buf *out, size_t start, size_t max_out,
-                      wr_err *err)
+snappy_raw_decompress(
+    const uint8_t *in, size_t len, wr_buf *out, size_t start, size_t max_out, wr_err *err)
 {
     size_t n;
     if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK)
@@ -128,8 +129,7 @@ snappy_raw_decompress(const uint8_t *in, size_t len, wr_buf *out, size_t start, 
     if (!wr_buf_reserve(out, n))
         return oom(err);
     size_t got = n;
-    if (snappy_uncompress((const char *)in, len, (char *)out->data + out->len, &got) !=
-            SNAPPY_OK ||
+    if (snappy_uncompress((const char *)in, len, (char *)out->data + out->len, &got) != SNAPPY_OK ||
         got != n)
         return wr_err_set(err, WR_ECOMPRESS, "snappy: corrupt data");
     out->len += n;
@@ -305,8 +305,8 @@ wr_compress(wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, wr
 }
 
 int
-wr_decompress(wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, size_t max_out,
-              wr_err *err)
+wr_decompress(
+    wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, size_t max_out, wr_err *err)
 {
     size_t start = out->len;
     int rc;

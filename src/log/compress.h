@@ -18,8 +18,8 @@
 #include "src/log/rbatch.h"
 
 int wr_compress(wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, wr_err *err);
-int wr_decompress(wr_compression codec, const uint8_t *in, size_t len, wr_buf *out,
-                  size_t max_out, wr_err *err);
+int wr_decompress(
+    wr_compression codec, const uint8_t *in, size_t len, wr_buf *out, size_t max_out, wr_err *err);
 
 /* "none", "gzip", "snappy", "lz4", "zstd"; NULL for an unknown code. */
 const char *wr_compression_name(wr_compression codec);

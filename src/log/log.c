@@ -12,6 +12,7 @@
  * before the directories. On open, partition directories without a topic and directories left
  * half-deleted (`*-delete`) are removed, so a crash between the two steps leaves nothing behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -21,15 +22,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include "src/base/clock.h"
 #include "src/base/logging.h"
 #include "src/log/log_int.h"
 
-#define TAG "log"
+#define TAG            "log"
 #define MAX_PARTITIONS 100000
-#define MAX_TABLES 100
+#define MAX_TABLES     100
 
 static const char *const config_names[] = {
 #define WR_X_(id, name, def) name,
@@ -45,13 +44,26 @@ static const char *const config_defaults[] = {
 
 /* Kafka topic configs accepted and stored, with no effect on a single-node log. */
 static const char *const passive_configs[] = {
-    "min.insync.replicas", "unclean.leader.election.enable", "flush.messages", "flush.ms",
-    "file.delete.delay.ms", "preallocate", "segment.index.bytes", "segment.jitter.ms",
-    "min.compaction.lag.ms", "max.compaction.lag.ms", "message.downconversion.enable",
-    "message.timestamp.difference.max.ms", "message.timestamp.before.max.ms",
-    "message.timestamp.after.max.ms", "follower.replication.throttled.replicas",
-    "leader.replication.throttled.replicas", "local.retention.ms", "local.retention.bytes",
-    "remote.storage.enable", "message.format.version",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "flush.messages",
+    "flush.ms",
+    "file.delete.delay.ms",
+    "preallocate",
+    "segment.index.bytes",
+    "segment.jitter.ms",
+    "min.compaction.lag.ms",
+    "max.compaction.lag.ms",
+    "message.downconversion.enable",
+    "message.timestamp.difference.max.ms",
+    "message.timestamp.before.max.ms",
+    "message.timestamp.after.max.ms",
+    "follower.replication.throttled.replicas",
+    "leader.replication.throttled.replicas",
+    "local.retention.ms",
+    "local.retention.bytes",
+    "remote.storage.enable",
+    "message.format.version",
 };
 
 int
@@ -59,10 +71,10 @@ wr__lmdb_err(int mrc, wr_err *err, const char *what)
 {
     if (mrc == 0)
         return WR_OK;
-    int code = mrc == MDB_MAP_FULL ? WR_ENOSPC
+    int code = mrc == MDB_MAP_FULL   ? WR_ENOSPC
                : mrc == MDB_NOTFOUND ? WR_ENOENT
-               : mrc > 0 ? wr_err_from_errno(mrc)
-                         : WR_EIO;
+               : mrc > 0             ? wr_err_from_errno(mrc)
+                                     : WR_EIO;
     return wr_err_set(err, code, "metadata store (%s): %s", what, mdb_strerror(mrc));
 }
 
@@ -350,8 +362,8 @@ topic_open_parts(wr_logdb *db, wr__topic *t, int32_t from, int32_t to, bool fres
 }
 
 int
-wr_log_topic_create(wr_logdb *db, const char *name, int32_t partitions,
-                    const wr_props *configs, wr_err *err)
+wr_log_topic_create(
+    wr_logdb *db, const char *name, int32_t partitions, const wr_props *configs, wr_err *err)
 {
     if (!valid_topic_name(name))
         return wr_err_set(err, WR_EINVAL,
@@ -469,8 +481,10 @@ wr_log_topic_add_partitions(wr_logdb *db, const char *name, int32_t partitions, 
         goto out;
     }
     if (partitions <= t->nparts || partitions > MAX_PARTITIONS) {
-        rc = wr_err_set(err, WR_EINVAL, "topic '%s' has %d partitions; it can only grow (to at "
-                        "most %d), not become %d", name, t->nparts, MAX_PARTITIONS, partitions);
+        rc = wr_err_set(err, WR_EINVAL,
+                        "topic '%s' has %d partitions; it can only grow (to at "
+                        "most %d), not become %d",
+                        name, t->nparts, MAX_PARTITIONS, partitions);
         goto out;
     }
     wr_partition **np = realloc(t->parts, (size_t)partitions * sizeof *np);
@@ -568,8 +582,8 @@ wr_log_topic_config_own(wr_logdb *db, const char *name, wr_props *out, wr_err *e
 }
 
 int
-wr_log_topic_config_set(wr_logdb *db, const char *name, const char *key, const char *value,
-                        wr_err *err)
+wr_log_topic_config_set(
+    wr_logdb *db, const char *name, const char *key, const char *value, wr_err *err)
 {
     int rc;
     if (value && (rc = wr_log_config_validate(key, value, err)) != WR_OK)
@@ -940,8 +954,7 @@ static int
 table_dbi(wr_logdb *db, const char *table, MDB_dbi *dbi, wr_err *err)
 {
     if (!table || !*table || strncmp(table, "log.", 4) == 0 || strlen(table) > 64)
-        return wr_err_set(err, WR_EINVAL, "invalid metadata table name '%s'",
-                          table ? table : "");
+        return wr_err_set(err, WR_EINVAL, "invalid metadata table name '%s'", table ? table : "");
     pthread_mutex_lock(&db->tables_mu);
     int rc = WR_OK;
     for (size_t i = 0; i < db->ntables; i++) {
@@ -975,8 +988,13 @@ out:
 
 /* Resolves a table, checks the key size and begins a transaction (flags: 0 or MDB_RDONLY). */
 static int
-meta_begin(wr_logdb *db, const char *table, size_t klen, unsigned flags, MDB_dbi *dbi,
-           MDB_txn **txn, wr_err *err)
+meta_begin(wr_logdb *db,
+           const char *table,
+           size_t klen,
+           unsigned flags,
+           MDB_dbi *dbi,
+           MDB_txn **txn,
+           wr_err *err)
 {
     int rc = table_dbi(db, table, dbi, err);
     if (rc != WR_OK)
@@ -987,8 +1005,13 @@ meta_begin(wr_logdb *db, const char *table, size_t klen, unsigned flags, MDB_dbi
 }
 
 int
-wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen, const void *val,
-                size_t vlen, wr_err *err)
+wr_log_meta_put(wr_logdb *db,
+                const char *table,
+                const void *key,
+                size_t klen,
+                const void *val,
+                size_t vlen,
+                wr_err *err)
 {
     MDB_dbi dbi;
     MDB_txn *txn;
@@ -1002,8 +1025,8 @@ wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen, c
 }
 
 int
-wr_log_meta_get(wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out,
-                wr_err *err)
+wr_log_meta_get(
+    wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out, wr_err *err)
 {
     MDB_dbi dbi;
     MDB_txn *txn;
@@ -1044,18 +1067,20 @@ wr_log_meta_del(wr_logdb *db, const char *table, const void *key, size_t klen, w
 }
 
 int
-wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t plen,
-                 int (*fn)(void *arg, const void *key, size_t klen, const void *val,
-                           size_t vlen),
-                 void *arg, wr_err *err)
+wr_log_meta_scan(wr_logdb *db,
+                 const char *table,
+                 const void *prefix,
+                 size_t plen,
+                 int (*fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen),
+                 void *arg,
+                 wr_err *err)
 {
     MDB_dbi dbi;
     int rc = table_dbi(db, table, &dbi, err);
     if (rc != WR_OK)
         return rc;
     MDB_txn *txn;
-    if ((rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn), err, "begin")) !=
-        WR_OK)
+    if ((rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn), err, "begin")) != WR_OK)
         return rc;
     MDB_cursor *cur;
     if ((rc = wr__lmdb_err(mdb_cursor_open(txn, dbi, &cur), err, "cursor")) != WR_OK) {
@@ -1063,8 +1088,8 @@ wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t ple
         return rc;
     }
     MDB_val k = {plen, (void *)prefix}, v;
-    int mrc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-                   : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    int mrc =
+        plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
             break;

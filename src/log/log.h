@@ -44,23 +44,23 @@ typedef enum wr_log_flush {
 
 typedef struct wr_log_opts {
     wr_log_flush flush;
-    int64_t flush_interval_ms;     /* for WR_LOG_FLUSH_INTERVAL; default 1000 */
-    size_t lmdb_map_size;          /* default 1 GiB */
+    int64_t flush_interval_ms;      /* for WR_LOG_FLUSH_INTERVAL; default 1000 */
+    size_t lmdb_map_size;           /* default 1 GiB */
     const wr_props *topic_defaults; /* broker-wide defaults for topic configs (may be NULL) */
 } wr_log_opts;
 
 /* Topic configs, with Kafka's names and defaults (the strings stored per topic). */
-#define WR_LOG_CONFIG_LIST(X)                                                                      \
-    X(SEGMENT_BYTES, "segment.bytes", "1073741824")                                                \
-    X(SEGMENT_MS, "segment.ms", "604800000")                                                       \
-    X(RETENTION_MS, "retention.ms", "604800000")                                                   \
-    X(RETENTION_BYTES, "retention.bytes", "-1")                                                    \
-    X(CLEANUP_POLICY, "cleanup.policy", "delete")                                                  \
-    X(MAX_MESSAGE_BYTES, "max.message.bytes", "1048588")                                           \
-    X(TIMESTAMP_TYPE, "message.timestamp.type", "CreateTime")                                      \
-    X(INDEX_INTERVAL_BYTES, "index.interval.bytes", "4096")                                        \
-    X(COMPRESSION_TYPE, "compression.type", "producer")                                            \
-    X(DELETE_RETENTION_MS, "delete.retention.ms", "86400000")                                      \
+#define WR_LOG_CONFIG_LIST(X)                                 \
+    X(SEGMENT_BYTES, "segment.bytes", "1073741824")           \
+    X(SEGMENT_MS, "segment.ms", "604800000")                  \
+    X(RETENTION_MS, "retention.ms", "604800000")              \
+    X(RETENTION_BYTES, "retention.bytes", "-1")               \
+    X(CLEANUP_POLICY, "cleanup.policy", "delete")             \
+    X(MAX_MESSAGE_BYTES, "max.message.bytes", "1048588")      \
+    X(TIMESTAMP_TYPE, "message.timestamp.type", "CreateTime") \
+    X(INDEX_INTERVAL_BYTES, "index.interval.bytes", "4096")   \
+    X(COMPRESSION_TYPE, "compression.type", "producer")       \
+    X(DELETE_RETENTION_MS, "delete.retention.ms", "86400000") \
     X(MIN_CLEANABLE_DIRTY_RATIO, "min.cleanable.dirty.ratio", "0.5")
 
 /* Opens (creating if needed) the log under dir. Returns an owned db in *out. */
@@ -73,8 +73,8 @@ void wr_log_close(wr_logdb *db);
 
 /* Creates a topic; configs (may be NULL) are validated by name and value. WR_EEXIST if it
    exists. Names follow Kafka's rule: [a-zA-Z0-9._-]{1,249}, not "." or "..". */
-int wr_log_topic_create(wr_logdb *db, const char *name, int32_t partitions,
-                        const wr_props *configs, wr_err *err);
+int wr_log_topic_create(
+    wr_logdb *db, const char *name, int32_t partitions, const wr_props *configs, wr_err *err);
 
 /* Deletes a topic and its files. WR_ENOENT if missing. */
 int wr_log_topic_delete(wr_logdb *db, const char *name, wr_err *err);
@@ -96,8 +96,8 @@ int wr_log_topic_config(wr_logdb *db, const char *name, wr_props *out, wr_err *e
 int wr_log_topic_config_own(wr_logdb *db, const char *name, wr_props *out, wr_err *err);
 
 /* Sets (value != NULL) or removes (value == NULL: back to default) one topic config. */
-int wr_log_topic_config_set(wr_logdb *db, const char *name, const char *key, const char *value,
-                            wr_err *err);
+int wr_log_topic_config_set(
+    wr_logdb *db, const char *name, const char *key, const char *value, wr_err *err);
 
 /* Validates a config name/value pair without applying it. */
 int wr_log_config_validate(const char *key, const char *value, wr_err *err);
@@ -120,13 +120,13 @@ typedef struct wr_log_append_result {
  * uncompressed batches, the records themselves; max.message.bytes), then stored with its base
  * offset rewritten. All batches are appended or none. Borrows data.
  */
-int wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res,
-                  wr_err *err);
+int wr_log_append(
+    wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err);
 
 typedef struct wr_log_read_result {
-    int64_t high_watermark;   /* log-end offset: next offset to be assigned */
+    int64_t high_watermark; /* log-end offset: next offset to be assigned */
     int64_t log_start_offset;
-    size_t bytes;             /* bytes appended to the output buffer */
+    size_t bytes; /* bytes appended to the output buffer */
 } wr_log_read_result;
 
 /*
@@ -135,16 +135,20 @@ typedef struct wr_log_read_result {
  * when it alone is larger, as Kafka's KIP-74 requires). WR_EOFFSET when offset is below the log
  * start or above the log end (offset == log end returns zero bytes).
  */
-int wr_log_read(wr_partition *p, int64_t offset, size_t max_bytes, wr_buf *out,
-                wr_log_read_result *res, wr_err *err);
+int wr_log_read(wr_partition *p,
+                int64_t offset,
+                size_t max_bytes,
+                wr_buf *out,
+                wr_log_read_result *res,
+                wr_err *err);
 
 int64_t wr_log_start_offset(wr_partition *p);
 int64_t wr_log_end_offset(wr_partition *p);
 
 /* Earliest offset whose batch max timestamp is >= ts (ListOffsets by time); sets *offset = -1
    and *timestamp = -1 when no such batch exists. */
-int wr_log_offset_for_time(wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp,
-                           wr_err *err);
+int wr_log_offset_for_time(
+    wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp, wr_err *err);
 
 /* Blocks until the partition's end offset exceeds `offset` or timeout_ms passes; returns the
    end offset. For long-poll fetches on a thread (an event loop should use wr_log_watch). */
@@ -171,16 +175,25 @@ int wr_log_flush_all(wr_logdb *db, wr_err *err);
 
 /* Named LMDB tables ("groups", "producers", "txn", ...): put/get/delete/scan keyed by bytes.
    Each call is its own durable transaction (fsynced). get returns an owned copy in out. */
-int wr_log_meta_put(wr_logdb *db, const char *table, const void *key, size_t klen,
-                    const void *val, size_t vlen, wr_err *err);
-int wr_log_meta_get(wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out,
+int wr_log_meta_put(wr_logdb *db,
+                    const char *table,
+                    const void *key,
+                    size_t klen,
+                    const void *val,
+                    size_t vlen,
                     wr_err *err);
+int wr_log_meta_get(
+    wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out, wr_err *err);
 int wr_log_meta_del(wr_logdb *db, const char *table, const void *key, size_t klen, wr_err *err);
 /* Calls fn for each entry whose key starts with prefix, in key order; fn returns non-zero to
    stop. Borrowed pointers are valid only during the call. */
-int wr_log_meta_scan(wr_logdb *db, const char *table, const void *prefix, size_t plen,
-                     int (*fn)(void *arg, const void *key, size_t klen, const void *val,
-                               size_t vlen),
-                     void *arg, wr_err *err);
+int
+wr_log_meta_scan(wr_logdb *db,
+                 const char *table,
+                 const void *prefix,
+                 size_t plen,
+                 int (*fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen),
+                 void *arg,
+                 wr_err *err);
 
 #endif

@@ -10,9 +10,10 @@
 #ifndef WR_SRC_LOG_LOG_INT_H
 #define WR_SRC_LOG_LOG_INT_H
 
-#include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+
+#include <lmdb.h>
 
 #include "src/log/log.h"
 
@@ -41,8 +42,8 @@ typedef struct wr__segment {
     wr__tail t;
     wr__idx *idx; /* owned, t.nidx used */
     size_t idx_cap;
-    uint64_t persisted;   /* bytes the index stored in LMDB covers */
-    int64_t created_ms;   /* wall clock when it became active (roll by age) */
+    uint64_t persisted; /* bytes the index stored in LMDB covers */
+    int64_t created_ms; /* wall clock when it became active (roll by age) */
     int64_t last_append_ms;
     atomic_int refs; /* the partition's reference + readers' */
 } wr__segment;
@@ -113,13 +114,13 @@ struct wr_logdb {
 };
 
 /* partition.c */
-int wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition **out,
-                  wr_err *err);
+int
+wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition **out, wr_err *err);
 void wr__part_close(wr_partition *p); /* flush, persist index, close fds, free */
 void wr__part_mark_deleted(wr_partition *p);
 int wr__part_flush(wr_partition *p, wr_err *err);
-int wr__part_maintain(wr_partition *p, const wr__tcfg *cfg, MDB_txn *txn, int64_t now_ms,
-                      wr_err *err);
+int
+wr__part_maintain(wr_partition *p, const wr__tcfg *cfg, MDB_txn *txn, int64_t now_ms, wr_err *err);
 
 /* log.c */
 int wr__lmdb_err(int mrc, wr_err *err, const char *what);

@@ -40,8 +40,8 @@
 #include "src/log/log_int.h"
 #include "src/log/rbatch.h"
 
-#define TAG "log"
-#define SCAN_CHUNK (1u << 20)
+#define TAG             "log"
+#define SCAN_CHUNK      (1u << 20)
 #define MAX_BATCH_BYTES ((size_t)INT32_MAX)
 
 /* ---- segments -------------------------------------------------------------------------- */
@@ -100,8 +100,8 @@ seg_idx_push(wr__segment *s, int64_t offset, uint64_t pos, int64_t max_ts_before
         s->idx = n;
         s->idx_cap = cap;
     }
-    s->idx[s->t.nidx++] = (wr__idx){.offset = offset, .pos = (uint32_t)pos,
-                                     .max_ts_before = max_ts_before};
+    s->idx[s->t.nidx++] =
+        (wr__idx){.offset = offset, .pos = (uint32_t)pos, .max_ts_before = max_ts_before};
     return true;
 }
 
@@ -315,8 +315,8 @@ idx_load(wr_partition *p, MDB_txn *txn, wr__segment *s, uint64_t file_size)
         }
         if (!why && (idx[0].pos != 0 || idx[n - 1].pos >= t.size))
             why = "entry positions";
-        if (!why && (!batch_at(s, 0, idx[0].offset) || !batch_at(s, idx[n - 1].pos,
-                                                                 idx[n - 1].offset)))
+        if (!why &&
+            (!batch_at(s, 0, idx[0].offset) || !batch_at(s, idx[n - 1].pos, idx[n - 1].offset)))
             why = "entries do not match the segment";
         if (why) {
             free(idx);
@@ -484,8 +484,7 @@ seg_create(wr_partition *p, int64_t base, wr_err *err)
 }
 
 int
-wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition **out,
-              wr_err *err)
+wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition **out, wr_err *err)
 {
     wr_partition *p = calloc(1, sizeof *p);
     if (!p)
@@ -542,8 +541,7 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
             goto fail;
         struct stat st;
         if (fstat(s->fd, &st) != 0) {
-            rc = wr_err_set(err, wr_err_from_errno(errno), "stat %s: %s", s->path,
-                            strerror(errno));
+            rc = wr_err_set(err, wr_err_from_errno(errno), "stat %s: %s", s->path, strerror(errno));
             goto fail;
         }
         s->created_ms = s->last_append_ms = (int64_t)st.st_mtim.tv_sec * 1000;
@@ -624,8 +622,7 @@ rollback_locked(wr_partition *p, int cause)
 {
     wr__segment *s = active(p);
     if (s->t.size != p->durable.size) {
-        wr_log(WR_LOG_ERROR, TAG,
-               "%s-%d: %s; unsynced appends from offset %" PRId64 " rolled back",
+        wr_log(WR_LOG_ERROR, TAG, "%s-%d: %s; unsynced appends from offset %" PRId64 " rolled back",
                p->topic->name, p->id, wr_strerror(cause), p->durable.next_offset);
         if (ftruncate(s->fd, (off_t)p->durable.size) != 0)
             wr_log(WR_LOG_ERROR, TAG, "truncate %s: %s", s->path, strerror(errno));
@@ -696,8 +693,8 @@ tcfg_get(wr_partition *p, wr__tcfg *cfg)
 }
 
 int
-wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res,
-              wr_err *err)
+wr_log_append(
+    wr_partition *p, const uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err)
 {
     wr__tcfg cfg;
     tcfg_get(p, &cfg);
@@ -712,8 +709,8 @@ wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_re
         size_t size = wr_rbatch_size(data + off, len - off);
         if ((int64_t)size > cfg.max_message_bytes)
             return wr_err_set(err, WR_ETOOBIG,
-                              "record batch of %zu bytes exceeds max.message.bytes %" PRId64,
-                              size, cfg.max_message_bytes);
+                              "record batch of %zu bytes exceeds max.message.bytes %" PRId64, size,
+                              cfg.max_message_bytes);
         off += size;
     }
     uint8_t *copy = malloc(len);
@@ -731,8 +728,8 @@ wr_log_append(wr_partition *p, const uint8_t *data, size_t len, wr_log_append_re
         goto out;
     }
     wr__segment *s = active(p);
-    if (s->t.size > 0 && (s->t.size + len > (uint64_t)cfg.segment_bytes ||
-                          now - s->created_ms >= cfg.segment_ms)) {
+    if (s->t.size > 0 &&
+        (s->t.size + len > (uint64_t)cfg.segment_bytes || now - s->created_ms >= cfg.segment_ms)) {
         if ((rc = roll_locked(p, err)) != WR_OK)
             goto out;
         s = active(p);
@@ -847,8 +844,8 @@ peek_hdr(const uint8_t *hb, wr_rbatch_hdr *h)
 /* Walks headers from pos to the first batch whose last offset >= offset, below limit.
    Returns its position in *found (limit when none), and its header in *h. */
 static int
-seek_batch(wr__segment *s, uint64_t pos, uint64_t limit, int64_t offset, uint64_t *found,
-           wr_rbatch_hdr *h)
+seek_batch(
+    wr__segment *s, uint64_t pos, uint64_t limit, int64_t offset, uint64_t *found, wr_rbatch_hdr *h)
 {
     uint8_t hb[WR_RBATCH_HEADER_SIZE];
     while (pos + WR_RBATCH_HEADER_SIZE <= limit) {
@@ -869,8 +866,12 @@ seek_batch(wr__segment *s, uint64_t pos, uint64_t limit, int64_t offset, uint64_
 }
 
 int
-wr_log_read(wr_partition *p, int64_t offset, size_t max_bytes, wr_buf *out,
-            wr_log_read_result *res, wr_err *err)
+wr_log_read(wr_partition *p,
+            int64_t offset,
+            size_t max_bytes,
+            wr_buf *out,
+            wr_log_read_result *res,
+            wr_err *err)
 {
     pthread_mutex_lock(&p->mu);
     res->bytes = 0;
@@ -940,8 +941,7 @@ wr_log_read(wr_partition *p, int64_t offset, size_t max_bytes, wr_buf *out,
     }
     pthread_mutex_unlock(&p->mu);
     if (rc != WR_OK)
-        return wr_err_set(err, rc, "read from %s-%d: %s", p->topic->name, p->id,
-                          wr_strerror(rc));
+        return wr_err_set(err, rc, "read from %s-%d: %s", p->topic->name, p->id, wr_strerror(rc));
     return WR_OK;
 }
 
@@ -964,8 +964,8 @@ wr_log_end_offset(wr_partition *p)
 }
 
 int
-wr_log_offset_for_time(wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp,
-                       wr_err *err)
+wr_log_offset_for_time(
+    wr_partition *p, int64_t ts, int64_t *offset, int64_t *timestamp, wr_err *err)
 {
     *offset = -1;
     *timestamp = -1;
@@ -1099,8 +1099,8 @@ wr_log_delete_records(wr_partition *p, int64_t offset, wr_err *err)
     if (p->deleted)
         rc = wr_err_set(err, WR_ENOENT, "partition was deleted");
     else if (offset < 0 || offset > p->visible_end)
-        rc = wr_err_set(err, WR_EOFFSET, "offset %" PRId64 " is past the log end %" PRId64,
-                        offset, p->visible_end);
+        rc = wr_err_set(err, WR_EOFFSET, "offset %" PRId64 " is past the log end %" PRId64, offset,
+                        p->visible_end);
     else if (offset > p->start_offset) {
         p->start_offset = offset;
         while (p->nsegs > 1 && p->segs[0]->t.next_offset <= offset)
@@ -1138,9 +1138,9 @@ wr__part_maintain(wr_partition *p, const wr__tcfg *c, MDB_txn *txn, int64_t now,
     while (p->syncing)
         pthread_cond_wait(&p->cond, &p->mu);
     wr__segment *s = active(p);
-    bool expired_active = cfg.retention_ms >= 0 && s->t.size > 0 &&
-                          (s->t.max_ts >= 0 ? s->t.max_ts : s->last_append_ms) <
-                              now - cfg.retention_ms;
+    bool expired_active =
+        cfg.retention_ms >= 0 && s->t.size > 0 &&
+        (s->t.max_ts >= 0 ? s->t.max_ts : s->last_append_ms) < now - cfg.retention_ms;
     if (s->t.size > 0 && (now - s->created_ms >= cfg.segment_ms || expired_active)) {
         if ((rc = roll_locked(p, err)) != WR_OK)
             goto out;
@@ -1151,8 +1151,8 @@ wr__part_maintain(wr_partition *p, const wr__tcfg *c, MDB_txn *txn, int64_t now,
         int64_t newest = o->t.max_ts >= 0 ? o->t.max_ts : o->last_append_ms;
         if (newest >= now - cfg.retention_ms)
             break;
-        wr_log(WR_LOG_INFO, TAG, "%s-%d: retention.ms deletes segment %" PRId64,
-               p->topic->name, p->id, o->base);
+        wr_log(WR_LOG_INFO, TAG, "%s-%d: retention.ms deletes segment %" PRId64, p->topic->name,
+               p->id, o->base);
         seg_remove(p, 0, txn);
     }
     /* retention by size: drop the oldest while the rest still exceeds retention.bytes */

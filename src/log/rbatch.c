@@ -27,7 +27,7 @@ enum {
 _Static_assert(OFF_RECORDS_COUNT + 4 == WR_RBATCH_HEADER_SIZE, "v2 header is 61 bytes");
 
 #define MIN_BATCH_LENGTH (WR_RBATCH_HEADER_SIZE - WR_RBATCH_LOG_OVERHEAD) /* 49 */
-#define MIN_RECORD_SIZE 7 /* length, attributes, ts delta, offset delta, key, value, headers */
+#define MIN_RECORD_SIZE  7 /* length, attributes, ts delta, offset delta, key, value, headers */
 
 size_t
 wr_rbatch_size(const uint8_t *data, size_t len)
@@ -44,8 +44,8 @@ int
 wr_rbatch_parse_hdr(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *err)
 {
     if (len < WR_RBATCH_HEADER_SIZE)
-        return wr_err_set(err, WR_ETRUNC, "record batch truncated: %zu bytes, header needs %d",
-                          len, WR_RBATCH_HEADER_SIZE);
+        return wr_err_set(err, WR_ETRUNC, "record batch truncated: %zu bytes, header needs %d", len,
+                          WR_RBATCH_HEADER_SIZE);
     wr_rd rd = wr_rd_make(data, WR_RBATCH_HEADER_SIZE);
     h->base_offset = (int64_t)wr_rd_be64(&rd);
     h->batch_length = (int32_t)wr_rd_be32(&rd);
@@ -71,8 +71,10 @@ wr_rbatch_parse_hdr(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *e
         return wr_err_set(err, WR_ETRUNC, "record batch length %d passes the %zu bytes given",
                           h->batch_length, len - WR_RBATCH_LOG_OVERHEAD);
     if (h->records_count < 0 || h->last_offset_delta < 0)
-        return wr_err_set(err, WR_ECORRUPT, "record batch has a negative record count (%d) or "
-                          "last offset delta (%d)", h->records_count, h->last_offset_delta);
+        return wr_err_set(err, WR_ECORRUPT,
+                          "record batch has a negative record count (%d) or "
+                          "last offset delta (%d)",
+                          h->records_count, h->last_offset_delta);
     /* compaction may empty a batch (count 0) but keeps its last offset delta */
     if (h->records_count > 0 && h->records_count != h->last_offset_delta + 1)
         return wr_err_set(err, WR_ECORRUPT,
@@ -159,8 +161,8 @@ wr_rbatch_validate(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *er
             return rc;
         int64_t delta = (int64_t)((uint64_t)rec.offset - (uint64_t)h->base_offset);
         if (delta <= prev || delta > h->last_offset_delta)
-            return wr_err_set(err, WR_ECORRUPT, "record %d has offset delta %lld out of order",
-                              i, (long long)delta);
+            return wr_err_set(err, WR_ECORRUPT, "record %d has offset delta %lld out of order", i,
+                              (long long)delta);
         prev = (int32_t)delta;
     }
     if (wr_rd_left(&rd) != 0)
@@ -190,8 +192,12 @@ wr_rbatch_set_log_append_time(uint8_t *data, size_t len, int64_t ts)
 /* ---- iteration ------------------------------------------------------------------------- */
 
 int
-wr_rbatch_iter_init(wr_rbatch_iter *it, const uint8_t *data, size_t len, wr_buf *scratch,
-                    size_t max_decompressed, wr_err *err)
+wr_rbatch_iter_init(wr_rbatch_iter *it,
+                    const uint8_t *data,
+                    size_t len,
+                    wr_buf *scratch,
+                    size_t max_decompressed,
+                    wr_err *err)
 {
     memset(it, 0, sizeof *it);
     int rc = wr_rbatch_parse_hdr(data, len, &it->hdr, err);
@@ -274,8 +280,13 @@ put_bytes(wr_buf *out, const void *p, int32_t len)
 }
 
 void
-wr_rbatch_builder_add(wr_rbatch_builder *b, int64_t timestamp, const void *key, int32_t key_len,
-                      const void *value, int32_t value_len, const wr_rheader *headers,
+wr_rbatch_builder_add(wr_rbatch_builder *b,
+                      int64_t timestamp,
+                      const void *key,
+                      int32_t key_len,
+                      const void *value,
+                      int32_t value_len,
+                      const wr_rheader *headers,
                       int32_t header_count)
 {
     if (b->count == 0) {

@@ -24,15 +24,15 @@
 #include "src/base/buf.h"
 #include "src/base/err.h"
 
-#define WR_RBATCH_HEADER_SIZE 61
+#define WR_RBATCH_HEADER_SIZE  61
 #define WR_RBATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 
 /* attributes bits */
-#define WR_RBATCH_COMPRESSION_MASK 0x07
+#define WR_RBATCH_COMPRESSION_MASK     0x07
 #define WR_RBATCH_TIMESTAMP_LOG_APPEND 0x08
-#define WR_RBATCH_TRANSACTIONAL 0x10
-#define WR_RBATCH_CONTROL 0x20
-#define WR_RBATCH_DELETE_HORIZON 0x40
+#define WR_RBATCH_TRANSACTIONAL        0x10
+#define WR_RBATCH_CONTROL              0x20
+#define WR_RBATCH_DELETE_HORIZON       0x40
 
 typedef enum wr_compression {
     WR_COMPRESSION_NONE = 0,
@@ -110,14 +110,18 @@ typedef struct wr_rbatch_iter {
 /* Starts iterating the batch at data[0..len) (validated by the caller or not: every read is
    bounds-checked). Compressed records are decompressed into scratch (reset first), at most
    max_decompressed bytes (WR_ETOOBIG beyond). The iterator borrows data and scratch. */
-int wr_rbatch_iter_init(wr_rbatch_iter *it, const uint8_t *data, size_t len, wr_buf *scratch,
-                        size_t max_decompressed, wr_err *err);
+int wr_rbatch_iter_init(wr_rbatch_iter *it,
+                        const uint8_t *data,
+                        size_t len,
+                        wr_buf *scratch,
+                        size_t max_decompressed,
+                        wr_err *err);
 
 /* Returns 1 and fills rec, 0 at the end, or a negative WR_E* code on malformed records. */
 int wr_rbatch_iter_next(wr_rbatch_iter *it, wr_record *rec, wr_err *err);
 
 /* Walks a record's headers: returns 1 and fills h, 0 at the end, negative on malformed bytes.
-   *rd must start as wr_rd_make(rec->headers, rec->headers_len). */
+ *rd must start as wr_rd_make(rec->headers, rec->headers_len). */
 int wr_record_header_next(wr_rd *rd, wr_rheader *h);
 
 typedef struct wr_rbatch_builder {
@@ -135,9 +139,14 @@ typedef struct wr_rbatch_builder {
 void wr_rbatch_builder_init(wr_rbatch_builder *b, wr_compression compression);
 
 /* Adds a record; key/value may be NULL (null). headers: count pairs, may be NULL. */
-void wr_rbatch_builder_add(wr_rbatch_builder *b, int64_t timestamp, const void *key,
-                           int32_t key_len, const void *value, int32_t value_len,
-                           const wr_rheader *headers, int32_t header_count);
+void wr_rbatch_builder_add(wr_rbatch_builder *b,
+                           int64_t timestamp,
+                           const void *key,
+                           int32_t key_len,
+                           const void *value,
+                           int32_t value_len,
+                           const wr_rheader *headers,
+                           int32_t header_count);
 
 /* Bytes of records added so far (uncompressed), to cut batches at a size. */
 static inline size_t

@@ -39,11 +39,11 @@ static const char *dir;
 static int ack_fd;
 static volatile int stop;
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "crash_test: " __VA_ARGS__);                                               \
-        fputc('\n', stderr);                                                                       \
-        exit(1);                                                                                   \
+#define FAIL(...)                                    \
+    do {                                             \
+        fprintf(stderr, "crash_test: " __VA_ARGS__); \
+        fputc('\n', stderr);                         \
+        exit(1);                                     \
     } while (0)
 
 /* ---- the child ------------------------------------------------------------------------- */
@@ -180,8 +180,7 @@ read_partition(wr_logdb *db, int32_t partition, int64_t *end_out)
             int rc;
             while ((rc = wr_rbatch_iter_next(&it, &r, &err)) == 1) {
                 if (r.offset != off)
-                    FAIL("record offset %lld, expected %lld", (long long)r.offset,
-                         (long long)off);
+                    FAIL("record offset %lld, expected %lld", (long long)r.offset, (long long)off);
                 vals[off] = strndup((const char *)r.value, (size_t)r.value_len);
                 off++;
             }
@@ -215,11 +214,11 @@ verify(const acks *a, int round)
             char want[128];
             value_of(want, sizeof want, k->thread, k->seq + j);
             if (off >= end[k->partition])
-                FAIL("round %d: acknowledged offset %d@%lld lost (end %lld)", round,
-                     k->partition, (long long)off, (long long)end[k->partition]);
+                FAIL("round %d: acknowledged offset %d@%lld lost (end %lld)", round, k->partition,
+                     (long long)off, (long long)end[k->partition]);
             if (strcmp(vals[k->partition][off], want) != 0)
-                FAIL("round %d: offset %d@%lld holds '%s', acknowledged '%s'", round,
-                     k->partition, (long long)off, vals[k->partition][off], want);
+                FAIL("round %d: offset %d@%lld holds '%s', acknowledged '%s'", round, k->partition,
+                     (long long)off, vals[k->partition][off], want);
         }
     }
     for (int p = 0; p < 2; p++) {
@@ -227,8 +226,8 @@ verify(const acks *a, int round)
             free(vals[p][i]);
         free(vals[p]);
     }
-    printf("round %2d: %zu acknowledged batches intact; partitions end at %lld and %lld\n",
-           round, a->n, (long long)end[0], (long long)end[1]);
+    printf("round %2d: %zu acknowledged batches intact; partitions end at %lld and %lld\n", round,
+           a->n, (long long)end[0], (long long)end[1]);
     wr_log_close(db);
 }
 

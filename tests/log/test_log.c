@@ -58,8 +58,13 @@ part(wr_logdb *db, const char *topic, int32_t p)
 }
 
 static void
-create(wr_logdb *db, const char *topic, int32_t n, const char *k1, const char *v1,
-       const char *k2, const char *v2)
+create(wr_logdb *db,
+       const char *topic,
+       int32_t n,
+       const char *k1,
+       const char *v1,
+       const char *k2,
+       const char *v2)
 {
     wr_props c = WR_PROPS_INIT;
     if (k1)
