@@ -852,3 +852,22 @@ Test(log_engine, meta_tables_put_get_scan_delete_persist)
     wr_buf_free(&b);
     wr_log_close(db);
 }
+
+Test(log_engine, interval_flush_policy_makes_appends_visible_at_once)
+{
+    wr_log_opts o = {.flush = WR_LOG_FLUSH_INTERVAL, .flush_interval_ms = 20};
+    wr_logdb *db = NULL;
+    wr_err err = {0};
+    cr_assert_eq(wr_log_open(dir, &o, &db, &err), WR_OK, "%s", err.msg);
+    create(db, "t", 2, NULL, NULL, NULL, NULL);
+    for (int i = 0; i < 20; i++)
+        append_records(part(db, "t", i % 2), (i / 2) * 3, 3, 1);
+    cr_assert_eq(wr_log_end_offset(part(db, "t", 0)), 30);
+    usleep(100000); /* a few background flushes */
+    cr_assert_eq(wr_log_flush_all(db, &err), WR_OK, "%s", err.msg);
+    wr_log_close(db);
+    db = open_db(WR_LOG_FLUSH_SYNC);
+    cr_assert_eq(read_all(part(db, "t", 0), 0, 0), 30);
+    cr_assert_eq(read_all(part(db, "t", 1), 0, 0), 30);
+    wr_log_close(db);
+}
