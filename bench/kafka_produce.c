@@ -1,6 +1,7 @@
 /*
  * kafka_produce.c - Kafka broker benchmark with librdkafka: producer throughput (100-byte
- * messages, acks=1 and acks=all) and end-to-end latency (p50/p99 at a moderate, paced rate, from
+ * messages, acks=1 and acks=all), consumer throughput (reading the acks=1 topic back from the
+ * start) and end-to-end latency (p50/p99 at a moderate, paced rate, from
  * the producer's timestamp to the consumer's poll).
  *
  *   kafka_produce BOOTSTRAP [MESSAGES] [RATE_PER_S]
@@ -87,6 +88,43 @@ throughput(const char *bootstrap, const char *acks, const char *topic, long n)
     rd_kafka_destroy(rk);
 }
 
+/* Reads n messages of topic partition 0 from the beginning. */
+static void
+consume(const char *bootstrap, const char *topic, long n)
+{
+    const char *kv[] = {"group.id",
+                        "bench-consume",
+                        "enable.auto.commit",
+                        "false",
+                        "fetch.max.bytes",
+                        "52428800",
+                        "queued.min.messages",
+                        "1000000",
+                        NULL};
+    rd_kafka_t *c = mk(RD_KAFKA_CONSUMER, bootstrap, kv);
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tp, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, tp);
+    rd_kafka_topic_partition_list_destroy(tp);
+    long got = 0, bytes = 0;
+    int64_t t0 = now_us();
+    while (got < n && now_us() - t0 < 120000000) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            got++;
+            bytes += (long)m->len;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    double s = (double)(now_us() - t0) / 1e6;
+    printf("consume          %ld x 100 B: %.0f records/s, %.1f MB/s\n", got, (double)got / s,
+           (double)bytes / s / 1e6);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+}
+
 static int
 cmp64(const void *a, const void *b)
 {
@@ -162,6 +200,7 @@ main(int argc, char **argv)
     long rate = argc > 3 ? atol(argv[3]) : 1000;
     throughput(argv[1], "1", "bench-acks1", n);
     throughput(argv[1], "all", "bench-acksall", n);
+    consume(argv[1], "bench-acks1", n);
     latency(argv[1], rate * 5, rate);
     return 0;
 }
