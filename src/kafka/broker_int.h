@@ -58,6 +58,7 @@ enum {
     WR_KERR_NON_EMPTY_GROUP = 68,
     WR_KERR_GROUP_ID_NOT_FOUND = 69,
     WR_KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
+    WR_KERR_FENCED_INSTANCE_ID = 82,
 };
 
 typedef struct wr_kconn wr_kconn;

@@ -14,8 +14,10 @@
  * -> Stable (the leader's SyncGroup hands each member its assignment, kept verbatim for
  * DescribeGroups). Heartbeats answer REBALANCE_IN_PROGRESS while a rebalance is being prepared,
  * ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID for stale members; a member silent for its session
- * timeout is removed and a rebalance starts. Static members (group.instance.id) keep their
- * member id across rejoins.
+ * timeout is removed and a rebalance starts. Static members (group.instance.id, KIP-345): a
+ * rejoin with an empty member id takes over the instance under a new member id, and the old id
+ * is fenced: requests that carry the instance id with any other member id get
+ * FENCED_INSTANCE_ID, so a zombie copy of a restarted instance cannot act for it.
  *
  * Offsets are stored in the log's "group_offsets" meta table (key group\0topic\0partition(be32),
  * value offset(be64) leader-epoch(be32) metadata), so they survive a restart; membership does
@@ -165,6 +167,28 @@ member_find(kgroup *g, const char *id)
         if (strcmp(m->id, id) == 0)
             return m;
     return NULL;
+}
+
+/* Finds the member a request speaks for. With an instance id the static member of that id must
+   hold member_id, else the caller is a fenced zombie (KIP-345). Returns a Kafka error code. */
+static int16_t
+member_check(kgroup *g, const char *member_id, const char *instance_id, kmember **out)
+{
+    *out = NULL;
+    if (g == NULL)
+        return WR_KERR_UNKNOWN_MEMBER_ID;
+    if (instance_id != NULL) {
+        for (kmember *o = g->members; o != NULL; o = o->next) {
+            if (o->instance_id != NULL && strcmp(o->instance_id, instance_id) == 0) {
+                if (member_id == NULL || strcmp(o->id, member_id) != 0)
+                    return WR_KERR_FENCED_INSTANCE_ID;
+                *out = o;
+                return WR_KERR_NONE;
+            }
+        }
+    }
+    *out = member_id ? member_find(g, member_id) : NULL;
+    return *out ? WR_KERR_NONE : WR_KERR_UNKNOWN_MEMBER_ID;
 }
 
 static int32_t
@@ -462,18 +486,35 @@ wr__kh_join_group(wr_kreq *r)
     }
     kmember *m = NULL;
     if (q->member_id.len == 0) {
+        char id[300];
+        uint64_t seq = ++gs->seq;
+        snprintf(id, sizeof id, "%s-%llu-%016llx",
+                 r->hdr.client_id.s && *r->hdr.client_id.s ? r->hdr.client_id.s : "member",
+                 (unsigned long long)seq,
+                 (unsigned long long)((uint64_t)wr__kmono_ms() * 2654435761u ^ seq));
         if (q->group_instance_id.s != NULL)
             for (kmember *o = g->members; o != NULL && m == NULL; o = o->next)
                 if (o->instance_id != NULL && strcmp(o->instance_id, q->group_instance_id.s) == 0)
-                    m = o; /* a static member coming back keeps its id */
-        if (m == NULL) {
+                    m = o;
+        if (m != NULL) {
+            /* a static member coming back takes over under a new id; the old one is fenced */
+            char *nid = strdup(id);
+            if (nid == NULL) {
+                s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
+                goto done;
+            }
+            wr_log(WR_LOG_INFO, "group", "%s: static member %s rejoined as %s (was %s)", g->id,
+                   m->instance_id, nid, m->id);
+            fail_join(m, WR_KERR_FENCED_INSTANCE_ID);
+            fail_sync(m, WR_KERR_FENCED_INSTANCE_ID);
+            if (g->leader != NULL && strcmp(g->leader, m->id) == 0) {
+                free(g->leader);
+                g->leader = strdup(nid);
+            }
+            free(m->id);
+            m->id = nid;
+        } else {
             m = calloc(1, sizeof *m);
-            char id[300];
-            uint64_t seq = ++gs->seq;
-            snprintf(id, sizeof id, "%s-%llu-%016llx",
-                     r->hdr.client_id.s && *r->hdr.client_id.s ? r->hdr.client_id.s : "member",
-                     (unsigned long long)seq,
-                     (unsigned long long)((uint64_t)wr__kmono_ms() * 2654435761u ^ seq));
             if (m == NULL || (m->id = strdup(id)) == NULL) {
                 free(m);
                 s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
@@ -488,9 +529,9 @@ wr__kh_join_group(wr_kreq *r)
             *pp = m;
         }
     } else {
-        m = member_find(g, q->member_id.s);
-        if (m == NULL) {
-            s->error_code = WR_KERR_UNKNOWN_MEMBER_ID;
+        int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
+        if (e != WR_KERR_NONE) {
+            s->error_code = e;
             goto done;
         }
     }
@@ -526,9 +567,10 @@ wr__kh_sync_group(wr_kreq *r)
     wr_kp_sync_group_resp *s = wr_kp_new(r->arena, &wr_kp_sync_group_resp_desc, r->hdr.api_version);
     r->resp = s;
     kgroup *g = group_find(gs, q->group_id.s);
-    kmember *m = g ? member_find(g, q->member_id.s) : NULL;
-    if (m == NULL) {
-        s->error_code = WR_KERR_UNKNOWN_MEMBER_ID;
+    kmember *m;
+    int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
+    if (e != WR_KERR_NONE) {
+        s->error_code = e;
         goto done;
     }
     if (q->generation_id != g->generation) {
@@ -587,9 +629,10 @@ wr__kh_heartbeat(wr_kreq *r)
     wr_kp_heartbeat_resp *s = wr_kp_new(r->arena, &wr_kp_heartbeat_resp_desc, r->hdr.api_version);
     r->resp = s;
     kgroup *g = group_find(gs, q->group_id.s);
-    kmember *m = g ? member_find(g, q->member_id.s) : NULL;
-    if (m == NULL)
-        s->error_code = WR_KERR_UNKNOWN_MEMBER_ID;
+    kmember *m;
+    int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
+    if (e != WR_KERR_NONE)
+        s->error_code = e;
     else if (q->generation_id != g->generation)
         s->error_code = WR_KERR_ILLEGAL_GENERATION;
     else if (g->state == G_PREPARING)
@@ -625,13 +668,18 @@ wr__kh_leave_group(wr_kreq *r)
         s->members.v[i].member_id = id->member_id;
         s->members.v[i].group_instance_id = id->group_instance_id;
         kmember *m = NULL;
-        for (kmember *o = g ? g->members : NULL; o != NULL && m == NULL; o = o->next)
-            if ((id->member_id.len > 0 && strcmp(o->id, id->member_id.s) == 0) ||
-                (id->member_id.len == 0 && id->group_instance_id.s != NULL &&
-                 o->instance_id != NULL && strcmp(o->instance_id, id->group_instance_id.s) == 0))
-                m = o;
-        if (m == NULL)
-            s->members.v[i].error_code = WR_KERR_UNKNOWN_MEMBER_ID;
+        int16_t e = WR_KERR_UNKNOWN_MEMBER_ID;
+        if (id->member_id.len == 0 && id->group_instance_id.s != NULL) {
+            /* an admin removing a static member by instance id alone */
+            for (kmember *o = g ? g->members : NULL; o != NULL && m == NULL; o = o->next)
+                if (o->instance_id != NULL && strcmp(o->instance_id, id->group_instance_id.s) == 0)
+                    m = o;
+            e = m ? WR_KERR_NONE : WR_KERR_UNKNOWN_MEMBER_ID;
+        } else {
+            e = member_check(g, id->member_id.s, id->group_instance_id.s, &m);
+        }
+        if (e != WR_KERR_NONE)
+            s->members.v[i].error_code = e;
         else
             remove_member(g, m, "left the group");
     }
@@ -669,9 +717,10 @@ wr__kh_offset_commit(wr_kreq *r)
     if (g == NULL) {
         err = WR_KERR_INVALID_GROUP_ID;
     } else if (q->generation_id_or_member_epoch >= 0 || q->member_id.len > 0) {
-        kmember *m = member_find(g, q->member_id.s);
-        if (m == NULL)
-            err = WR_KERR_UNKNOWN_MEMBER_ID;
+        kmember *m;
+        int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
+        if (e != WR_KERR_NONE)
+            err = e;
         else if (q->generation_id_or_member_epoch != g->generation)
             err = WR_KERR_ILLEGAL_GENERATION;
         else if (g->state == G_PREPARING)

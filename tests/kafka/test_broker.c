@@ -513,11 +513,18 @@ Test(kafka_broker, idempotent_producer_sequences)
 /* ---- consumer groups (kgroup.c) ------------------------------------------------------- */
 
 static void
-send_join(int fd, int32_t corr, const char *member, int32_t session_ms, const char *meta)
+send_join_as(int fd,
+             int32_t corr,
+             const char *member,
+             const char *instance,
+             int32_t session_ms,
+             const char *meta)
 {
     wr_kp_join_group_req q;
     wr_kp_init(&wr_kp_join_group_req_desc, &q, 5);
     q.group_id = wr_kstr_of("g1");
+    if (instance != NULL)
+        q.group_instance_id = wr_kstr_of(instance);
     q.session_timeout_ms = session_ms;
     q.rebalance_timeout_ms = 5000;
     q.member_id = wr_kstr_of(member);
@@ -530,6 +537,12 @@ send_join(int fd, int32_t corr, const char *member, int32_t session_ms, const ch
     frame(&b, WR_KAPI_JOIN_GROUP, 5, corr, &q);
     send_all(fd, &b);
     wr_buf_free(&b);
+}
+
+static void
+send_join(int fd, int32_t corr, const char *member, int32_t session_ms, const char *meta)
+{
+    send_join_as(fd, corr, member, NULL, session_ms, meta);
 }
 
 static void
@@ -560,11 +573,14 @@ send_sync(int fd,
 }
 
 static int16_t
-heartbeat(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen)
+heartbeat_as(
+    int fd, wr_arena *a, int32_t corr, const char *member, const char *instance, int32_t gen)
 {
     wr_kp_heartbeat_req q;
     wr_kp_init(&wr_kp_heartbeat_req_desc, &q, 3);
     q.group_id = wr_kstr_of("g1");
+    if (instance != NULL)
+        q.group_instance_id = wr_kstr_of(instance);
     q.generation_id = gen;
     q.member_id = wr_kstr_of(member);
     wr_buf b = WR_BUF_INIT;
@@ -576,6 +592,12 @@ heartbeat(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen)
     recv_resp(fd, WR_KAPI_HEARTBEAT, 3, corr, &r, a, &keep);
     free(keep);
     return r.error_code;
+}
+
+static int16_t
+heartbeat(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen)
+{
+    return heartbeat_as(fd, a, corr, member, NULL, gen);
 }
 
 static int16_t
@@ -827,6 +849,59 @@ describe(int fd, wr_arena *a, int32_t corr, const char *key, int8_t *source)
     const char *v = wr_arena_strdup(a, s.results.v[0].configs.v[0].value.s);
     free(keep);
     return v;
+}
+
+Test(kafka_broker, static_member_rejoin_fences_the_old_member_id)
+{
+    start(60000);
+    int fa = connect_broker(), fb = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    uint8_t *keep;
+    wr_kp_join_group_resp jr;
+    wr_kp_sync_group_resp sr;
+
+    send_join_as(fa, 1, "", "inst-1", 10000, "meta");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 1, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 0);
+    char *old = strdup(jr.member_id.s);
+    int32_t gen = jr.generation_id;
+    free(keep);
+    const char *ids[] = {old}, *asg[] = {"asg"};
+    send_sync(fa, 2, old, gen, 1, ids, asg);
+    recv_resp(fa, WR_KAPI_SYNC_GROUP, 3, 2, &sr, a, &keep);
+    cr_assert_eq(sr.error_code, 0);
+    free(keep);
+    cr_assert_eq(heartbeat_as(fa, a, 3, old, "inst-1", gen), 0);
+
+    /* the instance restarts elsewhere: same instance id, no member id */
+    send_join_as(fb, 10, "", "inst-1", 10000, "meta");
+    recv_resp(fb, WR_KAPI_JOIN_GROUP, 5, 10, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 0);
+    cr_assert_str_neq(jr.member_id.s, old, "a rejoining static member gets a new member id");
+    char *fresh = strdup(jr.member_id.s);
+    int32_t gen2 = jr.generation_id;
+    cr_assert_str_eq(jr.leader.s, fresh);
+    free(keep);
+
+    /* the old copy is a zombie now: fenced wherever it shows its instance id */
+    cr_assert_eq(heartbeat_as(fa, a, 11, old, "inst-1", gen2), 82);
+    cr_assert_eq(heartbeat(fa, a, 12, old, gen2), 25);
+    send_join_as(fa, 13, old, "inst-1", 10000, "meta");
+    recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 13, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 82);
+    free(keep);
+    const char *ids2[] = {fresh};
+    send_sync(fb, 14, fresh, gen2, 1, ids2, asg);
+    recv_resp(fb, WR_KAPI_SYNC_GROUP, 3, 14, &sr, a, &keep);
+    cr_assert_eq(sr.error_code, 0);
+    free(keep);
+    cr_assert_eq(heartbeat_as(fb, a, 15, fresh, "inst-1", gen2), 0);
+    free(old);
+    free(fresh);
+    wr_arena_destroy(a);
+    close(fa);
+    close(fb);
+    stop();
 }
 
 Test(kafka_broker, configs_topics_list_offsets)
