@@ -119,5 +119,6 @@ int wr_cmd_broker(int argc, char **argv);
 int wr_cmd_topic(int argc, char **argv);
 int wr_cmd_produce(int argc, char **argv);
 int wr_cmd_consume(int argc, char **argv);
+int wr_cmd_groups(int argc, char **argv);
 
 #endif

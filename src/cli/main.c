@@ -31,8 +31,7 @@ static const command commands[] = {
     {"topic", wr_cmd_topic, "create, list, describe and delete topics", NULL},
     {"produce", wr_cmd_produce, "write records read from stdin to a topic", NULL},
     {"consume", wr_cmd_consume, "print records of a topic", NULL},
-    {"groups", NULL, "list and describe consumer groups",
-     "consumer-group administration arrives with the group coordinator"},
+    {"groups", wr_cmd_groups, "list and describe consumer groups", NULL},
     {"version", cmd_version, "print the version", NULL},
 };
 

@@ -470,3 +470,180 @@ out:
     rd_kafka_destroy(rk);
     return status;
 }
+
+/* ---- groups ---------------------------------------------------------------------------- */
+
+void
+wr_group_rows_free(wr_group_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].topic);
+        free(rows[i].consumer_id);
+        free(rows[i].host);
+        free(rows[i].client_id);
+    }
+    free(rows);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An admin client, or NULL (printed). */
+static rd_kafka_t *
+admin_client(wr_cli *cli, const char *bootstrap)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
+    if (conf == NULL)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (rk == NULL) {
+        wr_cli_errorf(cli, "%s", errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+int
+wr_remote_group_list(wr_cli *cli, const char *bootstrap, char ***ids, size_t *n)
+{
+    rd_kafka_t *rk = admin_client(cli, bootstrap);
+    if (rk == NULL)
+        return WR_EXIT_FAIL;
+    int status = WR_EXIT_FAIL;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_ListConsumerGroups(rk, NULL, q);
+    rd_kafka_event_t *ev = NULL;
+    if (admin_wait(cli, rk, q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, &ev) == 0) {
+        const rd_kafka_ListConsumerGroups_result_t *res =
+            rd_kafka_event_ListConsumerGroups_result(ev);
+        size_t cnt;
+        const rd_kafka_ConsumerGroupListing_t **v =
+            rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
+        char **out = calloc(cnt + 1, sizeof *out);
+        for (size_t i = 0; out && i < cnt; i++)
+            out[i] = strdup(rd_kafka_ConsumerGroupListing_group_id(v[i]));
+        if (out) {
+            qsort(out, cnt, sizeof *out, cmp_str);
+            *ids = out;
+            *n = cnt;
+            status = WR_EXIT_OK;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return status;
+}
+
+static wr_group_row *
+row_for(wr_group_row **rows, size_t *n, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*rows)[i].partition == partition && strcmp((*rows)[i].topic, topic) == 0)
+            return &(*rows)[i];
+    wr_group_row *nr = realloc(*rows, (*n + 1) * sizeof *nr);
+    if (nr == NULL)
+        return NULL;
+    *rows = nr;
+    wr_group_row *r = &nr[(*n)++];
+    *r = (wr_group_row){.topic = strdup(topic), .partition = partition, .current = -1, .end = -1};
+    return r;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+int
+wr_remote_group_describe(wr_cli *cli,
+                         const char *bootstrap,
+                         const char *group,
+                         wr_group_row **rows,
+                         size_t *n,
+                         bool *exists,
+                         size_t *members)
+{
+    *rows = NULL;
+    *n = 0;
+    *exists = false;
+    *members = 0;
+    rd_kafka_t *rk = admin_client(cli, bootstrap);
+    if (rk == NULL)
+        return WR_EXIT_FAIL;
+    int status = WR_EXIT_FAIL;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    const char *groups[] = {group};
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, NULL, q);
+    rd_kafka_event_t *ev = NULL;
+    if (admin_wait(cli, rk, q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, &ev) != 0)
+        goto out;
+    size_t cnt;
+    const rd_kafka_ConsumerGroupDescription_t **d = rd_kafka_DescribeConsumerGroups_result_groups(
+        rd_kafka_event_DescribeConsumerGroups_result(ev), &cnt);
+    if (cnt == 1 && rd_kafka_ConsumerGroupDescription_error(d[0]) == NULL) {
+        rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(d[0]);
+        *exists =
+            st != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD && st != RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN;
+        *members = rd_kafka_ConsumerGroupDescription_member_count(d[0]);
+        for (size_t i = 0; i < *members; i++) {
+            const rd_kafka_MemberDescription_t *m =
+                rd_kafka_ConsumerGroupDescription_member(d[0], i);
+            const rd_kafka_topic_partition_list_t *tp =
+                rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+            for (int j = 0; tp && j < tp->cnt; j++) {
+                wr_group_row *r = row_for(rows, n, tp->elems[j].topic, tp->elems[j].partition);
+                if (r == NULL)
+                    goto oom;
+                r->consumer_id = dup_or_null(rd_kafka_MemberDescription_consumer_id(m));
+                r->host = dup_or_null(rd_kafka_MemberDescription_host(m));
+                r->client_id = dup_or_null(rd_kafka_MemberDescription_client_id(m));
+            }
+        }
+    }
+    rd_kafka_event_destroy(ev);
+    ev = NULL;
+
+    rd_kafka_ListConsumerGroupOffsets_t *lo = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_ListConsumerGroupOffsets(rk, &lo, 1, NULL, q);
+    rd_kafka_ListConsumerGroupOffsets_destroy(lo);
+    if (admin_wait(cli, rk, q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, &ev) != 0) {
+        ev = NULL;
+        goto out;
+    }
+    const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        const rd_kafka_topic_partition_list_t *tp = rd_kafka_group_result_partitions(gr[i]);
+        for (int j = 0; tp && j < tp->cnt; j++) {
+            if (tp->elems[j].err || tp->elems[j].offset < 0)
+                continue;
+            wr_group_row *r = row_for(rows, n, tp->elems[j].topic, tp->elems[j].partition);
+            if (r == NULL)
+                goto oom;
+            r->current = tp->elems[j].offset;
+            *exists = true;
+        }
+    }
+    for (size_t i = 0; i < *n; i++) {
+        int64_t lo_off, hi_off;
+        if (rd_kafka_query_watermark_offsets(rk, (*rows)[i].topic, (*rows)[i].partition, &lo_off,
+                                             &hi_off, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            (*rows)[i].end = hi_off;
+    }
+    status = WR_EXIT_OK;
+    goto out;
+oom:
+    wr_cli_errorf(cli, "out of memory");
+out:
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return status;
+}

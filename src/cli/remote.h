@@ -47,4 +47,28 @@ int wr_remote_produce(wr_cli *cli,
 int
 wr_remote_consume(wr_cli *cli, const char *bootstrap, const char *topic, const wr_consume_opts *o);
 
+/* One line of `weir groups describe`: a partition the group has an offset or a member on. */
+typedef struct wr_group_row {
+    char *topic; /* owned */
+    int32_t partition;
+    int64_t current;                      /* committed offset, -1: none */
+    int64_t end;                          /* log-end offset, -1: unknown */
+    char *consumer_id, *host, *client_id; /* owned; NULL: no active member */
+} wr_group_row;
+
+void wr_group_rows_free(wr_group_row *rows, size_t n);
+
+/* The group ids the cluster knows, sorted (owned strings in an owned array). */
+int wr_remote_group_list(wr_cli *cli, const char *bootstrap, char ***ids, size_t *n);
+
+/* The rows of one group (owned array); *exists false for a group that is unknown;
+ *members counts its active members. Returns WR_EXIT_OK or WR_EXIT_FAIL (printed). */
+int wr_remote_group_describe(wr_cli *cli,
+                             const char *bootstrap,
+                             const char *group,
+                             wr_group_row **rows,
+                             size_t *n,
+                             bool *exists,
+                             size_t *members);
+
 #endif

@@ -27,7 +27,7 @@ for c in server broker topic produce consume version worker sql groups; do
     expect_eq "$rc" 0 "$c --help exit"
     expect_grep "usage: weir $c" "$T/help" "$c --help"
 done
-"$WEIR" groups list > /dev/null 2> "$T/err"; expect_eq $? 2 "pending command exits 2"
+"$WEIR" worker > /dev/null 2> "$T/err"; expect_eq $? 2 "pending command exits 2"
 expect_grep "not yet available" "$T/err" "pending command message"
 "$WEIR" nosuch 2> /dev/null; expect_eq $? 2 "unknown command exits 2"
 
