@@ -73,6 +73,8 @@ struct wr_kgroups {
     uint64_t seq;
 };
 
+static void load_stored_groups(struct wr_kgroups *gs);
+
 int
 wr__kgroups_create(wr_broker *b, struct wr_kgroups **out)
 {
@@ -80,6 +82,7 @@ wr__kgroups_create(wr_broker *b, struct wr_kgroups **out)
     if (g == NULL)
         return WR_ENOMEM;
     g->b = b;
+    load_stored_groups(g);
     *out = g;
     return WR_OK;
 }
@@ -158,6 +161,27 @@ group_get(struct wr_kgroups *gs, const char *id)
     g->next = gs->groups;
     gs->groups = g;
     return g;
+}
+
+static int
+stored_group_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    struct wr_kgroups *gs = arg;
+    if (memchr(key, 0, klen) != NULL && group_get(gs, key) == NULL)
+        return 1; /* out of memory: stop */
+    return 0;
+}
+
+/* Groups that only have committed offsets exist as Empty groups after a restart, as Kafka
+   loads them from __consumer_offsets (ListGroups and DescribeGroups show them). */
+static void
+load_stored_groups(struct wr_kgroups *gs)
+{
+    wr_err err = {0};
+    if (wr_log_meta_scan(gs->b->db, WR_KGROUP_OFFSETS, NULL, 0, stored_group_cb, gs, &err) != WR_OK)
+        wr_log(WR_LOG_WARN, "group", "cannot load stored groups: %s", err.msg);
 }
 
 static kmember *

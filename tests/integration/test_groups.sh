@@ -98,6 +98,18 @@ expect_eq "$(awk '$1 == "g1" && $7 != "-"' "$T/desc2" | wc -l)" 0 "no consumer i
 "$WEIR" groups describe nosuch "${B[@]}" > /dev/null 2> "$T/err"; expect_eq $? 1 "unknown group"
 expect_grep "does not exist" "$T/err" "unknown group message"
 
+# after a restart the group still exists (Empty), with its offsets
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
+"$WEIR" server --data-dir "$D" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    2> "$T/server2.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q "started" "$T/server2.log" && break; sleep 0.1; done
+PORT=$(sed -n 's/.*started: kafka=127.0.0.1:\([0-9]*\).*/\1/p' "$T/server2.log")
+B=(--bootstrap-server "127.0.0.1:$PORT")
+expect_eq "$("$WEIR" groups list "${B[@]}")" "g1" "groups list after a restart"
+"$WEIR" groups describe g1 "${B[@]}" > "$T/desc4" 2> /dev/null
+expect_eq "$(awk '$1 == "g1" { s += $4 } END { print s }' "$T/desc4")" 20 "offsets after a restart"
+
 # the data directory after the server stopped
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
 expect_eq "$("$WEIR" groups list --data-dir "$D" 2>/dev/null)" "g1" "local groups list"
