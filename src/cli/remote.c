@@ -36,6 +36,22 @@ base_conf(wr_cli *cli, const char *bootstrap)
     return conf;
 }
 
+/* An admin client, or NULL (printed). */
+static rd_kafka_t *
+admin_client(wr_cli *cli, const char *bootstrap)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
+    if (conf == NULL)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (rk == NULL) {
+        wr_cli_errorf(cli, "%s", errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
 static int
 set(rd_kafka_conf_t *conf, wr_cli *cli, const char *k, const char *v)
 {
@@ -150,15 +166,9 @@ wr_remote_topic(wr_cli *cli,
                 int n_delete)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
-    if (conf == NULL)
+    rd_kafka_t *rk = admin_client(cli, bootstrap);
+    if (rk == NULL)
         return WR_EXIT_FAIL;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (rk == NULL) {
-        wr_cli_errorf(cli, "%s", errstr);
-        rd_kafka_conf_destroy(conf);
-        return WR_EXIT_FAIL;
-    }
     int status = WR_EXIT_FAIL;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_event_t *ev = NULL;
@@ -489,22 +499,6 @@ static int
 cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* An admin client, or NULL (printed). */
-static rd_kafka_t *
-admin_client(wr_cli *cli, const char *bootstrap)
-{
-    char errstr[512];
-    rd_kafka_conf_t *conf = base_conf(cli, bootstrap);
-    if (conf == NULL)
-        return NULL;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (rk == NULL) {
-        wr_cli_errorf(cli, "%s", errstr);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
 }
 
 int
