@@ -14,10 +14,19 @@
  * -> Stable (the leader's SyncGroup hands each member its assignment, kept verbatim for
  * DescribeGroups). Heartbeats answer REBALANCE_IN_PROGRESS while a rebalance is being prepared,
  * ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID for stale members; a member silent for its session
- * timeout is removed and a rebalance starts. Static members (group.instance.id, KIP-345): a
- * rejoin with an empty member id takes over the instance under a new member id, and the old id
- * is fenced: requests that carry the instance id with any other member id get
- * FENCED_INSTANCE_ID, so a zombie copy of a restarted instance cannot act for it.
+ * timeout is removed and a rebalance starts. JoinGroup v4+ without a member id gets one back
+ * with MEMBER_ID_REQUIRED (KIP-394) and must join again with it; ids handed out that way are
+ * remembered for the session timeout. Static members (group.instance.id, KIP-345): a rejoin
+ * with an empty member id takes over the instance under a new member id, and the old id is
+ * fenced: requests that carry the instance id with any other member id get FENCED_INSTANCE_ID,
+ * so a zombie copy of a restarted instance cannot act for it. A static member that comes back
+ * to a Stable group with protocols that keep the group's protocol gets the current generation
+ * and keeps its assignment, with no rebalance (as Kafka does). A group holds at most
+ * WR_KGROUP_MAX_MEMBERS members and pending ids (GROUP_MAX_SIZE_REACHED beyond).
+ *
+ * OffsetDelete follows Kafka: a live group that is not a consumer group is refused
+ * (NON_EMPTY_GROUP); a consumer group keeps the offsets of topics in its members'
+ * subscriptions (GROUP_SUBSCRIBED_TO_TOPIC) and deletes the rest.
  *
  * Offsets are stored in the log's "group_offsets" meta table (key group\0topic\0partition(be32),
  * value offset(be64) leader-epoch(be32) metadata), so they survive a restart; membership does
@@ -37,6 +46,7 @@
 
 #define WR_KGROUP_INITIAL_DELAY_MS 500
 #define WR_KGROUP_OFFSETS          "group_offsets"
+#define WR_KGROUP_MAX_MEMBERS      4096 /* members + pending member ids, like group.max.size */
 
 typedef enum gstate { G_EMPTY, G_PREPARING, G_COMPLETING, G_STABLE } gstate;
 static const char *const state_names[] = {"Empty", "PreparingRebalance", "CompletingRebalance",
@@ -56,9 +66,18 @@ typedef struct kmember {
     bool joined; /* rejoined in the current join phase */
 } kmember;
 
+/* A member id handed out with MEMBER_ID_REQUIRED (KIP-394), waiting for the JoinGroup that
+   uses it; forgotten after the session timeout the client asked for. */
+typedef struct kpending {
+    struct kpending *next;
+    char *id;
+    int64_t expires_ms;
+} kpending;
+
 typedef struct kgroup {
     struct kgroup *next;
     char *id;
+    kpending *pending;
     gstate state;
     int32_t generation;
     char *protocol_type, *protocol_name, *leader;
@@ -111,6 +130,12 @@ group_free(kgroup *g)
         kmember *m = g->members;
         g->members = m->next;
         member_free(m);
+    }
+    while (g->pending != NULL) {
+        kpending *p = g->pending;
+        g->pending = p->next;
+        free(p->id);
+        free(p);
     }
     free(g->id);
     free(g->protocol_type);
@@ -279,6 +304,119 @@ fail_sync(kmember *m, int16_t code)
     unpark_finish(&m->sync_req);
 }
 
+/* ---- members and pending member ids ------------------------------------------------- */
+
+static kmember *
+static_find(kgroup *g, const char *instance_id)
+{
+    for (kmember *o = g->members; o != NULL; o = o->next)
+        if (o->instance_id != NULL && strcmp(o->instance_id, instance_id) == 0)
+            return o;
+    return NULL;
+}
+
+static void
+new_member_id(struct wr_kgroups *gs, wr_kreq *r, char *id, size_t cap)
+{
+    uint64_t seq = ++gs->seq;
+    snprintf(id, cap, "%s-%llu-%016llx",
+             r->hdr.client_id.s && *r->hdr.client_id.s ? r->hdr.client_id.s : "member",
+             (unsigned long long)seq,
+             (unsigned long long)((uint64_t)wr__kmono_ms() * 2654435761u ^ seq));
+}
+
+/* A static member coming back takes over under a new id; the old one is fenced. */
+static bool
+static_replace(kgroup *g, kmember *m, const char *id)
+{
+    char *nid = strdup(id);
+    if (nid == NULL)
+        return false;
+    wr_log(WR_LOG_INFO, "group", "%s: static member %s rejoined as %s (was %s)", g->id,
+           m->instance_id, nid, m->id);
+    fail_join(m, WR_KERR_FENCED_INSTANCE_ID);
+    fail_sync(m, WR_KERR_FENCED_INSTANCE_ID);
+    if (g->leader != NULL && strcmp(g->leader, m->id) == 0) {
+        free(g->leader);
+        g->leader = strdup(nid);
+    }
+    free(m->id);
+    m->id = nid;
+    return true;
+}
+
+/* Appends a new member, so the first member to join stays first (leader choice). */
+static kmember *
+member_add(kgroup *g, const char *id, const char *instance_id)
+{
+    kmember *m = calloc(1, sizeof *m);
+    if (m == NULL || (m->id = strdup(id)) == NULL) {
+        free(m);
+        return NULL;
+    }
+    m->instance_id = dupz(instance_id);
+    kmember **pp = &g->members;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = m;
+    return m;
+}
+
+static int32_t
+pending_count(kgroup *g)
+{
+    int32_t n = 0;
+    for (kpending *p = g->pending; p != NULL; p = p->next)
+        n++;
+    return n;
+}
+
+static bool
+pending_add(kgroup *g, const char *id, int32_t session_ms)
+{
+    kpending *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->id = strdup(id)) == NULL) {
+        free(p);
+        return false;
+    }
+    p->expires_ms = wr__kmono_ms() + session_ms;
+    p->next = g->pending;
+    g->pending = p;
+    return true;
+}
+
+/* Removes id from the pending list; true when it was there (and had not expired). */
+static bool
+pending_take(kgroup *g, const char *id)
+{
+    for (kpending **pp = &g->pending; *pp != NULL; pp = &(*pp)->next) {
+        kpending *p = *pp;
+        if (strcmp(p->id, id) == 0) {
+            *pp = p->next;
+            bool live = p->expires_ms >= wr__kmono_ms();
+            free(p->id);
+            free(p);
+            return live;
+        }
+    }
+    return false;
+}
+
+static void
+pending_expire(kgroup *g, int64_t now)
+{
+    for (kpending **pp = &g->pending; *pp != NULL;) {
+        kpending *p = *pp;
+        if (p->expires_ms < now) {
+            *pp = p->next;
+            free(p->id);
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
 /* ---- state machine --------------------------------------------------------------------- */
 
 static void complete_join(kgroup *g);
@@ -351,6 +489,23 @@ member_meta(kmember *m, const char *proto)
     return NULL;
 }
 
+/* The leader's most preferred protocol that every member supports, or NULL. */
+static const char *
+choose_protocol(kgroup *g)
+{
+    kmember *leader = g->leader ? member_find(g, g->leader) : NULL;
+    if (leader == NULL)
+        return NULL;
+    for (int32_t i = 0; i < leader->nprotos; i++) {
+        bool all = true;
+        for (kmember *m = g->members; m != NULL && all; m = m->next)
+            all = member_meta(m, leader->proto_names[i]) != NULL;
+        if (all)
+            return leader->proto_names[i];
+    }
+    return NULL;
+}
+
 static void
 complete_join(kgroup *g)
 {
@@ -377,14 +532,7 @@ complete_join(kgroup *g)
         g->leader = strdup(g->members->id);
     }
     kmember *leader = member_find(g, g->leader);
-    const char *chosen = NULL;
-    for (int32_t i = 0; i < leader->nprotos && chosen == NULL; i++) {
-        bool all = true;
-        for (kmember *m = g->members; m != NULL && all; m = m->next)
-            all = member_meta(m, leader->proto_names[i]) != NULL;
-        if (all)
-            chosen = leader->proto_names[i];
-    }
+    const char *chosen = choose_protocol(g);
     if (chosen == NULL) {
         for (kmember *m = g->members; m != NULL; m = m->next)
             fail_join(m, WR_KERR_INCONSISTENT_GROUP_PROTOCOL);
@@ -443,6 +591,7 @@ wr__kgroups_tick(struct wr_kgroups *gs)
         }
         if (g->state == G_PREPARING && now >= g->join_deadline_ms)
             complete_join(g);
+        pending_expire(g, now);
     }
 }
 
@@ -509,52 +658,45 @@ wr__kh_join_group(wr_kreq *r)
         goto done;
     }
     kmember *m = NULL;
+    const char *inst = q->group_instance_id.s;
+    bool static_rejoin = false;
+    const char *old_leader = NULL; /* arena copy: the leader before a static member's rejoin */
     if (q->member_id.len == 0) {
         char id[300];
-        uint64_t seq = ++gs->seq;
-        snprintf(id, sizeof id, "%s-%llu-%016llx",
-                 r->hdr.client_id.s && *r->hdr.client_id.s ? r->hdr.client_id.s : "member",
-                 (unsigned long long)seq,
-                 (unsigned long long)((uint64_t)wr__kmono_ms() * 2654435761u ^ seq));
-        if (q->group_instance_id.s != NULL)
-            for (kmember *o = g->members; o != NULL && m == NULL; o = o->next)
-                if (o->instance_id != NULL && strcmp(o->instance_id, q->group_instance_id.s) == 0)
-                    m = o;
+        new_member_id(gs, r, id, sizeof id);
+        m = inst ? static_find(g, inst) : NULL;
         if (m != NULL) {
-            /* a static member coming back takes over under a new id; the old one is fenced */
-            char *nid = strdup(id);
-            if (nid == NULL) {
+            old_leader = g->leader ? wr_arena_strdup(r->arena, g->leader) : NULL;
+            if (!static_replace(g, m, id)) {
                 s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
                 goto done;
             }
-            wr_log(WR_LOG_INFO, "group", "%s: static member %s rejoined as %s (was %s)", g->id,
-                   m->instance_id, nid, m->id);
-            fail_join(m, WR_KERR_FENCED_INSTANCE_ID);
-            fail_sync(m, WR_KERR_FENCED_INSTANCE_ID);
-            if (g->leader != NULL && strcmp(g->leader, m->id) == 0) {
-                free(g->leader);
-                g->leader = strdup(nid);
-            }
-            free(m->id);
-            m->id = nid;
-        } else {
-            m = calloc(1, sizeof *m);
-            if (m == NULL || (m->id = strdup(id)) == NULL) {
-                free(m);
+            static_rejoin = true;
+        } else if (member_count(g) + pending_count(g) >= WR_KGROUP_MAX_MEMBERS) {
+            s->error_code = WR_KERR_GROUP_MAX_SIZE_REACHED;
+            goto done;
+        } else if (r->hdr.api_version >= 4 && inst == NULL) {
+            /* KIP-394: hand out the id first, so a client that times out and retries does not
+               leave a ghost member behind for a whole session timeout */
+            if (!pending_add(g, id, q->session_timeout_ms)) {
                 s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
                 goto done;
             }
-            m->instance_id = dupz(q->group_instance_id.s);
-            /* append, so the first member to join stays first (leader choice) */
-            m->next = NULL;
-            kmember **pp = &g->members;
-            while (*pp != NULL)
-                pp = &(*pp)->next;
-            *pp = m;
+            s->member_id = wr_kstr_of(wr_arena_strdup(r->arena, id));
+            s->error_code = WR_KERR_MEMBER_ID_REQUIRED;
+            goto done;
+        } else if ((m = member_add(g, id, inst)) == NULL) {
+            s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
+            goto done;
         }
     } else {
-        int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
-        if (e != WR_KERR_NONE) {
+        int16_t e = member_check(g, q->member_id.s, inst, &m);
+        if (e == WR_KERR_UNKNOWN_MEMBER_ID && inst == NULL && pending_take(g, q->member_id.s)) {
+            if ((m = member_add(g, q->member_id.s, NULL)) == NULL) {
+                s->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
+                goto done;
+            }
+        } else if (e != WR_KERR_NONE) {
             s->error_code = e;
             goto done;
         }
@@ -575,6 +717,21 @@ wr__kh_join_group(wr_kreq *r)
     m->rebalance_ms = q->rebalance_timeout_ms > 0 ? q->rebalance_timeout_ms : q->session_timeout_ms;
     m->last_seen_ms = wr__kmono_ms();
     fail_join(m, WR_KERR_REBALANCE_IN_PROGRESS); /* an older join of the same member */
+    if (static_rejoin && g->state == G_STABLE && g->protocol_name != NULL) {
+        const char *chosen = choose_protocol(g);
+        if (chosen != NULL && strcmp(chosen, g->protocol_name) == 0) {
+            /* KIP-345: a known instance back with the same protocols gets the current
+               generation and keeps its assignment, with no rebalance. The leader named is the
+               one from before the replacement, so a returning leader does not assign again. */
+            s->generation_id = g->generation;
+            s->protocol_name = wr_kstr_of(wr_arena_strdup(r->arena, g->protocol_name));
+            s->leader = wr_kstr_of(old_leader ? old_leader : "");
+            s->member_id = wr_kstr_of(wr_arena_strdup(r->arena, m->id));
+            wr_log(WR_LOG_INFO, "group", "%s: static member %s back at generation %d, no rebalance",
+                   g->id, m->instance_id, g->generation);
+            goto done;
+        }
+    }
     park(r, m, &m->join_req);
     m->joined = true;
     start_rebalance(g, "member joined");
@@ -1066,6 +1223,32 @@ wr__kh_delete_groups(wr_kreq *r)
     wr__kreq_finish(r);
 }
 
+/* Whether topic is in the subscription of any member: ConsumerProtocolSubscription, whose
+   versions 0-3 all start with Version int16, Topics [string] (classic, non-flexible encoding).
+   Metadata that does not parse counts as subscribed, so nothing is deleted on a guess. */
+static bool
+subscribed(kgroup *g, const char *topic)
+{
+    size_t tl = strlen(topic);
+    for (kmember *m = g->members; m != NULL; m = m->next) {
+        const wr_kbytes *meta = member_meta(m, g->protocol_name);
+        if (meta == NULL || meta->len < 6)
+            return true;
+        wr_rd rd = wr_rd_make(meta->p, (size_t)meta->len);
+        (void)wr_rd_be16(&rd); /* version */
+        uint32_t n = wr_rd_be32(&rd);
+        for (uint32_t i = 0; i < n && rd.err == 0; i++) {
+            size_t len = wr_rd_be16(&rd);
+            const uint8_t *p = wr_rd_take(&rd, len);
+            if (p != NULL && len == tl && memcmp(p, topic, tl) == 0)
+                return true;
+        }
+        if (rd.err != 0 || n > INT32_MAX)
+            return true;
+    }
+    return false;
+}
+
 void
 wr__kh_offset_delete(wr_kreq *r)
 {
@@ -1075,6 +1258,19 @@ wr__kh_offset_delete(wr_kreq *r)
     wr_kp_offset_delete_resp *s = wr_kp_new(r->arena, &wr_kp_offset_delete_resp_desc, v);
     r->resp = s;
     kgroup *g = group_find(b->groups, q->group_id.s);
+    if (g == NULL) {
+        s->error_code = WR_KERR_GROUP_ID_NOT_FOUND;
+        wr__kreq_finish(r);
+        return;
+    }
+    /* as Kafka: a live group that is not a consumer group keeps its offsets; a consumer
+       group keeps those of the topics its members subscribe to */
+    bool consumer = g->protocol_type != NULL && strcmp(g->protocol_type, "consumer") == 0;
+    if (g->members != NULL && !consumer) {
+        s->error_code = WR_KERR_NON_EMPTY_GROUP;
+        wr__kreq_finish(r);
+        return;
+    }
     int32_t nt = q->topics.n > 0 ? q->topics.n : 0;
     s->topics.n = nt;
     s->topics.v = wr_kp_new_array(
@@ -1090,8 +1286,7 @@ wr__kh_offset_delete(wr_kreq *r)
             wr_kp_offset_delete_resp_offset_delete_response_partition *pr =
                 &s->topics.v[i].partitions.v[j];
             pr->partition_index = t->partitions.v[j].partition_index;
-            /* simplification: an active group is taken to consume every topic it committed */
-            if (g != NULL && g->members != NULL) {
+            if (subscribed(g, t->name.s)) {
                 pr->error_code = WR_KERR_GROUP_SUBSCRIBED_TO_TOPIC;
                 continue;
             }

@@ -512,6 +512,10 @@ Test(kafka_broker, idempotent_producer_sequences)
 
 /* ---- consumer groups (kgroup.c) ------------------------------------------------------- */
 
+/* Joins group g1 with one "range" protocol; meta is a C string, or, for a subscription in
+   Kafka's binary consumer-protocol form, bytes whose length is given by sub(). */
+static int32_t meta_len(const char *meta);
+
 static void
 send_join_as(int fd,
              int32_t corr,
@@ -530,7 +534,7 @@ send_join_as(int fd,
     q.member_id = wr_kstr_of(member);
     q.protocol_type = wr_kstr_of("consumer");
     wr_kp_join_group_req_join_group_request_protocol p = {
-        .name = wr_kstr_of("range"), .metadata = {(const uint8_t *)meta, (int32_t)strlen(meta)}};
+        .name = wr_kstr_of("range"), .metadata = {(const uint8_t *)meta, meta_len(meta)}};
     q.protocols.v = &p;
     q.protocols.n = 1;
     wr_buf b = WR_BUF_INIT;
@@ -543,6 +547,44 @@ static void
 send_join(int fd, int32_t corr, const char *member, int32_t session_ms, const char *meta)
 {
     send_join_as(fd, corr, member, NULL, session_ms, meta);
+}
+
+/* ConsumerProtocolSubscription v0 for one topic: version, [topic], user data (null). A
+   leading 0 byte tells meta_len() to read the length back from the encoding. */
+static char sub_buf[4][64];
+
+static const char *
+sub(int slot, const char *topic)
+{
+    char *b = sub_buf[slot];
+    size_t tl = strlen(topic);
+    memcpy(b, "\0\0\0\0\0\1", 6);
+    b[6] = 0;
+    b[7] = (char)tl;
+    memcpy(b + 8, topic, tl);
+    memcpy(b + 8 + tl, "\xff\xff\xff\xff", 4);
+    return b;
+}
+
+static int32_t
+meta_len(const char *meta)
+{
+    return meta[0] == 0 ? 12 + (uint8_t)meta[7] : (int32_t)strlen(meta);
+}
+
+/* JoinGroup v4+ without a member id: MEMBER_ID_REQUIRED (KIP-394) hands out the id to use. */
+static char *
+member_id_required(int fd, wr_arena *a, int32_t corr, const char *meta)
+{
+    wr_kp_join_group_resp jr;
+    uint8_t *keep;
+    send_join(fd, corr, "", 10000, meta);
+    recv_resp(fd, WR_KAPI_JOIN_GROUP, 5, corr, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 79, "MEMBER_ID_REQUIRED, got %d", jr.error_code);
+    cr_assert_gt(jr.member_id.len, 0);
+    char *id = strdup(jr.member_id.s);
+    free(keep);
+    return id;
 }
 
 static void
@@ -601,7 +643,13 @@ heartbeat(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen)
 }
 
 static int16_t
-commit(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen, int64_t offset)
+commit_to(int fd,
+          wr_arena *a,
+          int32_t corr,
+          const char *member,
+          int32_t gen,
+          const char *topic,
+          int64_t offset)
 {
     wr_kp_offset_commit_req q;
     wr_kp_init(&wr_kp_offset_commit_req_desc, &q, 7);
@@ -613,7 +661,7 @@ commit(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen, int64
     p.partition_index = 0;
     p.committed_offset = offset;
     p.committed_metadata = wr_kstr_of("meta");
-    wr_kp_offset_commit_req_offset_commit_request_topic t = {.name = wr_kstr_of("gt")};
+    wr_kp_offset_commit_req_offset_commit_request_topic t = {.name = wr_kstr_of(topic)};
     t.partitions.v = &p;
     t.partitions.n = 1;
     q.topics.v = &t;
@@ -630,11 +678,52 @@ commit(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen, int64
     return ec;
 }
 
+static int16_t
+commit(int fd, wr_arena *a, int32_t corr, const char *member, int32_t gen, int64_t offset)
+{
+    return commit_to(fd, a, corr, member, gen, "gt", offset);
+}
+
+/* OffsetDelete of partition 0 of gt and of other; the two partition errors, or the top-level
+   error when there is one. */
+static int16_t
+offset_delete(int fd, wr_arena *a, int32_t corr, const char *group, int16_t *gt, int16_t *other)
+{
+    wr_kp_offset_delete_req q;
+    wr_kp_init(&wr_kp_offset_delete_req_desc, &q, 0);
+    q.group_id = wr_kstr_of(group);
+    wr_kp_offset_delete_req_offset_delete_request_partition p = {.partition_index = 0};
+    wr_kp_offset_delete_req_offset_delete_request_topic t[2] = {{.name = wr_kstr_of("gt")},
+                                                                {.name = wr_kstr_of("other")}};
+    for (int i = 0; i < 2; i++) {
+        t[i].partitions.v = &p;
+        t[i].partitions.n = 1;
+    }
+    q.topics.v = t;
+    q.topics.n = 2;
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_OFFSET_DELETE, 0, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_offset_delete_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_OFFSET_DELETE, 0, corr, &r, a, &keep);
+    int16_t ec = r.error_code;
+    if (ec == 0) {
+        cr_assert_eq(r.topics.n, 2);
+        *gt = r.topics.v[0].partitions.v[0].error_code;
+        *other = r.topics.v[1].partitions.v[0].error_code;
+    }
+    free(keep);
+    return ec;
+}
+
 Test(kafka_broker, group_join_sync_heartbeat_offsets)
 {
     start(60000);
     wr_err err = {0};
     cr_assert_eq(wr_log_topic_create(db, "gt", 2, NULL, &err), WR_OK);
+    cr_assert_eq(wr_log_topic_create(db, "other", 1, NULL, &err), WR_OK);
     int fa = connect_broker(), fb = connect_broker();
     wr_arena *a = wr_arena_create(0);
     uint8_t *keep;
@@ -650,8 +739,10 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     cr_assert_eq(jr.error_code, 25);
     free(keep);
 
-    /* A alone: generation 1, A leads */
-    send_join(fa, 3, "", 10000, "metaA");
+    /* A alone: the id first (KIP-394), then generation 1 with A as leader */
+    char *pa = member_id_required(fa, a, 30, sub(0, "gt"));
+    send_join(fa, 3, pa, 10000, sub(0, "gt"));
+    free(pa);
     recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 3, &jr, a, &keep);
     cr_assert_eq(jr.error_code, 0);
     cr_assert_eq(jr.generation_id, 1);
@@ -673,7 +764,14 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     cr_assert_eq(commit(fa, a, 8, ida, 1, 42), 0);
 
     /* B joins: A learns of the rebalance by heartbeat and rejoins; generation 2 */
-    send_join(fb, 20, "", 10000, "metaB");
+    char *pb = member_id_required(fb, a, 31, sub(1, "gt"));
+    /* an id that was never handed out stays unknown */
+    send_join(fb, 32, "forged-id", 10000, sub(1, "gt"));
+    recv_resp(fb, WR_KAPI_JOIN_GROUP, 5, 32, &jr, a, &keep);
+    cr_assert_eq(jr.error_code, 25);
+    free(keep);
+    send_join(fb, 20, pb, 10000, sub(1, "gt"));
+    free(pb);
     /* B's join travels on another connection: poll until the broker has seen it */
     int16_t hb = 0;
     for (int i = 0; i < 500 && hb != 27; i++) {
@@ -683,7 +781,7 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     }
     cr_assert_eq(hb, 27);
     cr_assert_eq(commit(fa, a, 10, ida, 1, 43), 27);
-    send_join(fa, 11, ida, 10000, "metaA");
+    send_join(fa, 11, ida, 10000, sub(0, "gt"));
     recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 11, &jr, a, &keep);
     cr_assert_eq(jr.generation_id, 2);
     cr_assert_eq(jr.members.n, 2, "the leader sees both members");
@@ -739,6 +837,14 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     cr_assert_eq(fr.topics.v[0].partitions.v[0].committed_offset, 45);
     free(keep);
 
+    /* OffsetDelete: a live consumer group keeps the offsets of the topics it subscribes to */
+    cr_assert_eq(commit_to(fb, a, 23, idb, 2, "other", 7), 0);
+    int16_t e_gt = -1, e_other = -1;
+    cr_assert_eq(offset_delete(fa, a, 24, "g1", &e_gt, &e_other), 0);
+    cr_assert_eq(e_gt, 86, "GROUP_SUBSCRIBED_TO_TOPIC, got %d", e_gt);
+    cr_assert_eq(e_other, 0);
+    cr_assert_eq(offset_delete(fa, a, 25, "no-such-group", &e_gt, &e_other), 69);
+
     /* describe; delete refused while members remain; both leave; delete */
     wr_kp_describe_groups_req dq;
     wr_kp_init(&wr_kp_describe_groups_req_desc, &dq, 4);
@@ -781,6 +887,8 @@ Test(kafka_broker, group_join_sync_heartbeat_offsets)
     cr_assert_eq(lr.members.v[0].error_code, 0);
     cr_assert_eq(lr.members.v[1].error_code, 0);
     free(keep);
+    cr_assert_eq(offset_delete(fa, a, 26, "g1", &e_gt, &e_other), 0);
+    cr_assert_eq(e_gt, 0, "an empty group's offsets can be deleted");
     wr_buf_reset(&b);
     frame(&b, WR_KAPI_DELETE_GROUPS, 1, 19, &gq);
     send_all(fa, &b);
@@ -873,14 +981,19 @@ Test(kafka_broker, static_member_rejoin_fences_the_old_member_id)
     free(keep);
     cr_assert_eq(heartbeat_as(fa, a, 3, old, "inst-1", gen), 0);
 
-    /* the instance restarts elsewhere: same instance id, no member id */
+    /* the instance restarts elsewhere: same instance id, no member id. A static member needs
+       no MEMBER_ID_REQUIRED round, and coming back unchanged to a stable group it keeps the
+       generation and its assignment: no rebalance. The leader named is the old id, so the
+       returning leader does not compute an assignment that a stable group would not send. */
     send_join_as(fb, 10, "", "inst-1", 10000, "meta");
     recv_resp(fb, WR_KAPI_JOIN_GROUP, 5, 10, &jr, a, &keep);
     cr_assert_eq(jr.error_code, 0);
     cr_assert_str_neq(jr.member_id.s, old, "a rejoining static member gets a new member id");
     char *fresh = strdup(jr.member_id.s);
     int32_t gen2 = jr.generation_id;
-    cr_assert_str_eq(jr.leader.s, fresh);
+    cr_assert_eq(gen2, gen, "no rebalance for an unchanged static member");
+    cr_assert_str_eq(jr.leader.s, old);
+    cr_assert_eq(jr.members.n, 0);
     free(keep);
 
     /* the old copy is a zombie now: fenced wherever it shows its instance id */
@@ -890,10 +1003,11 @@ Test(kafka_broker, static_member_rejoin_fences_the_old_member_id)
     recv_resp(fa, WR_KAPI_JOIN_GROUP, 5, 13, &jr, a, &keep);
     cr_assert_eq(jr.error_code, 82);
     free(keep);
-    const char *ids2[] = {fresh};
-    send_sync(fb, 14, fresh, gen2, 1, ids2, asg);
+    send_sync(fb, 14, fresh, gen2, 0, NULL, NULL);
     recv_resp(fb, WR_KAPI_SYNC_GROUP, 3, 14, &sr, a, &keep);
     cr_assert_eq(sr.error_code, 0);
+    cr_assert(sr.assignment.len == 3 && memcmp(sr.assignment.p, "asg", 3) == 0,
+              "the returning member keeps its assignment");
     free(keep);
     cr_assert_eq(heartbeat_as(fb, a, 15, fresh, "inst-1", gen2), 0);
     free(old);
