@@ -134,6 +134,8 @@ struct wr_kreq {
 
 /* server.c */
 void wr__kreq_finish(wr_kreq *r); /* encode r->resp, mark done, flush the connection */
+/* Answers with header v0 and a body of only code: for requests no response shape fits. */
+void wr__kreq_finish_bare_error(wr_kreq *r, int16_t code);
 void wr__kreq_park(wr_kreq *r, int64_t deadline_ms);
 void wr__kreq_queue_work(wr_kreq *r, void (*fn)(wr_kreq *r));
 int64_t wr__kmono_ms(void);

@@ -59,8 +59,9 @@ top_error_code(const wr_kstruct *d, void *obj, int16_t v)
     return NULL;
 }
 
-/* Answers with a default response carrying code in its top-level ErrorCode; closes the
-   connection when the response has none at this version. */
+/* Answers with a default response carrying code in its top-level ErrorCode; when the response
+   has none at this version, with the bare error (correlation id, code) that Kafka's ApiVersions
+   v0 fallback uses, so the client gets a reason and the connection stays up. */
 static void
 generic_error(wr_kreq *r, int16_t code)
 {
@@ -68,9 +69,9 @@ generic_error(wr_kreq *r, int16_t code)
     r->resp = wr_kp_new(r->arena, r->api->resp, v);
     int16_t *ec = r->resp ? top_error_code(r->api->resp, r->resp, v) : NULL;
     if (ec == NULL) {
-        wr_log(WR_LOG_WARN, "kafka", "%s: %s v%d cannot be answered (error %d); closing",
-               r->conn->peer, r->api->name, v, code);
-        wr__kconn_close(r->conn);
+        wr_log(WR_LOG_WARN, "kafka", "%s: %s v%d answered with a bare error %d", r->conn->peer,
+               r->api->name, v, code);
+        wr__kreq_finish_bare_error(r, code);
         return;
     }
     *ec = code;

@@ -85,6 +85,17 @@ wr__kreq_finish(wr_kreq *r)
     conn_flush(r->conn);
 }
 
+void
+wr__kreq_finish_bare_error(wr_kreq *r, int16_t code)
+{
+    r->done = true;
+    wr_buf_reset(&r->out);
+    wr_buf_put_be32(&r->out, 6);
+    wr_buf_put_be32(&r->out, (uint32_t)r->hdr.correlation_id);
+    wr_buf_put_be16(&r->out, (uint16_t)code);
+    conn_flush(r->conn);
+}
+
 static void on_fetch_timer(uv_timer_t *t);
 
 static void
@@ -405,10 +416,12 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
     r->api = wr_kp_api(r->hdr.api_key);
     wr_khandler h = wr__kh_lookup(r->hdr.api_key);
     if (r->api == NULL || h == NULL) {
-        wr_log(WR_LOG_WARN, "kafka", "%s: unsupported API key %d v%d (client %s); closing", c->peer,
+        /* nothing describes this API's response: answer the only shape every Kafka client
+           knows for "not understood", correlation id and UNSUPPORTED_VERSION */
+        wr_log(WR_LOG_WARN, "kafka", "%s: unsupported API key %d v%d (client %s)", c->peer,
                r->hdr.api_key, r->hdr.api_version, r->hdr.client_id.s ? r->hdr.client_id.s : "-");
-        conn_close(c);
-        return false;
+        wr__kreq_finish_bare_error(r, WR_KERR_UNSUPPORTED_VERSION);
+        return !c->closing;
     }
     int16_t v = r->hdr.api_version;
     if (v < r->api->min || v > r->api->max) {

@@ -331,10 +331,24 @@ Test(kafka_broker, bad_frames_close_only_their_connection)
                                   0, 5, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 1};
     cr_assert_eq(write(bad, mal, sizeof mal), (ssize_t)sizeof mal);
     cr_assert(closed_by_peer(bad, 5000));
-    /* an API key weir does not know */
+    /* an API key weir does not know: a bare UNSUPPORTED_VERSION (correlation id 7, error 35),
+       and the connection stays usable */
     static const uint8_t unknown[] = {0, 0, 0, 10, 0x01, 0x00, 0, 0, 0, 0, 0, 7, 0xff, 0xff};
     cr_assert_eq(write(unk, unknown, sizeof unknown), (ssize_t)sizeof unknown);
-    cr_assert(closed_by_peer(unk, 5000));
+    size_t ulen = 0;
+    uint8_t *uresp = recv_frame(unk, &ulen, 5000);
+    cr_assert_not_null(uresp, "an unknown API key gets an answer, not a dropped connection");
+    cr_assert_eq(ulen, 6);
+    cr_assert_eq(wr_be32_get(uresp), 7);
+    cr_assert_eq(wr_be16_get(uresp + 4), 35);
+    free(uresp);
+    /* a version beyond ours of an API whose response has no top-level error code: the same */
+    static const uint8_t meta99[] = {0, 0, 0, 10, 0, 3, 0, 99, 0, 0, 0, 8, 0xff, 0xff};
+    cr_assert_eq(write(unk, meta99, sizeof meta99), (ssize_t)sizeof meta99);
+    uresp = recv_frame(unk, &ulen, 5000);
+    cr_assert_not_null(uresp);
+    cr_assert(ulen == 6 && wr_be32_get(uresp) == 8 && wr_be16_get(uresp + 4) == 35);
+    free(uresp);
     /* the good connection still works */
     wr_arena *a = wr_arena_create(0);
     wr_kp_api_versions_req q;
@@ -345,6 +359,11 @@ Test(kafka_broker, bad_frames_close_only_their_connection)
     wr_kp_api_versions_resp r;
     uint8_t *keep;
     recv_resp(good, WR_KAPI_API_VERSIONS, 0, 5, &r, a, &keep);
+    free(keep);
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_API_VERSIONS, 0, 6, &q);
+    send_all(unk, &b);
+    recv_resp(unk, WR_KAPI_API_VERSIONS, 0, 6, &r, a, &keep);
     free(keep);
     wr_buf_free(&b);
     wr_arena_destroy(a);
