@@ -10,6 +10,10 @@
  * Topics bench-acks1 / bench-acksall / bench-e2e are auto-created (1 partition).
  */
 #include <librdkafka/rdkafka.h>
+
+#if defined(__clang__) /* librdkafka's RD_KAFKA_V_* macros are GNU statement expressions */
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

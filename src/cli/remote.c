@@ -9,6 +9,10 @@
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+
+#if defined(__clang__) /* librdkafka's RD_KAFKA_V_* macros are GNU statement expressions */
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,6 +14,10 @@
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+
+#if defined(__clang__) /* librdkafka's RD_KAFKA_V_* macros are GNU statement expressions */
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,6 +31,8 @@
 
 static const char *bootstrap;
 static int failures;
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 fail(const char *fmt, ...)

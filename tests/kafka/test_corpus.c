@@ -9,21 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "fuzz_kproto_body.h"
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
+#include "tests/testutil.h"
 
 Test(kafka_corpus, replay_and_mutate)
 {
@@ -37,7 +23,7 @@ Test(kafka_corpus, replay_and_mutate)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", WR_KAFKA_CORPUS, de->d_name);
         size_t len;
-        uint8_t *p = slurp(path, &len);
+        uint8_t *p = (uint8_t *)wr_test_slurp(path, &len);
         cr_assert_eq(wr_kfuzz_one(p, len), 0, "%s", de->d_name);
         if (len >= 2 && p[0] == 0 && p[1] < 64)
             decoded_keys[p[1]]++;

@@ -513,7 +513,7 @@ Test(log_rbatch, header_layout_matches_kafka_v2)
         cr_assert_eq(wr_rbatch_validate(d, size, &h, &err), WR_OK, "%s", err.msg);
         cr_assert_eq(h.leader_epoch, -1);
         cr_assert_eq(h.crc, (uint32_t)be_at(d, 17, 4));
-        cr_assert_eq(h.attributes, WR_RBATCH_TRANSACTIONAL | c);
+        cr_assert_eq(h.attributes, (int16_t)(WR_RBATCH_TRANSACTIONAL | c));
         cr_assert_eq(h.producer_id, 0x0102030405060708LL);
         cr_assert_eq(h.producer_epoch, 0x0a0b);
         cr_assert_eq(h.base_sequence, 0x11223344);

@@ -1,0 +1,1 @@
+CREATE STREAM `MixedCase` (`lower` INT, "Quoted""Id" STRING) WITH (kafka_topic='t');

@@ -1,0 +1,1 @@
+CREATE STREAM s2 WITH (kafka_topic='out', partitions=2) AS SELECT userid, pageid || '_x' AS p, LEN(pageid) * 2 + 1 FROM pageviews WHERE viewtime BETWEEN 1 AND 10 AND pageid LIKE 'a%' PARTITION BY pageid EMIT CHANGES;

@@ -1,0 +1,1 @@
+SELECT * FROM pageviews EMIT CHANGES LIMIT 3;

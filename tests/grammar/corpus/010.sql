@@ -1,0 +1,1 @@
+SELECT p.*, u.name username, u.id AS uid FROM pageviews p JOIN users AS u ON p.userid = u.id EMIT CHANGES;

@@ -1,0 +1,1 @@
+INSERT INTO s (a, `b`, c) VALUES (1, 'two', NULL); INSERT INTO s VALUES (-1.5, TRUE, 1e3);

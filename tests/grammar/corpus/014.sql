@@ -1,0 +1,1 @@
+SELECT -a + b * c - d / e % f, (a + b) * c, - -a, +a FROM s;

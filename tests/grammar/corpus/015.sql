@@ -1,0 +1,1 @@
+SELECT * FROM s WHERE NOT a = 1 OR b <> 2 AND c != 3 OR d <= 4 AND e >= 5 AND NOT f < g AND h > i;

@@ -1,0 +1,1 @@
+SELECT s->a->b, arr[1], m['k'], arr[1]->f, m['k'][2] FROM s;

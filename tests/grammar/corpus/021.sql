@@ -1,0 +1,1 @@
+SELECT ARRAY[1, 2, 3], ARRAY[], MAP('a' := 1, 'b' := 2), STRUCT(x := 1, y := 'z'), STRUCT() FROM s;

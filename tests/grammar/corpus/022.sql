@@ -1,0 +1,1 @@
+SELECT TRANSFORM(arr, x => x * 2), FILTER(arr, (x) => x > 0), REDUCE(arr, 0, (acc, x) => acc + x), TRANSFORM(m, (k, v) => UCASE(k), (k, v) => v + 1) FROM s;

@@ -1,0 +1,1 @@
+SELECT key, value, topic, size, session, properties, replace, header FROM `s` WHERE interval = 1 EMIT CHANGES;

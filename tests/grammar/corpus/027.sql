@@ -1,0 +1,4 @@
+-- a line comment
+SELECT /* inline */ a -- trailing
+ FROM /* multi
+ line */ s; -- done

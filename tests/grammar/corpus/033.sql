@@ -1,0 +1,1 @@
+SET 'auto.offset.reset' = 'earliest'; UNSET 'auto.offset.reset'; DEFINE format = 'JSON'; UNDEFINE format;

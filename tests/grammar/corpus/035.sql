@@ -1,0 +1,7 @@
+SELECT
+  a,
+  b
+FROM
+  s
+WHERE
+  a > b;

@@ -1,0 +1,1 @@
+CREATE STREM s (a INT);

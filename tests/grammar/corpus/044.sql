@@ -1,0 +1,1 @@
+CREATE STREAM s (a INTT) WITH (kafka_topic='t');

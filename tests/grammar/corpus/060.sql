@@ -1,0 +1,1 @@
+SELECT TRANSFORM(arr, (s.x) => 1) FROM s;

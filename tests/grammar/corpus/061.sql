@@ -1,0 +1,1 @@
+SELECT x => x + 1 FROM s;

@@ -1,0 +1,1 @@
+SELECT * FROM s GROUP BY a WHERE b = 1;

@@ -1,0 +1,1 @@
+SELECT MAP('a' = 1) FROM s;
