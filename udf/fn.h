@@ -1,0 +1,98 @@
+/*
+ * fn.h - the function registry: built-in scalar and table functions now, user-defined ones
+ * loaded from shared objects later (the UDF issue uses the same descriptors).
+ *
+ * A function is one descriptor per name. Its resolve() picks the overload for the argument
+ * types the analyzer found (coercing where ksqlDB would: INT where BIGINT is wanted, ...) and
+ * returns the result type; its eval() computes one row. The runtime calls eval() once per row
+ * of a batch with the argument values of that row.
+ *
+ * Null handling: with WR_FN_NULL_IN_NULL_OUT the runtime does not call eval() for a row where
+ * any argument is null and yields null. Without it, eval() sees null arguments (COALESCE,
+ * IFNULL, CONCAT, ...).
+ *
+ * Errors: a function never aborts a query. Bad input for one row (a malformed date pattern, an
+ * index out of range where ksqlDB returns null, ...) gives a null result; eval() may describe
+ * the problem with wr_fn_warn() and the runtime sends it to the processing log.
+ */
+#ifndef WR_UDF_FN_H
+#define WR_UDF_FN_H
+
+#include "runtime/value.h"
+#include "src/base/err.h"
+
+typedef enum wr_fn_kind {
+    WR_FN_SCALAR,
+    WR_FN_TABLE, /* one input row gives 0..n output rows: EXPLODE */
+} wr_fn_kind;
+
+enum {
+    WR_FN_NULL_IN_NULL_OUT = 1 << 0,
+    WR_FN_NONDETERMINISTIC = 1 << 1, /* RANDOM, NOW-like: never folded as constants */
+};
+
+typedef struct wr_fn_ctx {
+    wr_arena *arena;        /* results' strings, arrays, maps live here */
+    const wr_sql_type *ret; /* the result type resolve() chose */
+    int variant;            /* the overload resolve() chose */
+    void *state;            /* from init(): a compiled pattern, a parsed format, ... */
+    char warning[160];      /* set by wr_fn_warn; read and cleared by the runtime */
+} wr_fn_ctx;
+
+/*
+ * Chooses the overload for argument types args[0..n) (a NULL entry: an untyped NULL literal).
+ * Returns the result type (allocated in a when composite) and sets *variant, or returns NULL
+ * with err set to a message naming the function and the types given, e.g.
+ * "function SUBSTRING does not accept (INTEGER, STRING); it takes (STRING, INTEGER[, INTEGER])".
+ */
+typedef const wr_sql_type *(*wr_fn_resolve_fn)(
+    wr_arena *a, const wr_sql_type *const *args, int n, int *variant, wr_err *err);
+
+/* One row: args[0..n) (already coerced to the types the overload takes) -> *out. */
+typedef void (*wr_fn_eval_fn)(wr_fn_ctx *ctx, const wr_val *args, int n, wr_val *out);
+
+/* A table function's row: the output rows go to out[0..*nout), at most cap of them; when more
+   are needed, set *nout to the number needed and return without writing (called again with a
+   larger cap). */
+typedef void (*wr_fn_table_fn)(
+    wr_fn_ctx *ctx, const wr_val *args, int n, wr_val *out, int cap, int *nout);
+
+/* Optional: called once per call site, with the values of constant arguments (NULL entries for
+   arguments that are not constant), to precompute state. Returns WR_OK or an error that the
+   analyzer reports for the statement ("invalid pattern ..."). */
+typedef int (*wr_fn_init_fn)(wr_fn_ctx *ctx, const wr_val *const *consts, int n, wr_err *err);
+typedef void (*wr_fn_fini_fn)(void *state);
+
+typedef struct wr_fn_desc {
+    const char *name; /* upper case */
+    wr_fn_kind kind;
+    unsigned flags;
+    const char *category;    /* "STRING", "MATHEMATICAL", "DATE / TIME", "ARRAY", "MAP", ... */
+    const char *description; /* one sentence, for DESCRIBE FUNCTION */
+    const char *signatures;  /* one overload a line: "SUBSTRING(STRING, INT[, INT]) -> STRING" */
+    wr_fn_resolve_fn resolve;
+    wr_fn_eval_fn eval;   /* WR_FN_SCALAR */
+    wr_fn_table_fn table; /* WR_FN_TABLE */
+    wr_fn_init_fn init;   /* optional */
+    wr_fn_fini_fn fini;   /* optional */
+} wr_fn_desc;
+
+typedef struct wr_fn_registry wr_fn_registry;
+
+wr_fn_registry *wr_fn_registry_create(void);
+void wr_fn_registry_destroy(wr_fn_registry *r);
+/* Adds d (kept by reference: static storage or owned by a loaded library). WR_EEXIST when the
+   name is taken. */
+int wr_fn_register(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err);
+/* Case-insensitive lookup; NULL when unknown. */
+const wr_fn_desc *wr_fn_lookup(const wr_fn_registry *r, const char *name);
+/* The descriptors in name order (for SHOW FUNCTIONS): returns the count, *out borrowed. */
+int wr_fn_list(const wr_fn_registry *r, const wr_fn_desc *const **out);
+
+/* Registers every built-in function (udf/builtin_*.c). */
+int wr_fn_register_builtins(wr_fn_registry *r, wr_err *err);
+
+/* Records a warning for the current row (printf-style, truncated). */
+void wr_fn_warn(wr_fn_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
