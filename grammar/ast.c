@@ -65,6 +65,17 @@ wr__sql_depth(struct wr_sql_lex *lx, wr_expr *e)
     return false;
 }
 
+int
+wr_sql_error_at(wr_err *err, int code, wr_loc at, const char *fmt, ...)
+{
+    char msg[WR_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return wr_err_set_at(err, code, at.line, at.col, "line %d:%d: %s", at.line, at.col, msg);
+}
+
 void
 wr__sql_fail(struct wr_sql_lex *lx, wr_sql_span at, const char *fmt, ...)
 {
@@ -76,8 +87,7 @@ wr__sql_fail(struct wr_sql_lex *lx, wr_sql_span at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    wr_err_set_at(lx->err, WR_ESYNTAX, at.first_line, at.first_column, "line %d:%d: %s",
-                  at.first_line, at.first_column, msg);
+    wr_sql_error_at(lx->err, WR_ESYNTAX, WR_SQL_TO_LOC(at), "%s", msg);
 }
 
 static const struct {

@@ -62,4 +62,9 @@ void wr_ast_format_type(wr_buf *b, const wr_sql_type *t);
 
 const char *wr_ast_op_name(wr_op op);
 
+/* Sets err to code with the message "line L:C: <fmt...>" and the position in err->line/col: the
+   one shape of every SQL error, from the parser or from the analysis after it. */
+int wr_sql_error_at(wr_err *err, int code, wr_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

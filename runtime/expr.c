@@ -17,19 +17,7 @@
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int fail(wr_err *err, wr_loc at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(wr_err *err, wr_loc at, const char *fmt, ...)
-{
-    char msg[WR_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return wr_err_set_at(err, WR_ESEMANTIC, at.line, at.col, "line %d:%d: %s", at.line, at.col,
-                         msg);
-}
+#define fail(err, at, ...) wr_sql_error_at((err), WR_ESEMANTIC, (at), __VA_ARGS__)
 
 /* A type's SQL spelling, in the arena. */
 static const char *
@@ -537,7 +525,7 @@ analyze_call(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
         types[i] = n->args[i]->type;
     int variant = 0;
     wr_err ferr = {0};
-    n->type = fn->resolve(a, types, e->n, &variant, &ferr);
+    n->type = fn->resolve(fn, a, types, e->n, &variant, &ferr);
     if (n->type == NULL)
         return fail(err, e->loc, "%s", ferr.msg[0] ? ferr.msg : "no matching signature");
     n->fctx = wr_arena_calloc(a, 1, sizeof *n->fctx);
@@ -767,13 +755,17 @@ analyze(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
         wr_cexpr *x;
         if ((rc = analyze(an, e->a, &x, err)) != WR_OK)
             return rc;
-        if (x->type != NULL && !wr_type_castable(x->type, e->type))
-            return fail(err, e->loc, "cannot CAST %s to %s", tname(a, x->type), tname(a, e->type));
-        if (x->type == NULL || wr_type_equal(x->type, e->type)) {
-            *out = wr_expr_coerce(a, x, e->type);
+        /* the target type must outlive the syntax tree */
+        const wr_sql_type *to = wr_type_copy(a, e->type);
+        if (to == NULL)
+            return WR_ENOMEM;
+        if (x->type != NULL && !wr_type_castable(x->type, to))
+            return fail(err, e->loc, "cannot CAST %s to %s", tname(a, x->type), tname(a, to));
+        if (x->type == NULL || wr_type_equal(x->type, to)) {
+            *out = wr_expr_coerce(a, x, to);
             return *out ? WR_OK : WR_ENOMEM;
         }
-        wr_cexpr *n = node(a, WR_C_CAST, e->type, e->loc);
+        wr_cexpr *n = node(a, WR_C_CAST, to, e->loc);
         if (n == NULL)
             return WR_ENOMEM;
         n->a = x;
@@ -880,7 +872,7 @@ analyze(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
             for (int j = 0; j < i; j++)
                 if (strcmp(e->names[j], e->names[i]) == 0)
                     return fail(err, e->list[i]->loc, "STRUCT field '%s' given twice", e->names[i]);
-            f[i].name = e->names[i];
+            f[i].name = wr_arena_strdup(a, e->names[i]);
             f[i].type = v[i]->type ? v[i]->type : wr_type_of(WR_T_STRING);
             v[i] = wr_expr_coerce(a, v[i], f[i].type);
         }
@@ -922,27 +914,13 @@ warn(wr_eval_ctx *cx, const char *fmt, ...)
     va_end(ap);
 }
 
-static const wr_i128 *
-p10(void)
-{
-    static wr_i128 p[39];
-    static bool init;
-    if (!init) {
-        p[0] = 1;
-        for (int i = 1; i < 39; i++)
-            p[i] = p[i - 1] * 10;
-        init = true;
-    }
-    return p;
-}
-
 /* Rescales a decimal from scale s to scale t (half up when dropping digits). */
 static wr_i128
 rescale(wr_i128 v, int s, int t)
 {
     if (t >= s)
-        return v * p10()[t - s];
-    wr_i128 d = p10()[s - t], q = v / d, r = v % d;
+        return v * wr_decimal_pow10(t - s);
+    wr_i128 d = wr_decimal_pow10(s - t), q = v / d, r = v % d;
     if (r < 0)
         r = -r;
     if (r * 2 >= d)
@@ -959,7 +937,7 @@ num_as_double(const wr_val *x)
     case WR_T_BIGINT:
         return (double)x->u.i64;
     case WR_T_DECIMAL:
-        return (double)x->u.dec / (double)p10()[x->type->scale];
+        return (double)x->u.dec / (double)wr_decimal_pow10(x->type->scale);
     default:
         return x->u.f64;
     }
@@ -975,7 +953,8 @@ num_as_i64(const wr_val *x, bool *ok)
     case WR_T_BIGINT:
         return x->u.i64;
     case WR_T_DECIMAL: {
-        wr_i128 q = x->u.dec / p10()[x->type->scale]; /* truncates, as Java's longValue */
+        wr_i128 q =
+            x->u.dec / wr_decimal_pow10(x->type->scale); /* truncates, as Java's longValue */
         if (q > INT64_MAX || q < INT64_MIN)
             *ok = false;
         return (int64_t)q;
@@ -1119,7 +1098,7 @@ cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
                              : WR_EINVAL;
                 wr_buf_free(&b);
                 if (rc != WR_OK) {
-                    double scaled = x->u.f64 * (double)p10()[t->scale];
+                    double scaled = x->u.f64 * (double)wr_decimal_pow10(t->scale);
                     if (fabs(scaled) >= 1e38) {
                         warn(cx, "%s does not fit in DECIMAL(%d, %d)", tmp, t->precision, t->scale);
                         return;
@@ -1127,9 +1106,9 @@ cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
                     v = (wr_i128)llround(scaled);
                 }
             } else {
-                v = (wr_i128)(from == WR_T_INT ? x->u.i32 : x->u.i64) * p10()[t->scale];
+                v = (wr_i128)(from == WR_T_INT ? x->u.i32 : x->u.i64) * wr_decimal_pow10(t->scale);
             }
-            if (v >= p10()[t->precision] || v <= -p10()[t->precision]) {
+            if (v >= wr_decimal_pow10(t->precision) || v <= -wr_decimal_pow10(t->precision)) {
                 warn(cx, "value does not fit in DECIMAL(%d, %d)", t->precision, t->scale);
                 return;
             }
@@ -1412,7 +1391,7 @@ arith(wr_eval_ctx *cx, const wr_cexpr *e, const wr_val *x, const wr_val *y, wr_v
             break;
         }
         r = rescale(r, rs, t->scale);
-        if (r >= p10()[t->precision] || r <= -p10()[t->precision]) {
+        if (r >= wr_decimal_pow10(t->precision) || r <= -wr_decimal_pow10(t->precision)) {
             warn(cx, "DECIMAL overflow");
             return;
         }

@@ -254,3 +254,32 @@ wr_type_castable(const wr_sql_type *from, const wr_sql_type *to)
         return false;
     }
 }
+
+const wr_sql_type *
+wr_type_copy(wr_arena *a, const wr_sql_type *t)
+{
+    if (t == NULL)
+        return NULL;
+    if (t->kind != WR_T_DECIMAL && t->kind != WR_T_ARRAY && t->kind != WR_T_MAP &&
+        t->kind != WR_T_STRUCT)
+        return wr_type_of(t->kind);
+    wr_sql_type *c = wr_arena_memdup(a, t, sizeof *t);
+    if (c == NULL)
+        return NULL;
+    if ((t->elem != NULL && (c->elem = wr_type_copy(a, t->elem)) == NULL) ||
+        (t->key != NULL && (c->key = wr_type_copy(a, t->key)) == NULL))
+        return NULL;
+    if (t->nfields > 0) {
+        wr_sql_field *f = wr_arena_calloc(a, (size_t)t->nfields, sizeof *f);
+        if (f == NULL)
+            return NULL;
+        for (int i = 0; i < t->nfields; i++) {
+            f[i].name = wr_arena_strdup(a, t->fields[i].name);
+            f[i].type = wr_type_copy(a, t->fields[i].type);
+            if (f[i].name == NULL || f[i].type == NULL)
+                return NULL;
+        }
+        c->fields = f;
+    }
+    return c;
+}

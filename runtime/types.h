@@ -42,6 +42,10 @@ const wr_sql_type *wr_type_common(wr_arena *a, const wr_sql_type *x, const wr_sq
 /* Whether CAST(x AS to) exists for x of type from (ksqlDB's CAST rules). */
 bool wr_type_castable(const wr_sql_type *from, const wr_sql_type *to);
 
+/* A deep copy of t in a (primitive kinds give their singletons): for types that must outlive
+   the syntax tree they came from. NULL when a is out of memory. */
+const wr_sql_type *wr_type_copy(wr_arena *a, const wr_sql_type *t);
+
 /* The DECIMAL an integer type widens to: INT -> DECIMAL(10, 0), BIGINT -> DECIMAL(19, 0). */
 const wr_sql_type *wr_type_as_decimal(wr_arena *a, const wr_sql_type *t);
 

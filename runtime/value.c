@@ -218,6 +218,12 @@ pow10s(void)
     return p;
 }
 
+wr_i128
+wr_decimal_pow10(int n)
+{
+    return pow10s()[n < 0 ? 0 : n > 38 ? 38 : n];
+}
+
 void
 wr_decimal_format(wr_buf *b, wr_i128 u, int scale)
 {

@@ -121,6 +121,9 @@ void wr_vec_set(wr_vec *v, int32_t i, const wr_val *x);
 int wr_val_cmp(const wr_val *x, const wr_val *y);
 bool wr_val_equal(const wr_val *x, const wr_val *y);
 
+/* 10^n for 0 <= n <= 38. */
+wr_i128 wr_decimal_pow10(int n);
+
 /* DECIMAL text: unscaled 12345 at scale 2 prints "123.45"; scale 0 prints no point. */
 void wr_decimal_format(wr_buf *b, wr_i128 unscaled, int scale);
 /* Parses "-12.5" into unscaled at scale (rounding half up); WR_ERANGE when it needs more than

@@ -40,13 +40,18 @@ typedef struct wr_fn_ctx {
 } wr_fn_ctx;
 
 /*
- * Chooses the overload for argument types args[0..n) (a NULL entry: an untyped NULL literal).
- * Returns the result type (allocated in a when composite) and sets *variant, or returns NULL
- * with err set to a message naming the function and the types given, e.g.
- * "function SUBSTRING does not accept (INTEGER, STRING); it takes (STRING, INTEGER[, INTEGER])".
+ * Chooses the overload of function self for argument types args[0..n) (a NULL entry: an untyped
+ * NULL literal). Returns the result type (allocated in a when composite) and sets *variant, or
+ * returns NULL with err set to a message naming the function and the types given, e.g. "function
+ * SUBSTRING does not accept (INTEGER, STRING); it takes (STRING, INTEGER[, INTEGER])".
  */
-typedef const wr_sql_type *(*wr_fn_resolve_fn)(
-    wr_arena *a, const wr_sql_type *const *args, int n, int *variant, wr_err *err);
+typedef struct wr_fn_desc wr_fn_desc;
+typedef const wr_sql_type *(*wr_fn_resolve_fn)(const wr_fn_desc *self,
+                                               wr_arena *a,
+                                               const wr_sql_type *const *args,
+                                               int n,
+                                               int *variant,
+                                               wr_err *err);
 
 /* One row: args[0..n) (already coerced to the types the overload takes) -> *out. */
 typedef void (*wr_fn_eval_fn)(wr_fn_ctx *ctx, const wr_val *args, int n, wr_val *out);
@@ -63,7 +68,7 @@ typedef void (*wr_fn_table_fn)(
 typedef int (*wr_fn_init_fn)(wr_fn_ctx *ctx, const wr_val *const *consts, int n, wr_err *err);
 typedef void (*wr_fn_fini_fn)(void *state);
 
-typedef struct wr_fn_desc {
+struct wr_fn_desc {
     const char *name; /* upper case */
     wr_fn_kind kind;
     unsigned flags;
@@ -75,7 +80,8 @@ typedef struct wr_fn_desc {
     wr_fn_table_fn table; /* WR_FN_TABLE */
     wr_fn_init_fn init;   /* optional */
     wr_fn_fini_fn fini;   /* optional */
-} wr_fn_desc;
+    const void *data;     /* the implementation's own description (overload tables) */
+};
 
 typedef struct wr_fn_registry wr_fn_registry;
 

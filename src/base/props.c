@@ -28,6 +28,21 @@ wr_props_free(wr_props *p)
     p->count = p->cap = 0;
 }
 
+bool
+wr_props_unset(wr_props *p, const char *key)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        if (strcmp(p->items[i].key, key) == 0) {
+            free(p->items[i].key);
+            free(p->items[i].value);
+            memmove(&p->items[i], &p->items[i + 1], (p->count - i - 1) * sizeof *p->items);
+            p->count--;
+            return true;
+        }
+    }
+    return false;
+}
+
 int
 wr_props_set(wr_props *p, const char *key, const char *value)
 {

@@ -43,6 +43,9 @@ void wr_props_free(wr_props *p);
 /* Sets key to value (copies both), replacing an earlier value. WR_OK or WR_ENOMEM. */
 int wr_props_set(wr_props *p, const char *key, const char *value);
 
+/* Removes key; true when it was there. */
+bool wr_props_unset(wr_props *p, const char *key);
+
 /* Borrowed value for key, or NULL. */
 const char *wr_props_get(const wr_props *p, const char *key);
 

@@ -23,6 +23,7 @@
 
 #include "src/base/logging.h"
 #include "src/cli/cli.h"
+#include "src/cli/sqlworker.h"
 #include "src/kafka/broker.h"
 
 static const char server_help[] =
@@ -40,6 +41,10 @@ static const char server_help[] =
     "  log.flush.interval.ms=N               for interval (default 1000)\n"
     "  log.retention.check.interval.ms=N     how often retention runs (default 300000)\n"
     "  num.partitions=N                      partitions of auto-created topics (default 1)\n"
+    "  ksql.queries.file=FILE                statements to run at start (server only; as\n"
+    "                                        --queries-file): ksqlDB's headless mode\n"
+    "  ksql.streams.auto.offset.reset=earliest|latest   where new queries start (latest)\n"
+    "  ksql.service.id=ID                    names the processing log ID_processing_log\n"
     "  auto.create.topics.enable=true|false  create topics on first use (default true)\n"
     "  socket.request.max.bytes=N            largest Kafka request (default 104857600)\n"
     "  connections.max.idle.ms=N             close idle connections (default 600000)\n"
@@ -89,13 +94,14 @@ maintenance_main(void *arg)
 static int
 run(int argc, char **argv, bool all_roles)
 {
-    enum { OPT_KAFKA = WR_OPT__COMMON_END, OPT_HTTP, OPT_NODE, OPT_ADVERTISE };
+    enum { OPT_KAFKA = WR_OPT__COMMON_END, OPT_HTTP, OPT_NODE, OPT_ADVERTISE, OPT_QUERIES };
     static const struct option longopts[] = {
         WR_CLI_COMMON_LONGOPTS,
         {"kafka-listen", required_argument, NULL, OPT_KAFKA},
         {"http-listen", required_argument, NULL, OPT_HTTP},
         {"node-id", required_argument, NULL, OPT_NODE},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
+        {"queries-file", required_argument, NULL, OPT_QUERIES},
         {NULL, 0, NULL, 0},
     };
     const char *name = all_roles ? "server" : "broker";
@@ -108,6 +114,7 @@ run(int argc, char **argv, bool all_roles)
     wr_cli_init(&cli, all_roles ? "weir server" : "weir broker");
     wr_logdb *db = NULL;
     wr_broker *broker = NULL;
+    wr_sqlworker *sql = NULL;
     wr_props defaults = WR_PROPS_INIT;
     maintenance m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     bool maint_started = false, failed = false;
@@ -129,6 +136,9 @@ run(int argc, char **argv, bool all_roles)
             if (!all_roles)
                 goto bad;
             wr_cli_set(&cli, WR_CFG_HTTP_LISTEN, optarg);
+            break;
+        case OPT_QUERIES:
+            wr_cli_set(&cli, "ksql.queries.file", optarg);
             break;
         case OPT_NODE:
             wr_cli_set(&cli, WR_CFG_NODE_ID, optarg);
@@ -233,9 +243,19 @@ run(int argc, char **argv, bool all_roles)
     }
     maint_started = true;
     const char *dir = wr_cli_get(&cli, WR_CFG_DATA_DIR, "./weir-data");
-    if (all_roles)
+    if (all_roles) {
+        wr_sqlworker_opts so = {
+            .queries_file = wr_cli_get(&cli, "ksql.queries.file", NULL),
+            .auto_offset_reset = wr_cli_get(&cli, "ksql.streams.auto.offset.reset", "latest"),
+            .service_id = wr_cli_get(&cli, "ksql.service.id", "weir"),
+        };
+        if (wr_sqlworker_start(db, &so, &sql, &err) != WR_OK) {
+            wr_cli_errorf(&cli, "cannot start the SQL engine: %s", err.msg);
+            goto out;
+        }
         wr_log(WR_LOG_WARN, "server",
                "HTTP API (listeners=%s) is not available in this version; not listening", hlisten);
+    }
     wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name, khost,
            wr_broker_port(broker), (long long)node_id, dir);
 
@@ -249,6 +269,7 @@ run(int argc, char **argv, bool all_roles)
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     status = WR_EXIT_OK;
 out:
+    wr_sqlworker_stop(sql);
     if (broker != NULL)
         wr_broker_stop(broker);
     wr_broker_destroy(broker);

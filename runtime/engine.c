@@ -1,0 +1,1727 @@
+/*
+ * engine.c - catalog, statement execution and persistent stateless queries (see engine.h).
+ *
+ * Sources. A stream or table is a topic plus a schema: key columns (KEY / PRIMARY KEY), value
+ * columns, header columns, and the pseudo columns ROWTIME (BIGINT), ROWPARTITION (INT) and
+ * ROWOFFSET (BIGINT) that every source offers and SELECT * leaves out, as in ksqlDB. The key
+ * and value are decoded with their formats (runtime/format.h).
+ *
+ * Queries. A CSAS or INSERT INTO ... SELECT is analysed against its source into a filter and a
+ * list of projections; the sink's key is the source's key (which must then be projected, as
+ * ksqlDB requires) or the PARTITION BY expression. Each input partition is a task that reads
+ * batches from the log, decodes them into column vectors, filters and projects a row at a time,
+ * encodes the key and value, and appends one batch per output partition. The output partition
+ * is murmur2 of the key bytes (Kafka's default partitioner), or the input partition for a null
+ * key. After a batch's output is appended the task records its next input offset in the log's
+ * "query_offsets" table; a restart resumes from there.
+ *
+ * Bad records never stop a query: a record whose key or value cannot be decoded, or whose
+ * expressions fail, is counted in the query's metrics and described in the processing log
+ * topic "<service id>_processing_log" (JSON: query id, topic, partition, offset, message).
+ */
+#include "runtime/engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "grammar/sql.h"
+#include "runtime/expr.h"
+#include "runtime/format.h"
+#include "runtime/types.h"
+#include "src/base/clock.h"
+#include "src/base/murmur2.h"
+#include "src/base/props.h"
+#include "src/log/rbatch.h"
+
+#define QUERY_OFFSETS    "query_offsets"
+#define READ_BYTES       (1u << 20)
+#define MAX_DECOMPRESSED (64u << 20)
+#define NPSEUDO          3
+
+/* ---- catalog ----------------------------------------------------------------------------- */
+
+typedef struct src_col {
+    const char *name;
+    const wr_sql_type *type;
+    wr_colrole role;
+    const char *header_key;
+} src_col;
+
+typedef struct wr_source {
+    struct wr_source *next;
+    wr_arena *arena; /* owns everything below */
+    const char *name, *topic, *sql;
+    bool is_table;
+    wr_fmt_kind key_fmt, val_fmt;
+    bool wrap_single;
+    char delimiter;
+    int ncols;
+    src_col *cols;
+    int ts_col; /* index in cols of TIMESTAMP='...', or -1 */
+    int partitions;
+} wr_source;
+
+typedef struct task {
+    int32_t partition;
+    int64_t offset; /* next input offset */
+} task;
+
+typedef struct wr_query {
+    struct wr_query *next;
+    wr_arena *arena;
+    char *id, *sql;
+    wr_source *src, *sink;
+    wr_scope scope; /* source columns (cols order) + pseudo columns */
+    wr_cexpr *where;
+    int nout;       /* sink columns, sink->cols order */
+    wr_cexpr **out; /* one expression per sink column */
+    int ntasks;
+    task *tasks;
+    wr_query_stats stats;
+} wr_query;
+
+struct wr_engine {
+    wr_engine_opts opts;
+    char *service_id, *plog_topic;
+    wr_source *sources;
+    wr_query *queries;
+    int query_seq;
+};
+
+struct wr_session {
+    wr_props vars, props;
+};
+
+/* ---- sessions ---------------------------------------------------------------------------- */
+
+wr_session *
+wr_session_create(void)
+{
+    return calloc(1, sizeof(wr_session));
+}
+
+void
+wr_session_destroy(wr_session *s)
+{
+    if (s == NULL)
+        return;
+    wr_props_free(&s->vars);
+    wr_props_free(&s->props);
+    free(s);
+}
+
+int
+wr_session_set(wr_session *s, const char *name, const char *value)
+{
+    return wr_props_set(&s->props, name, value);
+}
+
+static const char *
+session_var(void *arg, const char *name)
+{
+    return wr_props_get(&((wr_session *)arg)->vars, name);
+}
+
+/* ---- engine lifecycle -------------------------------------------------------------------- */
+
+int
+wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err)
+{
+    wr_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    e->opts = *opts;
+    const char *sid = opts->service_id ? opts->service_id : "weir";
+    e->service_id = strdup(sid);
+    e->plog_topic = malloc(strlen(sid) + 32);
+    if (e->service_id == NULL || e->plog_topic == NULL) {
+        wr_engine_destroy(e);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    sprintf(e->plog_topic, "%s_processing_log", sid);
+    if (e->opts.default_partitions <= 0)
+        e->opts.default_partitions = 1;
+    *out = e;
+    return WR_OK;
+}
+
+static void
+source_free(wr_source *s)
+{
+    wr_arena_destroy(s->arena);
+}
+
+static void
+query_free(wr_query *q)
+{
+    wr_arena_destroy(q->arena);
+}
+
+void
+wr_engine_destroy(wr_engine *e)
+{
+    if (e == NULL)
+        return;
+    while (e->queries != NULL) {
+        wr_query *q = e->queries;
+        e->queries = q->next;
+        query_free(q);
+    }
+    while (e->sources != NULL) {
+        wr_source *s = e->sources;
+        e->sources = s->next;
+        source_free(s);
+    }
+    free(e->service_id);
+    free(e->plog_topic);
+    free(e);
+}
+
+static wr_source *
+source_find(wr_engine *e, const char *name)
+{
+    for (wr_source *s = e->sources; s != NULL; s = s->next)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+static wr_source *
+source_by_topic(wr_engine *e, const char *topic)
+{
+    for (wr_source *s = e->sources; s != NULL; s = s->next)
+        if (strcmp(s->topic, topic) == 0)
+            return s;
+    return NULL;
+}
+
+/* ---- properties of WITH (...) ------------------------------------------------------------- */
+
+static const wr_property *
+prop(const wr_stmt *st, const char *name)
+{
+    for (int i = 0; i < st->nprops; i++)
+        if (strcmp(st->props[i].name, name) == 0)
+            return &st->props[i];
+    return NULL;
+}
+
+static int fail_at(wr_err *err, wr_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail_at(wr_err *err, wr_loc at, const char *fmt, ...)
+{
+    char msg[WR_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at.line > 0)
+        return wr_sql_error_at(err, WR_ESEMANTIC, at, "%s", msg);
+    return wr_err_set(err, WR_ESEMANTIC, "%s", msg);
+}
+
+static const char *
+prop_string(const wr_stmt *st, const char *name, wr_err *err, bool *bad)
+{
+    const wr_property *p = prop(st, name);
+    if (p == NULL)
+        return NULL;
+    if (p->value->kind != WR_E_STRING) {
+        fail_at(err, p->loc, "%s must be a string, as in %s='...'", name, name);
+        *bad = true;
+        return NULL;
+    }
+    return p->value->text;
+}
+
+static int
+prop_int(const wr_stmt *st, const char *name, int64_t dflt, int64_t *out, wr_err *err)
+{
+    const wr_property *p = prop(st, name);
+    *out = dflt;
+    if (p == NULL)
+        return WR_OK;
+    if (p->value->kind == WR_E_INT) {
+        *out = p->value->i;
+        return WR_OK;
+    }
+    if (p->value->kind == WR_E_STRING) {
+        char *end;
+        long long v = strtoll(p->value->text, &end, 10);
+        if (*p->value->text != 0 && *end == 0) {
+            *out = v;
+            return WR_OK;
+        }
+    }
+    return fail_at(err, p->loc, "%s must be an integer", name);
+}
+
+static const char *KNOWN_PROPS[] = {"KAFKA_TOPIC",
+                                    "KEY_FORMAT",
+                                    "VALUE_FORMAT",
+                                    "FORMAT",
+                                    "PARTITIONS",
+                                    "REPLICAS",
+                                    "TIMESTAMP",
+                                    "TIMESTAMP_FORMAT",
+                                    "WRAP_SINGLE_VALUE",
+                                    "VALUE_DELIMITER",
+                                    "KEY_DELIMITER",
+                                    "RETENTION_MS",
+                                    "KEY_SCHEMA_ID",
+                                    "VALUE_SCHEMA_ID",
+                                    "KEY_SCHEMA_FULL_NAME",
+                                    "VALUE_SCHEMA_FULL_NAME",
+                                    "WINDOW_TYPE",
+                                    "WINDOW_SIZE",
+                                    "VALUE_AVRO_SCHEMA_FULL_NAME",
+                                    NULL};
+
+static int
+check_props(const wr_stmt *st, wr_err *err)
+{
+    for (int i = 0; i < st->nprops; i++) {
+        bool ok = false;
+        for (const char **k = KNOWN_PROPS; *k != NULL && !ok; k++)
+            ok = strcmp(*k, st->props[i].name) == 0;
+        if (!ok)
+            return fail_at(err, st->props[i].loc,
+                           "invalid config variable(s) in the WITH clause: %s", st->props[i].name);
+    }
+    return WR_OK;
+}
+
+/* Formats and their options from WITH, defaulting to the given ones (a sink inherits its
+   source's). */
+static int
+formats(const wr_stmt *st,
+        wr_source *s,
+        wr_fmt_kind key_dflt,
+        wr_fmt_kind val_dflt,
+        bool need_val,
+        wr_err *err)
+{
+    bool bad = false;
+    const char *both = prop_string(st, "FORMAT", err, &bad);
+    const char *kf = prop_string(st, "KEY_FORMAT", err, &bad);
+    const char *vf = prop_string(st, "VALUE_FORMAT", err, &bad);
+    if (bad)
+        return WR_ESEMANTIC;
+    if (both != NULL && (kf != NULL || vf != NULL))
+        return fail_at(err, prop(st, "FORMAT")->loc,
+                       "cannot supply both FORMAT and KEY_FORMAT or VALUE_FORMAT");
+    s->key_fmt = key_dflt;
+    s->val_fmt = val_dflt;
+    const char *names[2] = {both ? both : kf, both ? both : vf};
+    const char *which[2] = {both ? "FORMAT" : "KEY_FORMAT", both ? "FORMAT" : "VALUE_FORMAT"};
+    wr_fmt_kind *slot[2] = {&s->key_fmt, &s->val_fmt};
+    for (int i = 0; i < 2; i++) {
+        if (names[i] == NULL)
+            continue;
+        int frc = wr_fmt_parse_name(names[i], slot[i]);
+        if (frc == WR_EUNSUPP)
+            return fail_at(
+                err, prop(st, which[i])->loc,
+                "the %s format is not supported yet (JSON, DELIMITED, KAFKA and NONE are)",
+                names[i]);
+        if (frc != WR_OK)
+            return fail_at(err, prop(st, which[i])->loc,
+                           "unknown format: %s (expected JSON, DELIMITED, KAFKA or NONE)",
+                           names[i]);
+    }
+    if (need_val && names[1] == NULL && (int)val_dflt < 0)
+        return fail_at(
+            err, st->name_loc,
+            "missing required property \"VALUE_FORMAT\" or \"FORMAT\" in the WITH clause");
+    const wr_property *w = prop(st, "WRAP_SINGLE_VALUE");
+    s->wrap_single = true;
+    if (w != NULL) {
+        if (w->value->kind != WR_E_BOOL &&
+            !(w->value->kind == WR_E_STRING && (strcasecmp(w->value->text, "true") == 0 ||
+                                                strcasecmp(w->value->text, "false") == 0)))
+            return fail_at(err, w->loc, "WRAP_SINGLE_VALUE must be true or false");
+        s->wrap_single =
+            w->value->kind == WR_E_BOOL ? w->value->b : strcasecmp(w->value->text, "true") == 0;
+    }
+    s->delimiter = ',';
+    const char *d = prop_string(st, "VALUE_DELIMITER", err, &bad);
+    if (bad)
+        return WR_ESEMANTIC;
+    if (d != NULL) {
+        if (strcasecmp(d, "TAB") == 0)
+            s->delimiter = '\t';
+        else if (strcasecmp(d, "SPACE") == 0)
+            s->delimiter = ' ';
+        else if (strlen(d) == 1)
+            s->delimiter = d[0];
+        else
+            return fail_at(err, prop(st, "VALUE_DELIMITER")->loc,
+                           "VALUE_DELIMITER must be a single character, TAB or SPACE");
+    }
+    return WR_OK;
+}
+
+/* The key or value serde of a source. cols/types are arena arrays of the matching columns. */
+static int
+make_fmt(wr_arena *a, const wr_source *s, bool key, wr_fmt *f)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = key ? s->key_fmt : s->val_fmt;
+    f->wrap_single = key ? false : s->wrap_single;
+    f->delimiter = s->delimiter;
+    const char **names = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *names);
+    const wr_sql_type **types = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *types);
+    if (names == NULL || types == NULL)
+        return WR_ENOMEM;
+    int n = 0;
+    for (int i = 0; i < s->ncols; i++) {
+        bool is_key = s->cols[i].role == WR_COL_KEY || s->cols[i].role == WR_COL_PRIMARY_KEY;
+        if (is_key == key && s->cols[i].role != WR_COL_HEADERS &&
+            s->cols[i].role != WR_COL_HEADER) {
+            names[n] = s->cols[i].name;
+            types[n++] = s->cols[i].type;
+        }
+    }
+    f->ncols = n;
+    f->names = names;
+    f->types = types;
+    return WR_OK;
+}
+
+static bool
+is_key_role(wr_colrole r)
+{
+    return r == WR_COL_KEY || r == WR_COL_PRIMARY_KEY;
+}
+
+static const char *PSEUDO[NPSEUDO] = {"ROWTIME", "ROWPARTITION", "ROWOFFSET"};
+
+static bool
+reserved_name(const char *n)
+{
+    for (int i = 0; i < NPSEUDO; i++)
+        if (strcmp(n, PSEUDO[i]) == 0)
+            return true;
+    return strcmp(n, "WINDOWSTART") == 0 || strcmp(n, "WINDOWEND") == 0;
+}
+
+/* Checks the formats against the columns (KAFKA keys are one primitive, ...). */
+static int
+check_formats(wr_source *s, wr_loc at, wr_err *err)
+{
+    wr_arena *a = s->arena;
+    for (int k = 0; k < 2; k++) {
+        wr_fmt f;
+        if (make_fmt(a, s, k == 0, &f) != WR_OK)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
+        wr_err ferr = {0};
+        if (wr_fmt_check(&f, &ferr) != WR_OK)
+            return fail_at(err, at, "%s", ferr.msg);
+    }
+    return WR_OK;
+}
+
+/* Topic name and partitions from WITH: an existing topic, or a new one when PARTITIONS is
+   given (ksqlDB's rules). */
+static int
+ensure_topic(wr_engine *e,
+             const wr_stmt *st,
+             wr_source *s,
+             const char *dflt_topic,
+             int dflt_parts,
+             bool create_ok,
+             wr_err *err)
+{
+    bool bad = false;
+    const char *topic = prop_string(st, "KAFKA_TOPIC", err, &bad);
+    if (bad)
+        return WR_ESEMANTIC;
+    if (topic == NULL && dflt_topic == NULL)
+        return fail_at(err, st->name_loc,
+                       "missing required property \"KAFKA_TOPIC\" in the WITH clause");
+    s->topic = wr_arena_strdup(s->arena, topic ? topic : dflt_topic);
+    int64_t parts;
+    int rc = prop_int(st, "PARTITIONS", dflt_parts, &parts, err);
+    if (rc != WR_OK)
+        return rc;
+    int32_t have = wr_log_topic_partitions(e->opts.db, s->topic);
+    if (have > 0) {
+        if (prop(st, "PARTITIONS") != NULL && parts != have)
+            return fail_at(err, prop(st, "PARTITIONS")->loc,
+                           "a topic %s with %d partitions already exists, not %lld", s->topic, have,
+                           (long long)parts);
+        s->partitions = have;
+        return WR_OK;
+    }
+    if (!create_ok && prop(st, "PARTITIONS") == NULL)
+        return fail_at(err, st->name_loc,
+                       "topic '%s' does not exist. If you want to create a new topic for the %s "
+                       "please re-run the statement providing the required 'PARTITIONS' "
+                       "configuration in the WITH clause (and optionally 'REPLICAS')",
+                       s->topic, st->is_table ? "table" : "stream");
+    if (parts < 1 || parts > 10000)
+        return fail_at(err, prop(st, "PARTITIONS") ? prop(st, "PARTITIONS")->loc : st->name_loc,
+                       "PARTITIONS must be between 1 and 10000");
+    wr_err lerr = {0};
+    if (wr_log_topic_create(e->opts.db, s->topic, (int32_t)parts, NULL, &lerr) != WR_OK &&
+        lerr.code != WR_EEXIST)
+        return fail_at(err, st->name_loc, "cannot create topic %s: %s", s->topic, lerr.msg);
+    s->partitions = wr_log_topic_partitions(e->opts.db, s->topic);
+    return WR_OK;
+}
+
+static int
+timestamp_col(const wr_stmt *st, wr_source *s, wr_err *err)
+{
+    bool bad = false;
+    const char *ts = prop_string(st, "TIMESTAMP", err, &bad);
+    s->ts_col = -1;
+    if (bad)
+        return WR_ESEMANTIC;
+    if (ts == NULL)
+        return WR_OK;
+    char *up = wr_arena_strdup(s->arena, ts);
+    for (char *c = up; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+    for (int i = 0; i < s->ncols; i++)
+        if (strcmp(s->cols[i].name, up) == 0 || strcmp(s->cols[i].name, ts) == 0) {
+            wr_tkind k = s->cols[i].type->kind;
+            bool fmt = prop(st, "TIMESTAMP_FORMAT") != NULL;
+            if (k != WR_T_BIGINT && k != WR_T_TIMESTAMP && !(k == WR_T_STRING && fmt))
+                return fail_at(err, prop(st, "TIMESTAMP")->loc,
+                               "TIMESTAMP column %s must be BIGINT or TIMESTAMP (or STRING with "
+                               "TIMESTAMP_FORMAT), not %s",
+                               s->cols[i].name, k == WR_T_STRING ? "STRING" : "another type");
+            if (k == WR_T_STRING)
+                return fail_at(err, prop(st, "TIMESTAMP_FORMAT")->loc,
+                               "TIMESTAMP_FORMAT is not supported yet");
+            s->ts_col = i;
+            return WR_OK;
+        }
+    return fail_at(err, prop(st, "TIMESTAMP")->loc, "the TIMESTAMP column %s does not exist", up);
+}
+
+static wr_source *
+source_new(const char *name, bool is_table)
+{
+    wr_arena *a = wr_arena_create(0);
+    wr_source *s = a ? wr_arena_calloc(a, 1, sizeof *s) : NULL;
+    if (s == NULL) {
+        wr_arena_destroy(a);
+        return NULL;
+    }
+    s->arena = a;
+    s->name = wr_arena_strdup(a, name);
+    s->is_table = is_table;
+    s->ts_col = -1;
+    return s;
+}
+
+static void msg(wr_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+msg(wr_buf *out, const char *fmt, ...)
+{
+    if (out == NULL)
+        return;
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    wr_buf_printf(out, "%s\n", tmp);
+}
+
+static int
+exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
+{
+    wr_source *old = source_find(e, st->name);
+    const char *what = st->is_table ? "table" : "stream";
+    if (old != NULL && !st->or_replace) {
+        if (st->if_not_exists) {
+            msg(out, "A %s with the same name already exists", old->is_table ? "table" : "stream");
+            return WR_OK;
+        }
+        return fail_at(err, st->name_loc,
+                       "cannot add %s '%s': a %s with the same name already exists", what, st->name,
+                       old->is_table ? "table" : "stream");
+    }
+    if (old != NULL)
+        return fail_at(err, st->name_loc,
+                       "CREATE OR REPLACE of an existing source is not supported yet");
+    int rc = check_props(st, err);
+    if (rc != WR_OK)
+        return rc;
+    if (st->ncols == 0)
+        return fail_at(err, st->name_loc,
+                       "the statement does not define any columns; schema inference needs a "
+                       "schema registry, which weir does not have yet");
+    wr_source *s = source_new(st->name, st->is_table);
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    s->sql = wr_arena_strdup(s->arena, sql);
+    s->cols = wr_arena_calloc(s->arena, (size_t)st->ncols, sizeof *s->cols);
+    int nkeys = 0;
+    for (int i = 0; i < st->ncols; i++) {
+        const wr_column_def *c = &st->cols[i];
+        if (reserved_name(c->name)) {
+            rc = fail_at(err, c->loc, "'%s' is a reserved column name; pick another", c->name);
+            goto fail;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(st->cols[j].name, c->name) == 0) {
+                rc = fail_at(err, c->loc, "duplicate column name '%s'", c->name);
+                goto fail;
+            }
+        if (c->role == WR_COL_KEY && st->is_table) {
+            rc = fail_at(err, c->loc,
+                         "column %s is a 'KEY' column: please use 'PRIMARY KEY' for tables",
+                         c->name);
+            goto fail;
+        }
+        if (c->role == WR_COL_PRIMARY_KEY && !st->is_table) {
+            rc = fail_at(err, c->loc,
+                         "column %s is a 'PRIMARY KEY' column: please use 'KEY' for streams",
+                         c->name);
+            goto fail;
+        }
+        if (c->role == WR_COL_HEADERS || c->role == WR_COL_HEADER) {
+            rc = fail_at(err, c->loc, "HEADER columns are not supported yet");
+            goto fail;
+        }
+        nkeys += is_key_role(c->role);
+        s->cols[i] = (src_col){wr_arena_strdup(s->arena, c->name), wr_type_copy(s->arena, c->type),
+                               c->role, NULL};
+    }
+    s->ncols = st->ncols;
+    if (st->is_table && nkeys == 0) {
+        rc = fail_at(err, st->name_loc,
+                     "tables require a PRIMARY KEY; please add the key column(s)");
+        goto fail;
+    }
+    if ((rc = formats(st, s, WR_FMT_KAFKA, (wr_fmt_kind)-1, true, err)) != WR_OK ||
+        (rc = check_formats(s, st->name_loc, err)) != WR_OK ||
+        (rc = timestamp_col(st, s, err)) != WR_OK ||
+        (rc = ensure_topic(e, st, s, NULL, 1, false, err)) != WR_OK)
+        goto fail;
+    s->next = e->sources;
+    e->sources = s;
+    msg(out, "%s %s created", st->is_table ? "Table" : "Stream", s->name);
+    return WR_OK;
+fail:
+    source_free(s);
+    return rc;
+}
+
+/* ---- CSAS and INSERT INTO ... SELECT ----------------------------------------------------- */
+
+static int
+source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
+{
+    wr_col *c = wr_arena_calloc(a, (size_t)s->ncols + NPSEUDO, sizeof *c);
+    if (c == NULL)
+        return WR_ENOMEM;
+    const char *q = alias ? alias : s->name;
+    for (int i = 0; i < s->ncols; i++)
+        c[i] = (wr_col){s->cols[i].name, q, s->cols[i].type};
+    c[s->ncols] = (wr_col){"ROWTIME", q, wr_type_of(WR_T_BIGINT)};
+    c[s->ncols + 1] = (wr_col){"ROWPARTITION", q, wr_type_of(WR_T_INT)};
+    c[s->ncols + 2] = (wr_col){"ROWOFFSET", q, wr_type_of(WR_T_BIGINT)};
+    sc->n = s->ncols + NPSEUDO;
+    sc->cols = c;
+    return WR_OK;
+}
+
+typedef struct outcol {
+    const char *name;
+    wr_cexpr *expr;
+    bool key;
+    wr_loc loc;
+} outcol;
+
+/* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
+static int
+plan_projection(
+    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+{
+    wr_arena *a = qr->arena;
+    const wr_source *src = qr->src;
+    wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    int cap = q->nitems + src->ncols + 4, n = 0, gen = 0;
+    outcol *cols = wr_arena_calloc(a, (size_t)cap, sizeof *cols);
+    if (cols == NULL)
+        return WR_ENOMEM;
+    int rc;
+    for (int i = 0; i < q->nitems; i++) {
+        const wr_select_item *it = &q->items[i];
+        if (it->expr->kind == WR_E_STAR) {
+            if (it->expr->qualifier != NULL &&
+                strcmp(it->expr->qualifier, q->from->alias ? q->from->alias : src->name) != 0)
+                return fail_at(err, it->loc, "unknown source '%s' in %s.*", it->expr->qualifier,
+                               it->expr->qualifier);
+            for (int c = 0; c < src->ncols; c++) {
+                if (n == cap)
+                    return fail_at(err, it->loc, "too many columns");
+                wr_cexpr *ce = wr_arena_calloc(a, 1, sizeof *ce);
+                ce->op = WR_C_COLUMN;
+                ce->col = c;
+                ce->type = src->cols[c].type;
+                ce->loc = it->loc;
+                cols[n++] = (outcol){src->cols[c].name, ce, false, it->loc};
+            }
+            continue;
+        }
+        if (it->expr->kind == WR_E_CALL && e->opts.fns != NULL) {
+            const wr_fn_desc *fd = wr_fn_lookup(e->opts.fns, it->expr->text);
+            if (fd != NULL && fd->kind == WR_FN_TABLE)
+                return fail_at(err, it->loc, "table functions (%s) are not supported yet",
+                               fd->name);
+        }
+        wr_cexpr *ce;
+        if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK)
+            return rc;
+        if (ce->type == NULL)
+            return fail_at(err, it->loc, "the type of a bare NULL cannot be inferred: CAST it");
+        const char *name = it->alias;
+        if (name == NULL) {
+            if (it->expr->kind == WR_E_COLUMN)
+                name = it->expr->name;
+            else if (it->expr->kind == WR_E_DEREF)
+                name = it->expr->name;
+            else
+                name = wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        }
+        for (int j = 0; j < n; j++)
+            if (strcmp(cols[j].name, name) == 0)
+                return fail_at(err, it->loc, "duplicate value column name '%s'; give it an alias",
+                               name);
+        if (n == cap)
+            return fail_at(err, it->loc, "too many columns");
+        cols[n++] = (outcol){name, ce, false, it->loc};
+    }
+    if (q->npartition > 1)
+        return fail_at(err, q->partition_by[1]->loc,
+                       "PARTITION BY of several expressions is not supported yet");
+    if (q->npartition == 1) {
+        const wr_expr *pb = q->partition_by[0];
+        if (pb->kind == WR_E_NULL) {
+            *cols_out = cols;
+            *n_out = n;
+            return WR_OK; /* no key */
+        }
+        wr_cexpr *pe;
+        if ((rc = wr_expr_analyze(&an, pb, &pe, err)) != WR_OK)
+            return rc;
+        /* the new key: the projected item that is this expression */
+        wr_buf want = WR_BUF_INIT;
+        wr_ast_format_expr(&want, pb);
+        wr_buf_put_u8(&want, 0);
+        int found = -1;
+        for (int i = 0, c = 0; i < q->nitems && found < 0; i++) {
+            if (q->items[i].expr->kind == WR_E_STAR) {
+                if (pb->kind == WR_E_COLUMN)
+                    for (int k = 0; k < src->ncols; k++)
+                        if (strcmp(src->cols[k].name, pb->name) == 0)
+                            found = c + k;
+                c += src->ncols;
+                continue;
+            }
+            wr_buf got = WR_BUF_INIT;
+            wr_ast_format_expr(&got, q->items[i].expr);
+            wr_buf_put_u8(&got, 0);
+            if (strcmp((const char *)got.data, (const char *)want.data) == 0)
+                found = c;
+            wr_buf_free(&got);
+            c++;
+        }
+        wr_buf_free(&want);
+        if (found < 0) {
+            /* ksqlDB adds the partitioning column as the key when it is not projected */
+            const char *name =
+                pb->kind == WR_E_COLUMN ? pb->name : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+            if (n == cap)
+                return fail_at(err, pb->loc, "too many columns");
+            memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
+            cols[0] = (outcol){name, pe, true, pb->loc};
+            n++;
+        } else {
+            cols[found].key = true;
+        }
+    } else {
+        /* the source's key columns are the sink's, and must be projected */
+        for (int k = 0; k < src->ncols; k++) {
+            if (!is_key_role(src->cols[k].role))
+                continue;
+            int found = -1;
+            for (int j = 0; j < n && found < 0; j++)
+                if (cols[j].expr->op == WR_C_COLUMN && cols[j].expr->col == k)
+                    found = j;
+            if (found < 0)
+                return fail_at(err, q->loc,
+                               "Key missing from projection (ie, SELECT). The query used to build "
+                               "the sink must include the key column %s in its projection (eg, "
+                               "SELECT %s...).",
+                               src->cols[k].name, src->cols[k].name);
+            cols[found].key = true;
+        }
+    }
+    *cols_out = cols;
+    *n_out = n;
+    return WR_OK;
+}
+
+static char *
+query_id(wr_engine *e, const char *prefix, const char *sink)
+{
+    char *id = malloc(strlen(prefix) + strlen(sink) + 32);
+    if (id != NULL)
+        sprintf(id, "%s_%s_%d", prefix, sink, e->query_seq++);
+    return id;
+}
+
+static int64_t
+committed_offset(wr_engine *e, const char *qid, int32_t part)
+{
+    char key[300];
+    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
+    wr_buf val = WR_BUF_INIT;
+    int64_t off = -1;
+    if (kl > 0 &&
+        wr_log_meta_get(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, &val, NULL) == WR_OK &&
+        val.len == 8)
+        off = (int64_t)wr_be64_get(val.data);
+    wr_buf_free(&val);
+    return off;
+}
+
+static int
+commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, wr_err *err)
+{
+    char key[300];
+    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
+    uint8_t val[8];
+    wr_be64_put(val, (uint64_t)offset);
+    return wr_log_meta_put(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, val, sizeof val, err);
+}
+
+static int
+start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
+{
+    int32_t parts = wr_log_topic_partitions(e->opts.db, qr->src->topic);
+    if (parts < 1)
+        return wr_err_set(err, WR_ENOENT, "topic %s of %s does not exist", qr->src->topic,
+                          qr->src->name);
+    const char *reset = ss ? wr_props_get(&ss->props, "auto.offset.reset") : NULL;
+    bool earliest = reset != NULL && strcasecmp(reset, "earliest") == 0;
+    qr->tasks = wr_arena_calloc(qr->arena, (size_t)parts, sizeof *qr->tasks);
+    if (qr->tasks == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    qr->ntasks = parts;
+    for (int32_t p = 0; p < parts; p++) {
+        wr_partition *lp;
+        if (wr_log_partition(e->opts.db, qr->src->topic, p, &lp) != WR_OK)
+            return wr_err_set(err, WR_ENOENT, "partition %d of %s is missing", p, qr->src->topic);
+        int64_t off = committed_offset(e, qr->id, p);
+        if (off < 0)
+            off = earliest ? wr_log_start_offset(lp) : wr_log_end_offset(lp);
+        qr->tasks[p] = (task){p, off};
+    }
+    return WR_OK;
+}
+
+static int
+exec_query_into(
+    wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
+{
+    const wr_select *q = st->select;
+    bool create = st->kind == WR_S_CREATE_AS;
+    if (q->from->is_join)
+        return fail_at(err, q->from->loc, "joins are not supported yet");
+    if (q->window != NULL || q->ngroup > 0 || q->having != NULL)
+        return fail_at(err, q->window ? q->window->loc : q->loc,
+                       "aggregations (GROUP BY, WINDOW, HAVING) are not supported yet");
+    if (q->limit >= 0)
+        return fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
+                       create ? "CREATE ... AS SELECT" : "INSERT INTO");
+    if (st->is_table && create)
+        return fail_at(err, st->name_loc,
+                       "CREATE TABLE AS SELECT needs an aggregation or a table source, which are "
+                       "not supported yet");
+    wr_source *src = source_find(e, q->from->name);
+    if (src == NULL)
+        return fail_at(err, q->from->loc, "%s does not exist", q->from->name);
+    if (src->is_table)
+        return fail_at(err, q->from->loc, "queries over tables are not supported yet");
+    wr_source *existing = source_find(e, st->name);
+    if (create && existing != NULL && !st->if_not_exists)
+        return fail_at(
+            err, st->name_loc, "cannot add %s '%s': a %s with the same name already exists",
+            st->is_table ? "table" : "stream", st->name, existing->is_table ? "table" : "stream");
+    if (create && existing != NULL) {
+        msg(out, "A %s with the same name already exists", existing->is_table ? "table" : "stream");
+        return WR_OK;
+    }
+    if (!create && existing == NULL)
+        return fail_at(err, st->name_loc, "%s does not exist", st->name);
+    if (existing == src)
+        return fail_at(err, st->name_loc, "cannot insert into %s from itself", st->name);
+    int rc = check_props(st, err);
+    if (rc != WR_OK)
+        return rc;
+
+    wr_arena *a = wr_arena_create(0);
+    wr_query *qr = a ? wr_arena_calloc(a, 1, sizeof *qr) : NULL;
+    if (qr == NULL) {
+        wr_arena_destroy(a);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    qr->arena = a;
+    qr->src = src;
+    wr_source *sink = NULL;
+    if ((rc = source_scope(a, src, q->from->alias, &qr->scope)) != WR_OK)
+        goto fail;
+    wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    if (q->where != NULL) {
+        if ((rc = wr_expr_analyze(&an, q->where, &qr->where, err)) != WR_OK)
+            goto fail;
+        if (qr->where->type && qr->where->type->kind != WR_T_BOOLEAN) {
+            rc = fail_at(err, q->where->loc, "WHERE needs a BOOLEAN expression, not %s",
+                         qr->where->type->kind == WR_T_STRING ? "STRING" : "this type");
+            goto fail;
+        }
+    }
+    outcol *cols = NULL;
+    int ncols = 0;
+    if ((rc = plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
+        goto fail;
+    if (create) {
+        sink = source_new(st->name, st->is_table);
+        if (sink == NULL) {
+            rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        sink->sql = wr_arena_strdup(sink->arena, sql);
+        sink->cols = wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols);
+        /* key columns first, as ksqlDB orders a sink's schema */
+        int k = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < ncols; i++)
+                if (cols[i].key == (pass == 0))
+                    sink->cols[k++] = (src_col){wr_arena_strdup(sink->arena, cols[i].name),
+                                                wr_type_copy(sink->arena, cols[i].expr->type),
+                                                cols[i].key ? WR_COL_KEY : WR_COL_VALUE, NULL};
+        sink->ncols = ncols;
+        if ((rc = formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
+            goto fail;
+        if (prop(st, "WRAP_SINGLE_VALUE") == NULL)
+            sink->wrap_single = src->wrap_single;
+        if (prop(st, "VALUE_DELIMITER") == NULL)
+            sink->delimiter = src->delimiter;
+        if ((rc = check_formats(sink, st->name_loc, err)) != WR_OK ||
+            (rc = timestamp_col(st, sink, err)) != WR_OK ||
+            (rc = ensure_topic(e, st, sink, st->name, src->partitions, true, err)) != WR_OK)
+            goto fail;
+    } else {
+        sink = existing;
+        if (sink->ncols != ncols) {
+            rc = fail_at(err, q->loc,
+                         "incompatible schema between results and sink: %s has %d columns, the "
+                         "query gives %d",
+                         sink->name, sink->ncols, ncols);
+            goto fail;
+        }
+    }
+    /* one expression per sink column, in the sink's order */
+    qr->nout = sink->ncols;
+    qr->out = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out);
+    for (int i = 0; i < sink->ncols; i++) {
+        int j = 0;
+        while (j < ncols && strcmp(cols[j].name, sink->cols[i].name) != 0)
+            j++;
+        if (j == ncols || cols[j].key != is_key_role(sink->cols[i].role) ||
+            !wr_type_coercible(cols[j].expr->type, sink->cols[i].type)) {
+            rc = fail_at(
+                err, q->loc,
+                "incompatible schema between results and sink: column %s (%s) is missing or "
+                "has a different type or role",
+                sink->cols[i].name, is_key_role(sink->cols[i].role) ? "key" : "value");
+            goto fail;
+        }
+        qr->out[i] = wr_expr_coerce(a, cols[j].expr, sink->cols[i].type);
+    }
+    qr->sink = sink;
+    qr->sql = wr_arena_strdup(a, sql);
+    char *id = query_id(e, create ? (st->is_table ? "CTAS" : "CSAS") : "INSERTQUERY", sink->name);
+    qr->id = id ? wr_arena_strdup(a, id) : NULL;
+    free(id);
+    if (qr->id == NULL) {
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = start_tasks(e, ss, qr, err)) != WR_OK)
+        goto fail;
+    if (create) {
+        sink->next = e->sources;
+        e->sources = sink;
+    }
+    wr_query **tail = &e->queries; /* creation order: older queries run first */
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = qr;
+    if (create)
+        msg(out, "Created query with ID %s", qr->id);
+    else
+        msg(out, "Created query with ID %s", qr->id);
+    return WR_OK;
+fail:
+    if (create && sink != NULL)
+        source_free(sink);
+    wr_arena_destroy(a);
+    return rc;
+}
+
+/* ---- running queries --------------------------------------------------------------------- */
+
+static int32_t
+partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt)
+{
+    if (key == NULL || klen < 0)
+        return dflt % parts;
+    return wr_murmur2_partition(key, (size_t)klen, parts);
+}
+
+static void
+plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what)
+{
+    int32_t parts = wr_log_topic_partitions(e->opts.db, e->plog_topic);
+    if (parts < 1) {
+        if (wr_log_topic_create(e->opts.db, e->plog_topic, 1, NULL, NULL) != WR_OK)
+            return;
+    }
+    wr_partition *p;
+    if (wr_log_partition(e->opts.db, e->plog_topic, 0, &p) != WR_OK)
+        return;
+    wr_buf v = WR_BUF_INIT;
+    wr_buf_printf(&v,
+                  "{\"level\":\"ERROR\",\"logger\":\"processing.%s\",\"message\":{\"type\":0,"
+                  "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"errorMessage\":\"",
+                  q->id, q->src->topic, part, (long long)offset);
+    for (const char *c = what; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            wr_buf_put_u8(&v, '\\');
+        if ((unsigned char)*c >= 0x20)
+            wr_buf_put_u8(&v, (uint8_t)*c);
+    }
+    wr_buf_printf(&v, "\"}}");
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
+    wr_rbatch_builder_add(&bb, wr_clock_wall_ms(), NULL, -1, v.data, (int32_t)v.len, NULL, 0);
+    wr_buf out = WR_BUF_INIT;
+    wr_log_append_result res;
+    if (wr_rbatch_builder_finish(&bb, &out, NULL) == WR_OK)
+        (void)wr_log_append(p, out.data, out.len, &res, NULL);
+    wr_rbatch_builder_free(&bb);
+    wr_buf_free(&out);
+    wr_buf_free(&v);
+}
+
+typedef struct sink_out {
+    wr_rbatch_builder *bb; /* one per sink partition */
+    int32_t parts;
+} sink_out;
+
+/* Processes one input batch of task t; appends output to so's builders. */
+static int
+run_batch(wr_engine *e,
+          wr_query *q,
+          task *t,
+          const uint8_t *data,
+          size_t len,
+          sink_out *so,
+          wr_arena *ra,
+          wr_buf *scratch,
+          int64_t *consumed,
+          wr_err *err)
+{
+    wr_rbatch_iter it;
+    int rc = wr_rbatch_iter_init(&it, data, len, scratch, MAX_DECOMPRESSED, err);
+    if (rc != WR_OK)
+        return rc;
+    wr_fmt kf, vf, okf, ovf;
+    if (make_fmt(ra, q->src, true, &kf) != WR_OK || make_fmt(ra, q->src, false, &vf) != WR_OK ||
+        make_fmt(ra, q->sink, true, &okf) != WR_OK || make_fmt(ra, q->sink, false, &ovf) != WR_OK)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    const wr_source *s = q->src;
+    wr_val *row = wr_arena_calloc(ra, (size_t)q->scope.n, sizeof *row);
+    wr_val *kv = wr_arena_calloc(ra, (size_t)kf.ncols + 1, sizeof *kv);
+    wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
+    wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
+    wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
+    if (row == NULL || kv == NULL || vv == NULL || ok == NULL || ov == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+    wr_record rec;
+    while ((rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
+        if (rec.offset < t->offset)
+            continue; /* a batch read from its start: skip what was done */
+        t->offset = rec.offset + 1;
+        (*consumed)++;
+        q->stats.records_in++;
+        wr_err derr = {0};
+        if (wr_fmt_decode(&kf, rec.key, rec.key_len > 0 ? (size_t)rec.key_len : 0, rec.key_len < 0,
+                          kv, ra, &derr) != WR_OK ||
+            wr_fmt_decode(&vf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0,
+                          rec.value_len < 0, vv, ra, &derr) != WR_OK) {
+            q->stats.decode_errors++;
+            plog(e, q, t->partition, rec.offset, derr.msg);
+            continue;
+        }
+        if (rec.value_len < 0)
+            continue; /* a tombstone: streams ignore them */
+        for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
+            row[i] = is_key_role(s->cols[i].role) ? kv[ki++] : vv[vi++];
+        int64_t ts = rec.timestamp;
+        if (s->ts_col >= 0 && !row[s->ts_col].null)
+            ts = row[s->ts_col].u.i64;
+        row[s->ncols] = wr_val_bigint(ts);
+        row[s->ncols + 1] = wr_val_int(t->partition);
+        row[s->ncols + 2] = wr_val_bigint(rec.offset);
+        wr_eval_ctx cx = {.arena = ra, .row = row};
+        if (q->where != NULL) {
+            wr_val keep;
+            wr_expr_eval(q->where, &cx, &keep);
+            if (cx.warning[0]) {
+                q->stats.eval_errors++;
+                plog(e, q, t->partition, rec.offset, cx.warning);
+                cx.warning[0] = 0;
+            }
+            if (keep.null || !keep.u.b)
+                continue;
+        }
+        for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
+            wr_val x;
+            wr_expr_eval(q->out[i], &cx, &x);
+            if (is_key_role(q->sink->cols[i].role))
+                ok[ki++] = x;
+            else
+                ov[vi++] = x;
+        }
+        if (cx.warning[0]) {
+            q->stats.eval_errors++;
+            plog(e, q, t->partition, rec.offset, cx.warning);
+        }
+        if (q->sink->ts_col >= 0) {
+            wr_val x;
+            wr_expr_eval(q->out[q->sink->ts_col], &cx, &x);
+            if (!x.null)
+                ts = x.u.i64;
+        }
+        wr_buf_reset(&kb);
+        wr_buf_reset(&vb);
+        bool knull = false, vnull = false;
+        wr_err eerr = {0};
+        if (wr_fmt_encode(&okf, ok, &kb, &knull, &eerr) != WR_OK ||
+            wr_fmt_encode(&ovf, ov, &vb, &vnull, &eerr) != WR_OK) {
+            q->stats.eval_errors++;
+            plog(e, q, t->partition, rec.offset, eerr.msg);
+            continue;
+        }
+        int32_t op = partition_for(knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len, so->parts,
+                                   t->partition);
+        wr_rbatch_builder_add(&so->bb[op], ts, knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
+                              vnull ? NULL : vb.data, vnull ? -1 : (int32_t)vb.len, NULL, 0);
+        q->stats.records_out++;
+    }
+    wr_buf_free(&kb);
+    wr_buf_free(&vb);
+    return rc < 0 ? rc : WR_OK;
+}
+
+static int
+flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err)
+{
+    wr_buf out = WR_BUF_INIT;
+    int rc = WR_OK;
+    for (int32_t p = 0; p < so->parts && rc == WR_OK; p++) {
+        if (so->bb[p].count == 0)
+            continue;
+        wr_buf_reset(&out);
+        wr_partition *lp;
+        if ((rc = wr_rbatch_builder_finish(&so->bb[p], &out, err)) != WR_OK)
+            break;
+        if ((rc = wr_log_partition(e->opts.db, q->sink->topic, p, &lp)) != WR_OK) {
+            wr_err_set(err, rc, "sink topic %s partition %d is missing", q->sink->topic, p);
+            break;
+        }
+        wr_log_append_result res;
+        rc = wr_log_append(lp, out.data, out.len, &res, err);
+    }
+    wr_buf_free(&out);
+    return rc;
+}
+
+static int
+run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
+{
+    wr_partition *in;
+    int rc = wr_log_partition(e->opts.db, q->src->topic, t->partition, &in);
+    if (rc != WR_OK)
+        return WR_OK; /* the source topic went away: nothing to do */
+    if (t->offset < wr_log_start_offset(in))
+        t->offset = wr_log_start_offset(in);
+    if (t->offset >= wr_log_end_offset(in))
+        return WR_OK;
+    int32_t parts = wr_log_topic_partitions(e->opts.db, q->sink->topic);
+    if (parts < 1)
+        return wr_err_set(err, WR_ENOENT, "sink topic %s is missing", q->sink->topic);
+    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    wr_log_read_result res;
+    rc = wr_log_read(in, t->offset, READ_BYTES, &data, &res, err);
+    sink_out so = {.parts = parts, .bb = calloc((size_t)parts, sizeof(wr_rbatch_builder))};
+    wr_arena *ra = wr_arena_create(0);
+    if (so.bb == NULL || ra == NULL)
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (int32_t p = 0; so.bb != NULL && p < parts; p++)
+        wr_rbatch_builder_init(&so.bb[p], WR_COMPRESSION_NONE);
+    int64_t start = t->offset;
+    size_t off = 0;
+    while (rc == WR_OK && off < data.len) {
+        size_t n = wr_rbatch_size(data.data + off, data.len - off);
+        if (n == 0)
+            break;
+        rc = run_batch(e, q, t, data.data + off, n, &so, ra, &scratch, records, err);
+        off += n;
+        wr_arena_reset(ra);
+    }
+    if (rc == WR_OK)
+        rc = flush_sink(e, q, &so, err);
+    if (rc == WR_OK && t->offset != start)
+        rc = commit_offset(e, q->id, t->partition, t->offset, err);
+    for (int32_t p = 0; so.bb != NULL && p < parts; p++)
+        wr_rbatch_builder_free(&so.bb[p]);
+    free(so.bb);
+    wr_arena_destroy(ra);
+    wr_buf_free(&data);
+    wr_buf_free(&scratch);
+    return rc;
+}
+
+int
+wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
+{
+    *records = 0;
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        for (int i = 0; i < q->ntasks; i++) {
+            int rc = run_task(e, q, &q->tasks[i], records, err);
+            if (rc != WR_OK) {
+                wr_err_prefix(err, "query %s", q->id);
+                return rc;
+            }
+        }
+    return WR_OK;
+}
+
+int
+wr_engine_query_stats(wr_engine *e, const char *id, wr_query_stats *out)
+{
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        if (strcmp(q->id, id) == 0) {
+            *out = q->stats;
+            return WR_OK;
+        }
+    return WR_ENOENT;
+}
+
+/* ---- INSERT VALUES, DROP, TERMINATE, SHOW, DESCRIBE ---------------------------------------- */
+
+static int
+exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    wr_source *s = source_find(e, st->name);
+    if (s == NULL)
+        return fail_at(err, st->name_loc, "%s does not exist", st->name);
+    wr_arena *a = wr_arena_create(0);
+    if (a == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = WR_OK;
+    wr_scope empty = {0};
+    wr_analyzer an = {.arena = a, .scope = &empty, .fns = e->opts.fns};
+    wr_val *vals = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *vals);
+    for (int i = 0; i < s->ncols; i++)
+        vals[i] = wr_val_null(s->cols[i].type);
+    int64_t ts = wr_clock_wall_ms();
+    int n = st->insert_cols ? st->ninsert_cols : s->ncols;
+    if (n != st->nvalues) {
+        rc = fail_at(err, st->loc, "expected %d values, got %d", n, st->nvalues);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = st->insert_cols ? st->insert_cols[i] : s->cols[i].name;
+        wr_loc at = st->insert_cols ? st->insert_col_locs[i] : st->values[i]->loc;
+        int col = -1;
+        for (int c = 0; c < s->ncols; c++)
+            if (strcmp(s->cols[c].name, name) == 0)
+                col = c;
+        bool rowtime = strcmp(name, "ROWTIME") == 0;
+        if (col < 0 && !rowtime) {
+            rc = fail_at(err, at, "column %s does not exist in %s", name, s->name);
+            goto out;
+        }
+        wr_cexpr *ce;
+        if ((rc = wr_expr_analyze(&an, st->values[i], &ce, err)) != WR_OK)
+            goto out;
+        const wr_sql_type *want = rowtime ? wr_type_of(WR_T_BIGINT) : s->cols[col].type;
+        if (ce->type != NULL && !wr_type_coercible(ce->type, want) &&
+            !(ce->op == WR_C_CONST && wr_type_castable(ce->type, want))) {
+            rc = fail_at(err, st->values[i]->loc, "expected type for %s is %s", name,
+                         want->kind == WR_T_STRING ? "STRING" : "a different type");
+            goto out;
+        }
+        if (ce->type != NULL && !wr_type_equal(ce->type, want)) {
+            wr_cexpr *c = wr_arena_calloc(a, 1, sizeof *c);
+            c->op = WR_C_CAST;
+            c->type = want;
+            c->a = ce;
+            c->loc = ce->loc;
+            ce = c;
+        }
+        wr_eval_ctx cx = {.arena = a};
+        wr_val v;
+        wr_expr_eval(ce, &cx, &v);
+        if (cx.warning[0]) {
+            rc = fail_at(err, st->values[i]->loc, "%s", cx.warning);
+            goto out;
+        }
+        if (rowtime)
+            ts = v.null ? ts : v.u.i64;
+        else
+            vals[col] = v;
+    }
+    wr_fmt kf, vf;
+    make_fmt(a, s, true, &kf);
+    make_fmt(a, s, false, &vf);
+    wr_val *kv = wr_arena_calloc(a, (size_t)kf.ncols + 1, sizeof *kv);
+    wr_val *vv = wr_arena_calloc(a, (size_t)vf.ncols + 1, sizeof *vv);
+    for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++) {
+        if (is_key_role(s->cols[i].role))
+            kv[ki++] = vals[i];
+        else
+            vv[vi++] = vals[i];
+    }
+    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT, batch = WR_BUF_INIT;
+    bool knull = false, vnull = false;
+    wr_err ferr = {0};
+    if (wr_fmt_encode(&kf, kv, &kb, &knull, &ferr) != WR_OK ||
+        wr_fmt_encode(&vf, vv, &vb, &vnull, &ferr) != WR_OK) {
+        rc = fail_at(err, st->loc, "%s", ferr.msg);
+    } else {
+        int32_t parts = wr_log_topic_partitions(e->opts.db, s->topic);
+        int32_t p = partition_for(knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
+                                  parts > 0 ? parts : 1, 0);
+        wr_partition *lp;
+        wr_rbatch_builder bb;
+        wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
+        wr_rbatch_builder_add(&bb, ts, knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
+                              vnull ? NULL : vb.data, vnull ? -1 : (int32_t)vb.len, NULL, 0);
+        wr_log_append_result res;
+        if ((rc = wr_log_partition(e->opts.db, s->topic, p, &lp)) != WR_OK)
+            rc = wr_err_set(err, rc, "topic %s is missing", s->topic);
+        else if ((rc = wr_rbatch_builder_finish(&bb, &batch, err)) == WR_OK)
+            rc = wr_log_append(lp, batch.data, batch.len, &res, err);
+        wr_rbatch_builder_free(&bb);
+        if (rc == WR_OK)
+            msg(out, "Inserted 1 row into %s", s->name);
+    }
+    wr_buf_free(&kb);
+    wr_buf_free(&vb);
+    wr_buf_free(&batch);
+out:
+    wr_arena_destroy(a);
+    return rc;
+}
+
+static int
+exec_drop(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    wr_source *s = source_find(e, st->name);
+    if (s == NULL) {
+        if (st->if_exists) {
+            msg(out, "%s does not exist", st->name);
+            return WR_OK;
+        }
+        return fail_at(err, st->name_loc, "%s %s does not exist", st->is_table ? "table" : "stream",
+                       st->name);
+    }
+    if (s->is_table != st->is_table)
+        return fail_at(err, st->name_loc, "%s is a %s, not a %s: use DROP %s", s->name,
+                       s->is_table ? "table" : "stream", st->is_table ? "table" : "stream",
+                       s->is_table ? "TABLE" : "STREAM");
+    wr_buf users = WR_BUF_INIT;
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        if (q->src == s || q->sink == s)
+            wr_buf_printf(&users, "%s%s", users.len ? ", " : "", q->id);
+    if (users.len > 0) {
+        wr_buf_put_u8(&users, 0);
+        int rc = fail_at(err, st->name_loc,
+                         "cannot drop %s: the queries %s read from or write into it; TERMINATE "
+                         "them first",
+                         s->name, (const char *)users.data);
+        wr_buf_free(&users);
+        return rc;
+    }
+    wr_buf_free(&users);
+    if (st->delete_topic)
+        (void)wr_log_topic_delete(e->opts.db, s->topic, NULL);
+    wr_source **pp = &e->sources;
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    msg(out, "Source %s (topic: %s) was dropped.", s->name, s->topic);
+    source_free(s);
+    return WR_OK;
+}
+
+static int
+exec_terminate(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    bool any = false;
+    for (wr_query **pp = &e->queries; *pp != NULL;) {
+        wr_query *q = *pp;
+        if (st->all || strcasecmp(q->id, st->name) == 0) {
+            *pp = q->next;
+            msg(out, "Query %s terminated.", q->id);
+            query_free(q);
+            any = true;
+        } else {
+            pp = &q->next;
+        }
+    }
+    if (!any && !st->all)
+        return fail_at(err, st->name_loc, "unknown query id %s", st->name);
+    return WR_OK;
+}
+
+static void
+describe_source(wr_buf *out, const wr_source *s)
+{
+    static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+    msg(out, "Name                 : %s", s->name);
+    msg(out, "Type                 : %s", s->is_table ? "TABLE" : "STREAM");
+    msg(out, "Kafka topic          : %s (partitions: %d)", s->topic, s->partitions);
+    msg(out, "Key format           : %s", fmts[s->key_fmt]);
+    msg(out, "Value format         : %s", fmts[s->val_fmt]);
+    msg(out, " Field | Type");
+    for (int i = 0; i < s->ncols; i++) {
+        wr_buf t = WR_BUF_INIT;
+        wr_ast_format_type(&t, s->cols[i].type);
+        wr_buf_put_u8(&t, 0);
+        msg(out, " %s | %s%s", s->cols[i].name, (const char *)t.data,
+            s->cols[i].role == WR_COL_KEY           ? " (key)"
+            : s->cols[i].role == WR_COL_PRIMARY_KEY ? " (primary key)"
+                                                    : "");
+        wr_buf_free(&t);
+    }
+}
+
+static int
+exec_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    switch (st->show) {
+    case WR_SHOW_STREAMS:
+    case WR_SHOW_TABLES:
+        msg(out, " %s Name | Kafka Topic", st->show == WR_SHOW_STREAMS ? "Stream" : "Table");
+        for (wr_source *s = e->sources; s != NULL; s = s->next)
+            if (s->is_table == (st->show == WR_SHOW_TABLES))
+                msg(out, " %s | %s", s->name, s->topic);
+        return WR_OK;
+    case WR_SHOW_QUERIES:
+        msg(out, " Query ID | Status | Sink Name | Query String");
+        for (wr_query *q = e->queries; q != NULL; q = q->next)
+            msg(out, " %s | RUNNING | %s | %s", q->id, q->sink->name, q->sql);
+        return WR_OK;
+    case WR_SHOW_TOPICS: {
+        char **names;
+        size_t n;
+        int rc = wr_log_topic_list(e->opts.db, &names, &n, err);
+        if (rc != WR_OK)
+            return rc;
+        msg(out, " Kafka Topic | Partitions");
+        for (size_t i = 0; i < n; i++) {
+            if (st->all || names[i][0] != '_')
+                msg(out, " %s | %d", names[i], wr_log_topic_partitions(e->opts.db, names[i]));
+            free(names[i]);
+        }
+        free(names);
+        return WR_OK;
+    }
+    case WR_SHOW_FUNCTIONS: {
+        const wr_fn_desc *const *v;
+        int n = e->opts.fns ? wr_fn_list(e->opts.fns, &v) : 0;
+        msg(out, " Function Name | Category");
+        for (int i = 0; i < n; i++)
+            msg(out, " %s | %s", v[i]->name, v[i]->category ? v[i]->category : "");
+        return WR_OK;
+    }
+    case WR_SHOW_PROPERTIES:
+    case WR_SHOW_VARIABLES: {
+        wr_props *p = st->show == WR_SHOW_VARIABLES ? &ss->vars : &ss->props;
+        msg(out, " %s | Value", st->show == WR_SHOW_VARIABLES ? "Variable Name" : "Property");
+        for (size_t i = 0; i < p->count; i++)
+            msg(out, " %s | %s", p->items[i].key, p->items[i].value);
+        return WR_OK;
+    }
+    }
+    return WR_OK;
+}
+
+static int
+exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    if (st->kind == WR_S_DESCRIBE_FUNC) {
+        const wr_fn_desc *f = e->opts.fns ? wr_fn_lookup(e->opts.fns, st->name) : NULL;
+        if (f == NULL)
+            return fail_at(err, st->name_loc, "function %s does not exist", st->name);
+        msg(out, "Name        : %s", f->name);
+        msg(out, "Type        : %s", f->kind == WR_FN_TABLE ? "TABLE" : "SCALAR");
+        msg(out, "Category    : %s", f->category ? f->category : "");
+        msg(out, "Description : %s", f->description ? f->description : "");
+        msg(out, "Signatures  : %s", f->signatures ? f->signatures : "");
+        return WR_OK;
+    }
+    if (st->all) {
+        for (wr_source *s = e->sources; s != NULL; s = s->next)
+            if (s->is_table == st->is_table)
+                describe_source(out, s);
+        return WR_OK;
+    }
+    wr_source *s = source_find(e, st->name);
+    if (s == NULL)
+        return fail_at(err, st->name_loc, "could not find STREAM/TABLE '%s' in the metastore",
+                       st->name);
+    describe_source(out, s);
+    return WR_OK;
+}
+
+/* ---- statements ---------------------------------------------------------------------------- */
+
+static int
+exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
+{
+    switch (st->kind) {
+    case WR_S_CREATE_SOURCE:
+        return exec_create_source(e, st, sql, out, err);
+    case WR_S_CREATE_AS:
+    case WR_S_INSERT_SELECT:
+        return exec_query_into(e, ss, st, sql, out, err);
+    case WR_S_INSERT_VALUES:
+        return exec_insert_values(e, st, out, err);
+    case WR_S_DROP:
+        return exec_drop(e, st, out, err);
+    case WR_S_TERMINATE:
+        return exec_terminate(e, st, out, err);
+    case WR_S_SHOW:
+        return exec_show(e, ss, st, out, err);
+    case WR_S_DESCRIBE:
+    case WR_S_DESCRIBE_FUNC:
+        return exec_describe(e, st, out, err);
+    case WR_S_SET:
+        wr_props_set(&ss->props, st->name, st->value);
+        msg(out, "Successfully changed local property '%s' to '%s'.", st->name, st->value);
+        return WR_OK;
+    case WR_S_UNSET:
+        wr_props_unset(&ss->props, st->name);
+        msg(out, "Successfully unset local property '%s'.", st->name);
+        return WR_OK;
+    case WR_S_DEFINE:
+        wr_props_set(&ss->vars, st->name, st->value);
+        return WR_OK;
+    case WR_S_UNDEFINE:
+        wr_props_unset(&ss->vars, st->name);
+        return WR_OK;
+    case WR_S_QUERY:
+        return fail_at(err, st->loc,
+                       "push and pull queries are served over HTTP (/query-stream), not here");
+    case WR_S_EXPLAIN:
+    case WR_S_PRINT:
+        return fail_at(err, st->loc, "%s is not supported yet",
+                       st->kind == WR_S_EXPLAIN ? "EXPLAIN" : "PRINT");
+    }
+    return fail_at(err, st->loc, "unsupported statement");
+}
+
+/* A statement is parsed on its own; its positions are made relative to the whole script. */
+static void
+relocate(wr_err *err, int base_line, int base_col)
+{
+    if (err == NULL || err->line <= 0 || (base_line == 1 && base_col == 1))
+        return;
+    int line = err->line, col = err->col;
+    int nl = line == 1 ? base_line : base_line + line - 1;
+    int nc = line == 1 ? base_col + col - 1 : col;
+    char prefix[64];
+    int pl = snprintf(prefix, sizeof prefix, "line %d:%d: ", line, col);
+    if (pl > 0 && strncmp(err->msg, prefix, (size_t)pl) == 0) {
+        char rest[WR_ERR_MSG_MAX];
+        snprintf(rest, sizeof rest, "%s", err->msg + pl);
+        snprintf(err->msg, sizeof err->msg, "line %d:%d: %.200s", nl, nc, rest);
+    }
+    err->line = nl;
+    err->col = nc;
+}
+
+int
+wr_engine_execute(
+    wr_engine *e, wr_session *ss, const char *text, size_t len, wr_buf *out, wr_err *err)
+{
+    wr_session local = {0};
+    if (ss == NULL)
+        ss = &local;
+    int rc = WR_OK;
+    size_t pos = 0;
+    while (rc == WR_OK && pos < len) {
+        size_t n = wr_sql_next_statement(text + pos, len - pos);
+        if (n == 0)
+            break;
+        wr_arena *a = wr_arena_create(0);
+        if (a == NULL) {
+            rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+            break;
+        }
+        const char *st_text = text + pos;
+        size_t st_len = n;
+        if (memmem(st_text, st_len, "${", 2) != NULL) {
+            char *sub;
+            size_t sublen;
+            rc = wr_sql_substitute(a, st_text, st_len, session_var, ss, &sub, &sublen, err);
+            st_text = sub;
+            st_len = sublen;
+        }
+        wr_script *sc = NULL;
+        if (rc == WR_OK)
+            rc = wr_sql_parse(a, st_text, st_len, &sc, err);
+        for (int i = 0; rc == WR_OK && sc != NULL && i < sc->n; i++) {
+            char *sql =
+                wr_arena_strndup(a, st_text + sc->stmts[i]->text_off, sc->stmts[i]->text_len);
+            rc = exec_one(e, ss, sc->stmts[i], sql ? sql : "", out, err);
+        }
+        wr_arena_destroy(a);
+        if (rc != WR_OK) {
+            int line = 1, col = 1;
+            for (size_t i = 0; i < pos; i++) {
+                if (text[i] == '\n') {
+                    line++;
+                    col = 1;
+                } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+                    col++;
+                }
+            }
+            relocate(err, line, col);
+        }
+        pos += n;
+    }
+    if (ss == &local) {
+        wr_props_free(&local.vars);
+        wr_props_free(&local.props);
+    }
+    return rc;
+}
+
+/* ---- JSON bridges for tools -------------------------------------------------------------- */
+
+static int
+json_fmts(
+    wr_engine *e, wr_arena *a, const char *topic, bool key, wr_fmt *real, wr_fmt *json, wr_err *err)
+{
+    wr_source *s = source_by_topic(e, topic);
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOENT, "no stream or table reads topic %s", topic);
+    if (make_fmt(a, s, key, real) != WR_OK)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    *json = *real;
+    json->kind = WR_FMT_JSON;
+    /* a key is given as its bare value; a value as an object unless the source unwraps it */
+    json->wrap_single =
+        key ? false : (real->ncols != 1 || real->wrap_single || real->kind != WR_FMT_JSON);
+    if (!key && real->ncols == 1 && real->kind == WR_FMT_KAFKA)
+        json->wrap_single = false;
+    return WR_OK;
+}
+
+int
+wr_engine_encode_json(wr_engine *e,
+                      const char *topic,
+                      bool key,
+                      const char *json,
+                      wr_buf *out,
+                      bool *is_null,
+                      wr_err *err)
+{
+    wr_arena *a = wr_arena_create(0);
+    wr_fmt real, jf;
+    int rc = json_fmts(e, a, topic, key, &real, &jf, err);
+    *is_null = json == NULL;
+    if (rc == WR_OK && json != NULL) {
+        if (real.kind == WR_FMT_DELIMITED && json[0] == '"') {
+            /* a DELIMITED record is given as the JSON string of its text */
+            wr_val *one = wr_arena_calloc(a, 1, sizeof *one);
+            wr_fmt sf = {.kind = WR_FMT_JSON, .ncols = 1};
+            const char *nm = "V";
+            const wr_sql_type *st = wr_type_of(WR_T_STRING);
+            sf.names = &nm;
+            sf.types = &st;
+            rc = wr_fmt_decode(&sf, (const uint8_t *)json, strlen(json), false, one, a, err);
+            if (rc == WR_OK)
+                wr_buf_append(out, one->u.s.p, (size_t)one->u.s.len);
+        } else {
+            wr_val *v = wr_arena_calloc(a, (size_t)real.ncols + 1, sizeof *v);
+            rc = wr_fmt_decode(&jf, (const uint8_t *)json, strlen(json), false, v, a, err);
+            if (rc == WR_OK)
+                rc = wr_fmt_encode(&real, v, out, is_null, err);
+        }
+    }
+    wr_arena_destroy(a);
+    return rc;
+}
+
+int
+wr_engine_decode_json(wr_engine *e,
+                      const char *topic,
+                      bool key,
+                      const uint8_t *data,
+                      int32_t len,
+                      wr_buf *out,
+                      wr_err *err)
+{
+    wr_arena *a = wr_arena_create(0);
+    wr_fmt real, jf;
+    int rc = json_fmts(e, a, topic, key, &real, &jf, err);
+    if (rc == WR_OK) {
+        if (real.kind == WR_FMT_DELIMITED && !key) {
+            wr_buf_put_u8(out, '"');
+            for (int32_t i = 0; i < len; i++) {
+                if (data[i] == '"' || data[i] == '\\')
+                    wr_buf_put_u8(out, '\\');
+                wr_buf_put_u8(out, data[i]);
+            }
+            wr_buf_put_u8(out, '"');
+        } else {
+            wr_val *v = wr_arena_calloc(a, (size_t)real.ncols + 1, sizeof *v);
+            bool is_null = false;
+            rc = wr_fmt_decode(&real, data, len > 0 ? (size_t)len : 0, len < 0, v, a, err);
+            if (rc == WR_OK)
+                rc = wr_fmt_encode(&jf, v, out, &is_null, err);
+            if (rc == WR_OK && is_null) {
+                wr_buf_reset(out);
+                wr_buf_printf(out, "null");
+            }
+        }
+    }
+    wr_arena_destroy(a);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * engine.h - the SQL engine: the catalog of streams and tables, statement execution, and the
+ * persistent queries that run over the log.
+ *
+ * An engine works on one log (wr_logdb) and one function registry. Statements arrive as text
+ * (wr_engine_execute), one script at a time; DEFINE'd variables and SET properties live in a
+ * wr_session the caller keeps. A persistent query (CREATE STREAM ... AS SELECT, INSERT INTO ...
+ * SELECT) becomes one task per input partition; wr_engine_poll runs every task once over the
+ * records available, which is how both the in-process test runner (weir-qtt) and the server's
+ * worker threads drive them.
+ *
+ * Threads: one thread at a time per engine (the server serialises statements and polls).
+ */
+#ifndef WR_RUNTIME_ENGINE_H
+#define WR_RUNTIME_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "src/base/buf.h"
+#include "src/base/err.h"
+#include "src/log/log.h"
+#include "udf/fn.h"
+
+typedef struct wr_engine wr_engine;
+
+typedef struct wr_engine_opts {
+    wr_logdb *db;
+    const wr_fn_registry *fns;
+    const char *service_id; /* "weir" by default: processing log "<id>_processing_log" */
+    int default_partitions; /* for sink topics when the source's count is unknown: 1 */
+} wr_engine_opts;
+
+/* Session state of one client: DEFINE'd variables and SET properties. */
+typedef struct wr_session wr_session;
+wr_session *wr_session_create(void);
+void wr_session_destroy(wr_session *s);
+/* SET from outside a statement ("auto.offset.reset" = "earliest"). */
+int wr_session_set(wr_session *s, const char *name, const char *value);
+
+int wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err);
+void wr_engine_destroy(wr_engine *e);
+
+/*
+ * Runs every statement of text in order, stopping at the first failure. For each successful
+ * statement one line describing it is appended to out ("Stream S2 created and running",
+ * "Created query with ID CSAS_S2_0", a table for SHOW/DESCRIBE). Returns WR_OK, or the failure
+ * (WR_ESYNTAX/WR_ESEMANTIC with line:column, or another code) with err set; statements before
+ * the failing one have taken effect.
+ */
+int wr_engine_execute(
+    wr_engine *e, wr_session *s, const char *text, size_t len, wr_buf *out, wr_err *err);
+
+/* Runs every query's tasks once over what is available; *records: input records consumed. */
+int wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err);
+
+/* Counters of a query (per-query metrics). */
+typedef struct wr_query_stats {
+    int64_t records_in, records_out, decode_errors, eval_errors;
+} wr_query_stats;
+int wr_engine_query_stats(wr_engine *e, const char *query_id, wr_query_stats *out);
+
+/* The value and key serialisation of a source, for tools that produce to or read from it
+   (weir-qtt): encodes the JSON text of a key or value into the source's format. */
+int wr_engine_encode_json(wr_engine *e,
+                          const char *topic,
+                          bool key,
+                          const char *json,
+                          wr_buf *out,
+                          bool *is_null,
+                          wr_err *err);
+/* Decodes the bytes of a record of topic into JSON text (key or value), by the schema of a
+   source over that topic. */
+int wr_engine_decode_json(wr_engine *e,
+                          const char *topic,
+                          bool key,
+                          const uint8_t *data,
+                          int32_t len,
+                          wr_buf *out,
+                          wr_err *err);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * sqlworker.c - the SQL engine inside `weir server`: one thread that owns an engine over the
+ * server's log, runs the statements of a queries file at start (ksqlDB's headless mode,
+ * ksql.queries.file) and then polls the persistent queries until the server stops.
+ *
+ * Restarts: the file is run again; query ids are given in statement order, so each query finds
+ * the input offsets it committed before and resumes there.
+ */
+#include "src/cli/sqlworker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/engine.h"
+#include "src/base/logging.h"
+
+struct wr_sqlworker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    wr_engine *engine;
+    wr_session *session;
+    wr_fn_registry *fns;
+};
+
+static void *
+worker_main(void *arg)
+{
+    wr_sqlworker *w = arg;
+    int64_t idle_ms = 1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        int64_t n = 0;
+        wr_err err = {0};
+        if (wr_engine_poll(w->engine, &n, &err) != WR_OK)
+            wr_log(WR_LOG_ERROR, "sql", "%s", err.msg);
+        pthread_mutex_lock(&w->mu);
+        if (n > 0) {
+            idle_ms = 1;
+            continue;
+        }
+        /* idle: back off to 50 ms between polls */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)idle_ms * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        if (!w->stop)
+            pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        if (idle_ms < 50)
+            idle_ms *= 2;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static int
+run_file(wr_sqlworker *w, const char *path, wr_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return wr_err_set(err, WR_ENOENT, "cannot open the queries file %s", path);
+    wr_buf text = WR_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        wr_buf_append(&text, chunk, n);
+    fclose(f);
+    if (!wr_buf_ok(&text)) {
+        wr_buf_free(&text);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    wr_buf out = WR_BUF_INIT;
+    int rc = wr_engine_execute(w->engine, w->session, (const char *)text.data, text.len, &out, err);
+    if (out.len > 0)
+        wr_log(WR_LOG_INFO, "sql", "%s: %.*s", path, (int)(out.len - 1), (const char *)out.data);
+    if (rc != WR_OK)
+        wr_err_prefix(err, "%s", path);
+    wr_buf_free(&out);
+    wr_buf_free(&text);
+    return rc;
+}
+
+int
+wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err)
+{
+    wr_sqlworker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    int rc = WR_ENOMEM;
+    w->fns = wr_fn_registry_create();
+    w->session = wr_session_create();
+    if (w->fns == NULL || w->session == NULL) {
+        wr_err_set(err, WR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = wr_fn_register_builtins(w->fns, err)) != WR_OK)
+        goto fail;
+    wr_engine_opts eo = {.db = db, .fns = w->fns, .service_id = o->service_id};
+    if ((rc = wr_engine_create(&eo, &w->engine, err)) != WR_OK)
+        goto fail;
+    if (o->auto_offset_reset != NULL)
+        wr_session_set(w->session, "auto.offset.reset", o->auto_offset_reset);
+    if (o->queries_file != NULL && (rc = run_file(w, o->queries_file, err)) != WR_OK)
+        goto fail;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        rc = wr_err_set(err, WR_EIO, "cannot start the SQL worker thread");
+        goto fail;
+    }
+    *out = w;
+    return WR_OK;
+fail:
+    wr_engine_destroy(w->engine);
+    wr_session_destroy(w->session);
+    wr_fn_registry_destroy(w->fns);
+    free(w);
+    return rc;
+}
+
+void
+wr_sqlworker_stop(wr_sqlworker *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    wr_engine_destroy(w->engine);
+    wr_session_destroy(w->session);
+    wr_fn_registry_destroy(w->fns);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

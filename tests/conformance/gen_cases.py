@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Writes tests/conformance/cases/*.json: weir's own query-validation cases in ksqlDB's QTT shape.
+
+The cases are data; this script only saves typing (one line per case). Edit the cases here and
+re-run it: python3 tests/conformance/gen_cases.py
+"""
+import json, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = ("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) "
+       "WITH (kafka_topic='input', value_format='JSON');")
+
+def rec(v, k=1, ts=0, topic='input'):
+    return {"topic": topic, "key": k, "value": v, "timestamp": ts}
+
+def out(v, k=1, ts=0, topic='OUTPUT'):
+    o = {"topic": topic, "key": k, "value": v}
+    if ts is not None:
+        o["timestamp"] = ts
+    return o
+
+def proj(name, select, inputs, outputs, where=None, src=SRC, extra=""):
+    q = f"CREATE STREAM OUTPUT {extra}AS SELECT {select} FROM INPUT" + (f" WHERE {where}" if where else "") + ";"
+    return {"name": name, "statements": [src, q], "inputs": inputs, "outputs": outputs}
+
+def err(name, stmts, message):
+    return {"name": name, "statements": stmts, "expectedException": {"type": "KsqlStatementException", "message": message}}
+
+def expr_cases(prefix, rows):
+    """rows: (sql expression, input value dict, expected output value) -> one case each"""
+    cases = []
+    for i, (e, v, want) in enumerate(rows):
+        cases.append(proj(f"{prefix} {i}: {e}", f"ID, {e} AS R", [rec(v)], [out({"R": want})]))
+    return cases
+
+files = {}
+
+# ---- projection and filter ------------------------------------------------------------------
+A = {"NAME": "a", "AMOUNT": 5, "PRICE": 1.5}
+files["projection"] = [
+    proj("select star", "*", [rec(A)], [out(A)]),
+    proj("select key and one column", "ID, NAME", [rec(A)], [out({"NAME": "a"})]),
+    proj("column alias", "ID, NAME AS N", [rec(A)], [out({"N": "a"})]),
+    proj("alias without AS", "ID, NAME N", [rec(A)], [out({"N": "a"})]),
+    proj("key renamed", "ID AS K, NAME", [rec(A)], [out({"NAME": "a"})]),
+    proj("expression gets KSQL_COL_0", "ID, AMOUNT + 1", [rec(A)], [out({"KSQL_COL_0": 6})]),
+    proj("two generated names", "ID, AMOUNT + 1, AMOUNT * 2", [rec(A)], [out({"KSQL_COL_0": 6, "KSQL_COL_1": 10})]),
+    proj("qualified columns", "INPUT.ID, INPUT.NAME", [rec(A)], [out({"NAME": "a"})]),
+    {"name": "source alias", "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT I.ID, I.NAME FROM INPUT I;"],
+     "inputs": [rec(A)], "outputs": [out({"NAME": "a"})]},
+    proj("reorder columns", "ID, PRICE, NAME", [rec(A)], [out({"PRICE": 1.5, "NAME": "a"})]),
+    proj("missing field becomes null", "ID, NAME, AMOUNT", [rec({"NAME": "a"})], [out({"NAME": "a", "AMOUNT": None})]),
+    proj("field names match case-insensitively", "ID, NAME", [rec({"name": "lower"})], [out({"NAME": "lower"})]),
+    proj("extra fields are ignored", "ID, NAME", [rec({"NAME": "a", "OTHER": [1, 2]})], [out({"NAME": "a"})]),
+    proj("several records keep order", "ID, AMOUNT", [rec({"AMOUNT": i}, ts=i) for i in range(5)],
+         [out({"AMOUNT": i}, ts=i) for i in range(5)]),
+    proj("keys are kept", "ID, NAME", [rec({"NAME": "x"}, k=7), rec({"NAME": "y"}, k=8)],
+         [out({"NAME": "x"}, k=7), out({"NAME": "y"}, k=8)]),
+    proj("null key", "ID, NAME", [rec({"NAME": "x"}, k=None)], [out({"NAME": "x"}, k=None)]),
+    proj("rowtime pseudo column", "ID, ROWTIME AS T", [rec(A, ts=1234)], [out({"T": 1234}, ts=1234)]),
+    proj("rowpartition and rowoffset", "ID, ROWPARTITION AS P, ROWOFFSET AS O",
+         [rec(A), rec(A)], [out({"P": 0, "O": 0}), out({"P": 0, "O": 1})]),
+    proj("timestamps pass through", "ID, NAME", [rec(A, ts=10), rec(A, ts=5)], [out({"NAME": "a"}, ts=10), out({"NAME": "a"}, ts=5)]),
+]
+
+R = [rec({"NAME": n, "AMOUNT": a, "PRICE": p}, k=i) for i, (n, a, p) in enumerate([("a", 1, 1.0), ("b", 5, 2.5), ("c", 10, None), (None, None, 3.0)])]
+files["filter"] = [
+    proj("where greater than", "ID, NAME", R, [out({"NAME": "b"}, k=1), out({"NAME": "c"}, k=2)], where="AMOUNT > 2"),
+    proj("where equals string", "ID, AMOUNT", R, [out({"AMOUNT": 5}, k=1)], where="NAME = 'b'"),
+    proj("where with AND", "ID", R, [out({}, k=1)], where="AMOUNT > 2 AND PRICE < 3"),
+    proj("where with OR", "ID, NAME", R, [out({"NAME": "a"}, k=0), out({"NAME": "c"}, k=2)], where="NAME = 'a' OR AMOUNT = 10"),
+    proj("null never passes a comparison", "ID", R, [out({}, k=0), out({}, k=1)], where="PRICE < 2.75"),
+    proj("is null", "ID", R, [out({}, k=3)], where="NAME IS NULL"),
+    proj("is not null", "ID", R, [out({}, k=0), out({}, k=1), out({}, k=2)], where="NAME IS NOT NULL"),
+    proj("between", "ID", R, [out({}, k=1), out({}, k=2)], where="AMOUNT BETWEEN 5 AND 10"),
+    proj("not between", "ID", R, [out({}, k=0)], where="AMOUNT NOT BETWEEN 5 AND 10"),
+    proj("in list", "ID", R, [out({}, k=0), out({}, k=2)], where="NAME IN ('a', 'c')"),
+    proj("not in list", "ID", R, [out({}, k=1)], where="NAME NOT IN ('a', 'c')"),
+    proj("like prefix", "ID", R + [rec({"NAME": "abc"}, k=9)], [out({}, k=0), out({}, k=9)], where="NAME LIKE 'a%'"),
+    proj("like single char", "ID", R + [rec({"NAME": "ab"}, k=9)], [out({}, k=9)], where="NAME LIKE 'a_'"),
+    proj("not", "ID", R, [out({}, k=0), out({}, k=2)], where="NOT (NAME = 'b')"),
+    proj("where on key", "ID, NAME", R, [out({"NAME": "c"}, k=2)], where="ID = 2"),
+    proj("where on rowtime", "ID", [rec(A, ts=1), rec(A, k=2, ts=100)], [out({}, k=2, ts=100)], where="ROWTIME > 50"),
+    proj("where is distinct from", "ID", R, [out({}, k=0), out({}, k=2), out({}, k=3)], where="NAME IS DISTINCT FROM 'b'"),
+    proj("where with arithmetic", "ID", R, [out({}, k=2)], where="AMOUNT * 2 > 15"),
+    proj("where false drops everything", "ID", R, [], where="FALSE"),
+    proj("where with case", "ID", R, [out({}, k=0)], where="CASE WHEN AMOUNT < 2 THEN TRUE ELSE FALSE END"),
+]
+
+# ---- expressions -------------------------------------------------------------------------------
+V = {"NAME": "Hello", "AMOUNT": 7, "PRICE": 2.5}
+files["arithmetic"] = expr_cases("arith", [
+    ("AMOUNT + 1", V, 8), ("AMOUNT - 10", V, -3), ("AMOUNT * 3", V, 21), ("AMOUNT / 2", V, 3),
+    ("AMOUNT % 4", V, 3), ("AMOUNT / 0", V, None), ("AMOUNT % 0", V, None), ("PRICE * 2", V, 5.0),
+    ("AMOUNT + PRICE", V, 9.5), ("-AMOUNT", V, -7),
+    ("AMOUNT + NULL", V, None), ("2147483647 + AMOUNT", V, -2147483642), ("ID + AMOUNT", V, 8),
+    ("1.5 + 1", V, 2.5), ("CAST(AMOUNT AS DECIMAL(4, 1)) / 2", V, 3.5), ("(AMOUNT + 1) * 2", V, 16),
+    ("AMOUNT + 1 * 2", V, 9), ("PRICE - 0.5", V, 2.0),
+])
+files["logic"] = expr_cases("logic", [
+    ("AMOUNT > 5 AND PRICE > 2", V, True), ("AMOUNT > 5 AND PRICE > 3", V, False),
+    ("AMOUNT > 10 OR PRICE > 2", V, True), ("NOT (AMOUNT > 5)", V, False),
+    ("CAST(NULL AS BOOLEAN) AND FALSE", V, False), ("CAST(NULL AS BOOLEAN) AND TRUE", V, None),
+    ("CAST(NULL AS BOOLEAN) OR TRUE", V, True), ("CAST(NULL AS BOOLEAN) OR FALSE", V, None),
+    ("AMOUNT = 7", V, True), ("AMOUNT <> 7", V, False), ("AMOUNT != 8", V, True), ("AMOUNT <= 7", V, True),
+    ("NAME = 'Hello'", V, True), ("NAME < 'World'", V, True), ("AMOUNT IN (1, 7)", V, True),
+    ("AMOUNT IN (1, NULL)", V, None), ("NAME IS NULL", V, False), ("AMOUNT IS NOT DISTINCT FROM 7", V, True),
+])
+files["case_cast"] = expr_cases("case/cast", [
+    ("CASE WHEN AMOUNT > 5 THEN 'big' ELSE 'small' END", V, "big"),
+    ("CASE WHEN AMOUNT > 50 THEN 'big' END", V, None),
+    ("CASE AMOUNT WHEN 1 THEN 'one' WHEN 7 THEN 'seven' ELSE 'other' END", V, "seven"),
+    ("CASE WHEN AMOUNT > 5 THEN 1 ELSE 2.5 END", V, 1.0),
+    ("CAST(AMOUNT AS STRING)", V, "7"), ("CAST(PRICE AS STRING)", V, "2.5"), ("CAST(PRICE AS INT)", V, 2),
+    ("CAST(AMOUNT AS DOUBLE)", V, 7.0), ("CAST('12' AS INT)", V, 12), ("CAST('x' AS INT)", V, None),
+    ("CAST(AMOUNT AS BIGINT)", V, 7), ("CAST(PRICE AS DECIMAL(4, 2))", V, 2.5),
+    ("CAST('true' AS BOOLEAN)", V, True), ("CAST(NAME AS BOOLEAN)", V, False),
+    ("CAST(1.75 AS DECIMAL(2, 1))", V, 1.8), ("CAST(AMOUNT > 1 AS STRING)", V, "true"),
+])
+files["strings_ops"] = expr_cases("string op", [
+    ("NAME || ' world'", V, "Hello world"), ("NAME + '!'", V, "Hello!"), ("NAME || NULL", V, None),
+    ("'it''s'", V, "it's"), ("NAME LIKE 'H%o'", V, True), ("NAME LIKE 'h%'", V, False),
+    ("'a%b' LIKE 'a!%b' ESCAPE '!'", V, True),
+])
+files["collections"] = expr_cases("collection", [
+    ("ARRAY[1, 2, 3]", V, [1, 2, 3]), ("ARRAY[AMOUNT, 1]", V, [7, 1]), ("ARRAY[1, 2, 3][2]", V, 2),
+    ("ARRAY[1, 2, 3][-1]", V, 3), ("ARRAY[1, 2, 3][5]", V, None), ("MAP('a' := 1, 'b' := 2)['b']", V, 2),
+    ("MAP('a' := AMOUNT)", V, {"a": 7}), ("STRUCT(X := AMOUNT, Y := NAME)", V, {"X": 7, "Y": "Hello"}),
+    ("STRUCT(X := AMOUNT)->X", V, 7), ("TRANSFORM(ARRAY[1, 2], x => x * AMOUNT)", V, [7, 14]),
+    ("FILTER(ARRAY[1, 5, 10], x => x > AMOUNT)", V, [10]), ("REDUCE(ARRAY[1, 2, 3], 0, (s, x) => s + x)", V, 6),
+    ("TRANSFORM(MAP('a' := 1), (k, v) => k || '!', (k, v) => v + 1)", V, {"a!": 2}),
+    ("ARRAY[ARRAY[1], ARRAY[2, 3]][2][1]", V, 2),
+])
+
+# ---- nested input types -----------------------------------------------------------------------
+NSRC = ("CREATE STREAM INPUT (ID BIGINT KEY, TAGS ARRAY<STRING>, ATTRS MAP<STRING, INT>, "
+        "ADDR STRUCT<STREET STRING, ZIP INT>) WITH (kafka_topic='input', value_format='JSON');")
+NV = {"TAGS": ["x", "y"], "ATTRS": {"k": 3}, "ADDR": {"STREET": "main", "ZIP": 1234}}
+def nproj(name, select, v, want):
+    return proj(name, select, [rec(v)], [out(want)], src=NSRC)
+files["nested"] = [
+    nproj("array column passes through", "ID, TAGS", NV, {"TAGS": ["x", "y"]}),
+    nproj("array subscript", "ID, TAGS[1] AS T", NV, {"T": "x"}),
+    nproj("map column", "ID, ATTRS", NV, {"ATTRS": {"k": 3}}),
+    nproj("map lookup", "ID, ATTRS['k'] AS A", NV, {"A": 3}),
+    nproj("map lookup miss", "ID, ATTRS['z'] AS A", NV, {"A": None}),
+    nproj("struct column", "ID, ADDR", NV, {"ADDR": {"STREET": "main", "ZIP": 1234}}),
+    nproj("struct field", "ID, ADDR->ZIP AS Z", NV, {"Z": 1234}),
+    nproj("struct field without alias takes the field name", "ID, ADDR->STREET", NV, {"STREET": "main"}),
+    nproj("struct fields match case-insensitively", "ID, ADDR->ZIP AS Z", {"ADDR": {"zip": 9}}, {"Z": 9}),
+    nproj("null nested values", "ID, TAGS, ADDR->ZIP AS Z", {"TAGS": None, "ADDR": None}, {"TAGS": None, "Z": None}),
+    nproj("array with null element", "ID, TAGS", {"TAGS": ["a", None]}, {"TAGS": ["a", None]}),
+    nproj("transform a column", "ID, TRANSFORM(TAGS, t => t || '!') AS T", NV, {"T": ["x!", "y!"]}),
+]
+
+# ---- formats ----------------------------------------------------------------------------------
+files["formats"] = [
+    {"name": "delimited value in, json out",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT) WITH (kafka_topic='input', value_format='DELIMITED');",
+                    "CREATE STREAM OUTPUT WITH (value_format='JSON') AS SELECT ID, NAME, AMOUNT FROM INPUT;"],
+     "inputs": [rec("a,5"), rec("b,")], "outputs": [out({"NAME": "a", "AMOUNT": 5}), out({"NAME": "b", "AMOUNT": None})]},
+    {"name": "json in, delimited out",
+     "statements": [SRC, "CREATE STREAM OUTPUT WITH (value_format='DELIMITED') AS SELECT ID, NAME, AMOUNT FROM INPUT;"],
+     "inputs": [rec({"NAME": "a,b", "AMOUNT": 1})], "outputs": [out("\"a,b\",1")]},
+    {"name": "delimited with a tab delimiter",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, A STRING, B INT) WITH (kafka_topic='input', value_format='DELIMITED', value_delimiter='TAB');",
+                    "CREATE STREAM OUTPUT WITH (value_format='JSON') AS SELECT * FROM INPUT;"],
+     "inputs": [rec("x\t2")], "outputs": [out({"A": "x", "B": 2})]},
+    {"name": "string key in KAFKA format",
+     "statements": ["CREATE STREAM INPUT (K STRING KEY, V INT) WITH (kafka_topic='input', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT K, V * 2 AS V2 FROM INPUT;"],
+     "inputs": [rec({"V": 2}, k="abc")], "outputs": [out({"V2": 4}, k="abc")]},
+    {"name": "json key format",
+     "statements": ["CREATE STREAM INPUT (K INT KEY, V INT) WITH (kafka_topic='input', key_format='JSON', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT K, V FROM INPUT;"],
+     "inputs": [rec({"V": 2}, k=5)], "outputs": [out({"V": 2}, k=5)]},
+    {"name": "unwrapped single value in",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, V INT) WITH (kafka_topic='input', value_format='JSON', wrap_single_value=false);",
+                    "CREATE STREAM OUTPUT WITH (wrap_single_value=true) AS SELECT ID, V FROM INPUT;"],
+     "inputs": [rec(42)], "outputs": [out({"V": 42})]},
+    {"name": "unwrapped single value out",
+     "statements": [SRC, "CREATE STREAM OUTPUT WITH (wrap_single_value=false) AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "n"})], "outputs": [out("n")]},
+    {"name": "kafka value format",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, V BIGINT) WITH (kafka_topic='input', value_format='KAFKA');",
+                    "CREATE STREAM OUTPUT WITH (value_format='JSON') AS SELECT ID, V + 1 AS V FROM INPUT;"],
+     "inputs": [rec(41)], "outputs": [out({"V": 42})]},
+    {"name": "FORMAT sets key and value",
+     "statements": ["CREATE STREAM INPUT (K STRING KEY, V INT) WITH (kafka_topic='input', format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;"],
+     "inputs": [rec({"V": 1}, k="k")], "outputs": [out({"V": 1}, k="k")]},
+    {"name": "decimal and double values in json",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, D DECIMAL(5, 2), F DOUBLE) WITH (kafka_topic='input', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, D, D * 2 AS D2, F FROM INPUT;"],
+     "inputs": [rec({"D": 1.25, "F": 0.1})], "outputs": [out({"D": 1.25, "D2": 2.5, "F": 0.1})]},
+    {"name": "numbers in strings are read for numeric columns",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, AMOUNT FROM INPUT;"],
+     "inputs": [rec({"AMOUNT": "12"})], "outputs": [out({"AMOUNT": 12})]},
+    {"name": "boolean column",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, B BOOLEAN) WITH (kafka_topic='input', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, NOT B AS NB FROM INPUT;"],
+     "inputs": [rec({"B": True}), rec({"B": None})], "outputs": [out({"NB": False}), out({"NB": None})]},
+]
+
+# ---- bad records -------------------------------------------------------------------------------
+files["bad_records"] = [
+    {"name": "invalid json is skipped and the query goes on",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "a"}), rec("{not json"), rec({"NAME": "b"})],
+     "outputs": [out({"NAME": "a"}), out({"NAME": "b"})]},
+    {"name": "a value of the wrong type is skipped",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, AMOUNT FROM INPUT;"],
+     "inputs": [rec({"AMOUNT": "abc"}), rec({"AMOUNT": 3})], "outputs": [out({"AMOUNT": 3})]},
+    {"name": "an int out of range is skipped",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, AMOUNT FROM INPUT;"],
+     "inputs": [rec({"AMOUNT": 3000000000}), rec({"AMOUNT": 3})], "outputs": [out({"AMOUNT": 3})]},
+    {"name": "division by zero gives null, not a failure",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, 10 / AMOUNT AS Q FROM INPUT;"],
+     "inputs": [rec({"AMOUNT": 0}), rec({"AMOUNT": 5})], "outputs": [out({"Q": None}), out({"Q": 2})]},
+    {"name": "a tombstone is ignored by a stream",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec(None), rec({"NAME": "x"})], "outputs": [out({"NAME": "x"})]},
+]
+
+# ---- partition by, insert ------------------------------------------------------------------------
+files["partition_by"] = [
+    {"name": "partition by a value column",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT NAME, AMOUNT FROM INPUT PARTITION BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}, k=1)], "outputs": [out({"AMOUNT": 1}, k="a")]},
+    {"name": "partition by a column that is not projected adds it as the key",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT AMOUNT FROM INPUT PARTITION BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}, k=1)], "outputs": [out({"AMOUNT": 1}, k="a")]},
+    {"name": "partition by an expression",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT AMOUNT * 2 AS K, NAME FROM INPUT PARTITION BY AMOUNT * 2;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 4})], "outputs": [out({"NAME": "a"}, k=8)]},
+    {"name": "partition by null drops the key",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT PARTITION BY NULL;"],
+     "inputs": [rec({"NAME": "a"}, k=3)], "outputs": [out({"ID": 3, "NAME": "a"}, k=None)]},
+    {"name": "the old key becomes a value column",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT PARTITION BY NAME;"],
+     "inputs": [rec({"NAME": "n"}, k=9)], "outputs": [out({"ID": 9}, k="n")]},
+    {"name": "partition by a null value gives a null key",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT NAME, AMOUNT FROM INPUT PARTITION BY NAME;"],
+     "inputs": [rec({"AMOUNT": 2})], "outputs": [out({"AMOUNT": 2}, k=None)]},
+]
+files["insert"] = [
+    {"name": "insert values then read them through a query",
+     "statements": [SRC, "INSERT INTO INPUT (ID, NAME, AMOUNT) VALUES (5, 'v', 3);",
+                    "CREATE STREAM OUTPUT AS SELECT ID, NAME, AMOUNT FROM INPUT;"],
+     "inputs": [], "outputs": [out({"NAME": "v", "AMOUNT": 3}, k=5, ts=None)]},
+    {"name": "insert values with rowtime",
+     "statements": [SRC, "INSERT INTO INPUT (ROWTIME, ID, NAME) VALUES (777, 1, 'v');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [], "outputs": [out({"NAME": "v"}, ts=777)]},
+    {"name": "insert values in column order",
+     "statements": [SRC, "INSERT INTO INPUT VALUES (2, 'w', 4, 1.5);",
+                    "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;"],
+     "inputs": [], "outputs": [out({"NAME": "w", "AMOUNT": 4, "PRICE": 1.5}, k=2, ts=None)]},
+    {"name": "insert into select merges two streams",
+     "statements": [SRC, "CREATE STREAM OTHER (ID BIGINT KEY, NAME STRING) WITH (kafka_topic='other', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;",
+                    "INSERT INTO OUTPUT SELECT ID, NAME FROM OTHER;"],
+     "inputs": [rec({"NAME": "a"}), rec({"NAME": "b"}, k=2, topic="other")],
+     "outputs": [out({"NAME": "a"}), out({"NAME": "b"}, k=2)]},
+    err("insert values into an unknown column", [SRC, "INSERT INTO INPUT (ID, NOPE) VALUES (1, 2);"], "column NOPE does not exist in INPUT"),
+    err("insert values with the wrong count", [SRC, "INSERT INTO INPUT (ID, NAME) VALUES (1);"], "expected 2 values, got 1"),
+    err("insert into select with another schema", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;",
+                                                      "INSERT INTO OUTPUT SELECT ID, AMOUNT FROM INPUT;"], "incompatible schema"),
+]
+
+# ---- statements and errors -----------------------------------------------------------------------
+files["errors"] = [
+    err("syntax error names the place", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);", "SELEC * FROM S;"], "line 2:1: syntax error at 'SELEC'"),
+    err("semantic error names line and column in the script", [SRC, "CREATE STREAM OUTPUT AS\n  SELECT ID, NAM FROM INPUT;"], "line 3:14: column 'NAM' cannot be resolved"),
+    err("unknown column with a suggestion", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAM FROM INPUT;"], "column 'NAM' cannot be resolved; did you mean 'NAME'?"),
+    err("unknown source", ["CREATE STREAM OUTPUT AS SELECT * FROM NOPE;"], "NOPE does not exist"),
+    err("type mismatch in where", [SRC, "CREATE STREAM OUTPUT AS SELECT ID FROM INPUT WHERE NAME > 1;"], "cannot compare STRING with INTEGER"),
+    err("where must be boolean", [SRC, "CREATE STREAM OUTPUT AS SELECT ID FROM INPUT WHERE AMOUNT;"], "WHERE needs a BOOLEAN expression"),
+    err("key missing from projection", [SRC, "CREATE STREAM OUTPUT AS SELECT NAME FROM INPUT;"], "Key missing from projection"),
+    err("duplicate source", [SRC, SRC], "a stream with the same name already exists"),
+    err("missing topic property", ["CREATE STREAM S (A INT) WITH (value_format='JSON');"], "missing required property \"KAFKA_TOPIC\""),
+    err("missing value format", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', partitions=1);"], "missing required property \"VALUE_FORMAT\""),
+    dict(err("topic does not exist", ["CREATE STREAM S (A INT) WITH (kafka_topic='nope', value_format='JSON');"], "topic 'nope' does not exist"), noAutoTopics=True),
+    err("unknown format", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='XML', partitions=1);"], "XML"),
+    err("tables need a primary key", ["CREATE TABLE T (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "tables require a PRIMARY KEY"),
+    err("streams use KEY, not PRIMARY KEY", ["CREATE STREAM S (A INT PRIMARY KEY) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "please use 'KEY' for streams"),
+    err("tables use PRIMARY KEY, not KEY", ["CREATE TABLE T (A INT KEY) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "please use 'PRIMARY KEY' for tables"),
+    err("duplicate column", ["CREATE STREAM S (A INT, A STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "duplicate column name 'A'"),
+    err("reserved column name", ["CREATE STREAM S (ROWTIME BIGINT) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "'ROWTIME' is a reserved column name"),
+    err("unknown WITH property", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1, colour='red');"], "invalid config variable(s) in the WITH clause: COLOUR"),
+    err("kafka key format takes one primitive", ["CREATE STREAM S (A INT KEY, B INT KEY, C INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);"], "KAFKA"),
+    err("unknown function", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NOSUCH(NAME) FROM INPUT;"], "unknown function NOSUCH"),
+    err("bad cast", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, CAST(NAME AS ARRAY<INT>) FROM INPUT;"], "cannot CAST STRING to ARRAY<INTEGER>"),
+    err("drop of a stream a query reads", [SRC, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;", "DROP STREAM INPUT;"], "TERMINATE them first"),
+    err("drop of an unknown stream", ["DROP STREAM NOPE;"], "stream NOPE does not exist"),
+    err("terminate an unknown query", ["TERMINATE CSAS_NOPE_0;"], "unknown query id CSAS_NOPE_0"),
+    err("limit in a persistent query", [SRC, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT LIMIT 1;"], "LIMIT is only allowed in push and pull queries"),
+    err("duplicate output column", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME, AMOUNT AS NAME FROM INPUT;"], "duplicate value column name 'NAME'"),
+    err("variable not defined", ["CREATE STREAM S (A INT) WITH (kafka_topic='${TOPIC}', value_format='JSON', partitions=1);"], "variable TOPIC is not defined"),
+    err("lambda arity", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, REDUCE(ARRAY[1], 0, x => x) FROM INPUT;"], "this lambda takes 2 parameters, not 1"),
+    err("mixed array types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, ARRAY[1, 'a'] FROM INPUT;"], "ARRAY mixes types INTEGER and STRING"),
+    err("aggregations are a later step", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) FROM INPUT GROUP BY ID;"], "not supported yet"),
+]
+files["statements"] = [
+    {"name": "define and use variables",
+     "statements": ["DEFINE topic = 'input';", "DEFINE fmt = 'JSON';",
+                    "CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING) WITH (kafka_topic='${topic}', value_format='${fmt}');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "a"})], "outputs": [out({"NAME": "a"})]},
+    {"name": "create if not exists twice",
+     "statements": [SRC, SRC.replace("CREATE STREAM", "CREATE STREAM IF NOT EXISTS"), "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "a"})], "outputs": [out({"NAME": "a"})]},
+    {"name": "sink topic and partitions from WITH",
+     "statements": [SRC, "CREATE STREAM OUTPUT WITH (kafka_topic='out_topic', partitions=3) AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "a"}, k=None)], "outputs": [out({"NAME": "a"}, k=None, topic="out_topic")]},
+    {"name": "sink timestamp column",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, T BIGINT) WITH (kafka_topic='input', value_format='JSON');",
+                    "CREATE STREAM OUTPUT WITH (timestamp='T2') AS SELECT ID, T + 1 AS T2 FROM INPUT;"],
+     "inputs": [rec({"T": 100}, ts=5)], "outputs": [out({"T2": 101}, ts=101)]},
+    {"name": "source timestamp column sets rowtime",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, T BIGINT) WITH (kafka_topic='input', value_format='JSON', timestamp='T');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, ROWTIME AS RT FROM INPUT;"],
+     "inputs": [rec({"T": 500}, ts=5)], "outputs": [out({"RT": 500}, ts=500)]},
+    {"name": "chained queries",
+     "statements": [SRC, "CREATE STREAM MID AS SELECT ID, AMOUNT * 2 AS A FROM INPUT;",
+                    "CREATE STREAM OUTPUT AS SELECT ID, A + 1 AS B FROM MID WHERE A > 2;"],
+     "inputs": [rec({"AMOUNT": 1}), rec({"AMOUNT": 5})], "outputs": [out({"B": 11})]},
+    {"name": "terminate then drop",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;", "TERMINATE ALL;", "DROP STREAM OUTPUT;", "DROP STREAM INPUT;",
+                    SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "z"})], "outputs": [out({"NAME": "z"})]},
+    {"name": "quoted identifiers keep case",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, `camelCase` STRING) WITH (kafka_topic='input', value_format='JSON');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, `camelCase` FROM INPUT;"],
+     "inputs": [rec({"camelCase": "c"})], "outputs": [out({"camelCase": "c"})]},
+    {"name": "set earliest then query sees earlier input",
+     "statements": [SRC, "SET 'auto.offset.reset' = 'earliest';", "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+     "inputs": [rec({"NAME": "a"})], "outputs": [out({"NAME": "a"})]},
+]
+
+for name, cases in files.items():
+    with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
+        f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
+        json.dump({"tests": cases}, f, indent=1)
+        f.write("\n")
+print(sum(len(c) for c in files.values()), "cases")
