@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include "grammar/sql.h"
+#include "runtime/batch.h"
 #include "runtime/expr.h"
 #include "runtime/format.h"
 #include "runtime/types.h"
@@ -1036,7 +1037,9 @@ typedef struct sink_out {
     int32_t parts;
 } sink_out;
 
-/* Processes one input batch of task t; appends output to so's builders. */
+/* Processes one input record batch of task t as one column-vector batch: decode every record
+   into the columns, filter, project a vector at a time, then encode the surviving rows into
+   so's builders. */
 static int
 run_batch(wr_engine *e,
           wr_query *q,
@@ -1058,16 +1061,20 @@ run_batch(wr_engine *e,
         make_fmt(ra, q->sink, true, &okf) != WR_OK || make_fmt(ra, q->sink, false, &ovf) != WR_OK)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     const wr_source *s = q->src;
-    wr_val *row = wr_arena_calloc(ra, (size_t)q->scope.n, sizeof *row);
+    int32_t cap = it.remaining > 0 ? it.remaining : 1;
+    wr_batch b;
+    int64_t *ts = wr_arena_alloc(ra, (size_t)cap * sizeof *ts);
     wr_val *kv = wr_arena_calloc(ra, (size_t)kf.ncols + 1, sizeof *kv);
     wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
     wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
     wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
-    if (row == NULL || kv == NULL || vv == NULL || ok == NULL || ov == NULL)
+    wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
+    if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || kv == NULL || vv == NULL ||
+        ok == NULL || ov == NULL || outv == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
-    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+    int64_t first_offset = -1;
     wr_record rec;
-    while ((rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
+    while (b.n < cap && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
         if (rec.offset < t->offset)
             continue; /* a batch read from its start: skip what was done */
         t->offset = rec.offset + 1;
@@ -1084,44 +1091,52 @@ run_batch(wr_engine *e,
         }
         if (rec.value_len < 0)
             continue; /* a tombstone: streams ignore them */
+        if (first_offset < 0)
+            first_offset = rec.offset;
+        int32_t r = b.n++;
         for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
-            row[i] = is_key_role(s->cols[i].role) ? kv[ki++] : vv[vi++];
-        int64_t ts = rec.timestamp;
-        if (s->ts_col >= 0 && !row[s->ts_col].null)
-            ts = row[s->ts_col].u.i64;
-        row[s->ncols] = wr_val_bigint(ts);
-        row[s->ncols + 1] = wr_val_int(t->partition);
-        row[s->ncols + 2] = wr_val_bigint(rec.offset);
-        wr_eval_ctx cx = {.arena = ra, .row = row};
-        if (q->where != NULL) {
-            wr_val keep;
-            wr_expr_eval(q->where, &cx, &keep);
-            if (cx.warning[0]) {
-                q->stats.eval_errors++;
-                plog(e, q, t->partition, rec.offset, cx.warning);
-                cx.warning[0] = 0;
-            }
-            if (keep.null || !keep.u.b)
-                continue;
+            wr_vec_set(&b.cols[i], r, is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
+        int64_t when = rec.timestamp;
+        if (s->ts_col >= 0 && !b.cols[s->ts_col].null[r]) {
+            wr_val tv = wr_vec_get(&b.cols[s->ts_col], r);
+            when = tv.u.i64;
         }
+        ts[r] = when;
+        wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(t->partition),
+                              wr_val_bigint(rec.offset)};
+        for (int i = 0; i < NPSEUDO; i++)
+            wr_vec_set(&b.cols[s->ncols + i], r, &pv[i]);
+    }
+    if (rc < 0)
+        return rc;
+    wr_batch_select_all(&b);
+    wr_eval_ctx cx = {.arena = ra};
+    if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)
+        return wr_err_set(err, rc, "out of memory");
+    for (int i = 0; i < q->nout && b.nsel > 0; i++)
+        if ((rc = wr_expr_eval_batch(q->out[i], &b, &cx, &outv[i])) != WR_OK)
+            return wr_err_set(err, rc, "out of memory");
+    if (cx.warning[0]) {
+        /* per-row problems (a division by zero, a failed CAST) left those values null */
+        q->stats.eval_errors++;
+        char m[300];
+        snprintf(m, sizeof m, "%s (first problem in the batch from offset %lld)", cx.warning,
+                 (long long)first_offset);
+        plog(e, q, t->partition, first_offset, m);
+    }
+    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+    for (int32_t k = 0; k < b.nsel; k++) {
+        int32_t r = b.sel[k];
         for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
-            wr_val x;
-            wr_expr_eval(q->out[i], &cx, &x);
+            wr_val x = wr_vec_get(&outv[i], r);
             if (is_key_role(q->sink->cols[i].role))
                 ok[ki++] = x;
             else
                 ov[vi++] = x;
         }
-        if (cx.warning[0]) {
-            q->stats.eval_errors++;
-            plog(e, q, t->partition, rec.offset, cx.warning);
-        }
-        if (q->sink->ts_col >= 0) {
-            wr_val x;
-            wr_expr_eval(q->out[q->sink->ts_col], &cx, &x);
-            if (!x.null)
-                ts = x.u.i64;
-        }
+        int64_t when = ts[r];
+        if (q->sink->ts_col >= 0 && !outv[q->sink->ts_col].null[r])
+            when = wr_vec_get(&outv[q->sink->ts_col], r).u.i64;
         wr_buf_reset(&kb);
         wr_buf_reset(&vb);
         bool knull = false, vnull = false;
@@ -1129,18 +1144,19 @@ run_batch(wr_engine *e,
         if (wr_fmt_encode(&okf, ok, &kb, &knull, &eerr) != WR_OK ||
             wr_fmt_encode(&ovf, ov, &vb, &vnull, &eerr) != WR_OK) {
             q->stats.eval_errors++;
-            plog(e, q, t->partition, rec.offset, eerr.msg);
+            plog(e, q, t->partition, first_offset, eerr.msg);
             continue;
         }
         int32_t op = partition_for(knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len, so->parts,
                                    t->partition);
-        wr_rbatch_builder_add(&so->bb[op], ts, knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
-                              vnull ? NULL : vb.data, vnull ? -1 : (int32_t)vb.len, NULL, 0);
+        wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb.data,
+                              knull ? -1 : (int32_t)kb.len, vnull ? NULL : vb.data,
+                              vnull ? -1 : (int32_t)vb.len, NULL, 0);
         q->stats.records_out++;
     }
     wr_buf_free(&kb);
     wr_buf_free(&vb);
-    return rc < 0 ? rc : WR_OK;
+    return WR_OK;
 }
 
 static int
