@@ -41,6 +41,7 @@
 #define READ_BYTES       (1u << 20)
 #define MAX_DECOMPRESSED (64u << 20)
 #define NPSEUDO          3
+#define OUT_BATCH_BYTES  (256u << 10)
 
 /* ---- catalog ----------------------------------------------------------------------------- */
 
@@ -1032,10 +1033,13 @@ plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *
     wr_buf_free(&v);
 }
 
-typedef struct sink_out {
+typedef struct sink_out sink_out;
+static int flush_one(wr_engine *e, wr_query *q, sink_out *so, int32_t p, wr_err *err);
+
+struct sink_out {
     wr_rbatch_builder *bb; /* one per sink partition */
     int32_t parts;
-} sink_out;
+};
 
 /* Processes one input record batch of task t as one column-vector batch: decode every record
    into the columns, filter, project a vector at a time, then encode the surviving rows into
@@ -1153,33 +1157,43 @@ run_batch(wr_engine *e,
                               knull ? -1 : (int32_t)kb.len, vnull ? NULL : vb.data,
                               vnull ? -1 : (int32_t)vb.len, NULL, 0);
         q->stats.records_out++;
+        /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
+        if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES &&
+            (rc = flush_one(e, q, so, op, err)) != WR_OK)
+            break;
     }
     wr_buf_free(&kb);
     wr_buf_free(&vb);
-    return WR_OK;
+    return rc;
+}
+
+/* Appends partition p's pending output as one batch. */
+static int
+flush_one(wr_engine *e, wr_query *q, sink_out *so, int32_t p, wr_err *err)
+{
+    if (so->bb[p].count == 0)
+        return WR_OK;
+    wr_buf out = WR_BUF_INIT;
+    wr_partition *lp;
+    int rc = wr_rbatch_builder_finish(&so->bb[p], &out, err);
+    if (rc == WR_OK && (rc = wr_log_partition(e->opts.db, q->sink->topic, p, &lp)) != WR_OK)
+        wr_err_set(err, rc, "sink topic %s partition %d is missing", q->sink->topic, p);
+    wr_log_append_result res;
+    if (rc == WR_OK)
+        rc = wr_log_append(lp, out.data, out.len, &res, err);
+    wr_buf_free(&out);
+    return rc;
 }
 
 static int
 flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err)
 {
-    wr_buf out = WR_BUF_INIT;
-    int rc = WR_OK;
-    for (int32_t p = 0; p < so->parts && rc == WR_OK; p++) {
-        if (so->bb[p].count == 0)
-            continue;
-        wr_buf_reset(&out);
-        wr_partition *lp;
-        if ((rc = wr_rbatch_builder_finish(&so->bb[p], &out, err)) != WR_OK)
-            break;
-        if ((rc = wr_log_partition(e->opts.db, q->sink->topic, p, &lp)) != WR_OK) {
-            wr_err_set(err, rc, "sink topic %s partition %d is missing", q->sink->topic, p);
-            break;
-        }
-        wr_log_append_result res;
-        rc = wr_log_append(lp, out.data, out.len, &res, err);
+    for (int32_t p = 0; p < so->parts; p++) {
+        int rc = flush_one(e, q, so, p, err);
+        if (rc != WR_OK)
+            return rc;
     }
-    wr_buf_free(&out);
-    return rc;
+    return WR_OK;
 }
 
 static int
