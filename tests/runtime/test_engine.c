@@ -1,0 +1,134 @@
+/*
+ * test_engine.c - the engine over a real log: large compressed input batches, and resuming
+ * from committed offsets when the same statements run again (a restart).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "runtime/engine.h"
+#include "src/base/logging.h"
+#include "src/log/log.h"
+#include "src/log/rbatch.h"
+
+static char dir[64];
+static wr_logdb *db;
+static wr_fn_registry *fns;
+
+static void
+setup(void)
+{
+    wr_log_set_level(WR_LOG_WARN);
+    snprintf(dir, sizeof dir, "/tmp/wr_test_engine_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    wr_err err = {0};
+    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
+    cr_assert_eq(wr_log_open(dir, &lo, &db, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_log_topic_create(db, "input", 1, NULL, &err), WR_OK);
+    fns = wr_fn_registry_create();
+    cr_assert_eq(wr_fn_register_builtins(fns, &err), WR_OK);
+}
+
+static void
+teardown(void)
+{
+    wr_log_close(db);
+    wr_fn_registry_destroy(fns);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(engine, .init = setup, .fini = teardown);
+
+static const char SQL[] =
+    "SET 'auto.offset.reset' = 'earliest';"
+    "CREATE STREAM INPUT (ID BIGINT KEY, V STRING) WITH (kafka_topic='input', value_format='JSON');"
+    "CREATE STREAM OUTPUT AS SELECT ID, V FROM INPUT;";
+
+/* Appends n records (ids from first) of a value of vlen bytes, in one batch. */
+static void
+append(long first, long n, int vlen, wr_compression c)
+{
+    wr_partition *p;
+    cr_assert_eq(wr_log_partition(db, "input", 0, &p), WR_OK);
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, c);
+    char *v = malloc((size_t)vlen + 32);
+    for (long i = first; i < first + n; i++) {
+        int len = snprintf(v, (size_t)vlen + 32, "{\"V\":\"%0*ld\"}", vlen - 8, i);
+        uint8_t key[8];
+        wr_be64_put(key, (uint64_t)i);
+        wr_rbatch_builder_add(&bb, i, key, 8, v, len, NULL, 0);
+    }
+    wr_buf out = WR_BUF_INIT;
+    wr_err err = {0};
+    wr_log_append_result res;
+    cr_assert_eq(wr_rbatch_builder_finish(&bb, &out, &err), WR_OK);
+    cr_assert_eq(wr_log_append(p, out.data, out.len, &res, &err), WR_OK, "%s", err.msg);
+    wr_rbatch_builder_free(&bb);
+    wr_buf_free(&out);
+    free(v);
+}
+
+static int64_t
+run(wr_engine *e)
+{
+    int64_t total = 0, n;
+    wr_err err = {0};
+    do {
+        cr_assert_eq(wr_engine_poll(e, &n, &err), WR_OK, "%s", err.msg);
+        total += n;
+    } while (n > 0);
+    return total;
+}
+
+static wr_engine *
+engine(void)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    wr_buf out = WR_BUF_INIT;
+    cr_assert_eq(wr_engine_execute(e, NULL, SQL, strlen(SQL), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_free(&out);
+    return e;
+}
+
+static int64_t
+output_end(void)
+{
+    wr_partition *p;
+    cr_assert_eq(wr_log_partition(db, "OUTPUT", 0, &p), WR_OK);
+    return wr_log_end_offset(p);
+}
+
+Test(engine, a_compressed_batch_larger_than_a_message_gives_several_output_batches)
+{
+    /* 6,000 values of 1 KB: 6 MB uncompressed in one zstd batch of a few KB */
+    append(0, 6000, 1000, WR_COMPRESSION_ZSTD);
+    wr_engine *e = engine();
+    cr_assert_eq(run(e), 6000);
+    cr_assert_eq(output_end(), 6000, "every record came out");
+    wr_engine_destroy(e);
+}
+
+Test(engine, the_same_statements_resume_from_committed_offsets)
+{
+    append(0, 10, 20, WR_COMPRESSION_NONE);
+    wr_engine *e = engine();
+    cr_assert_eq(run(e), 10);
+    wr_engine_destroy(e);
+    append(10, 5, 20, WR_COMPRESSION_NONE);
+    e = engine(); /* a restart: the query gets the same id and finds its offsets */
+    cr_assert_eq(run(e), 5, "only the new records are read again");
+    cr_assert_eq(output_end(), 15, "no duplicate, no gap");
+    wr_query_stats st;
+    cr_assert_eq(wr_engine_query_stats(e, "CSAS_OUTPUT_0", &st), WR_OK);
+    cr_assert_eq(st.records_out, 5);
+    wr_engine_destroy(e);
+}
