@@ -29,6 +29,12 @@ typedef struct wr_engine_opts {
     const wr_fn_registry *fns;
     const char *service_id; /* "weir" by default: processing log "<id>_processing_log" */
     int default_partitions; /* for sink topics when the source's count is unknown: 1 */
+    /* Persistent catalog: statements that change the catalog are appended to the command
+       topic "_weir_commands" of the log and materialised into the sqlite3 database at
+       catalog_path; wr_engine_create replays the command topic, so a restart rebuilds the
+       catalog and every query resumes from its committed offsets. NULL: an in-memory catalog
+       (tests, and the headless mode, whose queries file is the catalog). */
+    const char *catalog_path;
 } wr_engine_opts;
 
 /* Session state of one client: DEFINE'd variables and SET properties. */

@@ -243,11 +243,14 @@ run(int argc, char **argv, bool all_roles)
     }
     maint_started = true;
     const char *dir = wr_cli_get(&cli, WR_CFG_DATA_DIR, "./weir-data");
+    char catalog[4096];
+    snprintf(catalog, sizeof catalog, "%s/catalog.db", dir);
     if (all_roles) {
         wr_sqlworker_opts so = {
             .queries_file = wr_cli_get(&cli, "ksql.queries.file", NULL),
             .auto_offset_reset = wr_cli_get(&cli, "ksql.streams.auto.offset.reset", "latest"),
             .service_id = wr_cli_get(&cli, "ksql.service.id", "weir"),
+            .catalog_path = catalog,
         };
         if (wr_sqlworker_start(db, &so, &sql, &err) != WR_OK) {
             wr_cli_errorf(&cli, "cannot start the SQL engine: %s", err.msg);

@@ -105,7 +105,11 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
     }
     if ((rc = wr_fn_register_builtins(w->fns, err)) != WR_OK)
         goto fail;
-    wr_engine_opts eo = {.db = db, .fns = w->fns, .service_id = o->service_id};
+    /* ksqlDB's headless mode keeps no command topic: the queries file is the catalog */
+    wr_engine_opts eo = {.db = db,
+                         .fns = w->fns,
+                         .service_id = o->service_id,
+                         .catalog_path = o->queries_file ? NULL : o->catalog_path};
     if ((rc = wr_engine_create(&eo, &w->engine, err)) != WR_OK)
         goto fail;
     if (o->auto_offset_reset != NULL)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 
 #include "runtime/engine.h"
 #include "src/base/logging.h"
@@ -131,4 +132,64 @@ Test(engine, the_same_statements_resume_from_committed_offsets)
     cr_assert_eq(wr_engine_query_stats(e, "CSAS_OUTPUT_0", &st), WR_OK);
     cr_assert_eq(st.records_out, 5);
     wr_engine_destroy(e);
+}
+
+Test(engine, the_catalog_survives_a_restart_through_the_command_topic)
+{
+    char cat[128];
+    snprintf(cat, sizeof cat, "%s/catalog.db", dir);
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns, .catalog_path = cat};
+    wr_engine *e;
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK, "%s", err.msg);
+    wr_buf out = WR_BUF_INIT;
+    cr_assert_eq(wr_engine_execute(e, NULL, SQL, strlen(SQL), &out, &err), WR_OK, "%s", err.msg);
+    /* a failing statement is not recorded */
+    const char *bad = "CREATE STREAM X AS SELECT NOPE FROM INPUT;";
+    cr_assert_neq(wr_engine_execute(e, NULL, bad, strlen(bad), &out, &err), WR_OK);
+    append(0, 4, 20, WR_COMPRESSION_NONE);
+    cr_assert_eq(run(e), 4);
+    wr_engine_destroy(e);
+
+    /* a restart with no statements at all: the command topic brings the query back */
+    append(4, 3, 20, WR_COMPRESSION_NONE);
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(run(e), 3, "the replayed query resumes where it stopped");
+    cr_assert_eq(output_end(), 7);
+    wr_buf_reset(&out);
+    const char *show = "SHOW QUERIES;";
+    cr_assert_eq(wr_engine_execute(e, NULL, show, strlen(show), &out, &err), WR_OK);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((const char *)out.data, "CSAS_OUTPUT_0") != NULL, "%s",
+              (const char *)out.data);
+    /* TERMINATE and DROP are commands too: after another restart they stay done */
+    const char *drop = "TERMINATE CSAS_OUTPUT_0; DROP STREAM OUTPUT;";
+    cr_assert_eq(wr_engine_execute(e, NULL, drop, strlen(drop), &out, &err), WR_OK, "%s", err.msg);
+    wr_engine_destroy(e);
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK, "%s", err.msg);
+    wr_buf_reset(&out);
+    const char *streams = "SHOW STREAMS; SHOW QUERIES;";
+    cr_assert_eq(wr_engine_execute(e, NULL, streams, strlen(streams), &out, &err), WR_OK);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((const char *)out.data, "INPUT") != NULL);
+    cr_assert(strstr((const char *)out.data, "OUTPUT") == NULL, "%s", (const char *)out.data);
+    wr_engine_destroy(e);
+    wr_buf_free(&out);
+
+    /* the sqlite3 materialisation agrees */
+    sqlite3 *s;
+    cr_assert_eq(sqlite3_open(cat, &s), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(
+        sqlite3_prepare_v2(s,
+                           "SELECT (SELECT count(*) FROM commands), (SELECT group_concat(name) "
+                           "FROM sources), (SELECT count(*) FROM queries)",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 4, "CREATE, CSAS, TERMINATE, DROP");
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 1), "INPUT");
+    cr_assert_eq(sqlite3_column_int(q, 2), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
 }
