@@ -87,6 +87,9 @@ typedef struct wr_query {
     int ntasks;
     task *tasks;
     wr_query_stats stats;
+    const wr_fn_desc *tfn; /* a table function in the select list (EXPLODE), or NULL */
+    const char *tfn_name, *tfn_col_name;
+    int tfn_out; /* its output column */
 } wr_query;
 
 struct wr_engine {
@@ -666,6 +669,7 @@ typedef struct outcol {
     wr_cexpr *expr;
     bool key;
     wr_loc loc;
+    const wr_sql_type *type; /* the column's type: expr's, or a table function's element */
 } outcol;
 
 /* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
@@ -696,19 +700,35 @@ plan_projection(
                 ce->col = c;
                 ce->type = src->cols[c].type;
                 ce->loc = it->loc;
-                cols[n++] = (outcol){src->cols[c].name, ce, false, it->loc};
+                cols[n++] = (outcol){src->cols[c].name, ce, false, it->loc, ce->type};
             }
             continue;
         }
-        if (it->expr->kind == WR_E_CALL && e->opts.fns != NULL) {
-            const wr_fn_desc *fd = wr_fn_lookup(e->opts.fns, it->expr->text);
-            if (fd != NULL && fd->kind == WR_FN_TABLE)
-                return fail_at(err, it->loc, "table functions (%s) are not supported yet",
-                               fd->name);
-        }
+        const wr_sql_type *coltype = NULL;
         wr_cexpr *ce;
-        if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK)
+        const wr_fn_desc *fd = it->expr->kind == WR_E_CALL && e->opts.fns != NULL
+                                   ? wr_fn_lookup(e->opts.fns, it->expr->text)
+                                   : NULL;
+        if (fd != NULL && fd->kind == WR_FN_TABLE) {
+            /* a table function (EXPLODE): the column holds its argument; each element becomes
+               a row of its own when the query runs */
+            if (qr->tfn != NULL)
+                return fail_at(err, it->loc, "only one table function per query is supported");
+            if (it->expr->n != 1)
+                return fail_at(err, it->loc, "%s takes one ARRAY argument", fd->name);
+            if ((rc = wr_expr_analyze(&an, it->expr->list[0], &ce, err)) != WR_OK)
+                return rc;
+            const wr_sql_type *at = ce->type;
+            int variant;
+            wr_err ferr = {0};
+            coltype = fd->resolve(fd, a, &at, 1, &variant, &ferr);
+            if (coltype == NULL)
+                return fail_at(err, it->loc, "%s", ferr.msg);
+            qr->tfn = fd;
+            qr->tfn_name = it->alias ? it->alias : NULL;
+        } else if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK) {
             return rc;
+        }
         if (ce->type == NULL)
             return fail_at(err, it->loc, "the type of a bare NULL cannot be inferred: CAST it");
         const char *name = it->alias;
@@ -726,7 +746,9 @@ plan_projection(
                                name);
         if (n == cap)
             return fail_at(err, it->loc, "too many columns");
-        cols[n++] = (outcol){name, ce, false, it->loc};
+        cols[n++] = (outcol){name, ce, false, it->loc, coltype ? coltype : ce->type};
+        if (coltype != NULL)
+            qr->tfn_col_name = name;
     }
     if (q->npartition > 1)
         return fail_at(err, q->partition_by[1]->loc,
@@ -771,7 +793,7 @@ plan_projection(
             if (n == cap)
                 return fail_at(err, pb->loc, "too many columns");
             memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
-            cols[0] = (outcol){name, pe, true, pb->loc};
+            cols[0] = (outcol){name, pe, true, pb->loc, pe->type};
             n++;
         } else {
             cols[found].key = true;
@@ -906,6 +928,7 @@ exec_query_into(
     }
     qr->arena = a;
     qr->src = src;
+    qr->tfn_out = -1;
     wr_source *sink = NULL;
     if ((rc = source_scope(a, src, q->from->alias, &qr->scope)) != WR_OK)
         goto fail;
@@ -937,7 +960,7 @@ exec_query_into(
             for (int i = 0; i < ncols; i++)
                 if (cols[i].key == (pass == 0))
                     sink->cols[k++] = (src_col){wr_arena_strdup(sink->arena, cols[i].name),
-                                                wr_type_copy(sink->arena, cols[i].expr->type),
+                                                wr_type_copy(sink->arena, cols[i].type),
                                                 cols[i].key ? WR_COL_KEY : WR_COL_VALUE, NULL};
         sink->ncols = ncols;
         if ((rc = formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
@@ -968,7 +991,7 @@ exec_query_into(
         while (j < ncols && strcmp(cols[j].name, sink->cols[i].name) != 0)
             j++;
         if (j == ncols || cols[j].key != is_key_role(sink->cols[i].role) ||
-            !wr_type_coercible(cols[j].expr->type, sink->cols[i].type)) {
+            !wr_type_coercible(cols[j].type, sink->cols[i].type)) {
             rc = fail_at(
                 err, q->loc,
                 "incompatible schema between results and sink: column %s (%s) is missing or "
@@ -976,7 +999,12 @@ exec_query_into(
                 sink->cols[i].name, is_key_role(sink->cols[i].role) ? "key" : "value");
             goto fail;
         }
-        qr->out[i] = wr_expr_coerce(a, cols[j].expr, sink->cols[i].type);
+        if (qr->tfn != NULL && cols[j].name == qr->tfn_col_name) {
+            qr->out[i] = cols[j].expr; /* the array; its elements are the column's values */
+            qr->tfn_out = i;
+        } else {
+            qr->out[i] = wr_expr_coerce(a, cols[j].expr, sink->cols[i].type);
+        }
     }
     qr->sink = sink;
     qr->sql = wr_arena_strdup(a, sql);
@@ -1061,6 +1089,58 @@ struct sink_out {
     wr_rbatch_builder *bb; /* one per sink partition */
     int32_t parts;
 };
+
+/* Encodes one output row and adds it to the builder of the sink partition its key picks. */
+static int
+emit_row(wr_engine *e,
+         wr_query *q,
+         task *t,
+         sink_out *so,
+         const wr_fmt *okf,
+         const wr_fmt *ovf,
+         const wr_val *ok,
+         const wr_val *ov,
+         int64_t when,
+         const wr_vec *outv,
+         int32_t r,
+         int64_t first_offset,
+         wr_buf *kb,
+         wr_buf *vb,
+         wr_err *err)
+{
+    (void)outv;
+    (void)r;
+    if (q->sink->ts_col >= 0) {
+        /* TIMESTAMP='col' of the sink: the value of that column */
+        int vi = 0, ki = 0;
+        for (int i = 0; i < q->nout; i++) {
+            bool key = is_key_role(q->sink->cols[i].role);
+            const wr_val *x = key ? &ok[ki] : &ov[vi];
+            if (i == q->sink->ts_col && !x->null)
+                when = x->u.i64;
+            key ? ki++ : vi++;
+        }
+    }
+    wr_buf_reset(kb);
+    wr_buf_reset(vb);
+    bool knull = false, vnull = false;
+    wr_err eerr = {0};
+    if (wr_fmt_encode(okf, ok, kb, &knull, &eerr) != WR_OK ||
+        wr_fmt_encode(ovf, ov, vb, &vnull, &eerr) != WR_OK) {
+        q->stats.eval_errors++;
+        plog(e, q, t->partition, first_offset, eerr.msg);
+        return WR_OK;
+    }
+    int32_t op = partition_for(knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len, so->parts,
+                               t->partition);
+    wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len,
+                          vnull ? NULL : vb->data, vnull ? -1 : (int32_t)vb->len, NULL, 0);
+    q->stats.records_out++;
+    /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
+    if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
+        return flush_one(e, q, so, op, err);
+    return WR_OK;
+}
 
 /* Processes one input record batch of task t as one column-vector batch: decode every record
    into the columns, filter, project a vector at a time, then encode the surviving rows into
@@ -1150,38 +1230,35 @@ run_batch(wr_engine *e,
         plog(e, q, t->partition, first_offset, m);
     }
     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
-    for (int32_t k = 0; k < b.nsel; k++) {
+    int ecap = 64;
+    wr_val *elems = q->tfn ? wr_arena_alloc(ra, (size_t)ecap * sizeof *elems) : NULL;
+    for (int32_t k = 0; k < b.nsel && rc == WR_OK; k++) {
         int32_t r = b.sel[k];
-        for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
-            wr_val x = wr_vec_get(&outv[i], r);
-            if (is_key_role(q->sink->cols[i].role))
-                ok[ki++] = x;
-            else
-                ov[vi++] = x;
+        /* a table function makes 0..n rows of this one */
+        int nrows = 1;
+        if (q->tfn != NULL) {
+            wr_val arr = wr_vec_get(&outv[q->tfn_out], r);
+            wr_fn_ctx fc = {.arena = ra, .ret = q->sink->cols[q->tfn_out].type};
+            q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+            if (nrows > ecap) {
+                ecap = nrows;
+                elems = wr_arena_alloc(ra, (size_t)ecap * sizeof *elems);
+                if (elems == NULL)
+                    return wr_err_set(err, WR_ENOMEM, "out of memory");
+                q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+            }
         }
-        int64_t when = ts[r];
-        if (q->sink->ts_col >= 0 && !outv[q->sink->ts_col].null[r])
-            when = wr_vec_get(&outv[q->sink->ts_col], r).u.i64;
-        wr_buf_reset(&kb);
-        wr_buf_reset(&vb);
-        bool knull = false, vnull = false;
-        wr_err eerr = {0};
-        if (wr_fmt_encode(&okf, ok, &kb, &knull, &eerr) != WR_OK ||
-            wr_fmt_encode(&ovf, ov, &vb, &vnull, &eerr) != WR_OK) {
-            q->stats.eval_errors++;
-            plog(e, q, t->partition, first_offset, eerr.msg);
-            continue;
+        for (int er = 0; er < nrows && rc == WR_OK; er++) {
+            for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
+                wr_val x = i == q->tfn_out ? elems[er] : wr_vec_get(&outv[i], r);
+                if (is_key_role(q->sink->cols[i].role))
+                    ok[ki++] = x;
+                else
+                    ov[vi++] = x;
+            }
+            rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, ts[r], &outv[0], r, first_offset, &kb,
+                          &vb, err);
         }
-        int32_t op = partition_for(knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len, so->parts,
-                                   t->partition);
-        wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb.data,
-                              knull ? -1 : (int32_t)kb.len, vnull ? NULL : vb.data,
-                              vnull ? -1 : (int32_t)vb.len, NULL, 0);
-        q->stats.records_out++;
-        /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
-        if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES &&
-            (rc = flush_one(e, q, so, op, err)) != WR_OK)
-            break;
     }
     wr_buf_free(&kb);
     wr_buf_free(&vb);

@@ -9,7 +9,9 @@
  * that eval() sees. Semantics follow ksqlDB's UDFs; a row that cannot be computed gives null.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ typedef enum ret_rule {
     R_KEYS0,           /* ARRAY of the first argument's MAP keys */
     R_VALS0,           /* ARRAY of the first argument's MAP values */
     R_ARRAY_OF_COMMON, /* ARRAY of the common type of all arguments */
+    R_ARRAY_OF_STRING, /* ARRAY<STRING> */
 } ret_rule;
 
 typedef struct sig {
@@ -69,6 +72,8 @@ kind_ok(char k, const wr_sql_type *t)
         return t->kind == WR_T_TIMESTAMP;
     case 'Y':
         return t->kind == WR_T_BYTES;
+    case 'Q':
+        return t->kind == WR_T_DATE;
     default:
         return true;
     }
@@ -156,12 +161,15 @@ resolve_by(
             break;
         case R_KEYS0:
         case R_VALS0:
+        case R_ARRAY_OF_STRING:
         case R_ARRAY_OF_COMMON: {
             wr_sql_type *arr = wr_arena_calloc(a, 1, sizeof *arr);
             if (arr == NULL)
                 return NULL;
             arr->kind = WR_T_ARRAY;
-            if (f->sigs[s].rule == R_ARRAY_OF_COMMON)
+            if (f->sigs[s].rule == R_ARRAY_OF_STRING)
+                arr->elem = wr_type_of(WR_T_STRING);
+            else if (f->sigs[s].rule == R_ARRAY_OF_COMMON)
                 arr->elem = common_of(a, args, n);
             else
                 arr->elem = args[0] == NULL              ? wr_type_of(WR_T_STRING)
@@ -730,7 +738,15 @@ f_ceil(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 DOUBLE_FN(f_sqrt, sqrt(x))
 DOUBLE_FN(f_exp, exp(x))
 DOUBLE_FN(f_ln, log(x))
-DOUBLE_FN(f_cbrt, cbrt(x))
+/* exact for perfect cubes, as Java's Math.cbrt is (glibc's can be off by one ulp there) */
+static double
+exact_cbrt(double x)
+{
+    double r = cbrt(x), n = nearbyint(r);
+    return n * n * n == x ? n : r;
+}
+
+DOUBLE_FN(f_cbrt, exact_cbrt(x))
 DOUBLE_FN(f_sin, sin(x))
 DOUBLE_FN(f_cos, cos(x))
 DOUBLE_FN(f_tan, tan(x))
@@ -1078,6 +1094,853 @@ f_from_unixtime(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     *o = wr_val_timestamp(as_i64(&a[0]));
 }
 
+/* ---- regular expressions (POSIX extended; compiled once when the pattern is a constant) ------ */
+
+typedef struct rx_state {
+    regex_t re;
+    bool ok;
+} rx_state;
+
+static void
+rx_fini(void *p)
+{
+    rx_state *s = p;
+    if (s->ok)
+        regfree(&s->re);
+    free(s);
+}
+
+/* init for functions whose second argument is a pattern */
+static int
+rx_init(wr_fn_ctx *c, const wr_val *const *consts, int n, wr_err *err)
+{
+    if (n < 2 || consts[1] == NULL || consts[1]->null)
+        return WR_OK; /* not constant: compiled per row */
+    rx_state *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    char pat[1024];
+    snprintf(pat, sizeof pat, "%.*s", (int)consts[1]->u.s.len, consts[1]->u.s.p);
+    int rc = regcomp(&s->re, pat, REG_EXTENDED);
+    if (rc != 0) {
+        char m[128];
+        regerror(rc, &s->re, m, sizeof m);
+        free(s);
+        return wr_err_set(err, WR_EINVAL, "invalid regular expression '%s': %s", pat, m);
+    }
+    s->ok = true;
+    c->state = s;
+    return WR_OK;
+}
+
+/* The compiled pattern of this row: the constant one, or a fresh one in *tmp. */
+static const regex_t *
+rx_get(wr_fn_ctx *c, const wr_val *pattern, regex_t *tmp, bool *fresh)
+{
+    *fresh = false;
+    if (c->state != NULL)
+        return &((rx_state *)c->state)->re;
+    char pat[1024];
+    snprintf(pat, sizeof pat, "%.*s", (int)pattern->u.s.len, pattern->u.s.p);
+    if (regcomp(tmp, pat, REG_EXTENDED) != 0) {
+        wr_fn_warn(c, "invalid regular expression '%s'", pat);
+        return NULL;
+    }
+    *fresh = true;
+    return tmp;
+}
+
+static char *
+zdup(wr_fn_ctx *c, const wr_val *v)
+{
+    char *s = wr_arena_alloc(c->arena, (size_t)v->u.s.len + 1);
+    if (s != NULL) {
+        memcpy(s, v->u.s.p, (size_t)v->u.s.len);
+        s[v->u.s.len] = 0;
+    }
+    return s;
+}
+
+static void
+f_regexp_extract(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    regex_t tmp;
+    bool fresh;
+    const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
+    *o = wr_val_null(c->ret);
+    char *s = zdup(c, &a[0]);
+    int64_t group = n > 2 ? as_i64(&a[2]) : 0;
+    regmatch_t m[10];
+    if (re != NULL && s != NULL && group >= 0 && group < 10 && regexec(re, s, 10, m, 0) == 0 &&
+        m[group].rm_so >= 0)
+        *o = str_out(c, s + m[group].rm_so, (int32_t)(m[group].rm_eo - m[group].rm_so));
+    if (fresh)
+        regfree(&tmp);
+}
+
+static void
+f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    regex_t tmp;
+    bool fresh;
+    const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
+    *o = wr_val_null(c->ret);
+    char *s = zdup(c, &a[0]);
+    int64_t group = n > 2 ? as_i64(&a[2]) : 0;
+    if (re == NULL || s == NULL || group < 0 || group >= 10) {
+        if (fresh)
+            regfree(&tmp);
+        return;
+    }
+    int32_t cap = a[0].u.s.len + 1, cnt = 0;
+    wr_val *v = wr_arena_calloc(c->arena, (size_t)cap, sizeof *v);
+    regmatch_t m[10];
+    const char *p = s;
+    while (v != NULL && cnt < cap && regexec(re, p, 10, m, p == s ? 0 : REG_NOTBOL) == 0) {
+        if (m[group].rm_so >= 0)
+            v[cnt++] = str_out(c, p + m[group].rm_so, (int32_t)(m[group].rm_eo - m[group].rm_so));
+        p += m[0].rm_eo > m[0].rm_so ? m[0].rm_eo : m[0].rm_eo + 1;
+        if (p > s + a[0].u.s.len)
+            break;
+    }
+    *o = (wr_val){.type = c->ret};
+    o->u.arr.n = cnt;
+    o->u.arr.v = v;
+    if (fresh)
+        regfree(&tmp);
+}
+
+static void
+f_regexp_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    regex_t tmp;
+    bool fresh;
+    const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
+    *o = wr_val_null(c->ret);
+    char *s = zdup(c, &a[0]);
+    if (re == NULL || s == NULL) {
+        if (fresh)
+            regfree(&tmp);
+        return;
+    }
+    wr_buf b = WR_BUF_INIT;
+    regmatch_t m[1];
+    const char *p = s;
+    while (*p != 0 || p == s) {
+        if (regexec(re, p, 1, m, p == s ? 0 : REG_NOTBOL) != 0)
+            break;
+        wr_buf_append(&b, p, (size_t)m[0].rm_so);
+        wr_buf_append(&b, a[2].u.s.p, (size_t)a[2].u.s.len);
+        if (m[0].rm_eo == m[0].rm_so) { /* an empty match: copy one character and go on */
+            if (p[m[0].rm_eo] == 0)
+                break;
+            wr_buf_put_u8(&b, (uint8_t)p[m[0].rm_eo]);
+            p += m[0].rm_eo + 1;
+        } else {
+            p += m[0].rm_eo;
+        }
+    }
+    wr_buf_append(&b, p, strlen(p));
+    *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
+    wr_buf_free(&b);
+    if (fresh)
+        regfree(&tmp);
+}
+
+static void
+f_regexp_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    regex_t tmp;
+    bool fresh;
+    const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
+    *o = wr_val_null(c->ret);
+    char *s = zdup(c, &a[0]);
+    if (re == NULL || s == NULL) {
+        if (fresh)
+            regfree(&tmp);
+        return;
+    }
+    int32_t cap = a[0].u.s.len + 2, cnt = 0;
+    wr_val *v = wr_arena_calloc(c->arena, (size_t)cap, sizeof *v);
+    regmatch_t m[1];
+    const char *p = s;
+    while (v != NULL && cnt + 1 < cap && *p != 0 &&
+           regexec(re, p, 1, m, p == s ? 0 : REG_NOTBOL) == 0 && m[0].rm_eo > m[0].rm_so) {
+        v[cnt++] = str_out(c, p, (int32_t)m[0].rm_so);
+        p += m[0].rm_eo;
+    }
+    if (v != NULL)
+        v[cnt++] = str_out(c, p, (int32_t)strlen(p));
+    *o = (wr_val){.type = c->ret};
+    o->u.arr.n = cnt;
+    o->u.arr.v = v;
+    if (fresh)
+        regfree(&tmp);
+}
+
+/* ---- JSON and encodings ---------------------------------------------------------------------- */
+
+/* EXTRACTJSONFIELD(json, '$.a.b[0]'): a string as its text, anything else as JSON; null when the
+   path does not exist or the text is not JSON. */
+static void
+f_extractjsonfield(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    *o = wr_val_null(c->ret);
+    json_error_t je;
+    json_t *root = json_loadb(a[0].u.s.p, (size_t)a[0].u.s.len, JSON_DECODE_ANY, &je);
+    if (root == NULL)
+        return;
+    char *path = zdup(c, &a[1]);
+    const char *p = path;
+    json_t *cur = root;
+    if (p != NULL && *p == '$')
+        p++;
+    while (cur != NULL && p != NULL && *p != 0) {
+        if (*p == '.') {
+            p++;
+            const char *end = p;
+            while (*end && *end != '.' && *end != '[')
+                end++;
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)(end - p), p);
+            cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+            p = end;
+        } else if (*p == '[') {
+            char *end;
+            long i = strtol(p + 1, &end, 10);
+            if (*end == '\'' || *end == '"') { /* ['key'] */
+                char q = *end;
+                const char *ks = end + 1, *ke = strchr(ks, q);
+                if (ke == NULL) {
+                    cur = NULL;
+                    break;
+                }
+                char key[256];
+                snprintf(key, sizeof key, "%.*s", (int)(ke - ks), ks);
+                cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+                p = ke + 1;
+            } else {
+                cur = json_is_array(cur) && i >= 0 ? json_array_get(cur, (size_t)i) : NULL;
+                p = end;
+            }
+            if (*p != ']') {
+                cur = NULL;
+                break;
+            }
+            p++;
+        } else {
+            cur = NULL;
+        }
+    }
+    if (cur != NULL && !json_is_null(cur)) {
+        if (json_is_string(cur)) {
+            *o = str_out(c, json_string_value(cur), (int32_t)json_string_length(cur));
+        } else {
+            char *d = json_dumps(cur, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (d != NULL)
+                *o = str_out(c, d, (int32_t)strlen(d));
+            free(d);
+        }
+    }
+    json_decref(root);
+}
+
+static int
+unhex(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* ENCODE(s, from, to): between 'hex', 'utf8', 'ascii' and 'base64'. */
+static void
+f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    *o = wr_val_null(c->ret);
+    char *from = zdup(c, &a[1]), *to = zdup(c, &a[2]);
+    if (from == NULL || to == NULL)
+        return;
+    /* to bytes */
+    wr_buf raw = WR_BUF_INIT;
+    const wr_str *s = &a[0].u.s;
+    if (strcasecmp(from, "hex") == 0) {
+        if (s->len % 2 != 0) {
+            wr_fn_warn(c, "odd number of hex digits");
+            return;
+        }
+        for (int32_t i = 0; i < s->len; i += 2) {
+            int hi = unhex(s->p[i]), lo = unhex(s->p[i + 1]);
+            if (hi < 0 || lo < 0) {
+                wr_fn_warn(c, "not a hex string");
+                wr_buf_free(&raw);
+                return;
+            }
+            wr_buf_put_u8(&raw, (uint8_t)(hi << 4 | lo));
+        }
+    } else if (strcasecmp(from, "base64") == 0) {
+        uint32_t acc = 0;
+        int bits = 0;
+        for (int32_t i = 0; i < s->len && s->p[i] != '='; i++) {
+            char ch = s->p[i];
+            int v = ch >= 'A' && ch <= 'Z'   ? ch - 'A'
+                    : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+                    : ch >= '0' && ch <= '9' ? ch - '0' + 52
+                    : ch == '+'              ? 62
+                    : ch == '/'              ? 63
+                                             : -1;
+            if (v < 0) {
+                wr_fn_warn(c, "not a base64 string");
+                wr_buf_free(&raw);
+                return;
+            }
+            acc = acc << 6 | (uint32_t)v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                wr_buf_put_u8(&raw, (uint8_t)(acc >> bits));
+            }
+        }
+    } else if (strcasecmp(from, "utf8") == 0 || strcasecmp(from, "ascii") == 0) {
+        wr_buf_append(&raw, s->p, (size_t)s->len);
+    } else {
+        wr_fn_warn(c, "unknown encoding '%s'", from);
+        return;
+    }
+    wr_buf outb = WR_BUF_INIT;
+    static const char hexd[] = "0123456789abcdef";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (strcasecmp(to, "hex") == 0) {
+        for (size_t i = 0; i < raw.len; i++) {
+            wr_buf_put_u8(&outb, (uint8_t)hexd[raw.data[i] >> 4]);
+            wr_buf_put_u8(&outb, (uint8_t)hexd[raw.data[i] & 15]);
+        }
+    } else if (strcasecmp(to, "base64") == 0) {
+        for (size_t i = 0; i < raw.len; i += 3) {
+            uint32_t v = (uint32_t)raw.data[i] << 16 |
+                         (i + 1 < raw.len ? (uint32_t)raw.data[i + 1] << 8 : 0) |
+                         (i + 2 < raw.len ? raw.data[i + 2] : 0);
+            wr_buf_put_u8(&outb, (uint8_t)b64[v >> 18 & 63]);
+            wr_buf_put_u8(&outb, (uint8_t)b64[v >> 12 & 63]);
+            wr_buf_put_u8(&outb, i + 1 < raw.len ? (uint8_t)b64[v >> 6 & 63] : '=');
+            wr_buf_put_u8(&outb, i + 2 < raw.len ? (uint8_t)b64[v & 63] : '=');
+        }
+    } else if (strcasecmp(to, "utf8") == 0 || strcasecmp(to, "ascii") == 0) {
+        wr_buf_append(&outb, raw.data, raw.len);
+    } else {
+        wr_fn_warn(c, "unknown encoding '%s'", to);
+    }
+    if (outb.len > 0 || raw.len == 0)
+        *o = str_out(c, outb.len ? (const char *)outb.data : "", (int32_t)outb.len);
+    wr_buf_free(&raw);
+    wr_buf_free(&outb);
+}
+
+static void
+f_as_map(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    int32_t cnt = a[0].u.arr.n < a[1].u.arr.n ? a[0].u.arr.n : a[1].u.arr.n;
+    wr_val *k = wr_arena_calloc(c->arena, (size_t)cnt + 1, sizeof *k);
+    wr_val *v = wr_arena_calloc(c->arena, (size_t)cnt + 1, sizeof *v);
+    int32_t m = 0;
+    for (int32_t i = 0; k != NULL && v != NULL && i < cnt; i++) {
+        const wr_val *kk = &a[0].u.arr.v[i];
+        int32_t j = 0;
+        while (j < m && !(k[j].null ? kk->null : (!kk->null && wr_val_equal(&k[j], kk))))
+            j++;
+        k[j] = *kk;
+        v[j] = a[1].u.arr.v[i];
+        if (j == m)
+            m++;
+    }
+    *o = (wr_val){.type = c->ret};
+    o->u.map.n = m;
+    o->u.map.k = k;
+    o->u.map.v = v;
+}
+
+static const wr_sql_type *
+resolve_as_map(const wr_fn_desc *self,
+               wr_arena *a,
+               const wr_sql_type *const *args,
+               int n,
+               int *variant,
+               wr_err *err)
+{
+    *variant = 0;
+    if (n == 2 && args[0] != NULL && args[0]->kind == WR_T_ARRAY &&
+        args[0]->elem->kind == WR_T_STRING && args[1] != NULL && args[1]->kind == WR_T_ARRAY) {
+        wr_sql_type *t = wr_arena_calloc(a, 1, sizeof *t);
+        if (t == NULL)
+            return NULL;
+        t->kind = WR_T_MAP;
+        t->key = args[0]->elem;
+        t->elem = args[1]->elem;
+        return t;
+    }
+    wr_err_set(err, WR_ESEMANTIC, "function AS_MAP does not accept (%s); it takes %s",
+               type_list(a, args, n), self->signatures);
+    return NULL;
+}
+
+/* ---- dates and times: Java DateTimeFormatter patterns, UTC or fixed offsets ----------------- */
+
+static int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* A zone as a fixed offset in ms: "UTC", "GMT", "Z", "+05:30", "-08", "UTC+2", "GMT-03:00".
+   Named regions (Europe/Paris) are not supported yet: false. */
+static bool
+zone_offset(const char *z, int64_t *off)
+{
+    *off = 0;
+    if (z == NULL || *z == 0 || strcasecmp(z, "UTC") == 0 || strcasecmp(z, "GMT") == 0 ||
+        strcmp(z, "Z") == 0 || strcasecmp(z, "Etc/UTC") == 0)
+        return true;
+    if (strncasecmp(z, "UTC", 3) == 0 || strncasecmp(z, "GMT", 3) == 0)
+        z += 3;
+    if (*z != '+' && *z != '-')
+        return false;
+    int h = 0, mi = 0;
+    if (sscanf(z + 1, "%2d:%2d", &h, &mi) < 1 && sscanf(z + 1, "%2d%2d", &h, &mi) < 1)
+        return false;
+    if (h > 18 || mi > 59)
+        return false;
+    *off = (*z == '-' ? -1 : 1) * ((int64_t)h * 3600000 + (int64_t)mi * 60000);
+    return true;
+}
+
+static const char *MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *DAYS[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+
+/* Formats ms (already shifted into the zone) with a Java pattern. */
+static bool
+format_java(wr_buf *b, int64_t ms, int64_t off, const char *pat)
+{
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rem = ms - days * 86400000, y;
+    int mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60),
+        frac = (int)(rem % 1000);
+    for (const char *p = pat; *p;) {
+        char ch = *p;
+        int n = 1;
+        while (p[n] == ch)
+            n++;
+        if (ch == '\'') {
+            if (p[1] == '\'') {
+                wr_buf_put_u8(b, '\'');
+                p += 2;
+                continue;
+            }
+            const char *end = strchr(p + 1, '\'');
+            if (end == NULL)
+                return false;
+            wr_buf_append(b, p + 1, (size_t)(end - p - 1));
+            p = end + 1;
+            continue;
+        }
+        switch (ch) {
+        case 'y':
+        case 'u':
+            if (n == 2)
+                wr_buf_printf(b, "%02lld", (long long)(y % 100 + 100) % 100);
+            else
+                wr_buf_printf(b, "%0*lld", n, (long long)y);
+            break;
+        case 'M':
+            if (n >= 3)
+                wr_buf_printf(b, "%s", MONTHS[mo - 1]);
+            else
+                wr_buf_printf(b, "%0*d", n, mo);
+            break;
+        case 'd':
+            wr_buf_printf(b, "%0*d", n, d);
+            break;
+        case 'H':
+            wr_buf_printf(b, "%0*d", n, h);
+            break;
+        case 'h':
+            wr_buf_printf(b, "%0*d", n, h % 12 == 0 ? 12 : h % 12);
+            break;
+        case 'm':
+            wr_buf_printf(b, "%0*d", n, mi);
+            break;
+        case 's':
+            wr_buf_printf(b, "%0*d", n, s);
+            break;
+        case 'S': {
+            char f[24];
+            snprintf(f, sizeof f, "%03d000000", frac);
+            wr_buf_append(b, f, (size_t)(n > 9 ? 9 : n));
+            break;
+        }
+        case 'a':
+            wr_buf_printf(b, "%s", h < 12 ? "AM" : "PM");
+            break;
+        case 'E':
+            wr_buf_printf(b, "%s", DAYS[((days % 7) + 7) % 7]);
+            break;
+        case 'X':
+        case 'Z':
+        case 'x': {
+            if (off == 0 && ch == 'X') {
+                wr_buf_put_u8(b, 'Z');
+                break;
+            }
+            int64_t a = off < 0 ? -off : off;
+            int oh = (int)(a / 3600000), om = (int)(a / 60000 % 60);
+            if (n >= 3 || ch == 'Z' ? (ch != 'Z') : false)
+                wr_buf_printf(b, "%c%02d:%02d", off < 0 ? '-' : '+', oh, om);
+            else
+                wr_buf_printf(b, "%c%02d%02d", off < 0 ? '-' : '+', oh, om);
+            break;
+        }
+        default:
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+                return false; /* a pattern letter we do not know */
+            wr_buf_append(b, p, (size_t)n);
+            break;
+        }
+        p += n;
+    }
+    return true;
+}
+
+/* Parses text with a Java pattern into ms since the epoch in the zone given (before the
+   offset is removed). */
+static bool
+parse_java(const char *t, const char *pat, int64_t *out, int64_t *zone_off, bool *had_zone)
+{
+    int64_t y = 1970;
+    int mo = 1, d = 1, h = 0, mi = 0, s = 0, frac = 0;
+    bool pm = false, ampm = false;
+    *had_zone = false;
+    for (const char *p = pat; *p;) {
+        char ch = *p;
+        int n = 1;
+        while (p[n] == ch)
+            n++;
+        if (ch == '\'') {
+            const char *end = strchr(p + 1, '\'');
+            if (end == NULL)
+                return false;
+            size_t l = (size_t)(end - p - 1);
+            if (strncmp(t, p + 1, l) != 0)
+                return false;
+            t += l;
+            p = end + 1;
+            continue;
+        }
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+            if (ch == 'M' && n >= 3) {
+                int k = 0;
+                while (k < 12 && strncasecmp(t, MONTHS[k], 3) != 0)
+                    k++;
+                if (k == 12)
+                    return false;
+                mo = k + 1;
+                t += 3;
+            } else if (ch == 'a') {
+                ampm = true;
+                pm = strncasecmp(t, "PM", 2) == 0;
+                if (!pm && strncasecmp(t, "AM", 2) != 0)
+                    return false;
+                t += 2;
+            } else if (ch == 'E') {
+                while ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z'))
+                    t++;
+            } else if (ch == 'X' || ch == 'Z' || ch == 'x') {
+                *had_zone = true;
+                if (*t == 'Z') {
+                    *zone_off = 0;
+                    t++;
+                } else {
+                    int oh = 0, om = 0, k = 0;
+                    char sign = *t;
+                    if ((sign != '+' && sign != '-') || sscanf(t + 1, "%2d%n", &oh, &k) != 1)
+                        return false;
+                    t += 1 + k;
+                    if (*t == ':')
+                        t++;
+                    if (*t >= '0' && *t <= '9' && sscanf(t, "%2d%n", &om, &k) == 1)
+                        t += k;
+                    *zone_off =
+                        (sign == '-' ? -1 : 1) * ((int64_t)oh * 3600000 + (int64_t)om * 60000);
+                }
+            } else {
+                /* numbers: n digits, or as many as there are for single letters */
+                int max = n > 1 ? n : (ch == 'y' || ch == 'u' ? 9 : ch == 'S' ? 9 : 2);
+                int64_t v = 0;
+                int k = 0;
+                bool neg = false;
+                if ((ch == 'y' || ch == 'u') && *t == '-') {
+                    neg = true;
+                    t++;
+                }
+                while (k < max && *t >= '0' && *t <= '9') {
+                    v = v * 10 + (*t++ - '0');
+                    k++;
+                }
+                if (k == 0)
+                    return false;
+                if (neg)
+                    v = -v;
+                switch (ch) {
+                case 'y':
+                case 'u':
+                    y = n == 2 ? 2000 + v : v;
+                    break;
+                case 'M':
+                    mo = (int)v;
+                    break;
+                case 'd':
+                    d = (int)v;
+                    break;
+                case 'H':
+                case 'h':
+                    h = (int)v;
+                    break;
+                case 'm':
+                    mi = (int)v;
+                    break;
+                case 's':
+                    s = (int)v;
+                    break;
+                case 'S':
+                    while (k < 3) {
+                        v *= 10;
+                        k++;
+                    }
+                    while (k > 3) {
+                        v /= 10;
+                        k--;
+                    }
+                    frac = (int)v;
+                    break;
+                default:
+                    return false;
+                }
+            }
+        } else {
+            for (int i = 0; i < n; i++)
+                if (*t++ != ch)
+                    return false;
+        }
+        p += n;
+    }
+    if (*t != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return false;
+    if (ampm)
+        h = h % 12 + (pm ? 12 : 0);
+    *out = days_from_civil(y, mo, d) * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 +
+           (int64_t)s * 1000 + frac;
+    return true;
+}
+
+static void
+fmt_ts(wr_fn_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *o)
+{
+    *o = wr_val_null(c->ret);
+    char *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
+    int64_t off;
+    if (!zone_offset(z, &off)) {
+        wr_fn_warn(c, "unsupported time zone '%s' (UTC and fixed offsets are)", z);
+        return;
+    }
+    wr_buf b = WR_BUF_INIT;
+    if (p != NULL && format_java(&b, ms + off, off, p))
+        *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
+    else
+        wr_fn_warn(c, "unsupported pattern '%s'", p ? p : "");
+    wr_buf_free(&b);
+}
+
+static bool
+parse_ts(wr_fn_ctx *c, const wr_val *text, const wr_val *pat, const wr_val *zone, int64_t *ms)
+{
+    char *t = zdup(c, text), *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
+    int64_t off, zoff = 0;
+    bool had = false;
+    if (!zone_offset(z, &off)) {
+        wr_fn_warn(c, "unsupported time zone '%s' (UTC and fixed offsets are)", z);
+        return false;
+    }
+    if (t == NULL || p == NULL || !parse_java(t, p, ms, &zoff, &had)) {
+        wr_fn_warn(c, "text '%s' does not match pattern '%s'", t ? t : "", p ? p : "");
+        return false;
+    }
+    *ms -= had ? zoff : off;
+    return true;
+}
+
+static void
+f_timestamptostring(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    fmt_ts(c, as_i64(&a[0]), &a[1], n > 2 ? &a[2] : NULL, o);
+}
+
+static void
+f_format_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    fmt_ts(c, a[0].u.i64, &a[1], n > 2 ? &a[2] : NULL, o);
+}
+
+static void
+f_format_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    fmt_ts(c, (int64_t)a[0].u.i32 * 86400000, &a[1], NULL, o);
+}
+
+static void
+f_stringtotimestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    int64_t ms;
+    *o = parse_ts(c, &a[0], &a[1], n > 2 ? &a[2] : NULL, &ms) ? wr_val_bigint(ms)
+                                                              : wr_val_null(c->ret);
+}
+
+static void
+f_parse_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    int64_t ms;
+    *o = parse_ts(c, &a[0], &a[1], n > 2 ? &a[2] : NULL, &ms) ? wr_val_timestamp(ms)
+                                                              : wr_val_null(c->ret);
+}
+
+static void
+f_parse_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    int64_t ms;
+    *o = parse_ts(c, &a[0], &a[1], NULL, &ms) ? wr_val_date((int32_t)(ms / 86400000))
+                                              : wr_val_null(c->ret);
+}
+
+static int64_t
+unit_ms(wr_fn_ctx *c, const wr_val *u)
+{
+    static const struct {
+        const char *n;
+        int64_t ms;
+    } units[] = {{"MILLISECOND", 1}, {"MILLISECONDS", 1}, {"SECOND", 1000},  {"SECONDS", 1000},
+                 {"MINUTE", 60000},  {"MINUTES", 60000},  {"HOUR", 3600000}, {"HOURS", 3600000},
+                 {"DAY", 86400000},  {"DAYS", 86400000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if ((int32_t)strlen(units[i].n) == u->u.s.len &&
+            strncasecmp(units[i].n, u->u.s.p, (size_t)u->u.s.len) == 0)
+            return units[i].ms;
+    wr_fn_warn(c, "unknown time unit '%.*s'", (int)u->u.s.len, u->u.s.p);
+    return -1;
+}
+
+static void
+f_timestampadd(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    int64_t u = unit_ms(c, &a[0]);
+    *o = u < 0 ? wr_val_null(c->ret) : wr_val_timestamp(a[2].u.i64 + as_i64(&a[1]) * u);
+}
+
+static void
+f_timestampsub(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    int64_t u = unit_ms(c, &a[0]);
+    *o = u < 0 ? wr_val_null(c->ret) : wr_val_timestamp(a[2].u.i64 - as_i64(&a[1]) * u);
+}
+
+static void
+f_dateadd(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    int64_t u = unit_ms(c, &a[0]);
+    if (u < 86400000) {
+        if (u > 0)
+            wr_fn_warn(c, "DATEADD takes DAYS");
+        *o = wr_val_null(c->ret);
+        return;
+    }
+    *o = wr_val_date((int32_t)(a[2].u.i32 + as_i64(&a[1]) * (u / 86400000)));
+}
+
+static void
+f_convert_tz(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)n;
+    char *from = zdup(c, &a[1]), *to = zdup(c, &a[2]);
+    int64_t f, t;
+    if (!zone_offset(from, &f) || !zone_offset(to, &t)) {
+        wr_fn_warn(c, "unsupported time zone (UTC and fixed offsets are)");
+        *o = wr_val_null(c->ret);
+        return;
+    }
+    *o = wr_val_timestamp(a[0].u.i64 - f + t);
+}
+
+static void
+f_unix_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)c;
+    if (n == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        *o = wr_val_int((int32_t)(ts.tv_sec / 86400));
+    } else {
+        *o = wr_val_int(a[0].u.i32);
+    }
+}
+
+static void
+f_from_days(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+{
+    (void)c;
+    (void)n;
+    *o = wr_val_date(a[0].u.i32);
+}
+
+/* ---- table functions ------------------------------------------------------------------------ */
+
+static void
+t_explode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *out, int cap, int *nout)
+{
+    (void)c;
+    (void)n;
+    int32_t cnt = a[0].null ? 0 : a[0].u.arr.n;
+    *nout = cnt;
+    if (cnt > cap)
+        return;
+    for (int32_t i = 0; i < cnt; i++)
+        out[i] = a[0].u.arr.v[i];
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define SIGS(...) \
@@ -1289,6 +2152,91 @@ static const fdef defs[] = {
       "The 1-based position of the first string among the rest, 0 when absent.",
       "FIELD(STRING, STRING, ...) -> INT", NULL, f_field},
      SIGS({"SS+", R_FIXED, WR_T_INT})},
+    /* regular expressions, JSON, encodings */
+    {{"REGEXP_EXTRACT", WR_FN_SCALAR, NIO, "STRING",
+      "The first match of a regular expression (POSIX extended), or of one of its groups.",
+      "REGEXP_EXTRACT(STRING, pattern[, INT group]) -> STRING", NULL, f_regexp_extract, NULL,
+      rx_init, rx_fini},
+     SIGS({"SS", R_FIXED, WR_T_STRING}, {"SSL", R_FIXED, WR_T_STRING})},
+    {{"REGEXP_EXTRACT_ALL", WR_FN_SCALAR, NIO, "STRING",
+      "Every match of a regular expression, or of one of its groups.",
+      "REGEXP_EXTRACT_ALL(STRING, pattern[, INT group]) -> ARRAY<STRING>", NULL,
+      f_regexp_extract_all, NULL, rx_init, rx_fini},
+     SIGS({"SS", R_ARRAY_OF_COMMON, WR_T_ARRAY}, {"SSL", R_ARRAY_OF_STRING, WR_T_ARRAY})},
+    {{"REGEXP_REPLACE", WR_FN_SCALAR, NIO, "STRING",
+      "Replaces every match of a regular expression.",
+      "REGEXP_REPLACE(STRING, pattern, STRING) -> STRING", NULL, f_regexp_replace, NULL, rx_init,
+      rx_fini},
+     SIGS({"SSS", R_FIXED, WR_T_STRING})},
+    {{"REGEXP_SPLIT_TO_ARRAY", WR_FN_SCALAR, NIO, "STRING",
+      "Splits a string at every match of a regular expression.",
+      "REGEXP_SPLIT_TO_ARRAY(STRING, pattern) -> ARRAY<STRING>", NULL, f_regexp_split, NULL,
+      rx_init, rx_fini},
+     SIGS({"SS", R_ARRAY_OF_COMMON, WR_T_ARRAY})},
+    {{"EXTRACTJSONFIELD", WR_FN_SCALAR, NIO, "JSON",
+      "The value at a JSON path ($.a.b[0]) of a JSON string, as text.",
+      "EXTRACTJSONFIELD(STRING json, STRING path) -> STRING", NULL, f_extractjsonfield},
+     SIGS({"SS", R_FIXED, WR_T_STRING})},
+    {{"ENCODE", WR_FN_SCALAR, NIO, "STRING",
+      "Converts between the encodings hex, utf8, ascii and base64.",
+      "ENCODE(STRING, STRING from, STRING to) -> STRING", NULL, f_encode},
+     SIGS({"SSS", R_FIXED, WR_T_STRING})},
+    {{"AS_MAP", WR_FN_SCALAR, NIO, "MAP", "A map from an array of keys and an array of values.",
+      "AS_MAP(ARRAY<STRING>, ARRAY<T>) -> MAP<STRING, T>", resolve_as_map, f_as_map},
+     NULL,
+     0},
+    /* dates and times (UTC and fixed offsets) */
+    {{"TIMESTAMPTOSTRING", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Formats milliseconds since the epoch with a Java pattern, in UTC or a fixed-offset zone.",
+      "TIMESTAMPTOSTRING(BIGINT, STRING pattern[, STRING zone]) -> STRING", NULL,
+      f_timestamptostring},
+     SIGS({"LS", R_FIXED, WR_T_STRING}, {"LSS", R_FIXED, WR_T_STRING})},
+    {{"STRINGTOTIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Parses text with a Java pattern into milliseconds since the epoch.",
+      "STRINGTOTIMESTAMP(STRING, STRING pattern[, STRING zone]) -> BIGINT", NULL,
+      f_stringtotimestamp},
+     SIGS({"SS", R_FIXED, WR_T_BIGINT}, {"SSS", R_FIXED, WR_T_BIGINT})},
+    {{"FORMAT_TIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Formats a TIMESTAMP with a Java pattern.",
+      "FORMAT_TIMESTAMP(TIMESTAMP, STRING pattern[, STRING zone]) -> STRING", NULL,
+      f_format_timestamp},
+     SIGS({"TS", R_FIXED, WR_T_STRING}, {"TSS", R_FIXED, WR_T_STRING})},
+    {{"PARSE_TIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Parses text with a Java pattern into a TIMESTAMP.",
+      "PARSE_TIMESTAMP(STRING, STRING pattern[, STRING zone]) -> TIMESTAMP", NULL,
+      f_parse_timestamp},
+     SIGS({"SS", R_FIXED, WR_T_TIMESTAMP}, {"SSS", R_FIXED, WR_T_TIMESTAMP})},
+    {{"FORMAT_DATE", WR_FN_SCALAR, NIO, "DATE / TIME", "Formats a DATE with a Java pattern.",
+      "FORMAT_DATE(DATE, STRING pattern) -> STRING", NULL, f_format_date},
+     SIGS({"QS", R_FIXED, WR_T_STRING})},
+    {{"PARSE_DATE", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Parses text with a Java pattern into a DATE.", "PARSE_DATE(STRING, STRING pattern) -> DATE",
+      NULL, f_parse_date},
+     SIGS({"SS", R_FIXED, WR_T_DATE})},
+    {{"TIMESTAMPADD", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Adds n units (MILLISECONDS ... DAYS) to a TIMESTAMP.",
+      "TIMESTAMPADD(STRING unit, INT n, TIMESTAMP) -> TIMESTAMP", NULL, f_timestampadd},
+     SIGS({"SLT", R_FIXED, WR_T_TIMESTAMP})},
+    {{"TIMESTAMPSUB", WR_FN_SCALAR, NIO, "DATE / TIME", "Subtracts n units from a TIMESTAMP.",
+      "TIMESTAMPSUB(STRING unit, INT n, TIMESTAMP) -> TIMESTAMP", NULL, f_timestampsub},
+     SIGS({"SLT", R_FIXED, WR_T_TIMESTAMP})},
+    {{"DATEADD", WR_FN_SCALAR, NIO, "DATE / TIME", "Adds n DAYS to a DATE.",
+      "DATEADD(STRING unit, INT n, DATE) -> DATE", NULL, f_dateadd},
+     SIGS({"SLQ", R_FIXED, WR_T_DATE})},
+    {{"CONVERT_TZ", WR_FN_SCALAR, NIO, "DATE / TIME",
+      "Moves a TIMESTAMP from one zone's wall clock to another's (UTC and fixed offsets).",
+      "CONVERT_TZ(TIMESTAMP, STRING from, STRING to) -> TIMESTAMP", NULL, f_convert_tz},
+     SIGS({"TSS", R_FIXED, WR_T_TIMESTAMP})},
+    {{"UNIX_DATE", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "DATE / TIME",
+      "Days since the epoch: today, or of a DATE.", "UNIX_DATE([DATE]) -> INT", NULL, f_unix_date},
+     SIGS({"", R_FIXED, WR_T_INT}, {"Q", R_FIXED, WR_T_INT})},
+    {{"FROM_DAYS", WR_FN_SCALAR, NIO, "DATE / TIME", "The DATE that many days after the epoch.",
+      "FROM_DAYS(INT) -> DATE", NULL, f_from_days},
+     SIGS({"I", R_FIXED, WR_T_DATE})},
+    /* table functions */
+    {{"EXPLODE", WR_FN_TABLE, 0, "TABLE", "One output row per element of an array.",
+      "EXPLODE(ARRAY<T>) -> T rows", NULL, NULL, t_explode},
+     SIGS({"A", R_ELEM0, 0})},
     /* dates and times */
     {{"UNIX_TIMESTAMP", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "DATE / TIME",
       "Milliseconds since the epoch: now, or of a TIMESTAMP.",

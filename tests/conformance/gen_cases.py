@@ -338,6 +338,88 @@ files["statements"] = [
      "inputs": [rec({"NAME": "a"})], "outputs": [out({"NAME": "a"})]},
 ]
 
+# ---- built-in functions ----------------------------------------------------------------------
+S = {"NAME": "  Hello World  ", "AMOUNT": -7, "PRICE": 2.567}
+files["functions_string"] = expr_cases("fn string", [
+    ("UCASE(NAME)", S, "  HELLO WORLD  "), ("LCASE(NAME)", S, "  hello world  "), ("TRIM(NAME)", S, "Hello World"),
+    ("LTRIM(NAME)", S, "Hello World  "), ("RTRIM(NAME)", S, "  Hello World"), ("LEN(NAME)", S, 15),
+    ("LEN(TRIM(NAME))", S, 11), ("SUBSTRING(TRIM(NAME), 1, 5)", S, "Hello"), ("SUBSTRING(TRIM(NAME), 7)", S, "World"),
+    ("SUBSTRING(TRIM(NAME), -5)", S, "World"), ("SUBSTRING(TRIM(NAME), -5, 2)", S, "Wo"), ("SUBSTRING('abc', 10)", S, ""),
+    ("CONCAT('a', 'b', 'c')", S, "abc"), ("CONCAT('a', CAST(NULL AS STRING), 'c')", S, "ac"), ("CONCAT_WS('-', 'a', 'b')", S, "a-b"),
+    ("LPAD('7', 3, '0')", S, "007"), ("RPAD('ab', 5, 'xy')", S, "abxyx"), ("LPAD('abcdef', 3, '0')", S, "abc"),
+    ("REPLACE(TRIM(NAME), 'l', 'L')", S, "HeLLo WorLd"), ("INSTR('hello', 'l')", S, 3), ("INSTR('hello', 'z')", S, 0),
+    ("INSTR('hello', 'l', 1, 2)", S, 4), ("INITCAP('hello wORLD')", S, "Hello World"), ("MASK('Ab1-')", S, "Xxn-"),
+    ("MASK_LEFT('abcdef', 2)", S, "xxcdef"), ("MASK_RIGHT('abcdef', 2)", S, "abcdxx"), ("MASK_KEEP_LEFT('abcdef', 2)", S, "abxxxx"),
+    ("MASK_KEEP_RIGHT('abcdef', 2)", S, "xxxxef"), ("SPLIT('a,b,,c', ',')", S, ["a", "b", "", "c"]), ("SPLIT('ab', '')", S, ["a", "b"]),
+    ("REGEXP_EXTRACT('abc123def', '[0-9]+')", S, "123"), ("REGEXP_EXTRACT('abc123def', '([a-z]+)([0-9]+)', 2)", S, "123"),
+    ("REGEXP_EXTRACT('abc', '[0-9]+')", S, None), ("REGEXP_REPLACE('a1b22c', '[0-9]+', '#')", S, "a#b#c"),
+    ("REGEXP_EXTRACT_ALL('a1b22c333', '[0-9]+')", S, ["1", "22", "333"]), ("REGEXP_SPLIT_TO_ARRAY('a1b22c', '[0-9]+')", S, ["a", "b", "c"]),
+    ("EXTRACTJSONFIELD('{\"a\":{\"b\":[1,\"x\"]}}', '$.a.b[1]')", S, "x"), ("EXTRACTJSONFIELD('{\"a\":{\"b\":2}}', '$.a')", S, "{\"b\":2}"),
+    ("EXTRACTJSONFIELD('{\"a\":1}', '$.z')", S, None), ("ENCODE('hello', 'utf8', 'hex')", S, "68656c6c6f"),
+    ("ENCODE('68656c6c6f', 'hex', 'base64')", S, "aGVsbG8="), ("ENCODE('aGVsbG8=', 'base64', 'utf8')", S, "hello"),
+    ("ELT(2, 'a', 'b', 'c')", S, "b"), ("ELT(5, 'a')", S, None), ("FIELD('b', 'a', 'b')", S, 2), ("FIELD('z', 'a')", S, 0),
+])
+files["functions_math"] = expr_cases("fn math", [
+    ("ABS(AMOUNT)", S, 7), ("ABS(-2.5)", S, 2.5), ("ROUND(PRICE)", S, 3), ("ROUND(PRICE, 2)", S, 2.57), ("ROUND(2.5)", S, 3),
+    ("ROUND(-2.5)", S, -3), ("ROUND(1.234, 1)", S, 1.2), ("FLOOR(PRICE)", S, 2.0), ("CEIL(PRICE)", S, 3.0), ("FLOOR(-1.5)", S, -2.0),
+    ("SQRT(16)", S, 4.0), ("POWER(2, 10)", S, 1024.0), ("EXP(0)", S, 1.0), ("LN(1)", S, 0.0), ("LOG(10, 100)", S, 2.0),
+    ("SIGN(AMOUNT)", S, -1), ("SIGN(0)", S, 0), ("GREATEST(1, 5, 3)", S, 5), ("LEAST(1, 5, 3)", S, 1), ("GREATEST(1, 2.5)", S, 2.5),
+    ("GREATEST(AMOUNT, CAST(NULL AS INT))", S, -7), ("CBRT(27)", S, 3.0), ("DEGREES(0)", S, 0.0),
+])
+files["functions_null"] = expr_cases("fn null", [
+    ("COALESCE(CAST(NULL AS STRING), 'b')", S, "b"), ("COALESCE(CAST(NULL AS INT), AMOUNT, 1)", S, -7),
+    ("COALESCE(CAST(NULL AS INT), CAST(NULL AS INT))", S, None), ("IFNULL(CAST(NULL AS STRING), 'x')", S, "x"),
+    ("IFNULL('y', 'x')", S, "y"), ("NULLIF(AMOUNT, -7)", S, None), ("NULLIF(AMOUNT, 1)", S, -7), ("COALESCE(1, 2.5)", S, 1.0),
+])
+files["functions_collection"] = expr_cases("fn collection", [
+    ("ARRAY_LENGTH(ARRAY[1, 2, 3])", S, 3), ("ARRAY_CONTAINS(ARRAY[1, 2], 2)", S, True), ("ARRAY_CONTAINS(ARRAY[1, 2], 5)", S, False),
+    ("ARRAY_DISTINCT(ARRAY[1, 2, 1, 3, 2])", S, [1, 2, 3]), ("ARRAY_JOIN(ARRAY[1, 2, 3])", S, "1,2,3"), ("ARRAY_JOIN(ARRAY['a', 'b'], '|')", S, "a|b"),
+    ("ARRAY_SORT(ARRAY[3, 1, 2])", S, [1, 2, 3]), ("ARRAY_SORT(ARRAY[3, 1, 2], 'DESC')", S, [3, 2, 1]), ("ARRAY_MAX(ARRAY[3, 9, 2])", S, 9),
+    ("ARRAY_MIN(ARRAY[3, 9, 2])", S, 2), ("ARRAY_REMOVE(ARRAY[1, 2, 1], 1)", S, [2]), ("ARRAY_CONCAT(ARRAY[1], ARRAY[2, 3])", S, [1, 2, 3]),
+    ("SLICE(ARRAY[1, 2, 3, 4], 2, 3)", S, [2, 3]), ("MAP_KEYS(MAP('a' := 1, 'b' := 2))", S, ["a", "b"]),
+    ("MAP_VALUES(MAP('a' := 1, 'b' := 2))", S, [1, 2]), ("AS_MAP(ARRAY['a', 'b'], ARRAY[1, 2])", S, {"a": 1, "b": 2}),
+])
+files["functions_date"] = expr_cases("fn date", [
+    ("TIMESTAMPTOSTRING(1600000000123, 'yyyy-MM-dd HH:mm:ss.SSS')", S, "2020-09-13 12:26:40.123"),
+    ("TIMESTAMPTOSTRING(1600000000000, 'yyyy-MM-dd''T''HH:mm', '+02:00')", S, "2020-09-13T14:26"),
+    ("TIMESTAMPTOSTRING(0, 'dd MMM yyyy')", S, "01 Jan 1970"),
+    ("STRINGTOTIMESTAMP('2020-09-13 12:26:40', 'yyyy-MM-dd HH:mm:ss')", S, 1600000000000),
+    ("STRINGTOTIMESTAMP('2020-09-13 14:26:40', 'yyyy-MM-dd HH:mm:ss', 'UTC+2')", S, 1600000000000),
+    ("STRINGTOTIMESTAMP('nope', 'yyyy-MM-dd')", S, None),
+    ("FORMAT_TIMESTAMP(FROM_UNIXTIME(1600000000000), 'yyyy-MM-dd')", S, "2020-09-13"),
+    ("UNIX_TIMESTAMP(PARSE_TIMESTAMP('2020-09-13T12:26:40Z', 'yyyy-MM-dd''T''HH:mm:ssX'))", S, 1600000000000),
+    ("FORMAT_DATE(PARSE_DATE('2021-03-04', 'yyyy-MM-dd'), 'dd/MM/yyyy')", S, "04/03/2021"),
+    ("FORMAT_DATE(DATEADD('DAYS', 30, PARSE_DATE('2021-03-04', 'yyyy-MM-dd')), 'yyyy-MM-dd')", S, "2021-04-03"),
+    ("UNIX_TIMESTAMP(TIMESTAMPADD('HOURS', 2, FROM_UNIXTIME(0)))", S, 7200000),
+    ("UNIX_TIMESTAMP(TIMESTAMPSUB('SECONDS', 1, FROM_UNIXTIME(0)))", S, -1000),
+    ("UNIX_TIMESTAMP(CONVERT_TZ(FROM_UNIXTIME(0), 'UTC', '+01:00'))", S, 3600000),
+    ("UNIX_DATE(PARSE_DATE('1970-01-11', 'yyyy-MM-dd'))", S, 10),
+])
+XSRC = ("CREATE STREAM INPUT (ID BIGINT KEY, TAGS ARRAY<STRING>, N INT) "
+        "WITH (kafka_topic='input', value_format='JSON');")
+files["explode"] = [
+    {"name": "explode an array column into rows",
+     "statements": [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(TAGS) AS TAG, N FROM INPUT;"],
+     "inputs": [rec({"TAGS": ["a", "b", "c"], "N": 1})],
+     "outputs": [out({"TAG": "a", "N": 1}), out({"TAG": "b", "N": 1}), out({"TAG": "c", "N": 1})]},
+    {"name": "explode of an empty or null array gives no row",
+     "statements": [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(TAGS) AS TAG FROM INPUT;"],
+     "inputs": [rec({"TAGS": []}), rec({"TAGS": None}), rec({"TAGS": ["x"]}, k=2)],
+     "outputs": [out({"TAG": "x"}, k=2)]},
+    {"name": "explode of an expression, with a filter",
+     "statements": [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(ARRAY[N, N * 10]) AS V FROM INPUT WHERE N > 1;"],
+     "inputs": [rec({"N": 1}), rec({"N": 2}, k=2)],
+     "outputs": [out({"V": 2}, k=2), out({"V": 20}, k=2)]},
+    err("explode of a non-array", [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(N) AS V FROM INPUT;"], "function EXPLODE does not accept (INTEGER)"),
+    err("two table functions", [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(TAGS) AS A, EXPLODE(TAGS) AS B FROM INPUT;"], "only one table function per query"),
+]
+files["function_errors"] = [
+    err("wrong argument types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, UCASE(AMOUNT) FROM INPUT;"], "function UCASE does not accept (INTEGER); it takes UCASE(STRING) -> STRING"),
+    err("wrong argument count", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, SUBSTRING(NAME) FROM INPUT;"], "function SUBSTRING does not accept (STRING)"),
+    err("invalid constant regular expression", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, REGEXP_EXTRACT(NAME, '(') FROM INPUT;"], "invalid regular expression"),
+    err("GREATEST needs a common type", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, GREATEST(1, 'a') FROM INPUT;"], "must have a common type"),
+]
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
