@@ -89,7 +89,9 @@ typedef struct wr_query {
     wr_query_stats stats;
     const wr_fn_desc *tfn; /* a table function in the select list (EXPLODE), or NULL */
     const char *tfn_name, *tfn_col_name;
-    int tfn_out; /* its output column */
+    int tfn_out;           /* its output column */
+    const char **out_text; /* each output expression as SQL, and the filter's (EXPLAIN) */
+    const char *where_text;
 } wr_query;
 
 struct wr_engine {
@@ -99,6 +101,7 @@ struct wr_engine {
     wr_query *queries;
     int query_seq;
     sqlite3 *cat;   /* the catalog's materialisation, or NULL */
+    bool dry_run;   /* planning for EXPLAIN: create nothing, start nothing */
     bool replaying; /* executing the command topic: do not record again */
 };
 
@@ -476,6 +479,10 @@ ensure_topic(wr_engine *e,
     if (rc != WR_OK)
         return rc;
     int32_t have = wr_log_topic_partitions(e->opts.db, s->topic);
+    if (have < 1 && e->dry_run) {
+        s->partitions = (int)parts;
+        return WR_OK;
+    }
     if (have > 0) {
         if (prop(st, "PARTITIONS") != NULL && parts != have)
             return fail_at(err, prop(st, "PARTITIONS")->loc,
@@ -670,7 +677,19 @@ typedef struct outcol {
     bool key;
     wr_loc loc;
     const wr_sql_type *type; /* the column's type: expr's, or a table function's element */
+    const char *text;        /* the expression as SQL, for EXPLAIN */
 } outcol;
+
+static const char *
+expr_text(wr_arena *a, const wr_expr *x)
+{
+    wr_buf b = WR_BUF_INIT;
+    wr_ast_format_expr(&b, x);
+    wr_buf_put_u8(&b, 0);
+    const char *t = wr_buf_ok(&b) ? wr_arena_strdup(a, (const char *)b.data) : "?";
+    wr_buf_free(&b);
+    return t ? t : "?";
+}
 
 /* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
 static int
@@ -700,7 +719,8 @@ plan_projection(
                 ce->col = c;
                 ce->type = src->cols[c].type;
                 ce->loc = it->loc;
-                cols[n++] = (outcol){src->cols[c].name, ce, false, it->loc, ce->type};
+                cols[n++] =
+                    (outcol){src->cols[c].name, ce, false, it->loc, ce->type, src->cols[c].name};
             }
             continue;
         }
@@ -746,7 +766,8 @@ plan_projection(
                                name);
         if (n == cap)
             return fail_at(err, it->loc, "too many columns");
-        cols[n++] = (outcol){name, ce, false, it->loc, coltype ? coltype : ce->type};
+        cols[n++] = (outcol){
+            name, ce, false, it->loc, coltype ? coltype : ce->type, expr_text(a, it->expr)};
         if (coltype != NULL)
             qr->tfn_col_name = name;
     }
@@ -793,7 +814,7 @@ plan_projection(
             if (n == cap)
                 return fail_at(err, pb->loc, "too many columns");
             memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
-            cols[0] = (outcol){name, pe, true, pb->loc, pe->type};
+            cols[0] = (outcol){name, pe, true, pb->loc, pe->type, expr_text(a, pb)};
             n++;
         } else {
             cols[found].key = true;
@@ -878,6 +899,55 @@ start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
         qr->tasks[p] = (task){p, off};
     }
     return WR_OK;
+}
+
+static void
+schema_text(wr_buf *b, const wr_col *cols, int n, const wr_source *s)
+{
+    for (int i = 0; i < n; i++) {
+        wr_buf_printf(b, "%s%s ", i ? ", " : "", cols[i].name);
+        wr_ast_format_type(b, cols[i].type);
+        if (s != NULL && i < s->ncols && is_key_role(s->cols[i].role))
+            wr_buf_printf(b, " KEY");
+    }
+}
+
+/* The query's operator DAG, sink first, as ksqlDB's EXPLAIN prints its logical plan. */
+static void
+explain_query(wr_buf *out, const wr_query *q)
+{
+    if (out == NULL)
+        return;
+    static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+    wr_buf_printf(out, "ID                   : %s\nQuery                : %s\n", q->id, q->sql);
+    wr_buf_printf(out, "\nExecution plan\n--------------\n");
+    wr_buf_printf(out, " > [ SINK ] | Schema: ");
+    wr_col *sc = calloc((size_t)q->sink->ncols + 1, sizeof *sc);
+    for (int i = 0; sc != NULL && i < q->sink->ncols; i++)
+        sc[i] = (wr_col){q->sink->cols[i].name, NULL, q->sink->cols[i].type};
+    if (sc != NULL)
+        schema_text(out, sc, q->sink->ncols, q->sink);
+    free(sc);
+    wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->sink->topic,
+                  q->sink->partitions, fmts[q->sink->key_fmt], fmts[q->sink->val_fmt]);
+    int ind = 1;
+    if (q->tfn != NULL)
+        wr_buf_printf(out, "%*s > [ FLAT_MAP ] | Table function: %s\n", 2 * ind++, "",
+                      q->out_text[q->tfn_out]);
+    wr_buf_printf(out, "%*s > [ PROJECT ] | Expressions: ", 2 * ind++, "");
+    for (int i = 0; i < q->nout; i++)
+        wr_buf_printf(out, "%s%s AS %s", i ? ", " : "", q->out_text[i] ? q->out_text[i] : "?",
+                      q->sink->cols[i].name);
+    wr_buf_printf(out, "\n");
+    if (q->where_text != NULL)
+        wr_buf_printf(out, "%*s > [ FILTER ] | Condition: %s\n", 2 * ind++, "", q->where_text);
+    wr_buf_printf(out, "%*s > [ SOURCE ] | Schema: ", 2 * ind, "");
+    schema_text(out, q->scope.cols, q->scope.n, q->src);
+    wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->src->topic,
+                  q->src->partitions, fmts[q->src->key_fmt], fmts[q->src->val_fmt]);
+    wr_buf_printf(out, "\nTasks: one per input partition; each reads a record batch, decodes it "
+                       "into column vectors, filters, projects a vector at a time, encodes and "
+                       "appends to the sink partition that murmur2 of the key picks.\n");
 }
 
 static int
@@ -986,6 +1056,8 @@ exec_query_into(
     /* one expression per sink column, in the sink's order */
     qr->nout = sink->ncols;
     qr->out = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out);
+    qr->out_text = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out_text);
+    qr->where_text = q->where ? expr_text(a, q->where) : NULL;
     for (int i = 0; i < sink->ncols; i++) {
         int j = 0;
         while (j < ncols && strcmp(cols[j].name, sink->cols[i].name) != 0)
@@ -999,6 +1071,7 @@ exec_query_into(
                 sink->cols[i].name, is_key_role(sink->cols[i].role) ? "key" : "value");
             goto fail;
         }
+        qr->out_text[i] = cols[j].text;
         if (qr->tfn != NULL && cols[j].name == qr->tfn_col_name) {
             qr->out[i] = cols[j].expr; /* the array; its elements are the column's values */
             qr->tfn_out = i;
@@ -1008,6 +1081,12 @@ exec_query_into(
     }
     qr->sink = sink;
     qr->sql = wr_arena_strdup(a, sql);
+    if (e->dry_run) {
+        qr->id = "(not started: EXPLAIN of a statement)";
+        explain_query(out, qr);
+        rc = WR_OK;
+        goto fail; /* frees the plan: nothing was created */
+    }
     char *id = query_id(e, create ? (st->is_table ? "CTAS" : "CSAS") : "INSERTQUERY", sink->name);
     qr->id = id ? wr_arena_strdup(a, id) : NULL;
     free(id);
@@ -1676,6 +1755,23 @@ exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_bu
         return fail_at(err, st->loc,
                        "push and pull queries are served over HTTP (/query-stream), not here");
     case WR_S_EXPLAIN:
+        if (st->inner == NULL) {
+            for (wr_query *q = e->queries; q != NULL; q = q->next)
+                if (strcasecmp(q->id, st->name) == 0) {
+                    explain_query(out, q);
+                    return WR_OK;
+                }
+            return fail_at(err, st->name_loc, "unknown query id %s", st->name);
+        }
+        if (st->inner->kind == WR_S_CREATE_AS || st->inner->kind == WR_S_INSERT_SELECT) {
+            e->dry_run = true;
+            int rc = exec_query_into(e, ss, st->inner, sql, out, err);
+            e->dry_run = false;
+            return rc;
+        }
+        return fail_at(err, st->inner->loc,
+                       "EXPLAIN of a push or pull query is not supported yet: EXPLAIN a CREATE ... "
+                       "AS SELECT, an INSERT INTO ... SELECT or a query id");
     case WR_S_PRINT:
         return fail_at(err, st->loc, "%s is not supported yet",
                        st->kind == WR_S_EXPLAIN ? "EXPLAIN" : "PRINT");

@@ -193,3 +193,36 @@ Test(engine, the_catalog_survives_a_restart_through_the_command_topic)
     sqlite3_finalize(q);
     sqlite3_close(s);
 }
+
+Test(engine, explain_prints_the_operator_dag_of_a_query_or_a_statement)
+{
+    wr_engine *e = engine();
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *x = "EXPLAIN CSAS_OUTPUT_0;";
+    cr_assert_eq(wr_engine_execute(e, NULL, x, strlen(x), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    const char *t = (const char *)out.data;
+    cr_assert(strstr(t, " > [ SINK ] | Schema: ID BIGINT KEY, V STRING | Topic: OUTPUT") != NULL,
+              "%s", t);
+    cr_assert(strstr(t, "   > [ PROJECT ] | Expressions: ID AS ID, V AS V") != NULL, "%s", t);
+    cr_assert(strstr(t, "     > [ SOURCE ] | Schema: ID BIGINT KEY, V STRING, ROWTIME BIGINT") !=
+                  NULL,
+              "%s", t);
+    /* a statement is planned, not run: no topic, no query */
+    wr_buf_reset(&out);
+    const char *y = "EXPLAIN CREATE STREAM S2 AS SELECT ID, UCASE(V) AS U FROM INPUT WHERE ID > 1;";
+    cr_assert_eq(wr_engine_execute(e, NULL, y, strlen(y), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    t = (const char *)out.data;
+    cr_assert(strstr(t, "> [ FILTER ] | Condition: (ID > 1)") != NULL, "%s", t);
+    cr_assert(strstr(t, "UCASE(V) AS U") != NULL, "%s", t);
+    cr_assert_lt(wr_log_topic_partitions(db, "S2"), 1, "EXPLAIN created nothing");
+    wr_buf_reset(&out);
+    const char *z = "SHOW QUERIES;";
+    cr_assert_eq(wr_engine_execute(e, NULL, z, strlen(z), &out, &err), WR_OK);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((const char *)out.data, "S2") == NULL);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
