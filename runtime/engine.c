@@ -1817,12 +1817,7 @@ catalog_open(wr_engine *e, const char *path, wr_err *err)
         sqlite3_free(msg);
         return rc;
     }
-    wr_err terr = {0};
-    if (wr_log_topic_partitions(e->opts.db, COMMAND_TOPIC) < 1 &&
-        wr_log_topic_create(e->opts.db, COMMAND_TOPIC, 1, NULL, &terr) != WR_OK &&
-        terr.code != WR_EEXIST)
-        return wr_err_set(err, terr.code, "cannot create the command topic: %s", terr.msg);
-    return WR_OK;
+    return WR_OK; /* the command topic is created with the first command */
 }
 
 /* Rewrites the sources and queries tables from the catalog in memory, and records the command
@@ -1904,6 +1899,11 @@ catalog_record(wr_engine *e, const wr_session *ss, const char *sql, wr_err *err)
     if (e->replaying)
         return WR_OK;
     wr_partition *p;
+    wr_err terr = {0};
+    if (wr_log_topic_partitions(e->opts.db, COMMAND_TOPIC) < 1 &&
+        wr_log_topic_create(e->opts.db, COMMAND_TOPIC, 1, NULL, &terr) != WR_OK &&
+        terr.code != WR_EEXIST)
+        return wr_err_set(err, terr.code, "cannot create the command topic: %s", terr.msg);
     if (wr_log_partition(e->opts.db, COMMAND_TOPIC, 0, &p) != WR_OK)
         return wr_err_set(err, WR_EIO, "the command topic %s is missing", COMMAND_TOPIC);
     size_t nh = ss ? ss->props.count : 0;
