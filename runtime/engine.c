@@ -91,6 +91,7 @@ typedef struct wr_query {
     const char *tfn_name, *tfn_col_name;
     int tfn_out;           /* its output column */
     const char **out_text; /* each output expression as SQL, and the filter's (EXPLAIN) */
+    bool *val_needed;      /* value columns the query reads: the decoder skips the others */
     const char *where_text;
 } wr_query;
 
@@ -950,6 +951,40 @@ explain_query(wr_buf *out, const wr_query *q)
                        "appends to the sink partition that murmur2 of the key picks.\n");
 }
 
+static void
+mark_cols(const wr_cexpr *e, bool *used)
+{
+    if (e == NULL)
+        return;
+    if (e->op == WR_C_COLUMN)
+        used[e->col] = true;
+    mark_cols(e->a, used);
+    mark_cols(e->b, used);
+    mark_cols(e->c, used);
+    for (int i = 0; e->args != NULL && i < e->n; i++) /* a LAMBDA's n counts parameters */
+        mark_cols(e->args[i], used);
+}
+
+/* Which of the source's value columns the query reads, so that the decoder skips the rest. */
+static int
+plan_needed(wr_query *q, wr_err *err)
+{
+    const wr_source *s = q->src;
+    bool *used = wr_arena_calloc(q->arena, (size_t)q->scope.n + 1, sizeof *used);
+    q->val_needed = wr_arena_calloc(q->arena, (size_t)s->ncols + 1, sizeof *q->val_needed);
+    if (used == NULL || q->val_needed == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    mark_cols(q->where, used);
+    for (int i = 0; i < q->nout; i++)
+        mark_cols(q->out[i], used);
+    if (s->ts_col >= 0)
+        used[s->ts_col] = true;
+    for (int i = 0, v = 0; i < s->ncols; i++)
+        if (!is_key_role(s->cols[i].role))
+            q->val_needed[v++] = used[i];
+    return WR_OK;
+}
+
 static int
 exec_query_into(
     wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
@@ -1081,6 +1116,8 @@ exec_query_into(
     }
     qr->sink = sink;
     qr->sql = wr_arena_strdup(a, sql);
+    if ((rc = plan_needed(qr, err)) != WR_OK)
+        goto fail;
     if (e->dry_run) {
         qr->id = "(not started: EXPLAIN of a statement)";
         explain_query(out, qr);
@@ -1244,6 +1281,7 @@ run_batch(wr_engine *e,
     if (make_fmt(ra, q->src, true, &kf) != WR_OK || make_fmt(ra, q->src, false, &vf) != WR_OK ||
         make_fmt(ra, q->sink, true, &okf) != WR_OK || make_fmt(ra, q->sink, false, &ovf) != WR_OK)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
+    vf.needed = q->val_needed; /* the decoder skips the value columns nothing reads */
     const wr_source *s = q->src;
     int32_t cap = it.remaining > 0 ? it.remaining : 1;
     wr_batch b;

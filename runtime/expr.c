@@ -104,7 +104,7 @@ wr_expr_constant(const wr_cexpr *e)
         return false;
     if (!wr_expr_constant(e->a) || !wr_expr_constant(e->b) || !wr_expr_constant(e->c))
         return false;
-    for (int i = 0; i < e->n; i++)
+    for (int i = 0; e->args != NULL && i < e->n; i++) /* a LAMBDA's n counts parameters */
         if (!wr_expr_constant(e->args[i]))
             return false;
     return true;

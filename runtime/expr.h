@@ -63,7 +63,7 @@ typedef enum wr_cop {
     WR_C_TRANSFORM, /* a: ARRAY or MAP; args: 1 (array) or 2 (map: key, value) lambdas */
     WR_C_FILTER,    /* a, args[0]: predicate lambda */
     WR_C_REDUCE,    /* a, b: initial state, args[0]: lambda (state, elem) or (state, k, v) */
-    WR_C_LAMBDA,    /* a: body; col: first parameter slot; n: parameter count */
+    WR_C_LAMBDA,    /* a: body; col: first parameter slot; n: parameter count (args NULL) */
 } wr_cop;
 
 typedef struct wr_cexpr wr_cexpr;
