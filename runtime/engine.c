@@ -33,6 +33,7 @@
 #include "runtime/batch.h"
 #include "runtime/expr.h"
 #include "runtime/format.h"
+#include "runtime/timefmt.h"
 #include "runtime/types.h"
 #include "src/base/clock.h"
 #include "src/base/logging.h"
@@ -66,7 +67,8 @@ typedef struct wr_source {
     char delimiter;
     int ncols;
     src_col *cols;
-    int ts_col; /* index in cols of TIMESTAMP='...', or -1 */
+    int ts_col;            /* index in cols of TIMESTAMP='...', or -1 */
+    const char *ts_format; /* TIMESTAMP_FORMAT for a STRING timestamp column */
     int partitions;
 } wr_source;
 
@@ -532,9 +534,17 @@ timestamp_col(const wr_stmt *st, wr_source *s, wr_err *err)
                                "TIMESTAMP column %s must be BIGINT or TIMESTAMP (or STRING with "
                                "TIMESTAMP_FORMAT), not %s",
                                s->cols[i].name, k == WR_T_STRING ? "STRING" : "another type");
-            if (k == WR_T_STRING)
-                return fail_at(err, prop(st, "TIMESTAMP_FORMAT")->loc,
-                               "TIMESTAMP_FORMAT is not supported yet");
+            if (k == WR_T_STRING) {
+                const char *f = prop_string(st, "TIMESTAMP_FORMAT", err, &bad);
+                wr_buf probe = WR_BUF_INIT;
+                bool ok = f != NULL && wr_time_format(&probe, 0, 0, f);
+                wr_buf_free(&probe);
+                if (bad || !ok)
+                    return fail_at(err, prop(st, "TIMESTAMP_FORMAT")->loc,
+                                   "invalid TIMESTAMP_FORMAT: a Java pattern (yyyy-MM-dd HH:mm:ss) "
+                                   "is expected");
+                s->ts_format = wr_arena_strdup(s->arena, f);
+            }
             s->ts_col = i;
             return WR_OK;
         }
@@ -1321,7 +1331,24 @@ run_batch(wr_engine *e,
         int64_t when = rec.timestamp;
         if (s->ts_col >= 0 && !b.cols[s->ts_col].null[r]) {
             wr_val tv = wr_vec_get(&b.cols[s->ts_col], r);
-            when = tv.u.i64;
+            if (s->ts_format == NULL) {
+                when = tv.u.i64;
+            } else {
+                char text[128];
+                snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
+                if (!wr_time_parse(text, s->ts_format, 0, &when)) {
+                    /* as ksqlDB: a record whose timestamp cannot be extracted is skipped */
+                    char m[300];
+                    snprintf(m, sizeof m,
+                             "failed to extract the timestamp from '%s' with "
+                             "TIMESTAMP_FORMAT '%s'",
+                             text, s->ts_format);
+                    b.n--;
+                    q->stats.decode_errors++;
+                    plog(e, q, t->partition, rec.offset, m);
+                    continue;
+                }
+            }
         }
         ts[r] = when;
         wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(t->partition),

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "grammar/sql.h"
+#include "runtime/timefmt.h"
 #include "runtime/types.h"
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -972,17 +973,6 @@ num_as_i64(const wr_val *x, bool *ok)
     }
 }
 
-/* Days since the epoch of a civil date. */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* "2020-01-02", "2020-01-02T03:04:05[.678][Z|+hh:mm]" -> ms; false when malformed. */
 static bool
 parse_iso(const char *s, int32_t len, bool date_only, int64_t *out)
@@ -1031,7 +1021,7 @@ parse_iso(const char *s, int32_t len, bool date_only, int64_t *out)
     }
     if (*p != 0)
         return false;
-    *out = days_from_civil(y, mo, d) * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 +
+    *out = wr_days_from_civil(y, mo, d) * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 +
            (int64_t)se * 1000 + ms - off;
     return true;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/timefmt.h"
 #include "runtime/types.h"
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -467,14 +468,10 @@ wr_val_equal(const wr_val *x, const wr_val *y)
 static void
 date_format(wr_buf *b, int64_t days)
 {
-    /* civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian */
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    wr_buf_printf(b, "%04lld-%02lld-%02lld", (long long)(y + (m <= 2)), (long long)m, (long long)d);
+    int64_t y;
+    int m, d;
+    wr_civil_from_days(days, &y, &m, &d);
+    wr_buf_printf(b, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 
 static void

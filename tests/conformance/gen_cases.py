@@ -420,6 +420,22 @@ files["function_errors"] = [
     err("GREATEST needs a common type", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, GREATEST(1, 'a') FROM INPUT;"], "must have a common type"),
 ]
 
+files["timestamps"] = [
+    {"name": "timestamp from a string column with TIMESTAMP_FORMAT",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T', timestamp_format='yyyy-MM-dd HH:mm:ss');",
+                    "CREATE STREAM OUTPUT AS SELECT ID, ROWTIME AS RT FROM INPUT;"],
+     "inputs": [rec({"T": "2020-09-13 12:26:40"}, ts=5), rec({"T": "not a time"}, k=2), rec({"T": "1970-01-01 00:00:01"}, k=3)],
+     "outputs": [out({"RT": 1600000000000}, ts=1600000000000), out({"RT": 1000}, k=3, ts=1000)]},
+    {"name": "timestamp format with an offset in the text",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T', timestamp_format='yyyy-MM-dd''T''HH:mm:ssX');",
+                    "CREATE STREAM OUTPUT AS SELECT ID FROM INPUT;"],
+     "inputs": [rec({"T": "2020-09-13T14:26:40+02:00"})], "outputs": [out({}, ts=1600000000000)]},
+    err("timestamp column of the wrong type", ["CREATE STREAM INPUT (ID BIGINT KEY, T BOOLEAN) WITH (kafka_topic='input', value_format='JSON', timestamp='T');"], "TIMESTAMP column T must be BIGINT or TIMESTAMP"),
+    err("string timestamp without a format", ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T');"], "TIMESTAMP column T must be BIGINT or TIMESTAMP"),
+    err("unknown timestamp column", ["CREATE STREAM INPUT (ID BIGINT KEY, T BIGINT) WITH (kafka_topic='input', value_format='JSON', timestamp='NOPE');"], "the TIMESTAMP column NOPE does not exist"),
+    err("bad timestamp format", ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T', timestamp_format='yyyy-qq');"], "invalid TIMESTAMP_FORMAT"),
+]
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
