@@ -1780,6 +1780,107 @@ exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     return WR_OK;
 }
 
+/* ---- PRINT --------------------------------------------------------------------------------- */
+
+static bool
+printable(const uint8_t *p, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+static const char *
+guess_format(const uint8_t *p, int32_t n)
+{
+    if (n < 0)
+        return "<null>";
+    if (n > 0 && (p[0] == '{' || p[0] == '[') && printable(p, n))
+        return "JSON";
+    return printable(p, n) ? "KAFKA_STRING" : "KAFKA_BYTES";
+}
+
+static void
+print_bytes(wr_buf *b, const uint8_t *p, int32_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (n < 0) {
+        wr_buf_printf(b, "<null>");
+    } else if (printable(p, n)) {
+        wr_buf_append(b, p, (size_t)n);
+    } else {
+        for (int32_t i = 0; i < n; i++) {
+            wr_buf_put_u8(b, (uint8_t)hex[p[i] >> 4]);
+            wr_buf_put_u8(b, (uint8_t)hex[p[i] & 15]);
+        }
+    }
+}
+
+/* PRINT 'topic' [FROM BEGINNING] [INTERVAL n] [LIMIT n]: the records there are now (from the
+   start, or none without FROM BEGINNING: following new records needs a push connection), every
+   n-th, at most LIMIT, as ksqlDB prints them. */
+static int
+exec_print(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    int32_t parts = wr_log_topic_partitions(e->opts.db, st->name);
+    if (parts < 1)
+        return fail_at(err, st->name_loc, "topic '%s' does not exist", st->name);
+    int64_t limit = st->limit >= 0 ? st->limit : INT64_MAX,
+            every = st->interval > 0 ? st->interval : 1;
+    int64_t seen = 0, shown = 0;
+    bool header = false;
+    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    int rc = WR_OK;
+    for (int32_t p = 0; st->from_beginning && p < parts && shown < limit && rc == WR_OK; p++) {
+        wr_partition *lp;
+        if (wr_log_partition(e->opts.db, st->name, p, &lp) != WR_OK)
+            continue;
+        int64_t off = wr_log_start_offset(lp), end = wr_log_end_offset(lp);
+        while (off < end && shown < limit && rc == WR_OK) {
+            wr_buf_reset(&data);
+            wr_log_read_result rr;
+            if ((rc = wr_log_read(lp, off, READ_BYTES, &data, &rr, err)) != WR_OK || data.len == 0)
+                break;
+            for (size_t at = 0; at < data.len && shown < limit;) {
+                size_t sz = wr_rbatch_size(data.data + at, data.len - at);
+                wr_rbatch_iter it;
+                if (sz == 0 || (rc = wr_rbatch_iter_init(&it, data.data + at, sz, &scratch,
+                                                         MAX_DECOMPRESSED, err)) != WR_OK)
+                    break;
+                wr_record rec;
+                while (shown < limit && wr_rbatch_iter_next(&it, &rec, err) == 1) {
+                    if (rec.offset < off)
+                        continue;
+                    off = rec.offset + 1;
+                    if (seen++ % every != 0)
+                        continue;
+                    if (!header) {
+                        msg(out, "Key format: %s", guess_format(rec.key, rec.key_len));
+                        msg(out, "Value format: %s", guess_format(rec.value, rec.value_len));
+                        header = true;
+                    }
+                    wr_val ts = wr_val_timestamp(rec.timestamp);
+                    wr_buf_printf(out, "rowtime: ");
+                    wr_val_to_string(out, &ts);
+                    wr_buf_printf(out, " Z, key: ");
+                    print_bytes(out, rec.key, rec.key_len);
+                    wr_buf_printf(out, ", value: ");
+                    print_bytes(out, rec.value, rec.value_len);
+                    wr_buf_printf(out, ", partition: %d\n", p);
+                    shown++;
+                }
+                at += sz;
+            }
+        }
+    }
+    if (!header)
+        msg(out, "Key format: \u00af\\_(\u30c4)_/\u00af - no data processed");
+    wr_buf_free(&data);
+    wr_buf_free(&scratch);
+    return rc;
+}
+
 /* ---- statements ---------------------------------------------------------------------------- */
 
 static int
@@ -1838,8 +1939,7 @@ exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_bu
                        "EXPLAIN of a push or pull query is not supported yet: EXPLAIN a CREATE ... "
                        "AS SELECT, an INSERT INTO ... SELECT or a query id");
     case WR_S_PRINT:
-        return fail_at(err, st->loc, "%s is not supported yet",
-                       st->kind == WR_S_EXPLAIN ? "EXPLAIN" : "PRINT");
+        return exec_print(e, st, out, err);
     }
     return fail_at(err, st->loc, "unsupported statement");
 }

@@ -226,3 +226,28 @@ Test(engine, explain_prints_the_operator_dag_of_a_query_or_a_statement)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+Test(engine, print_shows_the_records_of_a_topic)
+{
+    append(0, 5, 20, WR_COMPRESSION_NONE);
+    wr_engine *e = engine();
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *p = "PRINT 'input' FROM BEGINNING INTERVAL 2 LIMIT 2;";
+    cr_assert_eq(wr_engine_execute(e, NULL, p, strlen(p), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    const char *t = (const char *)out.data;
+    cr_assert(strstr(t, "Key format: KAFKA_BYTES\nValue format: JSON\n") != NULL, "%s", t);
+    cr_assert(strstr(t, "rowtime: 1970-01-01T00:00:00.000 Z, key: 0000000000000000, value: "
+                        "{\"V\":\"000000000000\"}, partition: 0\n") != NULL,
+              "%s", t);
+    cr_assert(strstr(t, "key: 0000000000000002") != NULL, "INTERVAL 2 shows every second record");
+    cr_assert(strstr(t, "key: 0000000000000001") == NULL);
+    cr_assert(strstr(t, "key: 0000000000000004") == NULL, "LIMIT 2");
+    wr_buf_reset(&out);
+    const char *q = "PRINT nope FROM BEGINNING;";
+    cr_assert_eq(wr_engine_execute(e, NULL, q, strlen(q), &out, &err), WR_ESEMANTIC);
+    cr_assert(strstr(err.msg, "topic 'nope' does not exist") != NULL, "%s", err.msg);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
