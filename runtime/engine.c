@@ -431,6 +431,60 @@ is_key_role(wr_colrole r)
     return r == WR_COL_KEY || r == WR_COL_PRIMARY_KEY;
 }
 
+static bool
+is_header_role(wr_colrole r)
+{
+    return r == WR_COL_HEADERS || r == WR_COL_HEADER;
+}
+
+/* ARRAY<STRUCT<KEY STRING, VALUE BYTES>>: every header of a record, as ksqlDB types them. */
+static bool
+headers_type(const wr_sql_type *t)
+{
+    return t->kind == WR_T_ARRAY && t->elem->kind == WR_T_STRUCT && t->elem->nfields == 2 &&
+           strcmp(t->elem->fields[0].name, "KEY") == 0 &&
+           t->elem->fields[0].type->kind == WR_T_STRING &&
+           strcmp(t->elem->fields[1].name, "VALUE") == 0 &&
+           t->elem->fields[1].type->kind == WR_T_BYTES;
+}
+
+/* The header columns of row r from the record's headers (HEADER('k'): the last header k). */
+static void
+fill_headers(const wr_source *s, wr_batch *b, int32_t r, const wr_record *rec, wr_arena *a)
+{
+    for (int i = 0; i < s->ncols; i++) {
+        if (!is_header_role(s->cols[i].role))
+            continue;
+        wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
+        wr_rheader h;
+        wr_val v = wr_val_null(s->cols[i].type);
+        if (s->cols[i].role == WR_COL_HEADER) {
+            size_t kl = strlen(s->cols[i].header_key);
+            while (wr_record_header_next(&rd, &h) == 1)
+                if ((size_t)h.key_len == kl && memcmp(h.key, s->cols[i].header_key, kl) == 0)
+                    v = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
+                                : wr_val_null(s->cols[i].type);
+        } else {
+            int32_t n = rec->header_count > 0 ? rec->header_count : 0, k = 0;
+            wr_val *items = wr_arena_calloc(a, (size_t)n + 1, sizeof *items);
+            while (items != NULL && k < n && wr_record_header_next(&rd, &h) == 1) {
+                wr_val *f = wr_arena_calloc(a, 2, sizeof *f);
+                if (f == NULL)
+                    break;
+                f[0] = wr_val_string((const char *)h.key, h.key_len);
+                f[1] = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
+                               : wr_val_null(wr_type_of(WR_T_BYTES));
+                items[k] = (wr_val){.type = s->cols[i].type->elem, .u.st.f = f};
+                k++;
+            }
+            v = (wr_val){.type = s->cols[i].type};
+            v.u.arr.n = k;
+            v.u.arr.v = items;
+        }
+        wr_vec_set(&b->cols[i], r, &v);
+    }
+}
+
 static const char *PSEUDO[NPSEUDO] = {"ROWTIME", "ROWPARTITION", "ROWOFFSET"};
 
 static bool
@@ -635,13 +689,21 @@ exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out
                          c->name);
             goto fail;
         }
-        if (c->role == WR_COL_HEADERS || c->role == WR_COL_HEADER) {
-            rc = fail_at(err, c->loc, "HEADER columns are not supported yet");
+        if (c->role == WR_COL_HEADERS && !headers_type(c->type)) {
+            rc = fail_at(err, c->loc,
+                         "HEADERS column %s must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>",
+                         c->name);
+            goto fail;
+        }
+        if (c->role == WR_COL_HEADER && c->type->kind != WR_T_BYTES) {
+            rc = fail_at(err, c->loc, "HEADER('%s') column %s must be BYTES", c->header_key,
+                         c->name);
             goto fail;
         }
         nkeys += is_key_role(c->role);
-        s->cols[i] = (src_col){wr_arena_strdup(s->arena, c->name), wr_type_copy(s->arena, c->type),
-                               c->role, NULL};
+        s->cols[i] =
+            (src_col){wr_arena_strdup(s->arena, c->name), wr_type_copy(s->arena, c->type), c->role,
+                      c->header_key ? wr_arena_strdup(s->arena, c->header_key) : NULL};
     }
     s->ncols = st->ncols;
     if (st->is_table && nkeys == 0) {
@@ -990,7 +1052,7 @@ plan_needed(wr_query *q, wr_err *err)
     if (s->ts_col >= 0)
         used[s->ts_col] = true;
     for (int i = 0, v = 0; i < s->ncols; i++)
-        if (!is_key_role(s->cols[i].role))
+        if (!is_key_role(s->cols[i].role) && !is_header_role(s->cols[i].role))
             q->val_needed[v++] = used[i];
     return WR_OK;
 }
@@ -1327,7 +1389,9 @@ run_batch(wr_engine *e,
             first_offset = rec.offset;
         int32_t r = b.n++;
         for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
-            wr_vec_set(&b.cols[i], r, is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
+            if (!is_header_role(s->cols[i].role))
+                wr_vec_set(&b.cols[i], r, is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
+        fill_headers(s, &b, r, &rec, ra);
         int64_t when = rec.timestamp;
         if (s->ts_col >= 0 && !b.cols[s->ts_col].null[r]) {
             wr_val tv = wr_vec_get(&b.cols[s->ts_col], r);
@@ -1528,13 +1592,19 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     for (int i = 0; i < s->ncols; i++)
         vals[i] = wr_val_null(s->cols[i].type);
     int64_t ts = wr_clock_wall_ms();
-    int n = st->insert_cols ? st->ninsert_cols : s->ncols;
+    /* without a column list: every key and value column in order (not the header columns) */
+    const char **names = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *names);
+    int nimplicit = 0;
+    for (int c = 0; names != NULL && c < s->ncols; c++)
+        if (!is_header_role(s->cols[c].role))
+            names[nimplicit++] = s->cols[c].name;
+    int n = st->insert_cols ? st->ninsert_cols : nimplicit;
     if (n != st->nvalues) {
         rc = fail_at(err, st->loc, "expected %d values, got %d", n, st->nvalues);
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        const char *name = st->insert_cols ? st->insert_cols[i] : s->cols[i].name;
+        const char *name = st->insert_cols ? st->insert_cols[i] : names[i];
         wr_loc at = st->insert_cols ? st->insert_col_locs[i] : st->values[i]->loc;
         int col = -1;
         for (int c = 0; c < s->ncols; c++)
@@ -1543,6 +1613,10 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         bool rowtime = strcmp(name, "ROWTIME") == 0;
         if (col < 0 && !rowtime) {
             rc = fail_at(err, at, "column %s does not exist in %s", name, s->name);
+            goto out;
+        }
+        if (col >= 0 && is_header_role(s->cols[col].role)) {
+            rc = fail_at(err, at, "cannot insert into HEADER column %s", name);
             goto out;
         }
         wr_cexpr *ce;
@@ -1583,7 +1657,7 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++) {
         if (is_key_role(s->cols[i].role))
             kv[ki++] = vals[i];
-        else
+        else if (!is_header_role(s->cols[i].role))
             vv[vi++] = vals[i];
     }
     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT, batch = WR_BUF_INIT;

@@ -436,6 +436,30 @@ files["timestamps"] = [
     err("bad timestamp format", ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T', timestamp_format='yyyy-qq');"], "invalid TIMESTAMP_FORMAT"),
 ]
 
+HSRC = ("CREATE STREAM INPUT (ID BIGINT KEY, V INT, HS ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS, "
+        "TRACE BYTES HEADER('trace')) WITH (kafka_topic='input', value_format='JSON');")
+def hrec(v, headers, k=1):
+    r = rec(v, k=k)
+    r["headers"] = headers
+    return r
+files["headers"] = [
+    {"name": "headers and one header as columns",
+     "statements": [HSRC, "CREATE STREAM OUTPUT AS SELECT ID, V, HS, TRACE FROM INPUT;"],
+     "inputs": [hrec({"V": 1}, [{"KEY": "trace", "VALUE": "YWJj"}, {"KEY": "other", "VALUE": None}])],
+     "outputs": [out({"V": 1, "HS": [{"KEY": "trace", "VALUE": "YWJj"}, {"KEY": "other", "VALUE": None}], "TRACE": "YWJj"})]},
+    {"name": "a missing header is null, the last of several wins",
+     "statements": [HSRC, "CREATE STREAM OUTPUT AS SELECT ID, TRACE FROM INPUT;"],
+     "inputs": [hrec({"V": 1}, []), hrec({"V": 2}, [{"KEY": "trace", "VALUE": "eA=="}, {"KEY": "trace", "VALUE": "eQ=="}], k=2)],
+     "outputs": [out({"TRACE": None}), out({"TRACE": "eQ=="}, k=2)]},
+    {"name": "header values in expressions",
+     "statements": [HSRC, "CREATE STREAM OUTPUT AS SELECT ID, ARRAY_LENGTH(HS) AS N, HS[1]->KEY AS K FROM INPUT WHERE TRACE IS NOT NULL;"],
+     "inputs": [hrec({"V": 1}, [{"KEY": "trace", "VALUE": "YQ=="}]), hrec({"V": 2}, [], k=2)],
+     "outputs": [out({"N": 1, "K": "trace"})]},
+    err("headers column of the wrong type", ["CREATE STREAM S (ID BIGINT KEY, H ARRAY<STRING> HEADERS) WITH (kafka_topic='input', value_format='JSON');"], "HEADERS column H must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>"),
+    err("header column of the wrong type", ["CREATE STREAM S (ID BIGINT KEY, H STRING HEADER('h')) WITH (kafka_topic='input', value_format='JSON');"], "HEADER('h') column H must be BYTES"),
+    err("insert into a header column", [HSRC, "INSERT INTO INPUT (ID, TRACE) VALUES (1, 'x');"], "cannot insert into HEADER column TRACE"),
+]
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")

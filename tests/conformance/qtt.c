@@ -170,10 +170,44 @@ produce(wr_engine *e, wr_logdb *db, const json_t *in, char *why, size_t whylen)
                 : knull ? 0
                         : wr_murmur2_partition(kb.data, kb.len, parts);
     int64_t ts = json_integer_value(json_object_get(in, "timestamp"));
+    /* "headers": [{"KEY": "k", "VALUE": base64 or null}], as ksqlDB's test files give them */
+    json_t *jh = json_object_get(in, "headers");
+    size_t nh = json_array_size(jh);
+    wr_rheader *hs = calloc(nh + 1, sizeof *hs);
+    uint8_t *hbuf = malloc(4096);
+    size_t hused = 0;
+    for (size_t i = 0; hs != NULL && hbuf != NULL && i < nh; i++) {
+        json_t *h = json_array_get(jh, i);
+        const char *k = json_string_value(json_object_get(h, "KEY"));
+        const char *v = json_string_value(json_object_get(h, "VALUE"));
+        hs[i].key = (const uint8_t *)(k ? k : "");
+        hs[i].key_len = (int32_t)strlen(k ? k : "");
+        hs[i].value = NULL;
+        hs[i].value_len = -1;
+        if (v != NULL) { /* base64 */
+            uint32_t acc = 0;
+            int bits = 0;
+            hs[i].value = hbuf + hused;
+            hs[i].value_len = 0;
+            for (const char *c = v; *c && *c != '=' && hused < 4096; c++) {
+                const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                const char *at = strchr(al, *c);
+                if (at == NULL)
+                    break;
+                acc = acc << 6 | (uint32_t)(at - al);
+                bits += 6;
+                if (bits >= 8) {
+                    bits -= 8;
+                    hbuf[hused++] = (uint8_t)(acc >> bits);
+                    hs[i].value_len++;
+                }
+            }
+        }
+    }
     wr_rbatch_builder bb;
     wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
     wr_rbatch_builder_add(&bb, ts, knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
-                          vnull ? NULL : vb.data, vnull ? -1 : (int32_t)vb.len, NULL, 0);
+                          vnull ? NULL : vb.data, vnull ? -1 : (int32_t)vb.len, hs, (int32_t)nh);
     wr_partition *lp;
     wr_log_append_result res;
     if (wr_log_partition(db, topic, p, &lp) != WR_OK ||
@@ -183,6 +217,8 @@ produce(wr_engine *e, wr_logdb *db, const json_t *in, char *why, size_t whylen)
         rc = -1;
     }
     wr_rbatch_builder_free(&bb);
+    free(hs);
+    free(hbuf);
 out:
     wr_buf_free(&kb);
     wr_buf_free(&vb);
