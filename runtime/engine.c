@@ -591,7 +591,7 @@ timestamp_col(const wr_stmt *st, wr_source *s, wr_err *err)
             if (k == WR_T_STRING) {
                 const char *f = prop_string(st, "TIMESTAMP_FORMAT", err, &bad);
                 wr_buf probe = WR_BUF_INIT;
-                bool ok = f != NULL && wr_time_format(&probe, 0, 0, f);
+                bool ok = f != NULL && wr_time_format(&probe, 0, NULL, f);
                 wr_buf_free(&probe);
                 if (bad || !ok)
                     return fail_at(err, prop(st, "TIMESTAMP_FORMAT")->loc,
@@ -1400,7 +1400,7 @@ run_batch(wr_engine *e,
             } else {
                 char text[128];
                 snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
-                if (!wr_time_parse(text, s->ts_format, 0, &when)) {
+                if (!wr_time_parse(text, s->ts_format, NULL, &when)) {
                     /* as ksqlDB: a record whose timestamp cannot be extracted is skipped */
                     char m[300];
                     snprintf(m, sizeof m,

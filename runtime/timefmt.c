@@ -4,7 +4,9 @@
  */
 #include "runtime/timefmt.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,14 +31,27 @@ wr_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-/* A zone as a fixed offset in ms: "UTC", "GMT", "Z", "+05:30", "-08", "UTC+2", "GMT-03:00".
-   Named regions (Europe/Paris) are not supported yet: false. */
-bool
-wr_time_zone_offset(const char *z, int64_t *off)
+/* ---- zones: fixed offsets and the tz database ------------------------------------------- */
+
+struct wr_tz {
+    char name[64];
+    int64_t fixed;  /* ms, when ntrans == 0 */
+    int32_t ntrans; /* TZif: transitions (UTC seconds) and the offset (ms) from each */
+    int64_t *at;
+    int64_t *off;
+    int64_t first_off; /* before the first transition */
+};
+
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+static wr_tz *tz_cache[64];
+static int tz_count;
+
+static bool
+fixed_offset(const char *z, int64_t *off)
 {
     *off = 0;
     if (z == NULL || *z == 0 || strcasecmp(z, "UTC") == 0 || strcasecmp(z, "GMT") == 0 ||
-        strcmp(z, "Z") == 0 || strcasecmp(z, "Etc/UTC") == 0)
+        strcmp(z, "Z") == 0 || strcasecmp(z, "Etc/UTC") == 0 || strcasecmp(z, "Etc/GMT") == 0)
         return true;
     if (strncasecmp(z, "UTC", 3) == 0 || strncasecmp(z, "GMT", 3) == 0)
         z += 3;
@@ -49,6 +64,134 @@ wr_time_zone_offset(const char *z, int64_t *off)
         return false;
     *off = (*z == '-' ? -1 : 1) * ((int64_t)h * 3600000 + (int64_t)mi * 60000);
     return true;
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads /usr/share/zoneinfo/<name> (TZif version 2 or later: the 64-bit block). */
+static wr_tz *
+load_tzif(const char *name)
+{
+    for (const char *c = name; *c; c++) /* a zone name, never a path out of the database */
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '/' || *c == '_' || *c == '-' || *c == '+'))
+            return NULL;
+    if (strstr(name, "..") != NULL || name[0] == '/' || strlen(name) >= 64)
+        return NULL;
+    char path[128];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    uint8_t *d = malloc(1 << 20);
+    size_t n = d ? fread(d, 1, 1 << 20, f) : 0;
+    fclose(f);
+    wr_tz *z = NULL;
+    if (n < 44 || memcmp(d, "TZif", 4) != 0 || d[4] < '2')
+        goto out;
+    /* skip the 32-bit block */
+    uint32_t isut = be32(d + 20), isstd = be32(d + 24), leap = be32(d + 28), tc = be32(d + 32),
+             ty = be32(d + 36), ch = be32(d + 40);
+    size_t v1 = 44 + (size_t)tc * 5 + (size_t)ty * 6 + ch + (size_t)leap * 8 + isstd + isut;
+    if (v1 + 44 > n || memcmp(d + v1, "TZif", 4) != 0)
+        goto out;
+    const uint8_t *h = d + v1;
+    leap = be32(h + 28);
+    tc = be32(h + 32);
+    ty = be32(h + 36);
+    const uint8_t *trans = h + 44, *idx = trans + (size_t)tc * 8, *info = idx + tc;
+    if (info + (size_t)ty * 6 > d + n || ty == 0 || tc > 100000)
+        goto out;
+    z = calloc(1, sizeof *z);
+    if (z == NULL)
+        goto out;
+    snprintf(z->name, sizeof z->name, "%s", name);
+    z->at = calloc((size_t)tc + 1, sizeof *z->at);
+    z->off = calloc((size_t)tc + 1, sizeof *z->off);
+    if (z->at == NULL || z->off == NULL) {
+        free(z->at);
+        free(z->off);
+        free(z);
+        z = NULL;
+        goto out;
+    }
+    z->first_off = (int64_t)(int32_t)be32(info) * 1000;
+    for (uint32_t i = 0; i < ty; i++) /* before any transition: the first standard-time type */
+        if (info[i * 6 + 4] == 0) {
+            z->first_off = (int64_t)(int32_t)be32(info + i * 6) * 1000;
+            break;
+        }
+    for (uint32_t i = 0; i < tc; i++) {
+        uint64_t t = (uint64_t)be32(trans + i * 8) << 32 | be32(trans + i * 8 + 4);
+        uint8_t k = idx[i] < ty ? idx[i] : 0;
+        z->at[i] = (int64_t)t;
+        z->off[i] = (int64_t)(int32_t)be32(info + (size_t)k * 6) * 1000;
+    }
+    z->ntrans = (int32_t)tc;
+out:
+    free(d);
+    return z;
+}
+
+const wr_tz *
+wr_tz_get(const char *name)
+{
+    static wr_tz utc = {.name = "UTC"};
+    int64_t off;
+    if (name == NULL || *name == 0)
+        return &utc;
+    pthread_mutex_lock(&tz_mu);
+    wr_tz *found = NULL;
+    for (int i = 0; i < tz_count && found == NULL; i++)
+        if (strcmp(tz_cache[i]->name, name) == 0)
+            found = tz_cache[i];
+    if (found == NULL) {
+        if (fixed_offset(name, &off)) {
+            found = calloc(1, sizeof *found);
+            if (found != NULL) {
+                snprintf(found->name, sizeof found->name, "%s", name);
+                found->fixed = off;
+            }
+        } else {
+            found = load_tzif(name);
+        }
+        /* cached for the life of the process; a full cache just stops caching */
+        if (found != NULL && tz_count < (int)(sizeof tz_cache / sizeof tz_cache[0]))
+            tz_cache[tz_count++] = found;
+    }
+    pthread_mutex_unlock(&tz_mu);
+    return found;
+}
+
+int64_t
+wr_tz_offset(const wr_tz *z, int64_t utc_ms)
+{
+    if (z->ntrans == 0)
+        return z->fixed;
+    int64_t t = utc_ms >= 0 ? utc_ms / 1000 : -((-utc_ms + 999) / 1000);
+    if (t < z->at[0])
+        return z->first_off;
+    int32_t lo = 0, hi = z->ntrans - 1; /* the last transition at or before t */
+    while (lo < hi) {
+        int32_t mid = (lo + hi + 1) / 2;
+        if (z->at[mid] <= t)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return z->off[lo];
+}
+
+int64_t
+wr_tz_offset_local(const wr_tz *z, int64_t local_ms)
+{
+    int64_t o1 = wr_tz_offset(z, local_ms);
+    int64_t o2 = wr_tz_offset(z, local_ms - o1);
+    return o1 == o2 ? o1 : wr_tz_offset(z, local_ms - o2);
 }
 
 static const char *MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -281,18 +424,20 @@ parse_java(const char *t, const char *pat, int64_t *out, int64_t *zone_off, bool
 }
 
 bool
-wr_time_format(wr_buf *b, int64_t ms, int64_t zone_off, const char *pattern)
+wr_time_format(wr_buf *b, int64_t ms, const wr_tz *z, const char *pattern)
 {
-    return format_java(b, ms + zone_off, zone_off, pattern);
+    int64_t off = z ? wr_tz_offset(z, ms) : 0;
+    return format_java(b, ms + off, off, pattern);
 }
 
 bool
-wr_time_parse(const char *text, const char *pattern, int64_t zone_off, int64_t *ms)
+wr_time_parse(const char *text, const char *pattern, const wr_tz *z, int64_t *ms)
 {
     int64_t zoff = 0;
     bool had = false;
     if (!parse_java(text, pattern, ms, &zoff, &had))
         return false;
-    *ms -= had ? zoff : zone_off; /* an offset in the text wins over the zone given */
+    /* an offset in the text wins over the zone given */
+    *ms -= had ? zoff : z ? wr_tz_offset_local(z, *ms) : 0;
     return true;
 }

@@ -1,7 +1,6 @@
 /*
  * timefmt.h - instants as text with Java DateTimeFormatter patterns ("yyyy-MM-dd'T'HH:mm:ss.SSSX"),
- * for the date/time functions and TIMESTAMP_FORMAT. Zones are UTC or fixed offsets ("+05:30",
- * "UTC+2"); named regions (Europe/Paris) are not supported yet.
+ * for the date/time functions and TIMESTAMP_FORMAT, in UTC, fixed offsets or tz database zones.
  */
 #ifndef WR_RUNTIME_TIMEFMT_H
 #define WR_RUNTIME_TIMEFMT_H
@@ -15,16 +14,23 @@
 int64_t wr_days_from_civil(int64_t y, int64_t m, int64_t d);
 void wr_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
-/* The offset in ms of a zone name: "UTC", "GMT", "Z", "+05:30", "-08", "UTC+2"; NULL is UTC.
-   false for a zone that is not a fixed offset. */
-bool wr_time_zone_offset(const char *zone, int64_t *off);
+/* A time zone: UTC, a fixed offset ("+05:30", "-08", "UTC+2", "GMT-03:00") or a tz database
+   region ("America/Los_Angeles", read from /usr/share/zoneinfo). NULL when unknown. Zones are
+   loaded once and kept for the life of the process; thread-safe. */
+typedef struct wr_tz wr_tz;
+const wr_tz *wr_tz_get(const char *name);
 
-/* Appends ms since the epoch, seen in a zone of offset zone_off, as pattern says; false for a
+/* The zone's offset from UTC, in ms, at an instant; and for a wall-clock time in the zone (in
+   a gap or an overlap of a transition, the offset before it). */
+int64_t wr_tz_offset(const wr_tz *z, int64_t utc_ms);
+int64_t wr_tz_offset_local(const wr_tz *z, int64_t local_ms);
+
+/* Appends ms since the epoch as seen in zone z (NULL: UTC), as pattern says; false for a
    pattern letter that is not supported. */
-bool wr_time_format(wr_buf *b, int64_t ms, int64_t zone_off, const char *pattern);
+bool wr_time_format(wr_buf *b, int64_t ms, const wr_tz *z, const char *pattern);
 
-/* Parses text by pattern into ms since the epoch; a text without an offset is read in the zone
-   of offset zone_off. false when the text does not match. */
-bool wr_time_parse(const char *text, const char *pattern, int64_t zone_off, int64_t *ms);
+/* Parses text by pattern into ms since the epoch; a text without an offset is read in zone z
+   (NULL: UTC). false when the text does not match. */
+bool wr_time_parse(const char *text, const char *pattern, const wr_tz *z, int64_t *ms);
 
 #endif

@@ -1497,13 +1497,13 @@ fmt_ts(wr_fn_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *
 {
     *o = wr_val_null(c->ret);
     char *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
-    int64_t off;
-    if (!wr_time_zone_offset(z, &off)) {
-        wr_fn_warn(c, "unsupported time zone '%s' (UTC and fixed offsets are)", z);
+    const wr_tz *tz = wr_tz_get(z);
+    if (tz == NULL) {
+        wr_fn_warn(c, "unknown time zone '%s'", z);
         return;
     }
     wr_buf b = WR_BUF_INIT;
-    if (p != NULL && wr_time_format(&b, ms, off, p))
+    if (p != NULL && wr_time_format(&b, ms, tz, p))
         *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     else
         wr_fn_warn(c, "unsupported pattern '%s'", p ? p : "");
@@ -1514,12 +1514,12 @@ static bool
 parse_ts(wr_fn_ctx *c, const wr_val *text, const wr_val *pat, const wr_val *zone, int64_t *ms)
 {
     char *t = zdup(c, text), *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
-    int64_t off;
-    if (!wr_time_zone_offset(z, &off)) {
-        wr_fn_warn(c, "unsupported time zone '%s' (UTC and fixed offsets are)", z);
+    const wr_tz *tz = wr_tz_get(z);
+    if (tz == NULL) {
+        wr_fn_warn(c, "unknown time zone '%s'", z);
         return false;
     }
-    if (t == NULL || p == NULL || !wr_time_parse(t, p, off, ms)) {
+    if (t == NULL || p == NULL || !wr_time_parse(t, p, tz, ms)) {
         wr_fn_warn(c, "text '%s' does not match pattern '%s'", t ? t : "", p ? p : "");
         return false;
     }
@@ -1622,13 +1622,15 @@ f_convert_tz(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)n;
     char *from = zdup(c, &a[1]), *to = zdup(c, &a[2]);
-    int64_t f, t;
-    if (!wr_time_zone_offset(from, &f) || !wr_time_zone_offset(to, &t)) {
-        wr_fn_warn(c, "unsupported time zone (UTC and fixed offsets are)");
+    const wr_tz *f = wr_tz_get(from), *t = wr_tz_get(to);
+    if (f == NULL || t == NULL) {
+        wr_fn_warn(c, "unknown time zone '%s'", f == NULL ? from : to);
         *o = wr_val_null(c->ret);
         return;
     }
-    *o = wr_val_timestamp(a[0].u.i64 - f + t);
+    /* the wall-clock time in `from` as the wall-clock time in `to` at the same instant */
+    int64_t utc = a[0].u.i64 - wr_tz_offset_local(f, a[0].u.i64);
+    *o = wr_val_timestamp(utc + wr_tz_offset(t, utc));
 }
 
 static void
@@ -1911,9 +1913,9 @@ static const fdef defs[] = {
       "AS_MAP(ARRAY<STRING>, ARRAY<T>) -> MAP<STRING, T>", resolve_as_map, f_as_map},
      NULL,
      0},
-    /* dates and times (UTC and fixed offsets) */
+    /* dates and times (tz database names or fixed offsets) */
     {{"TIMESTAMPTOSTRING", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Formats milliseconds since the epoch with a Java pattern, in UTC or a fixed-offset zone.",
+      "Formats milliseconds since the epoch with a Java pattern, in a zone (UTC by default).",
       "TIMESTAMPTOSTRING(BIGINT, STRING pattern[, STRING zone]) -> STRING", NULL,
       f_timestamptostring},
      SIGS({"LS", R_FIXED, WR_T_STRING}, {"LSS", R_FIXED, WR_T_STRING})},
@@ -1950,7 +1952,8 @@ static const fdef defs[] = {
       "DATEADD(STRING unit, INT n, DATE) -> DATE", NULL, f_dateadd},
      SIGS({"SLQ", R_FIXED, WR_T_DATE})},
     {{"CONVERT_TZ", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Moves a TIMESTAMP from one zone's wall clock to another's (UTC and fixed offsets).",
+      "Moves a TIMESTAMP from one zone's wall clock to another's (tz database names or fixed "
+      "offsets).",
       "CONVERT_TZ(TIMESTAMP, STRING from, STRING to) -> TIMESTAMP", NULL, f_convert_tz},
      SIGS({"TSS", R_FIXED, WR_T_TIMESTAMP})},
     {{"UNIX_DATE", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "DATE / TIME",

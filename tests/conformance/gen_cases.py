@@ -394,6 +394,12 @@ files["functions_date"] = expr_cases("fn date", [
     ("UNIX_TIMESTAMP(TIMESTAMPSUB('SECONDS', 1, FROM_UNIXTIME(0)))", S, -1000),
     ("UNIX_TIMESTAMP(CONVERT_TZ(FROM_UNIXTIME(0), 'UTC', '+01:00'))", S, 3600000),
     ("UNIX_DATE(PARSE_DATE('1970-01-11', 'yyyy-MM-dd'))", S, 10),
+    ("TIMESTAMPTOSTRING(1600000000000, 'yyyy-MM-dd HH:mm XXX', 'America/Los_Angeles')", S, "2020-09-13 05:26 -07:00"),
+    ("TIMESTAMPTOSTRING(1577836800000, 'yyyy-MM-dd HH:mm', 'America/Los_Angeles')", S, "2019-12-31 16:00"),
+    ("STRINGTOTIMESTAMP('2020-03-08 03:30', 'yyyy-MM-dd HH:mm', 'America/Los_Angeles')", S, 1583663400000),
+    ("UNIX_TIMESTAMP(CONVERT_TZ(FROM_UNIXTIME(0), 'UTC', 'Asia/Kolkata'))", S, 19800000),
+    ("TIMESTAMPTOSTRING(0, 'yyyy', 'Mars/Olympus_Mons')", S, None),
+    ("TIMESTAMPTOSTRING(0, 'HH:mm', '../../etc/passwd')", S, None),
 ])
 XSRC = ("CREATE STREAM INPUT (ID BIGINT KEY, TAGS ARRAY<STRING>, N INT) "
         "WITH (kafka_topic='input', value_format='JSON');")
