@@ -636,6 +636,65 @@ msg(wr_buf *out, const char *fmt, ...)
     wr_buf_printf(out, "%s\n", tmp);
 }
 
+/* ksqlDB's rule for CREATE OR REPLACE: same kind, topic and formats, the same key columns, and
+   the old value columns as a prefix of the new ones (columns may only be added at the end). */
+static int
+check_upgrade(const wr_source *old, const wr_source *nu, wr_loc at, wr_err *err)
+{
+    static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+    if (old->is_table != nu->is_table)
+        return fail_at(err, at, "cannot replace %s %s with a %s",
+                       old->is_table ? "table" : "stream", old->name,
+                       nu->is_table ? "table" : "stream");
+    if (strcmp(old->topic, nu->topic) != 0 || old->key_fmt != nu->key_fmt ||
+        old->val_fmt != nu->val_fmt)
+        return fail_at(err, at,
+                       "cannot upgrade %s: its topic and formats (%s, %s/%s) cannot change",
+                       old->name, old->topic, fmts[old->key_fmt], fmts[old->val_fmt]);
+    /* keys: the same, in order; values: the old ones first, in order, new ones after */
+    for (int pass = 0; pass < 2; pass++) {
+        bool keys = pass == 0;
+        int j = 0;
+        for (int i = 0; i < old->ncols; i++) {
+            if (is_key_role(old->cols[i].role) != keys)
+                continue;
+            while (j < nu->ncols && is_key_role(nu->cols[j].role) != keys)
+                j++;
+            const src_col *x = &old->cols[i], *y = j < nu->ncols ? &nu->cols[j] : NULL;
+            if (y == NULL || strcmp(x->name, y->name) != 0 || x->role != y->role ||
+                !wr_type_equal(x->type, y->type))
+                return fail_at(err, at,
+                               "cannot upgrade %s: column %s cannot be removed, renamed, retyped "
+                               "or moved; new value columns may only be added at the end",
+                               old->name, x->name);
+            j++;
+        }
+        for (; keys && j < nu->ncols; j++)
+            if (is_key_role(nu->cols[j].role))
+                return fail_at(err, at, "cannot upgrade %s: key column %s cannot be added",
+                               old->name, nu->cols[j].name);
+    }
+    return WR_OK;
+}
+
+static bool
+source_in_use(const wr_engine *e, const wr_source *s, const wr_query *except)
+{
+    for (const wr_query *q = e->queries; q != NULL; q = q->next)
+        if (q != except && (q->src == s || q->sink == s))
+            return true;
+    return false;
+}
+
+static void
+source_unlink(wr_engine *e, wr_source *s)
+{
+    wr_source **pp = &e->sources;
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+}
+
 static int
 exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
 {
@@ -650,9 +709,11 @@ exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out
                        "cannot add %s '%s': a %s with the same name already exists", what, st->name,
                        old->is_table ? "table" : "stream");
     }
-    if (old != NULL)
+    if (old != NULL && source_in_use(e, old, NULL))
         return fail_at(err, st->name_loc,
-                       "CREATE OR REPLACE of an existing source is not supported yet");
+                       "cannot replace %s while queries read from or write into it; TERMINATE "
+                       "them first",
+                       old->name);
     int rc = check_props(st, err);
     if (rc != WR_OK)
         return rc;
@@ -716,9 +777,15 @@ exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out
         (rc = timestamp_col(st, s, err)) != WR_OK ||
         (rc = ensure_topic(e, st, s, NULL, 1, false, err)) != WR_OK)
         goto fail;
+    if (old != NULL) {
+        if ((rc = check_upgrade(old, s, st->name_loc, err)) != WR_OK)
+            goto fail;
+        source_unlink(e, old);
+        source_free(old);
+    }
     s->next = e->sources;
     e->sources = s;
-    msg(out, "%s %s created", st->is_table ? "Table" : "Stream", s->name);
+    msg(out, "%s %s %s", st->is_table ? "Table" : "Stream", s->name, old ? "replaced" : "created");
     return WR_OK;
 fail:
     source_free(s);
@@ -1081,6 +1148,24 @@ exec_query_into(
     if (src->is_table)
         return fail_at(err, q->from->loc, "queries over tables are not supported yet");
     wr_source *existing = source_find(e, st->name);
+    /* CREATE OR REPLACE ... AS SELECT: the new plan takes over the old query's id, so it
+       resumes from the old one's offsets; the sink's schema may only grow */
+    wr_query *replacing = NULL;
+    if (create && existing != NULL && st->or_replace) {
+        for (wr_query *oq = e->queries; oq != NULL; oq = oq->next)
+            if (oq->sink == existing && strncmp(oq->id, "INSERTQUERY", 11) != 0)
+                replacing = oq;
+        if (replacing == NULL)
+            return fail_at(err, st->name_loc,
+                           "%s was not created by a query: replace it with CREATE OR REPLACE "
+                           "STREAM ... (columns)",
+                           existing->name);
+        if (source_in_use(e, existing, replacing))
+            return fail_at(err, st->name_loc,
+                           "cannot replace %s while other queries read from or write into it",
+                           existing->name);
+        existing = NULL; /* planned as a new sink, checked against the old one below */
+    }
     if (create && existing != NULL && !st->if_not_exists)
         return fail_at(
             err, st->name_loc, "cannot add %s '%s': a %s with the same name already exists",
@@ -1196,15 +1281,32 @@ exec_query_into(
         rc = WR_OK;
         goto fail; /* frees the plan: nothing was created */
     }
-    char *id = query_id(e, create ? (st->is_table ? "CTAS" : "CSAS") : "INSERTQUERY", sink->name);
+    char *id = replacing ? strdup(replacing->id)
+                         : query_id(e, create ? (st->is_table ? "CTAS" : "CSAS") : "INSERTQUERY",
+                                    sink->name);
     qr->id = id ? wr_arena_strdup(a, id) : NULL;
     free(id);
+    if (replacing != NULL &&
+        (rc = check_upgrade(replacing->sink, sink, st->name_loc, err)) != WR_OK)
+        goto fail;
     if (qr->id == NULL) {
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = start_tasks(e, ss, qr, err)) != WR_OK)
         goto fail;
+    if (replacing != NULL) {
+        wr_source *old_sink = replacing->sink;
+        for (wr_query **pp = &e->queries; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == replacing) {
+                *pp = replacing->next;
+                break;
+            }
+        query_free(replacing);
+        source_unlink(e, old_sink);
+        source_free(old_sink);
+        msg(out, "Replaced query %s", qr->id);
+    }
     if (create) {
         sink->next = e->sources;
         e->sources = sink;

@@ -466,6 +466,34 @@ files["headers"] = [
     err("insert into a header column", [HSRC, "INSERT INTO INPUT (ID, TRACE) VALUES (1, 'x');"], "cannot insert into HEADER column TRACE"),
 ]
 
+files["replace"] = [
+    {"name": "create or replace a stream adds a column",
+     "statements": [SRC, SRC.replace("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE)",
+                                     "CREATE OR REPLACE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE, NOTE STRING)"),
+                    "CREATE STREAM OUTPUT AS SELECT ID, NOTE FROM INPUT;"],
+     "inputs": [rec({"NOTE": "n"})], "outputs": [out({"NOTE": "n"})]},
+    {"name": "create or replace a query keeps its id and offsets and may add a column",
+     "statements": [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;",
+                    "CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, NAME, AMOUNT FROM INPUT WHERE AMOUNT > 1;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}), rec({"NAME": "b", "AMOUNT": 2}, k=2)],
+     "outputs": [out({"NAME": "b", "AMOUNT": 2}, k=2)]},
+    err("replace may not drop a column", [SRC, SRC.replace("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE)",
+                                                           "CREATE OR REPLACE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT)")],
+        "cannot upgrade INPUT: column PRICE cannot be removed"),
+    err("replace may not change a type", [SRC, SRC.replace("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE)",
+                                                           "CREATE OR REPLACE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT BIGINT, PRICE DOUBLE)")],
+        "cannot upgrade INPUT: column AMOUNT cannot be removed, renamed, retyped"),
+    err("replace may not add a key", [SRC, SRC.replace("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE)",
+                                                       "CREATE OR REPLACE STREAM INPUT (ID BIGINT KEY, K2 INT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE)")],
+        "KAFKA"),
+    err("replace a source a query reads", [SRC, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;",
+                                           SRC.replace("CREATE STREAM INPUT", "CREATE OR REPLACE STREAM INPUT")],
+        "cannot replace INPUT while queries read from or write into it"),
+    err("replace a query with a narrower sink", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME, AMOUNT FROM INPUT;",
+                                                 "CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
+        "cannot upgrade OUTPUT: column AMOUNT cannot be removed"),
+]
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")

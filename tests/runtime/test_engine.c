@@ -251,3 +251,22 @@ Test(engine, print_shows_the_records_of_a_topic)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+Test(engine, create_or_replace_of_a_query_resumes_from_its_offsets)
+{
+    append(0, 3, 20, WR_COMPRESSION_NONE);
+    wr_engine *e = engine();
+    cr_assert_eq(run(e), 3);
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *r = "CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, V, LEN(V) AS N FROM INPUT;";
+    cr_assert_eq(wr_engine_execute(e, NULL, r, strlen(r), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((const char *)out.data, "Replaced query CSAS_OUTPUT_0") != NULL, "%s",
+              (const char *)out.data);
+    append(3, 2, 20, WR_COMPRESSION_NONE);
+    cr_assert_eq(run(e), 2, "the replacement goes on where the old plan stopped");
+    cr_assert_eq(output_end(), 5);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
