@@ -256,6 +256,43 @@ eval_logic(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec *out)
     return WR_OK;
 }
 
+/* A function call: its arguments as vectors, then the function once per selected row. */
+static int
+eval_call(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec *out)
+{
+    wr_vec *av = wr_arena_alloc(b->arena, (size_t)(e->n > 0 ? e->n : 1) * sizeof *av);
+    wr_val *args = wr_arena_alloc(b->arena, (size_t)(e->n > 0 ? e->n : 1) * sizeof *args);
+    if (av == NULL || args == NULL)
+        return WR_ENOMEM;
+    for (int i = 0; i < e->n; i++) {
+        int rc = wr_expr_eval_batch(e->args[i], b, cx, &av[i]);
+        if (rc != WR_OK)
+            return rc;
+    }
+    bool nino = (e->fn->flags & WR_FN_NULL_IN_NULL_OUT) != 0;
+    wr_fn_ctx fc = *e->fctx;
+    fc.arena = b->arena;
+    for (int32_t s = 0; s < b->nsel; s++) {
+        int32_t r = b->sel[s];
+        bool any_null = false;
+        for (int i = 0; i < e->n; i++) {
+            args[i] = wr_vec_get(&av[i], r);
+            any_null |= args[i].null;
+        }
+        wr_val v = wr_val_null(e->type);
+        if (!(any_null && nino)) {
+            fc.warning[0] = 0;
+            e->fn->eval(&fc, args, e->n, &v);
+            if (v.type == NULL)
+                v.type = e->type;
+            if (fc.warning[0] != 0 && cx->warning[0] == 0)
+                snprintf(cx->warning, sizeof cx->warning, "%s: %s", e->fn->name, fc.warning);
+        }
+        wr_vec_set(out, r, &v);
+    }
+    return WR_OK;
+}
+
 int
 wr_expr_eval_batch(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec *out)
 {
@@ -282,6 +319,8 @@ wr_expr_eval_batch(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec
     case WR_C_NOT:
     case WR_C_IS_NULL:
         return eval_logic(e, b, cx, out);
+    case WR_C_CALL:
+        return eval_call(e, b, cx, out);
     default:
         return eval_rows(e, b, cx, out);
     }

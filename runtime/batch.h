@@ -8,9 +8,10 @@
  *
  * Evaluation walks the expression tree once per batch. Column references share the column's
  * vector (no copy), constants broadcast, and comparisons, arithmetic on INT/BIGINT/DOUBLE,
- * AND/OR/NOT and IS [NOT] NULL run as tight loops over the selection. Every other node (CASE,
- * CAST, function calls, constructors, lambdas, DECIMAL arithmetic, ...) falls back to
- * wr_expr_eval one row at a time over its inputs; the result is a vector either way.
+ * AND/OR/NOT and IS [NOT] NULL run as tight loops over the selection; a function call evaluates
+ * its arguments as vectors and then the function once per selected row. Every other node (CASE,
+ * CAST, constructors, lambdas, DECIMAL arithmetic, ...) falls back to wr_expr_eval one row at a
+ * time over the row's columns; the result is a vector either way.
  */
 #ifndef WR_RUNTIME_BATCH_H
 #define WR_RUNTIME_BATCH_H

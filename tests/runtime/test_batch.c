@@ -18,11 +18,15 @@ static wr_arena *A;
 static wr_col cols[5];
 static wr_scope scope = {.cols = cols, .n = 5};
 static wr_batch B;
+static wr_fn_registry *F;
 
 static void
 setup(void)
 {
     A = wr_arena_create(0);
+    F = wr_fn_registry_create();
+    wr_err ferr = {0};
+    cr_assert_eq(wr_fn_register_builtins(F, &ferr), WR_OK);
     cols[0] = (wr_col){"I", NULL, wr_type_of(WR_T_INT)};
     cols[1] = (wr_col){"L", NULL, wr_type_of(WR_T_BIGINT)};
     cols[2] = (wr_col){"D", NULL, wr_type_of(WR_T_DOUBLE)};
@@ -50,6 +54,7 @@ static void
 teardown(void)
 {
     wr_arena_destroy(A);
+    wr_fn_registry_destroy(F);
 }
 
 TestSuite(batch, .init = setup, .fini = teardown);
@@ -62,7 +67,7 @@ compile(const char *expr)
     wr_script *s;
     wr_err err = {0};
     cr_assert_eq(wr_sql_parse(A, sql, strlen(sql), &s, &err), WR_OK, "%s", err.msg);
-    wr_analyzer an = {.arena = A, .scope = &scope};
+    wr_analyzer an = {.arena = A, .scope = &scope, .fns = F};
     wr_cexpr *c;
     cr_assert_eq(wr_expr_analyze(&an, s->stmts[0]->select->items[0].expr, &c, &err), WR_OK,
                  "%s: %s", expr, err.msg);
