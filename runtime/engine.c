@@ -94,6 +94,8 @@ typedef struct wr_query {
     int tfn_out;           /* its output column */
     const char **out_text; /* each output expression as SQL, and the filter's (EXPLAIN) */
     bool *val_needed;      /* value columns the query reads: the decoder skips the others */
+    const char *agg_text;  /* GROUP BY: the aggregation, for EXPLAIN (NULL: none) */
+    const char *having_text;
     const char *where_text;
 } wr_query;
 
@@ -1079,6 +1081,10 @@ explain_query(wr_buf *out, const wr_query *q)
         wr_buf_printf(out, "%s%s AS %s", i ? ", " : "", q->out_text[i] ? q->out_text[i] : "?",
                       q->sink->cols[i].name);
     wr_buf_printf(out, "\n");
+    if (q->having_text != NULL)
+        wr_buf_printf(out, "%*s > [ FILTER ] | Having: %s\n", 2 * ind++, "", q->having_text);
+    if (q->agg_text != NULL)
+        wr_buf_printf(out, "%*s > [ AGGREGATE ] | %s\n", 2 * ind++, "", q->agg_text);
     if (q->where_text != NULL)
         wr_buf_printf(out, "%*s > [ FILTER ] | Condition: %s\n", 2 * ind++, "", q->where_text);
     wr_buf_printf(out, "%*s > [ SOURCE ] | Schema: ", 2 * ind, "");
@@ -1124,6 +1130,227 @@ plan_needed(wr_query *q, wr_err *err)
     return WR_OK;
 }
 
+/* Whether the select list or HAVING of q calls an aggregate function. */
+static bool
+has_aggregate(const wr_engine *e, const wr_expr *x)
+{
+    if (x == NULL)
+        return false;
+    if (x->kind == WR_E_CALL && e->opts.fns != NULL) {
+        const wr_fn_desc *f = wr_fn_lookup(e->opts.fns, x->text);
+        if (f != NULL && f->kind == WR_FN_AGGREGATE)
+            return true;
+    }
+    if (has_aggregate(e, x->a) || has_aggregate(e, x->b2) || has_aggregate(e, x->c))
+        return true;
+    for (int i = 0; x->list != NULL && i < x->n; i++)
+        if (has_aggregate(e, x->list[i]))
+            return true;
+    return false;
+}
+
+typedef struct aggplan {
+    int n, cap;
+    const char **text; /* aggregate calls as SQL, distinct */
+    wr_col *cols;      /* their result columns */
+} aggplan;
+
+/* Collects the aggregate calls of x (not nested in one another), typing their arguments in the
+   input scope. */
+static int
+collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap, wr_err *err)
+{
+    if (x == NULL)
+        return WR_OK;
+    const wr_fn_desc *f =
+        x->kind == WR_E_CALL && e->opts.fns ? wr_fn_lookup(e->opts.fns, x->text) : NULL;
+    if (f == NULL || f->kind != WR_FN_AGGREGATE) {
+        int rc = WR_OK;
+        if ((rc = collect_aggregates(e, in, x->a, ap, err)) != WR_OK ||
+            (rc = collect_aggregates(e, in, x->b2, ap, err)) != WR_OK ||
+            (rc = collect_aggregates(e, in, x->c, ap, err)) != WR_OK)
+            return rc;
+        for (int i = 0; x->list != NULL && i < x->n; i++)
+            if ((rc = collect_aggregates(e, in, x->list[i], ap, err)) != WR_OK)
+                return rc;
+        return WR_OK;
+    }
+    const char *t = expr_text(in->arena, x);
+    for (int i = 0; i < ap->n; i++)
+        if (strcmp(ap->text[i], t) == 0)
+            return WR_OK;
+    /* the arguments, in the input scope (COUNT(*) has none) */
+    int nargs = x->n == 1 && x->list[0]->kind == WR_E_STAR ? 0 : x->n;
+    const wr_sql_type **types = wr_arena_calloc(in->arena, (size_t)nargs + 1, sizeof *types);
+    if (types == NULL)
+        return WR_ENOMEM;
+    for (int i = 0; i < nargs; i++) {
+        if (has_aggregate(e, x->list[i]))
+            return fail_at(err, x->list[i]->loc, "aggregate functions cannot be nested");
+        wr_cexpr *ce;
+        int rc = wr_expr_analyze(in, x->list[i], &ce, err);
+        if (rc != WR_OK)
+            return rc;
+        types[i] = ce->type;
+    }
+    int variant;
+    wr_err ferr = {0};
+    const wr_sql_type *rt = f->resolve(f, in->arena, types, nargs, &variant, &ferr);
+    if (rt == NULL)
+        return fail_at(err, x->loc, "%s", ferr.msg);
+    if (ap->n == ap->cap) {
+        int cap = ap->cap ? ap->cap * 2 : 8;
+        const char **nt = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nt);
+        wr_col *nc = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nc);
+        if (nt == NULL || nc == NULL)
+            return WR_ENOMEM;
+        if (ap->n > 0) {
+            memcpy(nt, ap->text, (size_t)ap->n * sizeof *nt);
+            memcpy(nc, ap->cols, (size_t)ap->n * sizeof *nc);
+        }
+        ap->text = nt;
+        ap->cols = nc;
+        ap->cap = cap;
+    }
+    ap->text[ap->n] = t;
+    ap->cols[ap->n] = (wr_col){wr_arena_printf(in->arena, "KSQL_AGG_VARIABLE_%d", ap->n), NULL, rt};
+    ap->n++;
+    return WR_OK;
+}
+
+/* GROUP BY [WINDOW] [HAVING]: plans the aggregation (typed, checked, shown by EXPLAIN); its
+   execution needs state stores and arrives with the stateful queries. The sink's key is the
+   GROUP BY expression(s), which must be projected, as in ksqlDB. */
+static int
+plan_aggregate(
+    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+{
+    wr_arena *a = qr->arena;
+    wr_analyzer in = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    if (q->ngroup == 0)
+        return fail_at(err, q->window ? q->window->loc : q->loc, "%s needs GROUP BY",
+                       q->window ? "WINDOW" : "an aggregate function");
+    /* the aggregated scope: group keys, aggregate results, window bounds */
+    int cap = q->ngroup + 2;
+    aggplan ap = {0};
+    for (int i = 0; i < q->nitems; i++) {
+        if (q->items[i].expr->kind == WR_E_STAR)
+            return fail_at(err, q->items[i].loc, "SELECT * is not allowed with GROUP BY");
+        int rc = collect_aggregates(e, &in, q->items[i].expr, &ap, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    int rc = collect_aggregates(e, &in, q->having, &ap, err);
+    if (rc != WR_OK)
+        return rc;
+    cap += ap.n;
+    wr_col *sc = wr_arena_calloc(a, (size_t)cap, sizeof *sc);
+    const char **stext = wr_arena_calloc(a, (size_t)cap, sizeof *stext);
+    int *scol = wr_arena_calloc(a, (size_t)cap, sizeof *scol);
+    if (sc == NULL || stext == NULL || scol == NULL)
+        return WR_ENOMEM;
+    int n = 0, gen = 0;
+    wr_buf desc = WR_BUF_INIT;
+    wr_buf_printf(&desc, "Group by: ");
+    for (int i = 0; i < q->ngroup; i++) {
+        wr_cexpr *ge;
+        if (has_aggregate(e, q->group_by[i]))
+            return fail_at(err, q->group_by[i]->loc, "GROUP BY cannot use aggregate functions");
+        if ((rc = wr_expr_analyze(&in, q->group_by[i], &ge, err)) != WR_OK)
+            return rc;
+        const char *name = q->group_by[i]->kind == WR_E_COLUMN
+                               ? q->group_by[i]->name
+                               : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        stext[n] = expr_text(a, q->group_by[i]);
+        scol[n] = n;
+        sc[n++] = (wr_col){name, NULL, ge->type};
+        wr_buf_printf(&desc, "%s%s", i ? ", " : "", stext[n - 1]);
+    }
+    wr_buf_printf(&desc, " | Aggregates: ");
+    for (int i = 0; i < ap.n; i++) {
+        stext[n] = ap.text[i];
+        scol[n] = n;
+        sc[n++] = ap.cols[i];
+        wr_buf_printf(&desc, "%s%s", i ? ", " : "", ap.text[i]);
+    }
+    if (ap.n == 0)
+        wr_buf_printf(&desc, "(none)");
+    if (q->window != NULL) {
+        static const char *kinds[] = {"TUMBLING", "HOPPING", "SESSION"};
+        stext[n] = "WINDOWSTART";
+        scol[n] = n;
+        sc[n++] = (wr_col){"WINDOWSTART", NULL, wr_type_of(WR_T_BIGINT)};
+        stext[n] = "WINDOWEND";
+        scol[n] = n;
+        sc[n++] = (wr_col){"WINDOWEND", NULL, wr_type_of(WR_T_BIGINT)};
+        wr_buf_printf(&desc, " | Window: %s size %lld ms", kinds[q->window->kind],
+                      (long long)q->window->size_ms);
+        if (q->window->advance_ms > 0)
+            wr_buf_printf(&desc, ", advance %lld ms", (long long)q->window->advance_ms);
+        if (q->window->grace_ms >= 0)
+            wr_buf_printf(&desc, ", grace %lld ms", (long long)q->window->grace_ms);
+    }
+    wr_buf_put_u8(&desc, 0);
+    qr->agg_text = wr_arena_strdup(a, wr_buf_ok(&desc) ? (const char *)desc.data : "?");
+    wr_buf_free(&desc);
+    wr_scope *post = wr_arena_calloc(a, 1, sizeof *post);
+    if (post == NULL)
+        return WR_ENOMEM;
+    post->n = n;
+    post->cols = sc;
+    wr_analyzer out = {.arena = a,
+                       .scope = post,
+                       .fns = e->opts.fns,
+                       .nsubst = n,
+                       .subst_text = stext,
+                       .subst_col = scol,
+                       .after_aggregation = true};
+    outcol *cols = wr_arena_calloc(a, (size_t)q->nitems + 1, sizeof *cols);
+    if (cols == NULL)
+        return WR_ENOMEM;
+    int nout = 0;
+    for (int i = 0; i < q->nitems; i++) {
+        const wr_select_item *it = &q->items[i];
+        wr_cexpr *ce;
+        if ((rc = wr_expr_analyze(&out, it->expr, &ce, err)) != WR_OK)
+            return rc;
+        const char *name = it->alias;
+        const char *text = expr_text(a, it->expr);
+        bool key = false;
+        for (int g = 0; g < q->ngroup; g++)
+            key |= strcmp(text, stext[g]) == 0;
+        if (name == NULL)
+            name = it->expr->kind == WR_E_COLUMN ? it->expr->name
+                                                 : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        for (int j = 0; j < nout; j++)
+            if (strcmp(cols[j].name, name) == 0)
+                return fail_at(err, it->loc, "duplicate value column name '%s'; give it an alias",
+                               name);
+        cols[nout++] = (outcol){name, ce, key, it->loc, ce->type, text};
+    }
+    for (int g = 0; g < q->ngroup; g++) {
+        bool found = false;
+        for (int j = 0; j < nout; j++)
+            found |= strcmp(cols[j].text, stext[g]) == 0;
+        if (!found)
+            return fail_at(err, q->group_by[g]->loc,
+                           "Key missing from projection (ie, SELECT). The query used to build the "
+                           "sink must include the grouping expression %s in its projection",
+                           stext[g]);
+    }
+    if (q->having != NULL) {
+        wr_cexpr *he;
+        if ((rc = wr_expr_analyze(&out, q->having, &he, err)) != WR_OK)
+            return rc;
+        if (he->type != NULL && he->type->kind != WR_T_BOOLEAN)
+            return fail_at(err, q->having->loc, "HAVING needs a BOOLEAN expression");
+        qr->having_text = expr_text(a, q->having);
+    }
+    *cols_out = cols;
+    *n_out = nout;
+    return WR_OK;
+}
+
 static int
 exec_query_into(
     wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
@@ -1132,16 +1359,20 @@ exec_query_into(
     bool create = st->kind == WR_S_CREATE_AS;
     if (q->from->is_join)
         return fail_at(err, q->from->loc, "joins are not supported yet");
-    if (q->window != NULL || q->ngroup > 0 || q->having != NULL)
-        return fail_at(err, q->window ? q->window->loc : q->loc,
-                       "aggregations (GROUP BY, WINDOW, HAVING) are not supported yet");
+    bool aggregated = q->window != NULL || q->ngroup > 0 || q->having != NULL;
+    for (int i = 0; i < q->nitems && !aggregated; i++)
+        aggregated = has_aggregate(e, q->items[i].expr);
+    if (aggregated && create && !st->is_table)
+        return fail_at(err, st->loc,
+                       "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE "
+                       "TABLE AS SELECT statement instead.");
     if (q->limit >= 0)
         return fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
                        create ? "CREATE ... AS SELECT" : "INSERT INTO");
-    if (st->is_table && create)
+    if (st->is_table && create && !aggregated)
         return fail_at(err, st->name_loc,
-                       "CREATE TABLE AS SELECT needs an aggregation or a table source, which are "
-                       "not supported yet");
+                       "Invalid result type. Your SELECT query produces a STREAM. Please use "
+                       "CREATE STREAM AS SELECT statement instead.");
     wr_source *src = source_find(e, q->from->name);
     if (src == NULL)
         return fail_at(err, q->from->loc, "%s does not exist", q->from->name);
@@ -1206,7 +1437,8 @@ exec_query_into(
     }
     outcol *cols = NULL;
     int ncols = 0;
-    if ((rc = plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
+    if ((rc = aggregated ? plan_aggregate(e, qr, q, &cols, &ncols, err)
+                         : plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
         goto fail;
     if (create) {
         sink = source_new(st->name, st->is_table);
@@ -1221,9 +1453,12 @@ exec_query_into(
         for (int pass = 0; pass < 2; pass++)
             for (int i = 0; i < ncols; i++)
                 if (cols[i].key == (pass == 0))
-                    sink->cols[k++] = (src_col){wr_arena_strdup(sink->arena, cols[i].name),
-                                                wr_type_copy(sink->arena, cols[i].type),
-                                                cols[i].key ? WR_COL_KEY : WR_COL_VALUE, NULL};
+                    sink->cols[k++] =
+                        (src_col){wr_arena_strdup(sink->arena, cols[i].name),
+                                  wr_type_copy(sink->arena, cols[i].type),
+                                  cols[i].key ? (st->is_table ? WR_COL_PRIMARY_KEY : WR_COL_KEY)
+                                              : WR_COL_VALUE,
+                                  NULL};
         sink->ncols = ncols;
         if ((rc = formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
             goto fail;
@@ -1273,8 +1508,14 @@ exec_query_into(
     }
     qr->sink = sink;
     qr->sql = wr_arena_strdup(a, sql);
-    if ((rc = plan_needed(qr, err)) != WR_OK)
+    if (!aggregated && (rc = plan_needed(qr, err)) != WR_OK) /* aggregations do not run yet */
         goto fail;
+    if (aggregated && !e->dry_run) {
+        rc = fail_at(err, q->loc,
+                     "this aggregation is planned (EXPLAIN shows it) but cannot run yet: "
+                     "GROUP BY needs state stores, which arrive with the stateful queries");
+        goto fail;
+    }
     if (e->dry_run) {
         qr->id = "(not started: EXPLAIN of a statement)";
         explain_query(out, qr);

@@ -509,6 +509,11 @@ analyze_call(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
     const wr_fn_desc *fn = an->fns ? wr_fn_lookup(an->fns, name) : NULL;
     if (fn == NULL)
         return fail(err, e->loc, "unknown function %s", name);
+    if (fn->kind == WR_FN_AGGREGATE)
+        return fail(err, e->loc,
+                    "aggregate function %s is only allowed in the select list and HAVING of a "
+                    "query with GROUP BY, and not inside another aggregate",
+                    name);
     if (fn->kind != WR_FN_SCALAR)
         return fail(err, e->loc, "table function %s can only be used as a whole select item", name);
     if (e->distinct)
@@ -549,11 +554,41 @@ analyze_call(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
     return WR_OK;
 }
 
+/* After an aggregation: e as a column of the aggregated scope, when it is one. */
+static bool
+substitute(wr_analyzer *an, const wr_expr *e, wr_cexpr **out)
+{
+    if (an->nsubst == 0 || e->kind == WR_E_NULL || e->kind == WR_E_BOOL || e->kind == WR_E_INT ||
+        e->kind == WR_E_DOUBLE || e->kind == WR_E_DECIMAL || e->kind == WR_E_STRING)
+        return false;
+    wr_buf b = WR_BUF_INIT;
+    wr_ast_format_expr(&b, e);
+    wr_buf_put_u8(&b, 0);
+    int found = -1;
+    for (int i = 0; wr_buf_ok(&b) && i < an->nsubst && found < 0; i++)
+        if (strcmp(an->subst_text[i], (const char *)b.data) == 0)
+            found = an->subst_col[i];
+    wr_buf_free(&b);
+    if (found < 0)
+        return false;
+    *out = node(an->arena, WR_C_COLUMN, an->scope->cols[found].type, e->loc);
+    if (*out != NULL)
+        (*out)->col = found;
+    return *out != NULL;
+}
+
 static int
 analyze(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
 {
     wr_arena *a = an->arena;
     int rc;
+    if (substitute(an, e, out))
+        return WR_OK;
+    if (an->after_aggregation && e->kind == WR_E_COLUMN && an->nparams == 0)
+        return fail(err, e->loc,
+                    "non-aggregate SELECT expression %s%s%s is not part of GROUP BY: aggregate it "
+                    "or group by it",
+                    e->qualifier ? e->qualifier : "", e->qualifier ? "." : "", e->name);
     switch (e->kind) {
     case WR_E_NULL:
     case WR_E_BOOL:

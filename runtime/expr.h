@@ -92,6 +92,13 @@ typedef struct wr_analyzer {
     const char *param_names[16];
     const wr_sql_type *param_types[16];
     int max_params; /* slots a wr_eval_ctx must provide */
+    /* After an aggregation: sub-expressions whose SQL text is subst_text[i] (a GROUP BY
+       expression, an aggregate call) are the column subst_col[i] of the scope; any other
+       column is an error ("neither aggregated nor in GROUP BY"). */
+    int nsubst;
+    const char **subst_text;
+    const int *subst_col;
+    bool after_aggregation;
 } wr_analyzer;
 
 /* Analyzes e in the analyzer's scope. WR_OK with *out, or WR_ESEMANTIC with err (position in

@@ -34,6 +34,7 @@ typedef enum ret_rule {
     R_VALS0,           /* ARRAY of the first argument's MAP values */
     R_ARRAY_OF_COMMON, /* ARRAY of the common type of all arguments */
     R_ARRAY_OF_STRING, /* ARRAY<STRING> */
+    R_ARRAY_OF_ARG0,   /* ARRAY of the first argument's type */
 } ret_rule;
 
 typedef struct sig {
@@ -162,6 +163,7 @@ resolve_by(
             break;
         case R_KEYS0:
         case R_VALS0:
+        case R_ARRAY_OF_ARG0:
         case R_ARRAY_OF_STRING:
         case R_ARRAY_OF_COMMON: {
             wr_sql_type *arr = wr_arena_calloc(a, 1, sizeof *arr);
@@ -170,6 +172,8 @@ resolve_by(
             arr->kind = WR_T_ARRAY;
             if (f->sigs[s].rule == R_ARRAY_OF_STRING)
                 arr->elem = wr_type_of(WR_T_STRING);
+            else if (f->sigs[s].rule == R_ARRAY_OF_ARG0)
+                arr->elem = args[0];
             else if (f->sigs[s].rule == R_ARRAY_OF_COMMON)
                 arr->elem = common_of(a, args, n);
             else
@@ -1962,6 +1966,44 @@ static const fdef defs[] = {
     {{"FROM_DAYS", WR_FN_SCALAR, NIO, "DATE / TIME", "The DATE that many days after the epoch.",
       "FROM_DAYS(INT) -> DATE", NULL, f_from_days},
      SIGS({"I", R_FIXED, WR_T_DATE})},
+    /* aggregate functions: typed for planning; their state arrives with the stateful queries */
+    {{"COUNT", WR_FN_AGGREGATE, 0, "AGGREGATE",
+      "The number of rows (COUNT(*)) or of non-null values.",
+      "COUNT(*) -> BIGINT, COUNT(value) -> BIGINT"},
+     SIGS({"", R_FIXED, WR_T_BIGINT}, {"*", R_FIXED, WR_T_BIGINT})},
+    {{"COUNT_DISTINCT", WR_FN_AGGREGATE, 0, "AGGREGATE", "The number of distinct non-null values.",
+      "COUNT_DISTINCT(value) -> BIGINT"},
+     SIGS({"*", R_FIXED, WR_T_BIGINT})},
+    {{"SUM", WR_FN_AGGREGATE, 0, "AGGREGATE", "The sum of the non-null values.",
+      "SUM(number) -> same type"},
+     SIGS({"N", R_ARG0, 0})},
+    {{"AVG", WR_FN_AGGREGATE, 0, "AGGREGATE", "The mean of the non-null values.",
+      "AVG(number) -> DOUBLE"},
+     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
+    {{"MIN", WR_FN_AGGREGATE, 0, "AGGREGATE", "The smallest non-null value.",
+      "MIN(value) -> same type"},
+     SIGS({"*", R_ARG0, 0})},
+    {{"MAX", WR_FN_AGGREGATE, 0, "AGGREGATE", "The largest non-null value.",
+      "MAX(value) -> same type"},
+     SIGS({"*", R_ARG0, 0})},
+    {{"STDDEV_SAMP", WR_FN_AGGREGATE, 0, "AGGREGATE", "The sample standard deviation.",
+      "STDDEV_SAMP(number) -> DOUBLE"},
+     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
+    {{"COLLECT_LIST", WR_FN_AGGREGATE, 0, "AGGREGATE", "Every value, in arrival order.",
+      "COLLECT_LIST(value) -> ARRAY"},
+     SIGS({"*", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
+    {{"COLLECT_SET", WR_FN_AGGREGATE, 0, "AGGREGATE", "The distinct values.",
+      "COLLECT_SET(value) -> ARRAY"},
+     SIGS({"*", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
+    {{"LATEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
+      "The value of the record with the highest offset.", "LATEST_BY_OFFSET(value) -> same type"},
+     SIGS({"*", R_ARG0, 0})},
+    {{"EARLIEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
+      "The value of the record with the lowest offset.", "EARLIEST_BY_OFFSET(value) -> same type"},
+     SIGS({"*", R_ARG0, 0})},
+    {{"TOPK", WR_FN_AGGREGATE, 0, "AGGREGATE", "The k largest values.",
+      "TOPK(value, INT k) -> ARRAY"},
+     SIGS({"*L", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
     /* table functions */
     {{"EXPLODE", WR_FN_TABLE, 0, "TABLE", "One output row per element of an array.",
       "EXPLODE(ARRAY<T>) -> T rows", NULL, NULL, t_explode},

@@ -23,7 +23,9 @@
 
 typedef enum wr_fn_kind {
     WR_FN_SCALAR,
-    WR_FN_TABLE, /* one input row gives 0..n output rows: EXPLODE */
+    WR_FN_TABLE,     /* one input row gives 0..n output rows: EXPLODE */
+    WR_FN_AGGREGATE, /* many rows give one value per group: COUNT, SUM (typed here; state and
+                        execution arrive with the stateful queries) */
 } wr_fn_kind;
 
 enum {

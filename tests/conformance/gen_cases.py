@@ -299,7 +299,16 @@ files["errors"] = [
     err("variable not defined", ["CREATE STREAM S (A INT) WITH (kafka_topic='${TOPIC}', value_format='JSON', partitions=1);"], "variable TOPIC is not defined"),
     err("lambda arity", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, REDUCE(ARRAY[1], 0, x => x) FROM INPUT;"], "this lambda takes 2 parameters, not 1"),
     err("mixed array types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, ARRAY[1, 'a'] FROM INPUT;"], "ARRAY mixes types INTEGER and STRING"),
-    err("aggregations are a later step", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) FROM INPUT GROUP BY ID;"], "not supported yet"),
+    err("aggregations are planned but run with the stateful work", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) FROM INPUT GROUP BY ID;"], "this aggregation is planned (EXPLAIN shows it) but cannot run yet"),
+    err("a stream from an aggregation", [SRC, "CREATE STREAM OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT"),
+    err("a table from a projection", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, NAME FROM INPUT;"], "Your SELECT query produces a STREAM"),
+    err("a column neither grouped nor aggregated", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, AMOUNT, COUNT(*) FROM INPUT GROUP BY NAME;"], "line 2:37: non-aggregate SELECT expression AMOUNT is not part of GROUP BY"),
+    err("aggregate in WHERE", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WHERE COUNT(*) > 1 GROUP BY NAME;"], "aggregate function COUNT is only allowed in the select list and HAVING"),
+    err("nested aggregates", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(COUNT(*)) FROM INPUT GROUP BY NAME;"], "aggregate functions cannot be nested"),
+    err("grouping key not projected", [SRC, "CREATE TABLE OUTPUT AS SELECT COUNT(*) AS N FROM INPUT GROUP BY NAME;"], "must include the grouping expression NAME in its projection"),
+    err("aggregate of the wrong type", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "function SUM does not accept (STRING)"),
+    err("having must be boolean", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME HAVING COUNT(*);"], "HAVING needs a BOOLEAN expression"),
+    err("window without group by", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 1 HOUR);"], "WINDOW needs GROUP BY"),
 ]
 files["statements"] = [
     {"name": "define and use variables",

@@ -270,3 +270,24 @@ Test(engine, create_or_replace_of_a_query_resumes_from_its_offsets)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+Test(engine, explain_of_an_aggregation_shows_its_plan)
+{
+    wr_engine *e = engine();
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *x =
+        "EXPLAIN CREATE TABLE COUNTS AS SELECT V, COUNT(*) AS N, MAX(ID) AS M FROM INPUT "
+        "WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY V HAVING COUNT(*) > 1;";
+    cr_assert_eq(wr_engine_execute(e, NULL, x, strlen(x), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    const char *t = (const char *)out.data;
+    cr_assert(strstr(t, "> [ SINK ] | Schema: V STRING KEY, N BIGINT, M BIGINT") != NULL, "%s", t);
+    cr_assert(strstr(t, "> [ FILTER ] | Having: (COUNT(*) > 1)") != NULL, "%s", t);
+    cr_assert(strstr(t, "> [ AGGREGATE ] | Group by: V | Aggregates: COUNT(*), MAX(ID) | Window: "
+                        "TUMBLING size 60000 ms") != NULL,
+              "%s", t);
+    cr_assert_lt(wr_log_topic_partitions(db, "COUNTS"), 1);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
