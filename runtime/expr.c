@@ -964,21 +964,6 @@ rescale(wr_i128 v, int s, int t)
     return q;
 }
 
-static double
-num_as_double(const wr_val *x)
-{
-    switch (x->type->kind) {
-    case WR_T_INT:
-        return x->u.i32;
-    case WR_T_BIGINT:
-        return (double)x->u.i64;
-    case WR_T_DECIMAL:
-        return (double)x->u.dec / (double)wr_decimal_pow10(x->type->scale);
-    default:
-        return x->u.f64;
-    }
-}
-
 static int64_t
 num_as_i64(const wr_val *x, bool *ok)
 {
@@ -1061,17 +1046,6 @@ parse_iso(const char *s, int32_t len, bool date_only, int64_t *out)
     return true;
 }
 
-static char *
-cstr(wr_eval_ctx *cx, const wr_val *x)
-{
-    char *s = wr_arena_alloc(cx->arena, (size_t)x->u.s.len + 1);
-    if (s != NULL) {
-        memcpy(s, x->u.s.p, (size_t)x->u.s.len);
-        s[x->u.s.len] = 0;
-    }
-    return s;
-}
-
 /* CAST and implicit coercion of a non-null x to t. */
 static void
 cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
@@ -1102,7 +1076,7 @@ cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
             break;
         }
         case WR_T_DOUBLE:
-            *out = wr_val_double(num_as_double(x));
+            *out = wr_val_double(wr_val_as_double(x));
             break;
         default: { /* DECIMAL */
             wr_i128 v;
@@ -1144,7 +1118,7 @@ cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
         return;
     }
     if (from == WR_T_STRING) {
-        char *s = cstr(cx, x);
+        char *s = wr_val_cstr(cx->arena, x);
         if (s == NULL)
             return;
         char *end;
@@ -1342,7 +1316,7 @@ arith(wr_eval_ctx *cx, const wr_cexpr *e, const wr_val *x, const wr_val *y, wr_v
         return;
     }
     case WR_T_DOUBLE: {
-        double a = num_as_double(x), b = num_as_double(y), r;
+        double a = wr_val_as_double(x), b = wr_val_as_double(y), r;
         switch (e->aop) {
         case WR_OP_ADD:
             r = a + b;

@@ -92,6 +92,17 @@ wr_val_string_copy(wr_arena *a, const char *s, int32_t len)
     return wr_val_string(p, len);
 }
 
+char *
+wr_val_cstr(wr_arena *a, const wr_val *x)
+{
+    char *s = wr_arena_alloc(a, (size_t)x->u.s.len + 1);
+    if (s != NULL) {
+        memcpy(s, x->u.s.p, (size_t)x->u.s.len);
+        s[x->u.s.len] = 0;
+    }
+    return s;
+}
+
 /* ---- vectors ----------------------------------------------------------------------------- */
 
 static size_t
@@ -351,8 +362,8 @@ wr_double_format(wr_buf *b, double d)
 
 /* ---- comparing -------------------------------------------------------------------------- */
 
-static double
-as_double(const wr_val *x)
+double
+wr_val_as_double(const wr_val *x)
 {
     switch (x->type->kind) {
     case WR_T_INT:
@@ -378,7 +389,7 @@ wr_val_cmp(const wr_val *x, const wr_val *y)
     wr_tkind kx = x->type->kind, ky = y->type->kind;
     if (kx != ky && wr_type_is_numeric(x->type) && wr_type_is_numeric(y->type)) {
         if (kx == WR_T_DOUBLE || ky == WR_T_DOUBLE) {
-            double a = as_double(x), b = as_double(y);
+            double a = wr_val_as_double(x), b = wr_val_as_double(y);
             return a < b ? -1 : a > b;
         }
         /* integers and decimals: compare exactly at the larger scale */

@@ -105,6 +105,11 @@ wr_val wr_val_decimal(const wr_sql_type *t, wr_i128 unscaled);
 /* A copy of s (len bytes) in a; a null STRING value when a is out of memory. */
 wr_val wr_val_string_copy(wr_arena *a, const char *s, int32_t len);
 
+/* A number (INT, BIGINT, DECIMAL, DOUBLE) as a double. */
+double wr_val_as_double(const wr_val *x);
+/* A NUL-terminated copy of a STRING or BYTES value in a (NULL when out of memory). */
+char *wr_val_cstr(wr_arena *a, const wr_val *x);
+
 /* ---- vectors ---------------------------------------------------------------------------- */
 
 /* Allocates the null mask and data array of n rows in a (zeroed: every row non-null, 0). */

@@ -207,25 +207,6 @@ as_i64(const wr_val *v)
     return v->type->kind == WR_T_INT ? v->u.i32 : v->u.i64;
 }
 
-static double
-as_f64(const wr_val *v)
-{
-    switch (v->type->kind) {
-    case WR_T_INT:
-        return v->u.i32;
-    case WR_T_BIGINT:
-        return (double)v->u.i64;
-    case WR_T_DECIMAL: {
-        double d = (double)v->u.dec;
-        for (int i = 0; i < v->type->scale; i++)
-            d /= 10;
-        return d;
-    }
-    default:
-        return v->u.f64;
-    }
-}
-
 /* Converts x to type t (numbers), for functions whose result is a common type. */
 static wr_val
 num_to(const wr_val *x, const wr_sql_type *t)
@@ -238,7 +219,7 @@ num_to(const wr_val *x, const wr_sql_type *t)
     case WR_T_BIGINT:
         return wr_val_bigint(as_i64(x));
     case WR_T_DOUBLE:
-        return wr_val_double(as_f64(x));
+        return wr_val_double(wr_val_as_double(x));
     case WR_T_DECIMAL: {
         wr_i128 u;
         int sx = x->type->kind == WR_T_DECIMAL ? x->type->scale : 0;
@@ -736,7 +717,7 @@ f_ceil(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     {                                                                  \
         (void)c;                                                       \
         (void)n;                                                       \
-        double x = as_f64(&a[0]);                                      \
+        double x = wr_val_as_double(&a[0]);                            \
         *o = wr_val_double(expr);                                      \
     }
 
@@ -766,8 +747,8 @@ f_log(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)c;
     /* LOG(x) is the natural logarithm; LOG(base, x) */
-    *o = n == 1 ? wr_val_double(log(as_f64(&a[0])))
-                : wr_val_double(log(as_f64(&a[1])) / log(as_f64(&a[0])));
+    *o = n == 1 ? wr_val_double(log(wr_val_as_double(&a[0])))
+                : wr_val_double(log(wr_val_as_double(&a[1])) / log(wr_val_as_double(&a[0])));
 }
 
 static void
@@ -775,7 +756,7 @@ f_power(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)c;
     (void)n;
-    *o = wr_val_double(pow(as_f64(&a[0]), as_f64(&a[1])));
+    *o = wr_val_double(pow(wr_val_as_double(&a[0]), wr_val_as_double(&a[1])));
 }
 
 static void
@@ -783,7 +764,7 @@ f_sign(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)c;
     (void)n;
-    double d = as_f64(&a[0]);
+    double d = wr_val_as_double(&a[0]);
     *o = wr_val_int(d > 0 ? 1 : d < 0 ? -1 : 0);
 }
 
@@ -1078,14 +1059,20 @@ f_field(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 
 /* ---- dates and times ---------------------------------------------------------------------- */
 
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 f_unix_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)c;
     if (n == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        *o = wr_val_bigint((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        *o = wr_val_bigint(now_ms());
     } else {
         *o = wr_val_bigint(a[0].u.i64);
     }
@@ -1155,17 +1142,6 @@ rx_get(wr_fn_ctx *c, const wr_val *pattern, regex_t *tmp, bool *fresh)
     return tmp;
 }
 
-static char *
-zdup(wr_fn_ctx *c, const wr_val *v)
-{
-    char *s = wr_arena_alloc(c->arena, (size_t)v->u.s.len + 1);
-    if (s != NULL) {
-        memcpy(s, v->u.s.p, (size_t)v->u.s.len);
-        s[v->u.s.len] = 0;
-    }
-    return s;
-}
-
 static void
 f_regexp_extract(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
@@ -1173,7 +1149,7 @@ f_regexp_extract(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
     *o = wr_val_null(c->ret);
-    char *s = zdup(c, &a[0]);
+    char *s = wr_val_cstr(c->arena, &a[0]);
     int64_t group = n > 2 ? as_i64(&a[2]) : 0;
     regmatch_t m[10];
     if (re != NULL && s != NULL && group >= 0 && group < 10 && regexec(re, s, 10, m, 0) == 0 &&
@@ -1190,7 +1166,7 @@ f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
     *o = wr_val_null(c->ret);
-    char *s = zdup(c, &a[0]);
+    char *s = wr_val_cstr(c->arena, &a[0]);
     int64_t group = n > 2 ? as_i64(&a[2]) : 0;
     if (re == NULL || s == NULL || group < 0 || group >= 10) {
         if (fresh)
@@ -1223,7 +1199,7 @@ f_regexp_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
     *o = wr_val_null(c->ret);
-    char *s = zdup(c, &a[0]);
+    char *s = wr_val_cstr(c->arena, &a[0]);
     if (re == NULL || s == NULL) {
         if (fresh)
             regfree(&tmp);
@@ -1261,7 +1237,7 @@ f_regexp_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
     *o = wr_val_null(c->ret);
-    char *s = zdup(c, &a[0]);
+    char *s = wr_val_cstr(c->arena, &a[0]);
     if (re == NULL || s == NULL) {
         if (fresh)
             regfree(&tmp);
@@ -1298,7 +1274,7 @@ f_extractjsonfield(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     json_t *root = json_loadb(a[0].u.s.p, (size_t)a[0].u.s.len, JSON_DECODE_ANY, &je);
     if (root == NULL)
         return;
-    char *path = zdup(c, &a[1]);
+    char *path = wr_val_cstr(c->arena, &a[1]);
     const char *p = path;
     json_t *cur = root;
     if (p != NULL && *p == '$')
@@ -1368,7 +1344,7 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)n;
     *o = wr_val_null(c->ret);
-    char *from = zdup(c, &a[1]), *to = zdup(c, &a[2]);
+    char *from = wr_val_cstr(c->arena, &a[1]), *to = wr_val_cstr(c->arena, &a[2]);
     if (from == NULL || to == NULL)
         return;
     /* to bytes */
@@ -1500,7 +1476,7 @@ static void
 fmt_ts(wr_fn_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *o)
 {
     *o = wr_val_null(c->ret);
-    char *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
+    char *p = wr_val_cstr(c->arena, pat), *z = zone ? wr_val_cstr(c->arena, zone) : NULL;
     const wr_tz *tz = wr_tz_get(z);
     if (tz == NULL) {
         wr_fn_warn(c, "unknown time zone '%s'", z);
@@ -1517,7 +1493,8 @@ fmt_ts(wr_fn_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *
 static bool
 parse_ts(wr_fn_ctx *c, const wr_val *text, const wr_val *pat, const wr_val *zone, int64_t *ms)
 {
-    char *t = zdup(c, text), *p = zdup(c, pat), *z = zone ? zdup(c, zone) : NULL;
+    char *t = wr_val_cstr(c->arena, text), *p = wr_val_cstr(c->arena, pat),
+         *z = zone ? wr_val_cstr(c->arena, zone) : NULL;
     const wr_tz *tz = wr_tz_get(z);
     if (tz == NULL) {
         wr_fn_warn(c, "unknown time zone '%s'", z);
@@ -1625,7 +1602,7 @@ static void
 f_convert_tz(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)n;
-    char *from = zdup(c, &a[1]), *to = zdup(c, &a[2]);
+    char *from = wr_val_cstr(c->arena, &a[1]), *to = wr_val_cstr(c->arena, &a[2]);
     const wr_tz *f = wr_tz_get(from), *t = wr_tz_get(to);
     if (f == NULL || t == NULL) {
         wr_fn_warn(c, "unknown time zone '%s'", f == NULL ? from : to);
@@ -1642,9 +1619,7 @@ f_unix_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 {
     (void)c;
     if (n == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        *o = wr_val_int((int32_t)(ts.tv_sec / 86400));
+        *o = wr_val_int((int32_t)(now_ms() / 86400000));
     } else {
         *o = wr_val_int(a[0].u.i32);
     }
