@@ -2097,7 +2097,7 @@ exec_terminate(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
 }
 
 static void
-describe_source(wr_buf *out, const wr_source *s)
+describe_source(const wr_engine *e, wr_buf *out, const wr_source *s, bool extended)
 {
     static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
     msg(out, "Name                 : %s", s->name);
@@ -2113,8 +2113,25 @@ describe_source(wr_buf *out, const wr_source *s)
         msg(out, " %s | %s%s", s->cols[i].name, (const char *)t.data,
             s->cols[i].role == WR_COL_KEY           ? " (key)"
             : s->cols[i].role == WR_COL_PRIMARY_KEY ? " (primary key)"
+            : s->cols[i].role == WR_COL_HEADERS     ? " (headers)"
+            : s->cols[i].role == WR_COL_HEADER      ? " (header)"
                                                     : "");
         wr_buf_free(&t);
+    }
+    if (!extended)
+        return;
+    /* DESCRIBE EXTENDED: the statement, the queries around the source and their metrics */
+    msg(out, "Statement            : %s", s->sql ? s->sql : "");
+    if (s->ts_col >= 0)
+        msg(out, "Timestamp field      : %s%s%s", s->cols[s->ts_col].name,
+            s->ts_format ? " with format " : "", s->ts_format ? s->ts_format : "");
+    for (const wr_query *q = e->queries; q != NULL; q = q->next) {
+        if (q->src != s && q->sink != s)
+            continue;
+        msg(out, "%s query %s: %s", q->sink == s ? "Writing" : "Reading", q->id, q->sql);
+        msg(out, "  records in: %lld, out: %lld, decode errors: %lld, evaluation errors: %lld",
+            (long long)q->stats.records_in, (long long)q->stats.records_out,
+            (long long)q->stats.decode_errors, (long long)q->stats.eval_errors);
     }
 }
 
@@ -2186,14 +2203,14 @@ exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     if (st->all) {
         for (wr_source *s = e->sources; s != NULL; s = s->next)
             if (s->is_table == st->is_table)
-                describe_source(out, s);
+                describe_source(e, out, s, st->extended);
         return WR_OK;
     }
     wr_source *s = source_find(e, st->name);
     if (s == NULL)
         return fail_at(err, st->name_loc, "could not find STREAM/TABLE '%s' in the metastore",
                        st->name);
-    describe_source(out, s);
+    describe_source(e, out, s, st->extended);
     return WR_OK;
 }
 

@@ -1941,6 +1941,24 @@ static const fdef defs[] = {
     {{"FROM_DAYS", WR_FN_SCALAR, NIO, "DATE / TIME", "The DATE that many days after the epoch.",
       "FROM_DAYS(INT) -> DATE", NULL, f_from_days},
      SIGS({"I", R_FIXED, WR_T_DATE})},
+    /* higher-order functions: listed and described here; the analyser types their lambdas from
+       the collection and evaluates them itself, so these descriptors are never called */
+    {{"TRANSFORM", WR_FN_SCALAR, 0, "LAMBDA",
+      "Applies a lambda to every element of an array, or to every key and value of a map.",
+      "TRANSFORM(ARRAY<T>, x => U) -> ARRAY<U>, TRANSFORM(MAP<K, V>, (k, v) => K2, (k, v) => V2) "
+      "-> MAP<K2, V2>"},
+     NULL,
+     0},
+    {{"FILTER", WR_FN_SCALAR, 0, "LAMBDA",
+      "The elements of an array, or entries of a map, for which a lambda is true.",
+      "FILTER(ARRAY<T>, x => BOOLEAN) -> ARRAY<T>, FILTER(MAP<K, V>, (k, v) => BOOLEAN) -> MAP<K, "
+      "V>"},
+     NULL,
+     0},
+    {{"REDUCE", WR_FN_SCALAR, 0, "LAMBDA", "Folds an array or a map into a state with a lambda.",
+      "REDUCE(ARRAY<T>, S, (s, x) => S) -> S, REDUCE(MAP<K, V>, S, (s, k, v) => S) -> S"},
+     NULL,
+     0},
     /* aggregate functions: typed for planning; their state arrives with the stateful queries */
     {{"COUNT", WR_FN_AGGREGATE, 0, "AGGREGATE",
       "The number of rows (COUNT(*)) or of non-null values.",

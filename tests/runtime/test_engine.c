@@ -291,3 +291,29 @@ Test(engine, explain_of_an_aggregation_shows_its_plan)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+Test(engine, describe_extended_and_show_functions)
+{
+    append(0, 2, 20, WR_COMPRESSION_NONE);
+    wr_engine *e = engine();
+    cr_assert_eq(run(e), 2);
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *d = "DESCRIBE INPUT EXTENDED; SHOW FUNCTIONS; DESCRIBE FUNCTION transform;";
+    cr_assert_eq(wr_engine_execute(e, NULL, d, strlen(d), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    const char *t = (const char *)out.data;
+    cr_assert(strstr(t, " ID | BIGINT (key)") != NULL, "%s", t);
+    cr_assert(
+        strstr(t, "Reading query CSAS_OUTPUT_0: CREATE STREAM OUTPUT AS SELECT ID, V FROM INPUT") !=
+            NULL,
+        "%s", t);
+    cr_assert(strstr(t, "  records in: 2, out: 2, decode errors: 0, evaluation errors: 0") != NULL,
+              "%s", t);
+    cr_assert(strstr(t, " TRANSFORM | LAMBDA") != NULL && strstr(t, " UCASE | STRING") != NULL &&
+                  strstr(t, " COUNT | AGGREGATE") != NULL && strstr(t, " EXPLODE | TABLE") != NULL,
+              "%s", t);
+    cr_assert(strstr(t, "Signatures  : TRANSFORM(ARRAY<T>, x => U) -> ARRAY<U>") != NULL, "%s", t);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
