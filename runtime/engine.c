@@ -105,9 +105,10 @@ struct wr_engine {
     wr_source *sources;
     wr_query *queries;
     int query_seq;
-    sqlite3 *cat;   /* the catalog's materialisation, or NULL */
-    bool dry_run;   /* planning for EXPLAIN: create nothing, start nothing */
-    bool replaying; /* executing the command topic: do not record again */
+    sqlite3 *cat;           /* the catalog's materialisation, or NULL */
+    bool dry_run;           /* planning for EXPLAIN: create nothing, start nothing */
+    bool explain_transient; /* ... of a push query (a LIMIT is allowed) */
+    bool replaying;         /* executing the command topic: do not record again */
 };
 
 struct wr_session {
@@ -1366,7 +1367,7 @@ exec_query_into(
         return fail_at(err, st->loc,
                        "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE "
                        "TABLE AS SELECT statement instead.");
-    if (q->limit >= 0)
+    if (q->limit >= 0 && !e->explain_transient)
         return fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
                        create ? "CREATE ... AS SELECT" : "INSERT INTO");
     if (st->is_table && create && !aggregated)
@@ -2369,9 +2370,25 @@ exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_bu
             e->dry_run = false;
             return rc;
         }
+        if (st->inner->kind == WR_S_QUERY) {
+            /* a push query is planned like a persistent one whose sink is the client */
+            const wr_select *sel = st->inner->select;
+            wr_stmt t = *st->inner;
+            t.kind = WR_S_CREATE_AS;
+            t.is_table = sel->ngroup > 0 || sel->window != NULL || sel->having != NULL;
+            t.name = "TRANSIENT_QUERY";
+            t.name_loc = sel->loc;
+            t.nprops = 0;
+            e->dry_run = true;
+            e->explain_transient = true;
+            int rc = exec_query_into(e, ss, &t, sql, out, err);
+            e->dry_run = false;
+            e->explain_transient = false;
+            return rc;
+        }
         return fail_at(err, st->inner->loc,
-                       "EXPLAIN of a push or pull query is not supported yet: EXPLAIN a CREATE ... "
-                       "AS SELECT, an INSERT INTO ... SELECT or a query id");
+                       "EXPLAIN takes a query id, a SELECT, a CREATE ... AS SELECT or an INSERT "
+                       "INTO ... SELECT");
     case WR_S_PRINT:
         return exec_print(e, st, out, err);
     }

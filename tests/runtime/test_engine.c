@@ -317,3 +317,22 @@ Test(engine, describe_extended_and_show_functions)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+Test(engine, explain_of_a_push_query)
+{
+    wr_engine *e = engine();
+    wr_err err = {0};
+    wr_buf out = WR_BUF_INIT;
+    const char *x =
+        "EXPLAIN SELECT ID, LCASE(V) AS L FROM INPUT WHERE ID > 3 EMIT CHANGES LIMIT 5;";
+    cr_assert_eq(wr_engine_execute(e, NULL, x, strlen(x), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    const char *t = (const char *)out.data;
+    cr_assert(strstr(t, "> [ SINK ] | Schema: ID BIGINT KEY, L STRING | Topic: TRANSIENT_QUERY") !=
+                  NULL,
+              "%s", t);
+    cr_assert(strstr(t, "> [ FILTER ] | Condition: (ID > 3)") != NULL, "%s", t);
+    cr_assert_lt(wr_log_topic_partitions(db, "TRANSIENT_QUERY"), 1);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
