@@ -176,6 +176,32 @@ hex4(jr *r, uint32_t *out)
 
 /* A string at r->p (on its quote). With out, unescaped into the arena (or borrowed when it has
    no escapes); without, only validated and skipped. */
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
+   surrogates, nothing past U+10FFFF), or 0. */
+static size_t
+utf8_seq(const char *p, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t left = (size_t)(end - p);
+    if (u[0] >= 0xC2 && u[0] <= 0xDF)
+        return left >= 2 && (u[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+        if (left < 3 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80)
+            return 0;
+        if ((u[0] == 0xE0 && u[1] < 0xA0) || (u[0] == 0xED && u[1] >= 0xA0))
+            return 0; /* overlong, or a surrogate */
+        return 3;
+    }
+    if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+        if (left < 4 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80 || (u[3] & 0xC0) != 0x80)
+            return 0;
+        if ((u[0] == 0xF0 && u[1] < 0x90) || (u[0] == 0xF4 && u[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
 static int
 jstring(jr *r, wr_str *out)
 {
@@ -186,6 +212,13 @@ jstring(jr *r, wr_str *out)
         unsigned char c = (unsigned char)*r->p;
         if (c < 0x20)
             return jfail(r, "control character in a string");
+        if (c >= 0x80) {
+            size_t n = utf8_seq(r->p, r->end);
+            if (n == 0)
+                return jfail(r, "invalid UTF-8 in a string");
+            r->p += n;
+            continue;
+        }
         if (c == '\\') {
             escaped = true;
             if (r->p + 1 >= r->end)
