@@ -27,8 +27,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sqlite3.h>
-
 #include "grammar/sql.h"
 #include "runtime/batch.h"
 #include "runtime/expr.h"
@@ -39,10 +37,10 @@
 #include "src/base/logging.h"
 #include "src/base/murmur2.h"
 #include "src/base/props.h"
+#include "src/catalog/catalog.h"
 #include "src/log/rbatch.h"
 
 #define QUERY_OFFSETS    "query_offsets"
-#define COMMAND_TOPIC    "_weir_commands"
 #define READ_BYTES       (1u << 20)
 #define MAX_DECOMPRESSED (64u << 20)
 #define NPSEUDO          3
@@ -105,7 +103,7 @@ struct wr_engine {
     wr_source *sources;
     wr_query *queries;
     int query_seq;
-    sqlite3 *cat;           /* the catalog's materialisation, or NULL */
+    wr_catalog *cat;        /* the persistent catalog, or NULL (in memory only) */
     bool dry_run;           /* planning for EXPLAIN: create nothing, start nothing */
     bool explain_transient; /* ... of a push query (a LIMIT is allowed) */
     bool replaying;         /* executing the command topic: do not record again */
@@ -147,8 +145,7 @@ session_var(void *arg, const char *name)
 
 /* ---- engine lifecycle -------------------------------------------------------------------- */
 
-static int catalog_open(wr_engine *e, const char *path, wr_err *err);
-static int catalog_replay(wr_engine *e, wr_err *err);
+static int catalog_start(wr_engine *e, const char *path, wr_err *err);
 
 int
 wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err)
@@ -169,9 +166,7 @@ wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err)
         e->opts.default_partitions = 1;
     e->opts.catalog_path = NULL; /* borrowed only during creation */
     if (opts->catalog_path != NULL) {
-        int rc = catalog_open(e, opts->catalog_path, err);
-        if (rc == WR_OK)
-            rc = catalog_replay(e, err);
+        int rc = catalog_start(e, opts->catalog_path, err);
         if (rc != WR_OK) {
             wr_engine_destroy(e);
             return rc;
@@ -208,8 +203,7 @@ wr_engine_destroy(wr_engine *e)
         e->sources = s->next;
         source_free(s);
     }
-    if (e->cat != NULL)
-        sqlite3_close(e->cat);
+    wr_catalog_close(e->cat);
     free(e->service_id);
     free(e->plog_topic);
     free(e);
@@ -2395,7 +2389,7 @@ exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_bu
     return fail_at(err, st->loc, "unsupported statement");
 }
 
-/* ---- the persistent catalog -------------------------------------------------------------- */
+/* ---- the persistent catalog (src/catalog) -------------------------------------------------- */
 
 static bool
 changes_catalog(const wr_stmt *st)
@@ -2404,217 +2398,88 @@ changes_catalog(const wr_stmt *st)
            st->kind == WR_S_INSERT_SELECT || st->kind == WR_S_DROP || st->kind == WR_S_TERMINATE;
 }
 
+/* Hands the catalog in memory to its sqlite3 materialisation, with the command at offset. */
 static int
-sql_fail(wr_engine *e, const char *what, wr_err *err)
-{
-    return wr_err_set(err, WR_EIO, "catalog database: %s: %s", what, sqlite3_errmsg(e->cat));
-}
-
-static int
-catalog_open(wr_engine *e, const char *path, wr_err *err)
-{
-    if (sqlite3_open_v2(path, &e->cat,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK)
-        return sql_fail(e, "open", err);
-    static const char schema[] =
-        "PRAGMA journal_mode=WAL;"
-        "PRAGMA synchronous=FULL;"
-        "CREATE TABLE IF NOT EXISTS commands(offset INTEGER PRIMARY KEY, statement TEXT NOT NULL,"
-        " properties TEXT NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS sources(name TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-        " topic TEXT NOT NULL, key_format TEXT NOT NULL, value_format TEXT NOT NULL,"
-        " statement TEXT NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS queries(id TEXT PRIMARY KEY, sink TEXT NOT NULL,"
-        " source TEXT NOT NULL, statement TEXT NOT NULL);";
-    char *msg = NULL;
-    if (sqlite3_exec(e->cat, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = wr_err_set(err, WR_EIO, "catalog database: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return WR_OK; /* the command topic is created with the first command */
-}
-
-/* Rewrites the sources and queries tables from the catalog in memory, and records the command
-   at offset in the commands table: one sqlite transaction. */
-static int
-catalog_materialise(
-    wr_engine *e, int64_t offset, const char *statement, const char *props, wr_err *err)
+catalog_sync(wr_engine *e, int64_t offset, const char *sql, const wr_props *props, wr_err *err)
 {
     static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
-    sqlite3_stmt *ins = NULL;
-    int rc = WR_OK;
-    if (sqlite3_exec(e->cat, "BEGIN; DELETE FROM sources; DELETE FROM queries;", NULL, NULL,
-                     NULL) != SQLITE_OK)
-        return sql_fail(e, "begin", err);
-    if (sqlite3_prepare_v2(e->cat, "INSERT OR REPLACE INTO commands VALUES(?, ?, ?)", -1, &ins,
-                           NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(ins, 1, offset);
-    sqlite3_bind_text(ins, 2, statement, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 3, props, -1, SQLITE_STATIC);
-    if (sqlite3_step(ins) != SQLITE_DONE)
-        goto fail;
-    sqlite3_finalize(ins);
-    if (sqlite3_prepare_v2(e->cat, "INSERT INTO sources VALUES(?, ?, ?, ?, ?, ?)", -1, &ins,
-                           NULL) != SQLITE_OK)
-        goto fail;
-    for (wr_source *src = e->sources; src != NULL; src = src->next) {
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, src->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 2, src->is_table ? "TABLE" : "STREAM", -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, src->topic, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 4, fmts[src->key_fmt], -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 5, fmts[src->val_fmt], -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 6, src->sql ? src->sql : "", -1, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            goto fail;
+    int ns = 0, nq = 0;
+    for (wr_source *s = e->sources; s != NULL; s = s->next)
+        ns++;
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        nq++;
+    wr_catalog_source *srcs = calloc((size_t)ns + 1, sizeof *srcs);
+    wr_catalog_query *qs = calloc((size_t)nq + 1, sizeof *qs);
+    if (srcs == NULL || qs == NULL) {
+        free(srcs);
+        free(qs);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
     }
-    sqlite3_finalize(ins);
-    if (sqlite3_prepare_v2(e->cat, "INSERT INTO queries VALUES(?, ?, ?, ?)", -1, &ins, NULL) !=
-        SQLITE_OK)
-        goto fail;
-    for (wr_query *q = e->queries; q != NULL; q = q->next) {
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, q->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 2, q->sink->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, q->src->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 4, q->sql, -1, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            goto fail;
-    }
-    sqlite3_finalize(ins);
-    ins = NULL;
-    if (sqlite3_exec(e->cat, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
-        goto fail;
-    return WR_OK;
-fail:
-    rc = sql_fail(e, "write", err);
-    sqlite3_finalize(ins);
-    sqlite3_exec(e->cat, "ROLLBACK;", NULL, NULL, NULL);
+    int i = 0;
+    for (wr_source *s = e->sources; s != NULL; s = s->next, i++)
+        srcs[i] = (wr_catalog_source){s->name,          s->is_table ? "TABLE" : "STREAM",
+                                      s->topic,         fmts[s->key_fmt],
+                                      fmts[s->val_fmt], s->sql};
+    i = 0;
+    for (wr_query *q = e->queries; q != NULL; q = q->next, i++)
+        qs[i] = (wr_catalog_query){q->id, q->sink->name, q->src->name, q->sql};
+    int rc = wr_catalog_materialise(e->cat, offset, sql, props, srcs, ns, qs, nq, err);
+    free(srcs);
+    free(qs);
     return rc;
 }
 
-/* The session's properties as "k=v" lines (for the commands table); malloc'd. */
-static char *
-props_text(const wr_session *ss)
-{
-    wr_buf b = WR_BUF_INIT;
-    for (size_t i = 0; ss != NULL && i < ss->props.count; i++)
-        wr_buf_printf(&b, "%s=%s\n", ss->props.items[i].key, ss->props.items[i].value);
-    wr_buf_put_u8(&b, 0);
-    return (char *)wr_buf_steal(&b, NULL);
-}
-
-/* Appends a statement that changed the catalog to the command topic (with the session's
-   properties as record headers, so that a replay runs it the same way), then materialises it. */
+/* After a statement that changed the catalog succeeded: the command topic, then sqlite3. */
 static int
 catalog_record(wr_engine *e, const wr_session *ss, const char *sql, wr_err *err)
 {
     if (e->replaying)
         return WR_OK;
-    wr_partition *p;
-    wr_err terr = {0};
-    if (wr_log_topic_partitions(e->opts.db, COMMAND_TOPIC) < 1 &&
-        wr_log_topic_create(e->opts.db, COMMAND_TOPIC, 1, NULL, &terr) != WR_OK &&
-        terr.code != WR_EEXIST)
-        return wr_err_set(err, terr.code, "cannot create the command topic: %s", terr.msg);
-    if (wr_log_partition(e->opts.db, COMMAND_TOPIC, 0, &p) != WR_OK)
-        return wr_err_set(err, WR_EIO, "the command topic %s is missing", COMMAND_TOPIC);
-    size_t nh = ss ? ss->props.count : 0;
-    wr_rheader *h = calloc(nh + 1, sizeof *h);
-    if (h == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < nh; i++)
-        h[i] = (wr_rheader){
-            (const uint8_t *)ss->props.items[i].key, (int32_t)strlen(ss->props.items[i].key),
-            (const uint8_t *)ss->props.items[i].value, (int32_t)strlen(ss->props.items[i].value)};
-    wr_rbatch_builder bb;
-    wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
-    wr_rbatch_builder_add(&bb, wr_clock_wall_ms(), NULL, -1, sql, (int32_t)strlen(sql), h,
-                          (int32_t)nh);
-    wr_buf out = WR_BUF_INIT;
-    wr_log_append_result res;
-    int rc = wr_rbatch_builder_finish(&bb, &out, err);
-    if (rc == WR_OK)
-        rc = wr_log_append(p, out.data, out.len, &res, err);
-    wr_rbatch_builder_free(&bb);
-    wr_buf_free(&out);
-    free(h);
+    int64_t off;
+    int rc = wr_catalog_append(e->cat, sql, ss ? &ss->props : NULL, &off, err);
     if (rc != WR_OK) {
-        wr_err_prefix(err, "the statement ran but could not be recorded in %s", COMMAND_TOPIC);
+        wr_err_prefix(err, "the statement ran but could not be recorded in %s", WR_CATALOG_TOPIC);
         return rc;
     }
-    char *props = props_text(ss);
-    rc = catalog_materialise(e, res.base_offset, sql, props ? props : "", err);
-    free(props);
+    return catalog_sync(e, off, sql, ss ? &ss->props : NULL, err);
+}
+
+/* One command of the replay: run again with the properties it had. */
+static int
+replay_one(void *arg, int64_t offset, const char *sql, size_t len, const wr_props *props)
+{
+    wr_engine *e = arg;
+    wr_session ss = {0};
+    for (size_t i = 0; i < props->count; i++)
+        wr_props_set(&ss.props, props->items[i].key, props->items[i].value);
+    wr_buf msgs = WR_BUF_INIT;
+    wr_err cerr = {0};
+    if (wr_engine_execute(e, &ss, sql, len, &msgs, &cerr) != WR_OK)
+        wr_log(WR_LOG_WARN, "sql", "command %lld no longer applies: %s", (long long)offset,
+               cerr.msg);
+    char *text = strndup(sql, len);
+    int rc = text ? catalog_sync(e, offset, text, props, &cerr) : WR_ENOMEM;
+    if (rc != WR_OK)
+        wr_log(WR_LOG_ERROR, "sql", "catalog database: %s", cerr.msg);
+    free(text);
+    wr_buf_free(&msgs);
+    wr_props_free(&ss.props);
+    wr_props_free(&ss.vars);
     return rc;
 }
 
-/* Runs every command of the command topic again, in order, each with the properties it had:
-   the catalog and its queries (with the same ids, so with their committed offsets) come back. */
 static int
-catalog_replay(wr_engine *e, wr_err *err)
+catalog_start(wr_engine *e, const char *path, wr_err *err)
 {
-    wr_partition *p;
-    if (wr_log_partition(e->opts.db, COMMAND_TOPIC, 0, &p) != WR_OK)
-        return WR_OK;
-    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
-    int rc = WR_OK;
-    int64_t off = wr_log_start_offset(p), end = wr_log_end_offset(p), replayed = 0;
+    int rc = wr_catalog_open(e->opts.db, path, &e->cat, err);
+    if (rc != WR_OK)
+        return rc;
+    int64_t n = 0;
     e->replaying = true;
-    while (rc == WR_OK && off < end) {
-        wr_buf_reset(&data);
-        wr_log_read_result rr;
-        if ((rc = wr_log_read(p, off, READ_BYTES, &data, &rr, err)) != WR_OK || data.len == 0)
-            break;
-        for (size_t at = 0; rc == WR_OK && at < data.len;) {
-            size_t sz = wr_rbatch_size(data.data + at, data.len - at);
-            wr_rbatch_iter it;
-            if (sz == 0 || (rc = wr_rbatch_iter_init(&it, data.data + at, sz, &scratch,
-                                                     MAX_DECOMPRESSED, err)) != WR_OK)
-                break;
-            wr_record rec;
-            while (rc == WR_OK && wr_rbatch_iter_next(&it, &rec, err) == 1) {
-                if (rec.offset < off || rec.value_len < 0)
-                    continue;
-                off = rec.offset + 1;
-                wr_session ss = {0};
-                wr_rd hr = wr_rd_make(rec.headers, rec.headers_len);
-                wr_rheader h;
-                while (wr_record_header_next(&hr, &h) == 1) {
-                    char k[256], v[1024];
-                    snprintf(k, sizeof k, "%.*s", (int)h.key_len, (const char *)h.key);
-                    snprintf(v, sizeof v, "%.*s", h.value_len > 0 ? (int)h.value_len : 0,
-                             h.value ? (const char *)h.value : "");
-                    wr_props_set(&ss.props, k, v);
-                }
-                wr_buf msgs = WR_BUF_INIT;
-                wr_err cerr = {0};
-                if (wr_engine_execute(e, &ss, (const char *)rec.value, (size_t)rec.value_len, &msgs,
-                                      &cerr) != WR_OK)
-                    wr_log(WR_LOG_WARN, "sql", "command %lld no longer applies: %s",
-                           (long long)rec.offset, cerr.msg);
-                replayed++;
-                char *props = props_text(&ss);
-                char *sql = strndup((const char *)rec.value, (size_t)rec.value_len);
-                if (sql != NULL)
-                    rc = catalog_materialise(e, rec.offset, sql, props ? props : "", err);
-                free(sql);
-                free(props);
-                wr_buf_free(&msgs);
-                wr_props_free(&ss.props);
-                wr_props_free(&ss.vars);
-            }
-            at += sz;
-        }
-    }
+    rc = wr_catalog_replay(e->cat, replay_one, e, &n, err);
     e->replaying = false;
-    wr_buf_free(&data);
-    wr_buf_free(&scratch);
-    if (replayed > 0)
-        wr_log(WR_LOG_INFO, "sql", "catalog rebuilt from %lld command(s)", (long long)replayed);
+    if (rc == WR_OK && n > 0)
+        wr_log(WR_LOG_INFO, "sql", "catalog rebuilt from %lld command(s)", (long long)n);
     return rc;
 }
 
