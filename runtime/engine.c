@@ -21,7 +21,9 @@
  */
 #include "runtime/engine.h"
 
+#include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,7 @@ typedef struct wr_source {
 typedef struct task {
     int32_t partition;
     int64_t offset; /* next input offset */
+    int64_t end;    /* a pull query: the log end offset when it started */
 } task;
 
 typedef struct wr_query {
@@ -95,6 +98,10 @@ typedef struct wr_query {
     const char *agg_text;  /* GROUP BY: the aggregation, for EXPLAIN (NULL: none) */
     const char *having_text;
     const char *where_text;
+    /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
+    bool is_push, pull, ended;
+    wr_push_sink push;
+    int64_t limit, emitted; /* limit -1: none */
 } wr_query;
 
 struct wr_engine {
@@ -107,6 +114,15 @@ struct wr_engine {
     bool dry_run;           /* planning for EXPLAIN: create nothing, start nothing */
     bool explain_transient; /* ... of a push query (a LIMIT is allowed) */
     bool replaying;         /* executing the command topic: do not record again */
+    wr_query *pushes;       /* push and pull queries of clients, in start order */
+    bool transient;         /* planning a push or pull query (wr_engine_push_open) */
+    const wr_push_sink *tsink;
+    wr_push_info *tinfo;
+    uint64_t push_seq;
+    /* wr_engine_execute_json: the current statement's entity, in ksqlDB's REST shape */
+    wr_buf *ent;            /* its fields ("streams":[...]), without braces; NULL: text only */
+    const char *ent_type;   /* its @type; NULL: a currentStatus is made of the text */
+    int64_t cmd_seq;        /* the command topic offset of the last catalog change */
 };
 
 struct wr_session {
@@ -137,6 +153,12 @@ wr_session_set(wr_session *s, const char *name, const char *value)
     return wr_props_set(&s->props, name, value);
 }
 
+int
+wr_session_define(wr_session *s, const char *name, const char *value)
+{
+    return wr_props_set(&s->vars, name, value);
+}
+
 static const char *
 session_var(void *arg, const char *name)
 {
@@ -146,6 +168,7 @@ session_var(void *arg, const char *name)
 /* ---- engine lifecycle -------------------------------------------------------------------- */
 
 static int catalog_start(wr_engine *e, const char *path, wr_err *err);
+static void push_end(wr_engine *e, struct wr_query *q, const char *why);
 
 int
 wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err)
@@ -188,6 +211,14 @@ query_free(wr_query *q)
     wr_arena_destroy(q->arena);
 }
 
+/* A push query owns its sink, a source of its own that is in no catalog. */
+static void
+push_free(wr_query *q)
+{
+    source_free(q->sink);
+    query_free(q);
+}
+
 void
 wr_engine_destroy(wr_engine *e)
 {
@@ -197,6 +228,11 @@ wr_engine_destroy(wr_engine *e)
         wr_query *q = e->queries;
         e->queries = q->next;
         query_free(q);
+    }
+    while (e->pushes != NULL) {
+        wr_query *q = e->pushes;
+        e->pushes = q->next;
+        push_free(q);
     }
     while (e->sources != NULL) {
         wr_source *s = e->sources;
@@ -965,6 +1001,8 @@ plan_projection(
             for (int j = 0; j < n && found < 0; j++)
                 if (cols[j].expr->op == WR_C_COLUMN && cols[j].expr->col == k)
                     found = j;
+            if (found < 0 && e->transient)
+                continue; /* a push query's rows have no key */
             if (found < 0)
                 return fail_at(err, q->loc,
                                "Key missing from projection (ie, SELECT). The query used to build "
@@ -1346,6 +1384,66 @@ plan_aggregate(
     return WR_OK;
 }
 
+/* Starts a planned push or pull query (qr, its sink qr->sink): tasks from the latest offsets
+   (or the earliest, by auto.offset.reset) for a push query, over everything there is now for a
+   pull query; the client's header into e->tinfo. */
+static int
+start_push(wr_engine *e, wr_session *ss, wr_query *qr, const wr_select *sel, wr_err *err)
+{
+    qr->is_push = true;
+    qr->pull = sel->emit == WR_EMIT_NONE;
+    qr->limit = sel->limit;
+    qr->push = *e->tsink;
+    char id[200];
+    uint64_t n = (uint64_t)wr_clock_wall_ms() * 1000 + (e->push_seq++ % 1000);
+    snprintf(id, sizeof id, "transient_%s_%llu", qr->src->name, (unsigned long long)n);
+    qr->id = wr_arena_strdup(qr->arena, id);
+    if (qr->id == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_session pull_ss = {0};
+    if (qr->pull)
+        wr_props_set(&pull_ss.props, "auto.offset.reset", "earliest");
+    int rc = start_tasks(e, qr->pull ? &pull_ss : ss, qr, err);
+    wr_props_free(&pull_ss.props);
+    if (rc != WR_OK)
+        return rc;
+    for (int i = 0; i < qr->ntasks; i++) {
+        wr_partition *lp;
+        qr->tasks[i].end = wr_log_partition(e->opts.db, qr->src->topic, qr->tasks[i].partition,
+                                            &lp) == WR_OK
+                               ? wr_log_end_offset(lp)
+                               : 0;
+    }
+    wr_push_info *in = e->tinfo;
+    if (in != NULL) {
+        snprintf(in->query_id, sizeof in->query_id, "%s", qr->id);
+        in->pull = qr->pull;
+        wr_buf_put_u8(&in->names, '[');
+        wr_buf_put_u8(&in->types, '[');
+        for (int i = 0; i < qr->sink->ncols; i++) {
+            const src_col *c = &qr->sink->cols[i];
+            wr_buf t = WR_BUF_INIT;
+            wr_ast_format_type(&t, c->type);
+            if (i) {
+                wr_buf_put_u8(&in->names, ',');
+                wr_buf_put_u8(&in->types, ',');
+                wr_buf_append(&in->schema, ", ", 2);
+            }
+            wr_json_write_string(&in->names, c->name, strlen(c->name));
+            wr_json_write_string(&in->types, (const char *)t.data, t.len);
+            wr_buf_printf(&in->schema, "`%s` %.*s", c->name, (int)t.len, (const char *)t.data);
+            wr_buf_free(&t);
+        }
+        wr_buf_put_u8(&in->names, ']');
+        wr_buf_put_u8(&in->types, ']');
+    }
+    wr_query **tail = &e->pushes;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = qr;
+    return WR_OK;
+}
+
 static int
 exec_query_into(
     wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
@@ -1361,7 +1459,7 @@ exec_query_into(
         return fail_at(err, st->loc,
                        "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE "
                        "TABLE AS SELECT statement instead.");
-    if (q->limit >= 0 && !e->explain_transient)
+    if (q->limit >= 0 && !e->explain_transient && !e->transient)
         return fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
                        create ? "CREATE ... AS SELECT" : "INSERT INTO");
     if (st->is_table && create && !aggregated)
@@ -1373,7 +1471,7 @@ exec_query_into(
         return fail_at(err, q->from->loc, "%s does not exist", q->from->name);
     if (src->is_table)
         return fail_at(err, q->from->loc, "queries over tables are not supported yet");
-    wr_source *existing = source_find(e, st->name);
+    wr_source *existing = e->transient ? NULL : source_find(e, st->name);
     /* CREATE OR REPLACE ... AS SELECT: the new plan takes over the old query's id, so it
        resumes from the old one's offsets; the sink's schema may only grow */
     wr_query *replacing = NULL;
@@ -1435,7 +1533,24 @@ exec_query_into(
     if ((rc = aggregated ? plan_aggregate(e, qr, q, &cols, &ncols, err)
                          : plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
         goto fail;
-    if (create) {
+    if (create && e->transient) {
+        /* the client is the sink: the columns in the order of the select list */
+        sink = source_new(st->name, false);
+        sink->cols = sink ? wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols)
+                          : NULL;
+        if (sink == NULL || sink->cols == NULL) {
+            rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < ncols; i++)
+            sink->cols[i] = (src_col){wr_arena_strdup(sink->arena, cols[i].name),
+                                      wr_type_copy(sink->arena, cols[i].type),
+                                      cols[i].key ? WR_COL_KEY : WR_COL_VALUE, NULL};
+        sink->ncols = ncols;
+        sink->topic = "";
+        sink->key_fmt = sink->val_fmt = WR_FMT_JSON;
+        sink->partitions = src->partitions;
+    } else if (create) {
         sink = source_new(st->name, st->is_table);
         if (sink == NULL) {
             rc = wr_err_set(err, WR_ENOMEM, "out of memory");
@@ -1510,6 +1625,11 @@ exec_query_into(
                      "this aggregation is planned (EXPLAIN shows it) but cannot run yet: "
                      "GROUP BY needs state stores, which arrive with the stateful queries");
         goto fail;
+    }
+    if (e->transient && !e->dry_run) {
+        if ((rc = start_push(e, ss, qr, q, err)) != WR_OK)
+            goto fail;
+        return WR_OK; /* the query owns its arena and its sink */
     }
     if (e->dry_run) {
         qr->id = "(not started: EXPLAIN of a statement)";
@@ -1668,6 +1788,26 @@ emit_row(wr_engine *e,
     return WR_OK;
 }
 
+/* A row of a push query to its client: a JSON array of the columns. */
+static void
+push_row(wr_query *q, const wr_val *vals, wr_buf *b)
+{
+    wr_buf_reset(b);
+    wr_buf_put_u8(b, '[');
+    for (int i = 0; i < q->nout; i++) {
+        if (i)
+            wr_buf_put_u8(b, ',');
+        wr_json_write_value(b, &vals[i], true);
+    }
+    wr_buf_put_u8(b, ']');
+    if (!wr_buf_ok(b))
+        return;
+    q->push.row(q->push.arg, (const char *)b->data, b->len);
+    q->stats.records_out++;
+    if (q->limit >= 0 && ++q->emitted >= q->limit)
+        q->ended = true;
+}
+
 /* Processes one input record batch of task t as one column-vector batch: decode every record
    into the columns, filter, project a vector at a time, then encode the surviving rows into
    so's builders. */
@@ -1700,15 +1840,18 @@ run_batch(wr_engine *e,
     wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
     wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
     wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
+    wr_val *allv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *allv);
     wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
     if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || kv == NULL || vv == NULL ||
-        ok == NULL || ov == NULL || outv == NULL)
+        ok == NULL || ov == NULL || outv == NULL || allv == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     int64_t first_offset = -1;
     wr_record rec;
     while (b.n < cap && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
         if (rec.offset < t->offset)
             continue; /* a batch read from its start: skip what was done */
+        if (q->pull && rec.offset >= t->end)
+            break; /* a pull query sees what was there when it started */
         t->offset = rec.offset + 1;
         (*consumed)++;
         q->stats.records_in++;
@@ -1778,7 +1921,7 @@ run_batch(wr_engine *e,
     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
     int ecap = 64;
     wr_val *elems = q->tfn ? wr_arena_alloc(ra, (size_t)ecap * sizeof *elems) : NULL;
-    for (int32_t k = 0; k < b.nsel && rc == WR_OK; k++) {
+    for (int32_t k = 0; k < b.nsel && rc == WR_OK && !q->ended; k++) {
         int32_t r = b.sel[k];
         /* a table function makes 0..n rows of this one */
         int nrows = 1;
@@ -1794,16 +1937,20 @@ run_batch(wr_engine *e,
                 q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
             }
         }
-        for (int er = 0; er < nrows && rc == WR_OK; er++) {
+        for (int er = 0; er < nrows && rc == WR_OK && !q->ended; er++) {
             for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
                 wr_val x = i == q->tfn_out ? elems[er] : wr_vec_get(&outv[i], r);
+                allv[i] = x;
                 if (is_key_role(q->sink->cols[i].role))
                     ok[ki++] = x;
                 else
                     ov[vi++] = x;
             }
-            rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, ts[r], &outv[0], r, first_offset, &kb,
-                          &vb, err);
+            if (q->is_push)
+                push_row(q, allv, &vb);
+            else
+                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, ts[r], &outv[0], r, first_offset,
+                              &kb, &vb, err);
         }
     }
     wr_buf_free(&kb);
@@ -1851,7 +1998,9 @@ run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         t->offset = wr_log_start_offset(in);
     if (t->offset >= wr_log_end_offset(in))
         return WR_OK;
-    int32_t parts = wr_log_topic_partitions(e->opts.db, q->sink->topic);
+    if (q->is_push && (q->ended || (q->pull && t->offset >= t->end) || !q->push.ready(q->push.arg)))
+        return WR_OK; /* done, or the client is not reading fast enough: later */
+    int32_t parts = q->is_push ? 1 : wr_log_topic_partitions(e->opts.db, q->sink->topic);
     if (parts < 1)
         return wr_err_set(err, WR_ENOENT, "sink topic %s is missing", q->sink->topic);
     wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
@@ -1864,18 +2013,23 @@ run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     for (int32_t p = 0; so.bb != NULL && p < parts; p++)
         wr_rbatch_builder_init(&so.bb[p], WR_COMPRESSION_NONE);
     int64_t start = t->offset;
+    int64_t t0 = wr_clock_mono_ns();
     size_t off = 0;
     while (rc == WR_OK && off < data.len) {
         size_t n = wr_rbatch_size(data.data + off, data.len - off);
         if (n == 0)
             break;
         rc = run_batch(e, q, t, data.data + off, n, &so, ra, &scratch, records, err);
+        if (q->ended)
+            break;
         off += n;
         wr_arena_reset(ra);
     }
-    if (rc == WR_OK)
+    if (rc == WR_OK && !q->is_push)
         rc = flush_sink(e, q, &so, err);
-    if (rc == WR_OK && t->offset != start)
+    q->stats.busy_ns += wr_clock_mono_ns() - t0;
+    q->stats.reads++;
+    if (rc == WR_OK && t->offset != start && !q->is_push)
         rc = commit_offset(e, q->id, t->partition, t->offset, err);
     for (int32_t p = 0; so.bb != NULL && p < parts; p++)
         wr_rbatch_builder_free(&so.bb[p]);
@@ -1884,6 +2038,44 @@ run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     wr_buf_free(&data);
     wr_buf_free(&scratch);
     return rc;
+}
+
+/* Ends a push query: its client hears why (NULL: it is complete), then it is freed. */
+static void
+push_end(wr_engine *e, wr_query *q, const char *why)
+{
+    for (wr_query **pp = &e->pushes; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    q->push.done(q->push.arg, why);
+    push_free(q);
+}
+
+static void
+poll_pushes(wr_engine *e, int64_t *records)
+{
+    for (wr_query *q = e->pushes, *next; q != NULL; q = next) {
+        next = q->next;
+        wr_err perr = {0};
+        int rc = WR_OK;
+        for (int i = 0; i < q->ntasks && rc == WR_OK && !q->ended; i++)
+            rc = run_task(e, q, &q->tasks[i], records, &perr);
+        if (rc != WR_OK) {
+            push_end(e, q, perr.msg);
+            continue;
+        }
+        bool complete = q->ended;
+        if (q->pull && !complete) {
+            complete = true;
+            for (int i = 0; i < q->ntasks; i++)
+                if (q->tasks[i].offset < q->tasks[i].end)
+                    complete = false;
+        }
+        if (complete)
+            push_end(e, q, NULL);
+    }
 }
 
 int
@@ -1898,7 +2090,84 @@ wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
                 return rc;
             }
         }
+    poll_pushes(e, records);
     return WR_OK;
+}
+
+int
+wr_engine_push_open(wr_engine *e,
+                    wr_session *ss,
+                    const char *text,
+                    size_t len,
+                    const wr_push_sink *sink,
+                    wr_push_info *info,
+                    wr_err *err)
+{
+    wr_arena *a = wr_arena_create(0);
+    if (a == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_session local = {0};
+    if (ss == NULL)
+        ss = &local;
+    int rc = WR_OK;
+    if (memmem(text, len, "${", 2) != NULL) {
+        char *sub;
+        size_t sublen;
+        if ((rc = wr_sql_substitute(a, text, len, session_var, ss, &sub, &sublen, err)) != WR_OK)
+            goto done;
+        text = sub;
+        len = sublen;
+    }
+    wr_script *sc = NULL;
+    if ((rc = wr_sql_parse(a, text, len, &sc, err)) != WR_OK)
+        goto done;
+    if (sc->n != 1 || sc->stmts[0]->kind != WR_S_QUERY) {
+        rc = wr_err_set(err, WR_EINVAL,
+                        sc->n != 1 ? "expected exactly one SELECT statement, got %d statements"
+                                   : "expected a SELECT statement%.0d",
+                        sc->n);
+        goto done;
+    }
+    const wr_stmt *q = sc->stmts[0];
+    const wr_select *sel = q->select;
+    if (sel->emit == WR_EMIT_FINAL) {
+        rc = fail_at(err, sel->loc, "EMIT FINAL is only supported on windowed aggregations");
+        goto done;
+    }
+    wr_stmt t = *q;
+    t.kind = WR_S_CREATE_AS;
+    t.is_table = sel->ngroup > 0 || sel->window != NULL || sel->having != NULL;
+    t.name = "TRANSIENT_QUERY";
+    t.name_loc = sel->loc;
+    t.nprops = 0;
+    char *sql = wr_arena_strndup(a, text + q->text_off, q->text_len);
+    e->transient = true;
+    e->tsink = sink;
+    e->tinfo = info;
+    rc = exec_query_into(e, ss, &t, sql ? sql : "", NULL, err);
+    e->transient = false;
+    e->tsink = NULL;
+    e->tinfo = NULL;
+done:
+    if (ss == &local) {
+        wr_props_free(&local.vars);
+        wr_props_free(&local.props);
+    }
+    wr_arena_destroy(a);
+    return rc;
+}
+
+int
+wr_engine_push_close(wr_engine *e, const char *query_id)
+{
+    for (wr_query **pp = &e->pushes; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, query_id) == 0) {
+            wr_query *q = *pp;
+            *pp = q->next;
+            push_free(q);
+            return WR_OK;
+        }
+    return WR_ENOENT;
 }
 
 int
@@ -1913,6 +2182,9 @@ wr_engine_query_stats(wr_engine *e, const char *id, wr_query_stats *out)
 }
 
 /* ---- INSERT VALUES, DROP, TERMINATE, SHOW, DESCRIBE ---------------------------------------- */
+
+static int append_row(
+    wr_engine *e, wr_source *s, wr_arena *a, const wr_val *vals, int64_t ts, wr_err *err);
 
 static int
 exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
@@ -1987,6 +2259,20 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         else
             vals[col] = v;
     }
+    rc = append_row(e, s, a, vals, ts, err);
+    if (rc == WR_OK)
+        msg(out, "Inserted 1 row into %s", s->name);
+out:
+    wr_arena_destroy(a);
+    return rc;
+}
+
+/* Encodes vals (one per column of s; header columns ignored) by s's formats and appends them
+   as one record to the partition its key picks. */
+static int
+append_row(wr_engine *e, wr_source *s, wr_arena *a, const wr_val *vals, int64_t ts, wr_err *err)
+{
+    int rc = WR_OK;
     wr_fmt kf, vf;
     make_fmt(a, s, true, &kf);
     make_fmt(a, s, false, &vf);
@@ -2001,9 +2287,11 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT, batch = WR_BUF_INIT;
     bool knull = false, vnull = false;
     wr_err ferr = {0};
-    if (wr_fmt_encode(&kf, kv, &kb, &knull, &ferr) != WR_OK ||
-        wr_fmt_encode(&vf, vv, &vb, &vnull, &ferr) != WR_OK) {
-        rc = fail_at(err, st->loc, "%s", ferr.msg);
+    if (kv == NULL || vv == NULL) {
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    } else if (wr_fmt_encode(&kf, kv, &kb, &knull, &ferr) != WR_OK ||
+               wr_fmt_encode(&vf, vv, &vb, &vnull, &ferr) != WR_OK) {
+        rc = wr_err_set(err, WR_EINVAL, "%s", ferr.msg);
     } else {
         int32_t parts = wr_log_topic_partitions(e->opts.db, s->topic);
         int32_t p = partition_for(knull ? NULL : kb.data, knull ? -1 : (int32_t)kb.len,
@@ -2019,15 +2307,113 @@ exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         else if ((rc = wr_rbatch_builder_finish(&bb, &batch, err)) == WR_OK)
             rc = wr_log_append(lp, batch.data, batch.len, &res, err);
         wr_rbatch_builder_free(&bb);
-        if (rc == WR_OK)
-            msg(out, "Inserted 1 row into %s", s->name);
     }
     wr_buf_free(&kb);
     wr_buf_free(&vb);
     wr_buf_free(&batch);
+    return rc;
+}
+
+int
+wr_engine_insert_json(
+    wr_engine *e, const char *target, const char *json, size_t len, wr_err *err)
+{
+    wr_source *s = source_find(e, target);
+    if (s == NULL) {
+        char up[256];
+        size_t n = strlen(target) < sizeof up - 1 ? strlen(target) : sizeof up - 1;
+        for (size_t i = 0; i < n; i++)
+            up[i] = (char)toupper((unsigned char)target[i]);
+        up[n] = '\0';
+        s = source_find(e, up);
+    }
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOENT, "Cannot insert values into an unknown stream/table: %s",
+                          target);
+    wr_arena *a = wr_arena_create(0);
+    if (a == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    /* the row names every column, key and value: read it as one JSON object over all of them */
+    wr_fmt f = {.kind = WR_FMT_JSON, .wrap_single = true};
+    const char **names = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *names);
+    const wr_sql_type **types = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *types);
+    wr_val *got = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *got);
+    wr_val *vals = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *vals);
+    int *map = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *map);
+    int rc = WR_OK;
+    if (names == NULL || types == NULL || got == NULL || vals == NULL || map == NULL) {
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < s->ncols; i++) {
+        vals[i] = wr_val_null(s->cols[i].type);
+        if (!is_header_role(s->cols[i].role)) {
+            map[f.ncols] = i;
+            names[f.ncols] = s->cols[i].name;
+            types[f.ncols++] = s->cols[i].type;
+        }
+    }
+    f.names = names;
+    f.types = types;
+    if ((rc = wr_fmt_decode(&f, (const uint8_t *)json, len, false, got, a, err)) != WR_OK)
+        goto out;
+    for (int i = 0; i < f.ncols; i++)
+        vals[map[i]] = got[i];
+    rc = append_row(e, s, a, vals, wr_clock_wall_ms(), err);
 out:
     wr_arena_destroy(a);
     return rc;
+}
+
+int
+wr_engine_metrics(wr_engine *e, wr_buf *out)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } m[] = {
+        {"weir_query_records_in_total", "Input records a query has consumed.",
+         offsetof(wr_query_stats, records_in)},
+        {"weir_query_records_out_total", "Records a query has written to its sink or client.",
+         offsetof(wr_query_stats, records_out)},
+        {"weir_query_malformed_records_total",
+         "Input records a query could not decode (skipped, in the processing log).",
+         offsetof(wr_query_stats, decode_errors)},
+        {"weir_query_dropped_records_total",
+         "Records with an evaluation or encoding problem (values left null or row dropped; in "
+         "the processing log).",
+         offsetof(wr_query_stats, eval_errors)},
+    };
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        wr_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", m[k].name, m[k].help, m[k].name);
+        for (int pass = 0; pass < 2; pass++)
+            for (wr_query *q = pass ? e->pushes : e->queries; q != NULL; q = q->next)
+                wr_buf_printf(out, "%s{query_id=\"%s\",query_type=\"%s\"} %lld\n", m[k].name,
+                              q->id, q->is_push ? "push" : "persistent",
+                              (long long)*(const int64_t *)((const char *)&q->stats + m[k].off));
+    }
+    wr_buf_printf(out, "# HELP weir_query_processing_seconds Time a query spends processing a "
+                       "read of its input (one task, up to 1 MiB of records).\n"
+                       "# TYPE weir_query_processing_seconds summary\n");
+    for (int pass = 0; pass < 2; pass++)
+        for (wr_query *q = pass ? e->pushes : e->queries; q != NULL; q = q->next) {
+            wr_buf_printf(out, "weir_query_processing_seconds_sum{query_id=\"%s\",query_type=\"%s\"} %.6f\n",
+                          q->id, q->is_push ? "push" : "persistent",
+                          (double)q->stats.busy_ns / 1e9);
+            wr_buf_printf(out, "weir_query_processing_seconds_count{query_id=\"%s\",query_type=\"%s\"} %lld\n",
+                          q->id, q->is_push ? "push" : "persistent",
+                          (long long)q->stats.reads);
+        }
+    int np = 0, nq = 0;
+    for (wr_query *q = e->pushes; q != NULL; q = q->next)
+        np++;
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        nq++;
+    wr_buf_printf(out, "# HELP weir_queries Queries running, by type.\n# TYPE weir_queries gauge\n"
+                       "weir_queries{query_type=\"persistent\"} %d\n"
+                       "weir_queries{query_type=\"push\"} %d\n",
+                  nq, np);
+    return wr_buf_ok(out) ? WR_OK : WR_ENOMEM;
 }
 
 static int
@@ -2060,6 +2446,11 @@ exec_drop(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         return rc;
     }
     wr_buf_free(&users);
+    for (wr_query *q = e->pushes, *next; q != NULL; q = next) {
+        next = q->next;
+        if (q->src == s)
+            push_end(e, q, "the source of this query was dropped");
+    }
     if (st->delete_topic)
         (void)wr_log_topic_delete(e->opts.db, s->topic, NULL);
     wr_source **pp = &e->sources;
@@ -2086,9 +2477,162 @@ exec_terminate(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
             pp = &q->next;
         }
     }
+    for (wr_query *q = e->pushes, *next; q != NULL; q = next) {
+        next = q->next;
+        if (st->all || strcasecmp(q->id, st->name) == 0) {
+            msg(out, "Query %s terminated.", q->id);
+            push_end(e, q, "the query was terminated");
+            any = true;
+        }
+    }
     if (!any && !st->all)
         return fail_at(err, st->name_loc, "unknown query id %s", st->name);
     return WR_OK;
+}
+
+/* ---- REST entities (wr_engine_execute_json) ---------------------------------------------- */
+
+static void
+jstr(wr_buf *b, const char *s)
+{
+    if (s == NULL)
+        wr_buf_append(b, "null", 4);
+    else
+        wr_json_write_string(b, s, strlen(s));
+}
+
+/* ,"key":"value" (a leading comma unless first) */
+static void
+jkv(wr_buf *b, bool first, const char *key, const char *value)
+{
+    wr_buf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+    jstr(b, value);
+}
+
+static const char *const fmt_names[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+
+static const char *
+schema_kind(const wr_sql_type *t)
+{
+    static const char *names[] = {
+        [WR_T_BOOLEAN] = "BOOLEAN",     [WR_T_INT] = "INTEGER", [WR_T_BIGINT] = "BIGINT",
+        [WR_T_DOUBLE] = "DOUBLE",       [WR_T_DECIMAL] = "DECIMAL", [WR_T_STRING] = "STRING",
+        [WR_T_BYTES] = "BYTES",         [WR_T_TIMESTAMP] = "TIMESTAMP", [WR_T_DATE] = "DATE",
+        [WR_T_TIME] = "TIME",           [WR_T_ARRAY] = "ARRAY", [WR_T_MAP] = "MAP",
+        [WR_T_STRUCT] = "STRUCT"};
+    return t != NULL && (size_t)t->kind < sizeof names / sizeof names[0] && names[t->kind]
+               ? names[t->kind]
+               : "STRING";
+}
+
+/* ksqlDB's schema object: {"type":..,"fields":[..]|null,"memberSchema":{..}|null} */
+static void
+json_schema(wr_buf *b, const wr_sql_type *t)
+{
+    wr_buf_printf(b, "{\"type\":\"%s\",\"fields\":", schema_kind(t));
+    if (t != NULL && t->kind == WR_T_STRUCT) {
+        wr_buf_put_u8(b, '[');
+        for (int i = 0; i < t->nfields; i++) {
+            wr_buf_printf(b, "%s{", i ? "," : "");
+            jkv(b, true, "name", t->fields[i].name);
+            wr_buf_append(b, ",\"schema\":", 10);
+            json_schema(b, t->fields[i].type);
+            wr_buf_put_u8(b, '}');
+        }
+        wr_buf_put_u8(b, ']');
+    } else {
+        wr_buf_append(b, "null", 4);
+    }
+    wr_buf_append(b, ",\"memberSchema\":", 16);
+    if (t != NULL && (t->kind == WR_T_ARRAY || t->kind == WR_T_MAP) && t->elem != NULL)
+        json_schema(b, t->elem);
+    else
+        wr_buf_append(b, "null", 4);
+    wr_buf_put_u8(b, '}');
+}
+
+static void
+json_source_row(wr_buf *b, const wr_source *s)
+{
+    wr_buf_put_u8(b, '{');
+    jkv(b, true, "type", s->is_table ? "TABLE" : "STREAM");
+    jkv(b, false, "name", s->name);
+    jkv(b, false, "topic", s->topic);
+    jkv(b, false, "keyFormat", fmt_names[s->key_fmt]);
+    jkv(b, false, "valueFormat", fmt_names[s->val_fmt]);
+    wr_buf_printf(b, ",\"isWindowed\":false}");
+}
+
+static void
+json_query_ids(wr_buf *b, const wr_engine *e, const wr_source *s, bool writing)
+{
+    wr_buf_put_u8(b, '[');
+    bool first = true;
+    for (const wr_query *q = e->queries; q != NULL; q = q->next)
+        if ((writing ? q->sink : q->src) == s) {
+            wr_buf_printf(b, "%s{", first ? "" : ",");
+            jkv(b, true, "queryString", q->sql);
+            wr_buf_printf(b, ",\"sinks\":[");
+            jstr(b, q->sink->name);
+            wr_buf_printf(b, "],\"sinkKafkaTopics\":[");
+            jstr(b, q->sink->topic);
+            wr_buf_printf(b, "]");
+            jkv(b, false, "id", q->id);
+            wr_buf_printf(b, ",\"statusCount\":{\"RUNNING\":1},\"queryType\":\"PERSISTENT\","
+                             "\"state\":\"RUNNING\"}");
+            first = false;
+        }
+    wr_buf_put_u8(b, ']');
+}
+
+static void
+json_source_description(wr_buf *b, const wr_engine *e, const wr_source *s, bool extended)
+{
+    wr_buf_put_u8(b, '{');
+    jkv(b, true, "name", s->name);
+    wr_buf_printf(b, ",\"windowType\":null,\"readQueries\":");
+    json_query_ids(b, e, s, false);
+    wr_buf_printf(b, ",\"writeQueries\":");
+    json_query_ids(b, e, s, true);
+    wr_buf_printf(b, ",\"fields\":[");
+    for (int i = 0; i < s->ncols; i++) {
+        wr_buf_printf(b, "%s{", i ? "," : "");
+        jkv(b, true, "name", s->cols[i].name);
+        wr_buf_printf(b, ",\"schema\":");
+        json_schema(b, s->cols[i].type);
+        if (is_key_role(s->cols[i].role))
+            wr_buf_printf(b, ",\"type\":\"KEY\"");
+        else if (is_header_role(s->cols[i].role))
+            wr_buf_printf(b, ",\"type\":\"HEADER\"");
+        wr_buf_put_u8(b, '}');
+    }
+    wr_buf_put_u8(b, ']');
+    jkv(b, false, "type", s->is_table ? "TABLE" : "STREAM");
+    jkv(b, false, "timestamp", s->ts_col >= 0 ? s->cols[s->ts_col].name : "");
+    wr_buf stats = WR_BUF_INIT, errs = WR_BUF_INIT;
+    if (extended)
+        for (const wr_query *q = e->queries; q != NULL; q = q->next)
+            if (q->src == s || q->sink == s) {
+                wr_buf_printf(&stats, "%s%s: records-in: %lld, records-out: %lld",
+                              stats.len ? "; " : "", q->id, (long long)q->stats.records_in,
+                              (long long)q->stats.records_out);
+                wr_buf_printf(&errs, "%s%s: decode-errors: %lld, evaluation-errors: %lld",
+                              errs.len ? "; " : "", q->id, (long long)q->stats.decode_errors,
+                              (long long)q->stats.eval_errors);
+            }
+    wr_buf_put_u8(&stats, 0);
+    wr_buf_put_u8(&errs, 0);
+    jkv(b, false, "statistics", (const char *)stats.data);
+    jkv(b, false, "errorStats", (const char *)errs.data);
+    wr_buf_free(&stats);
+    wr_buf_free(&errs);
+    wr_buf_printf(b, ",\"extended\":%s", extended ? "true" : "false");
+    jkv(b, false, "keyFormat", fmt_names[s->key_fmt]);
+    jkv(b, false, "valueFormat", fmt_names[s->val_fmt]);
+    jkv(b, false, "topic", s->topic);
+    wr_buf_printf(b, ",\"partitions\":%d,\"replication\":1", s->partitions);
+    jkv(b, false, "statement", s->sql ? s->sql : "");
+    wr_buf_put_u8(b, '}');
 }
 
 static void
@@ -2130,9 +2674,118 @@ describe_source(const wr_engine *e, wr_buf *out, const wr_source *s, bool extend
     }
 }
 
+static void
+json_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *b)
+{
+    switch (st->show) {
+    case WR_SHOW_STREAMS:
+    case WR_SHOW_TABLES: {
+        bool tables = st->show == WR_SHOW_TABLES;
+        e->ent_type = tables ? "tables" : "streams";
+        wr_buf_printf(b, "\"%s\":[", tables ? "tables" : "streams");
+        bool first = true;
+        for (wr_source *s = e->sources; s != NULL; s = s->next)
+            if (s->is_table == tables) {
+                if (!first)
+                    wr_buf_put_u8(b, ',');
+                json_source_row(b, s);
+                first = false;
+            }
+        wr_buf_put_u8(b, ']');
+        return;
+    }
+    case WR_SHOW_QUERIES: {
+        e->ent_type = "queries";
+        wr_buf_printf(b, "\"queries\":[");
+        bool first = true;
+        for (int pass = 0; pass < 2; pass++)
+            for (wr_query *q = pass ? e->pushes : e->queries; q != NULL; q = q->next) {
+                wr_buf_printf(b, "%s{", first ? "" : ",");
+                jkv(b, true, "queryString", q->sql);
+                wr_buf_printf(b, ",\"sinks\":[");
+                if (!q->is_push)
+                    jstr(b, q->sink->name);
+                wr_buf_printf(b, "],\"sinkKafkaTopics\":[");
+                if (!q->is_push)
+                    jstr(b, q->sink->topic);
+                wr_buf_printf(b, "]");
+                jkv(b, false, "id", q->id);
+                wr_buf_printf(b, ",\"statusCount\":{\"RUNNING\":1},\"queryType\":\"%s\","
+                                 "\"state\":\"RUNNING\"}",
+                              q->is_push ? "PUSH" : "PERSISTENT");
+                first = false;
+            }
+        wr_buf_put_u8(b, ']');
+        return;
+    }
+    case WR_SHOW_TOPICS: {
+        e->ent_type = "kafka_topics";
+        wr_buf_printf(b, "\"topics\":[");
+        char **names;
+        size_t n;
+        bool first = true;
+        if (wr_log_topic_list(e->opts.db, &names, &n, NULL) == WR_OK) {
+            for (size_t i = 0; i < n; i++) {
+                if (st->all || names[i][0] != '_') {
+                    wr_buf_printf(b, "%s{", first ? "" : ",");
+                    jkv(b, true, "name", names[i]);
+                    wr_buf_printf(b, ",\"replicaInfo\":[");
+                    int parts = wr_log_topic_partitions(e->opts.db, names[i]);
+                    for (int p = 0; p < parts; p++)
+                        wr_buf_printf(b, "%s1", p ? "," : "");
+                    wr_buf_printf(b, "]}");
+                    first = false;
+                }
+                free(names[i]);
+            }
+            free(names);
+        }
+        wr_buf_put_u8(b, ']');
+        return;
+    }
+    case WR_SHOW_FUNCTIONS: {
+        e->ent_type = "function_names";
+        wr_buf_printf(b, "\"functions\":[");
+        const wr_fn_desc *const *v;
+        int n = e->opts.fns ? wr_fn_list(e->opts.fns, &v) : 0;
+        for (int i = 0; i < n; i++) {
+            wr_buf_printf(b, "%s{", i ? "," : "");
+            jkv(b, true, "name", v[i]->name);
+            jkv(b, false, "type",
+                v[i]->kind == WR_FN_TABLE       ? "table"
+                : v[i]->kind == WR_FN_AGGREGATE ? "aggregate"
+                                                : "scalar");
+            jkv(b, false, "category", v[i]->category ? v[i]->category : "");
+            wr_buf_put_u8(b, '}');
+        }
+        wr_buf_put_u8(b, ']');
+        return;
+    }
+    case WR_SHOW_PROPERTIES:
+    case WR_SHOW_VARIABLES: {
+        bool vars = st->show == WR_SHOW_VARIABLES;
+        wr_props *p = vars ? &ss->vars : &ss->props;
+        e->ent_type = vars ? "variables" : "properties";
+        wr_buf_printf(b, "\"%s\":[", vars ? "variables" : "properties");
+        for (size_t i = 0; i < p->count; i++) {
+            wr_buf_printf(b, "%s{", i ? "," : "");
+            jkv(b, true, "name", p->items[i].key);
+            if (!vars)
+                jkv(b, false, "scope", "KSQL");
+            jkv(b, false, "value", p->items[i].value);
+            wr_buf_put_u8(b, '}');
+        }
+        wr_buf_put_u8(b, ']');
+        return;
+    }
+    }
+}
+
 static int
 exec_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *out, wr_err *err)
 {
+    if (e->ent != NULL)
+        json_show(e, ss, st, e->ent);
     switch (st->show) {
     case WR_SHOW_STREAMS:
     case WR_SHOW_TABLES:
@@ -2145,6 +2798,8 @@ exec_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *out, wr_err *
         msg(out, " Query ID | Status | Sink Name | Query String");
         for (wr_query *q = e->queries; q != NULL; q = q->next)
             msg(out, " %s | RUNNING | %s | %s", q->id, q->sink->name, q->sql);
+        for (wr_query *q = e->pushes; q != NULL; q = q->next)
+            msg(out, " %s | RUNNING | (push query) | %s", q->id, q->sql);
         return WR_OK;
     case WR_SHOW_TOPICS: {
         char **names;
@@ -2188,6 +2843,37 @@ exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         const wr_fn_desc *f = e->opts.fns ? wr_fn_lookup(e->opts.fns, st->name) : NULL;
         if (f == NULL)
             return fail_at(err, st->name_loc, "function %s does not exist", st->name);
+        if (e->ent != NULL) {
+            wr_buf *b = e->ent;
+            e->ent_type = "describe_function";
+            jkv(b, true, "name", f->name);
+            jkv(b, false, "description", f->description ? f->description : "");
+            jkv(b, false, "author", "weir");
+            jkv(b, false, "version", "");
+            jkv(b, false, "path", "internal");
+            jkv(b, false, "type",
+                f->kind == WR_FN_TABLE       ? "TABLE"
+                : f->kind == WR_FN_AGGREGATE ? "AGGREGATE"
+                                             : "SCALAR");
+            wr_buf_printf(b, ",\"functions\":[");
+            const char *sig = f->signatures ? f->signatures : "";
+            bool first = true;
+            while (*sig != '\0') {
+                const char *nl = strchr(sig, '\n');
+                size_t n = nl ? (size_t)(nl - sig) : strlen(sig);
+                char line[512];
+                snprintf(line, sizeof line, "%.*s", (int)n, sig);
+                char *arrow = strstr(line, " -> ");
+                wr_buf_printf(b, "%s{", first ? "" : ",");
+                jkv(b, true, "signature", line);
+                jkv(b, false, "returnType", arrow ? arrow + 4 : "");
+                jkv(b, false, "description", f->description ? f->description : "");
+                wr_buf_put_u8(b, '}');
+                first = false;
+                sig += n + (nl ? 1 : 0);
+            }
+            wr_buf_put_u8(b, ']');
+        }
         msg(out, "Name        : %s", f->name);
         msg(out, "Type        : %s", f->kind == WR_FN_TABLE ? "TABLE" : "SCALAR");
         msg(out, "Category    : %s", f->category ? f->category : "");
@@ -2196,6 +2882,19 @@ exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         return WR_OK;
     }
     if (st->all) {
+        if (e->ent != NULL) {
+            e->ent_type = "source_descriptions";
+            wr_buf_printf(e->ent, "\"sourceDescriptions\":[");
+            bool first = true;
+            for (wr_source *s = e->sources; s != NULL; s = s->next)
+                if (s->is_table == st->is_table) {
+                    if (!first)
+                        wr_buf_put_u8(e->ent, ',');
+                    json_source_description(e->ent, e, s, st->extended);
+                    first = false;
+                }
+            wr_buf_put_u8(e->ent, ']');
+        }
         for (wr_source *s = e->sources; s != NULL; s = s->next)
             if (s->is_table == st->is_table)
                 describe_source(e, out, s, st->extended);
@@ -2205,6 +2904,11 @@ exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     if (s == NULL)
         return fail_at(err, st->name_loc, "could not find STREAM/TABLE '%s' in the metastore",
                        st->name);
+    if (e->ent != NULL) {
+        e->ent_type = "sourceDescription";
+        wr_buf_printf(e->ent, "\"sourceDescription\":");
+        json_source_description(e->ent, e, s, st->extended);
+    }
     describe_source(e, out, s, st->extended);
     return WR_OK;
 }
@@ -2437,6 +3141,8 @@ catalog_record(wr_engine *e, const wr_session *ss, const char *sql, wr_err *err)
         return WR_OK;
     int64_t off;
     int rc = wr_catalog_append(e->cat, sql, ss ? &ss->props : NULL, &off, err);
+    if (rc == WR_OK)
+        e->cmd_seq = off;
     if (rc != WR_OK) {
         wr_err_prefix(err, "the statement ran but could not be recorded in %s", WR_CATALOG_TOPIC);
         return rc;
@@ -2503,9 +3209,87 @@ relocate(wr_err *err, int base_line, int base_col)
     err->col = nc;
 }
 
-int
-wr_engine_execute(
-    wr_engine *e, wr_session *ss, const char *text, size_t len, wr_buf *out, wr_err *err)
+/* The entity of one successful statement, in ksqlDB's REST shape (see engine.h). */
+static void
+json_entity(wr_engine *e,
+            const wr_stmt *st,
+            const char *sql,
+            const wr_buf *text,
+            const wr_buf *ent,
+            wr_buf *json)
+{
+    if (st->kind == WR_S_SET || st->kind == WR_S_UNSET || st->kind == WR_S_DEFINE ||
+        st->kind == WR_S_UNDEFINE || st->kind == WR_S_INSERT_VALUES)
+        return; /* ksqlDB answers these with no entity */
+    char *t = strndup(text->len ? (const char *)text->data : "", text->len);
+    if (t == NULL)
+        return;
+    size_t tl = strlen(t);
+    while (tl > 0 && t[tl - 1] == '\n')
+        t[--tl] = '\0';
+    if (json->len > 0)
+        wr_buf_put_u8(json, ',');
+    const char *type = e->ent_type;
+    if (type == NULL)
+        type = st->kind == WR_S_EXPLAIN ? "queryDescription" : "currentStatus";
+    wr_buf_printf(json, "{\"@type\":\"%s\"", type);
+    jkv(json, false, "statementText", sql);
+    if (e->ent_type != NULL) {
+        wr_buf_put_u8(json, ',');
+        wr_buf_append(json, ent->data, ent->len);
+    } else if (st->kind == WR_S_EXPLAIN) {
+        char id[200] = "";
+        const char *p = strstr(t, "ID                   : ");
+        if (p != NULL)
+            snprintf(id, sizeof id, "%.*s", (int)strcspn(p + 23, "\n"), p + 23);
+        wr_buf_printf(json, ",\"queryDescription\":{");
+        jkv(json, true, "id", id);
+        jkv(json, false, "statementText", sql);
+        jkv(json, false, "executionPlan", t);
+        wr_buf_printf(json, ",\"queryType\":\"PERSISTENT\",\"state\":\"RUNNING\"}");
+    } else {
+        /* a change of the catalog: ksqlDB's command status */
+        static const char *verbs[] = {[WR_S_CREATE_SOURCE] = "create",
+                                      [WR_S_CREATE_AS] = "create",
+                                      [WR_S_INSERT_SELECT] = "insert",
+                                      [WR_S_DROP] = "drop",
+                                      [WR_S_TERMINATE] = "execute"};
+        const char *verb = (size_t)st->kind < sizeof verbs / sizeof verbs[0] && verbs[st->kind]
+                               ? verbs[st->kind]
+                               : "execute";
+        wr_buf_printf(json, ",\"commandId\":");
+        char cid[400];
+        if (st->kind == WR_S_TERMINATE)
+            snprintf(cid, sizeof cid, "terminate/%s/execute", st->all ? "ALL" : st->name);
+        else
+            snprintf(cid, sizeof cid, "%s/`%s`/%s", st->is_table ? "table" : "stream",
+                     st->name ? st->name : "", verb);
+        jstr(json, cid);
+        wr_buf_printf(json, ",\"commandStatus\":{\"status\":\"SUCCESS\"");
+        jkv(json, false, "message", t);
+        const char *qid = strstr(t, "Created query with ID ");
+        if (qid != NULL) {
+            char id[200];
+            sscanf(qid + 22, "%199s", id);
+            jkv(json, false, "queryId", id);
+        }
+        wr_buf_printf(json, "},\"commandSequenceNumber\":%lld", (long long)e->cmd_seq);
+    }
+    wr_buf_printf(json, ",\"warnings\":[]");
+    jkv(json, false, "weirText", t);
+    wr_buf_put_u8(json, '}');
+    free(t);
+}
+
+static int
+execute(wr_engine *e,
+        wr_session *ss,
+        const char *text,
+        size_t len,
+        wr_buf *out,
+        wr_buf *json,
+        wr_buf *failed,
+        wr_err *err)
 {
     wr_session local = {0};
     if (ss == NULL)
@@ -2533,12 +3317,41 @@ wr_engine_execute(
         wr_script *sc = NULL;
         if (rc == WR_OK)
             rc = wr_sql_parse(a, st_text, st_len, &sc, err);
+        if (rc != WR_OK && failed != NULL) {
+            wr_buf_reset(failed);
+            wr_buf_append(failed, st_text, st_len);
+        }
         for (int i = 0; rc == WR_OK && sc != NULL && i < sc->n; i++) {
-            char *sql =
-                wr_arena_strndup(a, st_text + sc->stmts[i]->text_off, sc->stmts[i]->text_len);
-            rc = exec_one(e, ss, sc->stmts[i], sql ? sql : "", out, err);
-            if (rc == WR_OK && e->cat != NULL && changes_catalog(sc->stmts[i]))
-                rc = catalog_record(e, ss, sql ? sql : "", err);
+            const wr_stmt *st = sc->stmts[i];
+            char *sql = wr_arena_strndup(a, st_text + st->text_off, st->text_len);
+            if (json == NULL) {
+                rc = exec_one(e, ss, st, sql ? sql : "", out, err);
+                if (rc == WR_OK && e->cat != NULL && changes_catalog(st))
+                    rc = catalog_record(e, ss, sql ? sql : "", err);
+            } else if (st->kind == WR_S_QUERY || st->kind == WR_S_PRINT) {
+                rc = wr_err_set(err, WR_EUNSUPP,
+                                "The following statement types should be issued to the "
+                                "websocket endpoint '/query': * PRINT * SELECT");
+            } else {
+                wr_buf t = WR_BUF_INIT, ent = WR_BUF_INIT;
+                e->ent = &ent;
+                e->ent_type = NULL;
+                rc = exec_one(e, ss, st, sql ? sql : "", &t, err);
+                e->ent = NULL;
+                if (rc == WR_OK && e->cat != NULL && changes_catalog(st))
+                    rc = catalog_record(e, ss, sql ? sql : "", err);
+                if (rc == WR_OK)
+                    json_entity(e, st, sql ? sql : "", &t, &ent, json);
+                if (out != NULL)
+                    wr_buf_append(out, t.data, t.len);
+                wr_buf_free(&t);
+                wr_buf_free(&ent);
+                e->ent_type = NULL;
+            }
+            if (rc != WR_OK && failed != NULL) {
+                wr_buf_reset(failed);
+                wr_buf_append(failed, sql ? sql : "", sql ? strlen(sql) : 0);
+            }
         }
         wr_arena_destroy(a);
         if (rc != WR_OK) {
@@ -2560,6 +3373,25 @@ wr_engine_execute(
         wr_props_free(&local.props);
     }
     return rc;
+}
+
+int
+wr_engine_execute(
+    wr_engine *e, wr_session *ss, const char *text, size_t len, wr_buf *out, wr_err *err)
+{
+    return execute(e, ss, text, len, out, NULL, NULL, err);
+}
+
+int
+wr_engine_execute_json(wr_engine *e,
+                       wr_session *ss,
+                       const char *text,
+                       size_t len,
+                       wr_buf *json,
+                       wr_buf *failed,
+                       wr_err *err)
+{
+    return execute(e, ss, text, len, NULL, json, failed, err);
 }
 
 /* ---- JSON bridges for tools -------------------------------------------------------------- */

@@ -43,6 +43,8 @@ wr_session *wr_session_create(void);
 void wr_session_destroy(wr_session *s);
 /* SET from outside a statement ("auto.offset.reset" = "earliest"). */
 int wr_session_set(wr_session *s, const char *name, const char *value);
+/* DEFINE from outside a statement (a client's session variables). */
+int wr_session_define(wr_session *s, const char *name, const char *value);
 
 int wr_engine_create(const wr_engine_opts *opts, wr_engine **out, wr_err *err);
 void wr_engine_destroy(wr_engine *e);
@@ -57,13 +59,78 @@ void wr_engine_destroy(wr_engine *e);
 int wr_engine_execute(
     wr_engine *e, wr_session *s, const char *text, size_t len, wr_buf *out, wr_err *err);
 
+/*
+ * wr_engine_execute for the REST API (POST /ksql): json receives, comma-separated and without
+ * the enclosing brackets, one entity per statement that makes one, in ksqlDB's shapes
+ * ("@type": currentStatus, streams, tables, queries, kafka_topics, properties, variables,
+ * function_names, sourceDescription, describe_function, queryDescription), each with the
+ * statementText and, in "weirText", the text wr_engine_execute would have written. On failure
+ * json holds the entities of the statements before, failed the failing statement's text, and
+ * err the failure; err->code is WR_EUNSUPP for a statement the /ksql endpoint does not take
+ * (SELECT, PRINT: they go to /query or /query-stream).
+ */
+int wr_engine_execute_json(wr_engine *e,
+                           wr_session *s,
+                           const char *text,
+                           size_t len,
+                           wr_buf *json,
+                           wr_buf *failed,
+                           wr_err *err);
+
+/*
+ * Push and pull queries: a SELECT whose rows go to a client instead of a topic. With EMIT
+ * CHANGES it is a push query that runs until closed or its LIMIT is reached, from the latest
+ * offsets (or the earliest, with auto.offset.reset=earliest in the session); without, a pull
+ * query over a stream, which reads what the stream holds now and ends.
+ *
+ * The sink's callbacks run on the thread that calls wr_engine_poll. Once done has been called
+ * the query is gone; wr_engine_push_close ends it early without calling done.
+ */
+typedef struct wr_push_sink {
+    void *arg;
+    /* One row: a JSON array of the columns, in select-list order (borrowed for the call). */
+    void (*row)(void *arg, const char *json, size_t len);
+    /* Whether rows may be delivered now; false holds the query back (back-pressure). */
+    bool (*ready)(void *arg);
+    /* The query has ended: why NULL when it is complete (LIMIT, pull), else the reason. */
+    void (*done)(void *arg, const char *why);
+} wr_push_sink;
+
+/* What a client is told before the rows: caller-initialised buffers, filled on success. */
+typedef struct wr_push_info {
+    char query_id[200];
+    wr_buf names;  /* JSON array of the column names */
+    wr_buf types;  /* JSON array of their SQL types */
+    wr_buf schema; /* "`ID` INTEGER, `NAME` STRING", as ksqlDB's /query header has it */
+    bool pull;
+} wr_push_info;
+
+int wr_engine_push_open(wr_engine *e,
+                        wr_session *s,
+                        const char *text,
+                        size_t len,
+                        const wr_push_sink *sink,
+                        wr_push_info *info,
+                        wr_err *err);
+/* WR_ENOENT when the query has ended already. */
+int wr_engine_push_close(wr_engine *e, const char *query_id);
+
 /* Runs every query's tasks once over what is available; *records: input records consumed. */
 int wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err);
 
 /* Counters of a query (per-query metrics). */
 typedef struct wr_query_stats {
     int64_t records_in, records_out, decode_errors, eval_errors;
+    int64_t busy_ns, reads; /* time spent processing reads of input, and their number */
 } wr_query_stats;
+
+/* Prometheus text of every query's counters (weir_query_*), appended to out. */
+int wr_engine_metrics(wr_engine *e, wr_buf *out);
+
+/* Appends one row given as a JSON object naming the columns of stream or table target (key and
+   value columns, matched case-insensitively) to its topic, as /inserts-stream does. */
+int wr_engine_insert_json(
+    wr_engine *e, const char *target, const char *json, size_t len, wr_err *err);
 int wr_engine_query_stats(wr_engine *e, const char *query_id, wr_query_stats *out);
 
 /* The value and key serialisation of a source, for tools that produce to or read from it

@@ -882,7 +882,7 @@ jw_string(wr_buf *b, const char *s, int32_t n)
 }
 
 static void
-jw_value(wr_buf *b, const wr_val *v)
+jw_value(wr_buf *b, const wr_val *v, bool rest)
 {
     if (v->null || v->type == NULL) {
         wr_buf_append(b, "null", 4);
@@ -892,13 +892,24 @@ jw_value(wr_buf *b, const wr_val *v)
     case WR_T_BOOLEAN:
         wr_buf_printf(b, "%s", v->u.b ? "true" : "false");
         break;
-    case WR_T_INT:
     case WR_T_DATE:
     case WR_T_TIME:
+    case WR_T_TIMESTAMP:
+        if (rest) { /* the REST API shows temporal values as ISO-8601 text, as ksqlDB does */
+            wr_buf t = WR_BUF_INIT;
+            wr_val_to_string(&t, v);
+            jw_string(b, (const char *)t.data, (int32_t)t.len);
+            wr_buf_free(&t);
+        } else if (v->type->kind == WR_T_TIMESTAMP) {
+            wr_buf_printf(b, "%lld", (long long)v->u.i64);
+        } else {
+            wr_buf_printf(b, "%d", v->u.i32);
+        }
+        break;
+    case WR_T_INT:
         wr_buf_printf(b, "%d", v->u.i32);
         break;
     case WR_T_BIGINT:
-    case WR_T_TIMESTAMP:
         wr_buf_printf(b, "%lld", (long long)v->u.i64);
         break;
     case WR_T_DOUBLE:
@@ -928,7 +939,7 @@ jw_value(wr_buf *b, const wr_val *v)
         for (int32_t i = 0; i < v->u.arr.n; i++) {
             if (i)
                 wr_buf_put_u8(b, ',');
-            jw_value(b, &v->u.arr.v[i]);
+            jw_value(b, &v->u.arr.v[i], rest);
         }
         wr_buf_put_u8(b, ']');
         break;
@@ -950,7 +961,7 @@ jw_value(wr_buf *b, const wr_val *v)
                 wr_buf_free(&t);
             }
             wr_buf_put_u8(b, ':');
-            jw_value(b, &v->u.map.v[i]);
+            jw_value(b, &v->u.map.v[i], rest);
         }
         wr_buf_put_u8(b, '}');
         break;
@@ -961,11 +972,23 @@ jw_value(wr_buf *b, const wr_val *v)
                 wr_buf_put_u8(b, ',');
             jw_string(b, v->type->fields[i].name, (int32_t)strlen(v->type->fields[i].name));
             wr_buf_put_u8(b, ':');
-            jw_value(b, &v->u.st.f[i]);
+            jw_value(b, &v->u.st.f[i], rest);
         }
         wr_buf_put_u8(b, '}');
         break;
     }
+}
+
+void
+wr_json_write_string(wr_buf *b, const char *s, size_t n)
+{
+    jw_string(b, s, (int32_t)n);
+}
+
+void
+wr_json_write_value(wr_buf *b, const wr_val *v, bool rest)
+{
+    jw_value(b, v, rest);
 }
 
 /* ---- DELIMITED ---------------------------------------------------------------------------- */
@@ -1192,7 +1215,7 @@ wr_fmt_encode(const wr_fmt *f, const wr_val *vals, wr_buf *b, bool *is_null, wr_
         break;
     case WR_FMT_JSON:
         if (f->ncols == 1 && !f->wrap_single) {
-            jw_value(b, &vals[0]);
+            jw_value(b, &vals[0], false);
         } else {
             wr_buf_put_u8(b, '{');
             for (int i = 0; i < f->ncols; i++) {
@@ -1200,7 +1223,7 @@ wr_fmt_encode(const wr_fmt *f, const wr_val *vals, wr_buf *b, bool *is_null, wr_
                     wr_buf_put_u8(b, ',');
                 jw_string(b, f->names[i], (int32_t)strlen(f->names[i]));
                 wr_buf_put_u8(b, ':');
-                jw_value(b, &vals[i]);
+                jw_value(b, &vals[i], false);
             }
             wr_buf_put_u8(b, '}');
         }

@@ -61,4 +61,10 @@ int wr_fmt_decode(const wr_fmt *f,
    column that is null). */
 int wr_fmt_encode(const wr_fmt *f, const wr_val *vals, wr_buf *b, bool *is_null, wr_err *err);
 
+/* JSON text of a string (quoted, escaped) and of a value. rest: as the REST API shows values
+   (DATE, TIME and TIMESTAMP as ISO-8601 strings) rather than as the JSON format stores them
+   (days, milliseconds). */
+void wr_json_write_string(wr_buf *b, const char *s, size_t n);
+void wr_json_write_value(wr_buf *b, const wr_val *v, bool rest);
+
 #endif

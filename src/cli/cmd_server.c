@@ -24,6 +24,7 @@
 #include "src/base/logging.h"
 #include "src/cli/cli.h"
 #include "src/cli/sqlworker.h"
+#include "src/http/api.h"
 #include "src/kafka/broker.h"
 
 static const char server_help[] =
@@ -115,6 +116,7 @@ run(int argc, char **argv, bool all_roles)
     wr_logdb *db = NULL;
     wr_broker *broker = NULL;
     wr_sqlworker *sql = NULL;
+    wr_api *api = NULL;
     wr_props defaults = WR_PROPS_INIT;
     maintenance m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     bool maint_started = false, failed = false;
@@ -256,11 +258,44 @@ run(int argc, char **argv, bool all_roles)
             wr_cli_errorf(&cli, "cannot start the SQL engine: %s", err.msg);
             goto out;
         }
-        wr_log(WR_LOG_WARN, "server",
-               "HTTP API (listeners=%s) is not available in this version; not listening", hlisten);
+        int64_t max_body, max_header, max_conns, http_idle, max_row;
+        if (!wr_cli_get_i64(&cli, "http.max.body.bytes", 16 << 20, &max_body) ||
+            !wr_cli_get_i64(&cli, "http.max.header.bytes", 65536, &max_header) ||
+            !wr_cli_get_i64(&cli, "http.max.connections", 1024, &max_conns) ||
+            !wr_cli_get_i64(&cli, "http.idle.timeout.ms", 600000, &http_idle) ||
+            !wr_cli_get_i64(&cli, "http.max.row.bytes", 8 << 20, &max_row))
+            goto out;
+        if (max_body < 1024 || max_header < 1024 || max_conns < 1 || http_idle < 1 ||
+            max_row < 1024 || max_conns > 1000000) {
+            wr_cli_errorf(&cli, "an http.* setting is out of range (sizes >= 1024, "
+                                "connections 1..1000000, timeouts >= 1 ms)");
+            goto out;
+        }
+        wr_api_opts ao = {
+            .host = hhost,
+            .port = hport,
+            .limits = {.max_header_bytes = (size_t)max_header,
+                       .max_connections = (int)max_conns,
+                       .idle_timeout_ms = http_idle,
+                       .max_expect_body = (size_t)max_body},
+            .max_body_bytes = (size_t)max_body,
+            .max_row_bytes = (size_t)max_row,
+            .sql = sql,
+            .db = db,
+            .node_id = (int)node_id,
+        };
+        if (wr_api_start(&ao, &api, &err) != WR_OK) {
+            wr_cli_errorf(&cli, "cannot start the HTTP API: %s", err.msg);
+            goto out;
+        }
     }
-    wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name, khost,
-           wr_broker_port(broker), (long long)node_id, dir);
+    if (api != NULL)
+        wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d http=%s:%d node=%lld data=%s",
+               name, khost, wr_broker_port(broker), hhost, wr_api_port(api), (long long)node_id,
+               dir);
+    else
+        wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name,
+               khost, wr_broker_port(broker), (long long)node_id, dir);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0)
@@ -272,6 +307,7 @@ run(int argc, char **argv, bool all_roles)
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     status = WR_EXIT_OK;
 out:
+    wr_api_stop(api);
     wr_sqlworker_stop(sql);
     if (broker != NULL)
         wr_broker_stop(broker);

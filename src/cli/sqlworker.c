@@ -17,7 +17,14 @@
 #include "runtime/engine.h"
 #include "src/base/logging.h"
 
+typedef struct job {
+    struct job *next;
+    void (*fn)(wr_engine *e, wr_session *s, void *arg);
+    void *arg;
+} job;
+
 struct wr_sqlworker {
+    job *jobs, **jobs_tail; /* run on the worker thread, in order, between polls */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -25,6 +32,7 @@ struct wr_sqlworker {
     wr_engine *engine;
     wr_session *session;
     wr_fn_registry *fns;
+    char service_id[128];
 };
 
 static void *
@@ -34,13 +42,21 @@ worker_main(void *arg)
     int64_t idle_ms = 1;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
+        job *list = w->jobs;
+        w->jobs = NULL;
+        w->jobs_tail = &w->jobs;
         pthread_mutex_unlock(&w->mu);
+        for (job *j = list, *next; j != NULL; j = next) {
+            next = j->next;
+            j->fn(w->engine, w->session, j->arg);
+            free(j);
+        }
         int64_t n = 0;
         wr_err err = {0};
         if (wr_engine_poll(w->engine, &n, &err) != WR_OK)
             wr_log(WR_LOG_ERROR, "sql", "%s", err.msg);
         pthread_mutex_lock(&w->mu);
-        if (n > 0) {
+        if (n > 0 || list != NULL || w->jobs != NULL) {
             idle_ms = 1;
             continue;
         }
@@ -52,13 +68,47 @@ worker_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000;
         }
-        if (!w->stop)
+        if (!w->stop && w->jobs == NULL)
             pthread_cond_timedwait(&w->cv, &w->mu, &until);
         if (idle_ms < 50)
             idle_ms *= 2;
     }
+    /* jobs submitted during the stop still run, so their owners are told */
+    job *list = w->jobs;
+    w->jobs = NULL;
     pthread_mutex_unlock(&w->mu);
+    for (job *j = list, *next; j != NULL; j = next) {
+        next = j->next;
+        j->fn(w->engine, w->session, j->arg);
+        free(j);
+    }
     return NULL;
+}
+
+int
+wr_sqlworker_submit(wr_sqlworker *w, void (*fn)(wr_engine *e, wr_session *s, void *arg), void *arg)
+{
+    job *j = malloc(sizeof *j);
+    if (j == NULL)
+        return WR_ENOMEM;
+    *j = (job){NULL, fn, arg};
+    pthread_mutex_lock(&w->mu);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        free(j);
+        return WR_ECLOSED;
+    }
+    *w->jobs_tail = j;
+    w->jobs_tail = &j->next;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return WR_OK;
+}
+
+const char *
+wr_sqlworker_service_id(const wr_sqlworker *w)
+{
+    return w->service_id;
 }
 
 static int
@@ -96,6 +146,8 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    w->jobs_tail = &w->jobs;
+    snprintf(w->service_id, sizeof w->service_id, "%s", o->service_id ? o->service_id : "weir");
     int rc = WR_ENOMEM;
     w->fns = wr_fn_registry_create();
     w->session = wr_session_create();

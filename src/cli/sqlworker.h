@@ -5,6 +5,7 @@
 #define WR_CLI_SQLWORKER_H
 
 #include "src/base/err.h"
+#include "runtime/engine.h"
 #include "src/log/log.h"
 
 typedef struct wr_sqlworker wr_sqlworker;
@@ -18,6 +19,12 @@ typedef struct wr_sqlworker_opts {
 } wr_sqlworker_opts;
 
 int wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err);
+/* Runs fn(engine, session, arg) on the worker thread, between polls, in submission order: the
+   only way other threads use the engine. WR_ECLOSED once stopping (fn is not run); a job
+   submitted before the stop always runs. session: the worker's own (headless) session; clients
+   keep theirs. */
+int wr_sqlworker_submit(wr_sqlworker *w, void (*fn)(wr_engine *e, wr_session *s, void *arg), void *arg);
+const char *wr_sqlworker_service_id(const wr_sqlworker *w);
 /* Stops polling, joins the thread, frees everything. NULL-safe. */
 void wr_sqlworker_stop(wr_sqlworker *w);
 

@@ -8,7 +8,7 @@ kafka_start() {
     KAFKA_DIR=${KAFKA_DIR:-$(mktemp -d /tmp/weir-kafka-test.XXXXXX)}
     KAFKA_LOG=$KAFKA_DIR/server.log
     if [ "$mode" = weir ]; then
-        "$bin" server --kafka-listen 127.0.0.1:0 --data-dir "$KAFKA_DIR/data" \
+        "$bin" server --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$KAFKA_DIR/data" \
             --property num.partitions="$parts" --property log.flush.policy=none \
             >"$KAFKA_LOG" 2>&1 &
         KAFKA_PID=$!

@@ -25,7 +25,7 @@ CREATE STREAM BIG_ORDERS WITH (KAFKA_TOPIC='big_orders') AS
 SQL
 
 start() { # n: how many "started" lines the log must hold (one per start)
-    "$WEIR" server --kafka-listen 127.0.0.1:0 --data-dir "$DIR/data" \
+    "$WEIR" server --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$DIR/data" \
         --queries-file "$DIR/queries.sql" >>"$DIR/server.log" 2>&1 &
     PID=$!
     PORT=
