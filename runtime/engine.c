@@ -156,7 +156,13 @@ wr_session_set(wr_session *s, const char *name, const char *value)
 int
 wr_session_define(wr_session *s, const char *name, const char *value)
 {
-    return wr_props_set(&s->vars, name, value);
+    /* variables are names: case-insensitive, kept upper-cased as DEFINE keeps them */
+    char up[256];
+    size_t n = strlen(name) < sizeof up - 1 ? strlen(name) : sizeof up - 1;
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)toupper((unsigned char)name[i]);
+    up[n] = '\0';
+    return wr_props_set(&s->vars, up, value);
 }
 
 static const char *
@@ -3311,15 +3317,20 @@ execute(wr_engine *e,
             char *sub;
             size_t sublen;
             rc = wr_sql_substitute(a, st_text, st_len, session_var, ss, &sub, &sublen, err);
-            st_text = sub;
-            st_len = sublen;
+            if (rc == WR_OK) {
+                st_text = sub;
+                st_len = sublen;
+            }
         }
         wr_script *sc = NULL;
         if (rc == WR_OK)
             rc = wr_sql_parse(a, st_text, st_len, &sc, err);
         if (rc != WR_OK && failed != NULL) {
+            size_t tl = st_len;
+            while (tl > 0 && (st_text[tl - 1] == ';' || isspace((unsigned char)st_text[tl - 1])))
+                tl--;
             wr_buf_reset(failed);
-            wr_buf_append(failed, st_text, st_len);
+            wr_buf_append(failed, st_text, tl);
         }
         for (int i = 0; rc == WR_OK && sc != NULL && i < sc->n; i++) {
             const wr_stmt *st = sc->stmts[i];
