@@ -92,6 +92,7 @@ typedef struct call {
     char *target;
     int64_t seq, inflight, acked;
     bool body_done, failed;
+    bool ins_json; /* acks as one JSON array (Accept: application/json), not a line each */
     wr_buf line;
     push *push; /* /query, /query-stream */
 } call;
@@ -894,8 +895,11 @@ typedef struct insert_job {
 static void
 inserts_maybe_end(call *c)
 {
-    if (c->body_done && c->inflight == 0 && !c->failed)
+    if (c->body_done && c->inflight == 0 && !c->failed) {
+        if (c->ins_json)
+            wr_http_send(c->req, "]", 1);
         wr_http_finish(c->req);
+    }
 }
 
 static void
@@ -905,14 +909,19 @@ insert_done(void *arg)
     call *c = j->c;
     c->inflight--;
     wr_buf b = WR_BUF_INIT;
+    if (c->ins_json && c->acked > 0)
+        wr_buf_put_u8(&b, ',');
+    c->acked++;
     if (j->rc == WR_OK) {
-        wr_buf_printf(&b, "{\"status\":\"ok\",\"seq\":%lld}\n", (long long)j->seq);
+        wr_buf_printf(&b, "{\"status\":\"ok\",\"seq\":%lld}", (long long)j->seq);
     } else {
         wr_buf_printf(&b, "{\"status\":\"error\",\"seq\":%lld,\"error_code\":%d,\"message\":",
                       (long long)j->seq, j->rc == WR_ENOENT ? 40400 : 40000);
         jstr(&b, j->err.msg);
-        wr_buf_printf(&b, "}\n");
+        wr_buf_put_u8(&b, '}');
     }
+    if (!c->ins_json)
+        wr_buf_put_u8(&b, '\n');
     wr_http_send(c->req, b.data, b.len);
     wr_buf_free(&b);
     inserts_maybe_end(c);
@@ -961,7 +970,12 @@ inserts_line(call *c, const char *line, size_t len)
             c->failed = true;
         } else {
             c->target = strdup(json_string_value(t));
-            wr_http_begin(c->req, 200, T_DELIMITED);
+            const char *accept = wr_http_req_header(c->req, "Accept");
+            c->ins_json = accept != NULL && strstr(accept, T_JSON) != NULL &&
+                          strstr(accept, T_DELIMITED) == NULL;
+            wr_http_begin(c->req, 200, c->ins_json ? T_JSON : T_DELIMITED);
+            if (c->ins_json)
+                wr_http_send(c->req, "[", 1);
         }
         json_decref(j);
         return;
