@@ -125,8 +125,12 @@ static void
 call_free(void *arg)
 {
     call *c = arg;
-    if (c->push != NULL)
+    if (c->push != NULL) {
+        /* the request is gone: nothing may touch it through the push from now on */
+        c->push->finished = true;
+        c->push->c = NULL;
         push_unref(c->push);
+    }
     wr_buf_free(&c->body);
     wr_buf_free(&c->line);
     free(c->target);
@@ -687,8 +691,12 @@ open_done(void *arg)
         pthread_mutex_unlock(&p->mu);
         p->next = c->api->pushes;
         c->api->pushes = p;
-        if (wr_http_req_gone(r))
+        if (wr_http_req_gone(r)) {
+            /* the client left while the query was opening */
+            p->finished = true;
+            push_unregister(p);
             push_close(p);
+        }
         push_drain(p);
     }
     wr_buf_free(&j->info.names);
