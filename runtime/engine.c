@@ -120,9 +120,9 @@ struct wr_engine {
     wr_push_info *tinfo;
     uint64_t push_seq;
     /* wr_engine_execute_json: the current statement's entity, in ksqlDB's REST shape */
-    wr_buf *ent;            /* its fields ("streams":[...]), without braces; NULL: text only */
-    const char *ent_type;   /* its @type; NULL: a currentStatus is made of the text */
-    int64_t cmd_seq;        /* the command topic offset of the last catalog change */
+    wr_buf *ent;          /* its fields ("streams":[...]), without braces; NULL: text only */
+    const char *ent_type; /* its @type; NULL: a currentStatus is made of the text */
+    int64_t cmd_seq;      /* the command topic offset of the last catalog change */
 };
 
 struct wr_session {
@@ -1415,10 +1415,10 @@ start_push(wr_engine *e, wr_session *ss, wr_query *qr, const wr_select *sel, wr_
         return rc;
     for (int i = 0; i < qr->ntasks; i++) {
         wr_partition *lp;
-        qr->tasks[i].end = wr_log_partition(e->opts.db, qr->src->topic, qr->tasks[i].partition,
-                                            &lp) == WR_OK
-                               ? wr_log_end_offset(lp)
-                               : 0;
+        qr->tasks[i].end =
+            wr_log_partition(e->opts.db, qr->src->topic, qr->tasks[i].partition, &lp) == WR_OK
+                ? wr_log_end_offset(lp)
+                : 0;
     }
     wr_push_info *in = e->tinfo;
     if (in != NULL) {
@@ -1542,8 +1542,8 @@ exec_query_into(
     if (create && e->transient) {
         /* the client is the sink: the columns in the order of the select list */
         sink = source_new(st->name, false);
-        sink->cols = sink ? wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols)
-                          : NULL;
+        sink->cols =
+            sink ? wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols) : NULL;
         if (sink == NULL || sink->cols == NULL) {
             rc = wr_err_set(err, WR_ENOMEM, "out of memory");
             goto fail;
@@ -2127,11 +2127,13 @@ wr_engine_push_open(wr_engine *e,
     wr_script *sc = NULL;
     if ((rc = wr_sql_parse(a, text, len, &sc, err)) != WR_OK)
         goto done;
-    if (sc->n != 1 || sc->stmts[0]->kind != WR_S_QUERY) {
-        rc = wr_err_set(err, WR_EINVAL,
-                        sc->n != 1 ? "expected exactly one SELECT statement, got %d statements"
-                                   : "expected a SELECT statement%.0d",
+    if (sc->n != 1) {
+        rc = wr_err_set(err, WR_EINVAL, "expected exactly one SELECT statement, got %d statements",
                         sc->n);
+        goto done;
+    }
+    if (sc->stmts[0]->kind != WR_S_QUERY) {
+        rc = wr_err_set(err, WR_EINVAL, "expected a SELECT statement");
         goto done;
     }
     const wr_stmt *q = sc->stmts[0];
@@ -2189,8 +2191,8 @@ wr_engine_query_stats(wr_engine *e, const char *id, wr_query_stats *out)
 
 /* ---- INSERT VALUES, DROP, TERMINATE, SHOW, DESCRIBE ---------------------------------------- */
 
-static int append_row(
-    wr_engine *e, wr_source *s, wr_arena *a, const wr_val *vals, int64_t ts, wr_err *err);
+static int
+append_row(wr_engine *e, wr_source *s, wr_arena *a, const wr_val *vals, int64_t ts, wr_err *err);
 
 static int
 exec_insert_values(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
@@ -2321,8 +2323,7 @@ append_row(wr_engine *e, wr_source *s, wr_arena *a, const wr_val *vals, int64_t 
 }
 
 int
-wr_engine_insert_json(
-    wr_engine *e, const char *target, const char *json, size_t len, wr_err *err)
+wr_engine_insert_json(wr_engine *e, const char *target, const char *json, size_t len, wr_err *err)
 {
     wr_source *s = source_find(e, target);
     if (s == NULL) {
@@ -2394,8 +2395,8 @@ wr_engine_metrics(wr_engine *e, wr_buf *out)
         wr_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", m[k].name, m[k].help, m[k].name);
         for (int pass = 0; pass < 2; pass++)
             for (wr_query *q = pass ? e->pushes : e->queries; q != NULL; q = q->next)
-                wr_buf_printf(out, "%s{query_id=\"%s\",query_type=\"%s\"} %lld\n", m[k].name,
-                              q->id, q->is_push ? "push" : "persistent",
+                wr_buf_printf(out, "%s{query_id=\"%s\",query_type=\"%s\"} %lld\n", m[k].name, q->id,
+                              q->is_push ? "push" : "persistent",
                               (long long)*(const int64_t *)((const char *)&q->stats + m[k].off));
     }
     wr_buf_printf(out, "# HELP weir_query_processing_seconds Time a query spends processing a "
@@ -2403,21 +2404,23 @@ wr_engine_metrics(wr_engine *e, wr_buf *out)
                        "# TYPE weir_query_processing_seconds summary\n");
     for (int pass = 0; pass < 2; pass++)
         for (wr_query *q = pass ? e->pushes : e->queries; q != NULL; q = q->next) {
-            wr_buf_printf(out, "weir_query_processing_seconds_sum{query_id=\"%s\",query_type=\"%s\"} %.6f\n",
-                          q->id, q->is_push ? "push" : "persistent",
-                          (double)q->stats.busy_ns / 1e9);
-            wr_buf_printf(out, "weir_query_processing_seconds_count{query_id=\"%s\",query_type=\"%s\"} %lld\n",
-                          q->id, q->is_push ? "push" : "persistent",
-                          (long long)q->stats.reads);
+            wr_buf_printf(
+                out, "weir_query_processing_seconds_sum{query_id=\"%s\",query_type=\"%s\"} %.6f\n",
+                q->id, q->is_push ? "push" : "persistent", (double)q->stats.busy_ns / 1e9);
+            wr_buf_printf(
+                out,
+                "weir_query_processing_seconds_count{query_id=\"%s\",query_type=\"%s\"} %lld\n",
+                q->id, q->is_push ? "push" : "persistent", (long long)q->stats.reads);
         }
     int np = 0, nq = 0;
     for (wr_query *q = e->pushes; q != NULL; q = q->next)
         np++;
     for (wr_query *q = e->queries; q != NULL; q = q->next)
         nq++;
-    wr_buf_printf(out, "# HELP weir_queries Queries running, by type.\n# TYPE weir_queries gauge\n"
-                       "weir_queries{query_type=\"persistent\"} %d\n"
-                       "weir_queries{query_type=\"push\"} %d\n",
+    wr_buf_printf(out,
+                  "# HELP weir_queries Queries running, by type.\n# TYPE weir_queries gauge\n"
+                  "weir_queries{query_type=\"persistent\"} %d\n"
+                  "weir_queries{query_type=\"push\"} %d\n",
                   nq, np);
     return wr_buf_ok(out) ? WR_OK : WR_ENOMEM;
 }
@@ -2521,10 +2524,10 @@ static const char *
 schema_kind(const wr_sql_type *t)
 {
     static const char *names[] = {
-        [WR_T_BOOLEAN] = "BOOLEAN",     [WR_T_INT] = "INTEGER", [WR_T_BIGINT] = "BIGINT",
-        [WR_T_DOUBLE] = "DOUBLE",       [WR_T_DECIMAL] = "DECIMAL", [WR_T_STRING] = "STRING",
-        [WR_T_BYTES] = "BYTES",         [WR_T_TIMESTAMP] = "TIMESTAMP", [WR_T_DATE] = "DATE",
-        [WR_T_TIME] = "TIME",           [WR_T_ARRAY] = "ARRAY", [WR_T_MAP] = "MAP",
+        [WR_T_BOOLEAN] = "BOOLEAN", [WR_T_INT] = "INTEGER",         [WR_T_BIGINT] = "BIGINT",
+        [WR_T_DOUBLE] = "DOUBLE",   [WR_T_DECIMAL] = "DECIMAL",     [WR_T_STRING] = "STRING",
+        [WR_T_BYTES] = "BYTES",     [WR_T_TIMESTAMP] = "TIMESTAMP", [WR_T_DATE] = "DATE",
+        [WR_T_TIME] = "TIME",       [WR_T_ARRAY] = "ARRAY",         [WR_T_MAP] = "MAP",
         [WR_T_STRUCT] = "STRUCT"};
     return t != NULL && (size_t)t->kind < sizeof names / sizeof names[0] && names[t->kind]
                ? names[t->kind]
@@ -2716,8 +2719,9 @@ json_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *b)
                     jstr(b, q->sink->topic);
                 wr_buf_printf(b, "]");
                 jkv(b, false, "id", q->id);
-                wr_buf_printf(b, ",\"statusCount\":{\"RUNNING\":1},\"queryType\":\"%s\","
-                                 "\"state\":\"RUNNING\"}",
+                wr_buf_printf(b,
+                              ",\"statusCount\":{\"RUNNING\":1},\"queryType\":\"%s\","
+                              "\"state\":\"RUNNING\"}",
                               q->is_push ? "PUSH" : "PERSISTENT");
                 first = false;
             }

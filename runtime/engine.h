@@ -129,8 +129,8 @@ int wr_engine_metrics(wr_engine *e, wr_buf *out);
 
 /* Appends one row given as a JSON object naming the columns of stream or table target (key and
    value columns, matched case-insensitively) to its topic, as /inserts-stream does. */
-int wr_engine_insert_json(
-    wr_engine *e, const char *target, const char *json, size_t len, wr_err *err);
+int
+wr_engine_insert_json(wr_engine *e, const char *target, const char *json, size_t len, wr_err *err);
 int wr_engine_query_stats(wr_engine *e, const char *query_id, wr_query_stats *out);
 
 /* The value and key serialisation of a source, for tools that produce to or read from it

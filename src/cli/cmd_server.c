@@ -294,8 +294,8 @@ run(int argc, char **argv, bool all_roles)
                name, khost, wr_broker_port(broker), hhost, wr_api_port(api), (long long)node_id,
                dir);
     else
-        wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name,
-               khost, wr_broker_port(broker), (long long)node_id, dir);
+        wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name, khost,
+               wr_broker_port(broker), (long long)node_id, dir);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0)

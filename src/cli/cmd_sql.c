@@ -216,7 +216,8 @@ http_request(shell *sh, const char *path, const char *accept, const char *body, 
     }
     wr_buf_free(&req);
     char line[8192];
-    if (read_line(r, line, sizeof line, false) == NULL || sscanf(line, "HTTP/1.%*d %d", &r->status) != 1) {
+    if (read_line(r, line, sizeof line, false) == NULL ||
+        sscanf(line, "HTTP/1.%*d %d", &r->status) != 1) {
         fprintf(stderr, "the server closed the connection without an answer\n");
         close(r->fd);
         return -1;
@@ -281,7 +282,8 @@ body_all(resp *r, wr_buf *out)
     return rc;
 }
 
-/* ---- output ----------------------------------------------------------------------------------- */
+/* ---- output -----------------------------------------------------------------------------------
+ */
 
 static void
 print_value(json_t *v, wr_buf *b)
@@ -340,7 +342,8 @@ server_error(shell *sh, const char *body, size_t len, int status)
     json_decref(j);
 }
 
-/* ---- statements -------------------------------------------------------------------------------- */
+/* ---- statements --------------------------------------------------------------------------------
+ */
 
 static char *
 request_body(shell *sh, const char *field, const char *stmt, const char *props_field)
@@ -359,8 +362,8 @@ run_select(shell *sh, const char *stmt)
 {
     char *body = request_body(sh, "sql", stmt, "properties");
     resp r;
-    if (body == NULL || http_request(sh, "/query-stream", "application/vnd.ksqlapi.delimited.v1",
-                                     body, &r) != 0) {
+    if (body == NULL ||
+        http_request(sh, "/query-stream", "application/vnd.ksqlapi.delimited.v1", body, &r) != 0) {
         free(body);
         sh->failures++;
         return;
@@ -547,7 +550,8 @@ run_statement(shell *sh, const char *stmt)
     if (strcmp(w, "SET") == 0 || strcmp(w, "DEFINE") == 0) {
         const char *p = rest;
         if (!token(&p, k, sizeof k) || !token(&p, v, sizeof v)) {
-            printf("Usage: %s\n", w[0] == 'S' ? "SET 'property'='value';" : "DEFINE name = 'value';");
+            printf("Usage: %s\n",
+                   w[0] == 'S' ? "SET 'property'='value';" : "DEFINE name = 'value';");
             sh->failures++;
             return;
         }
@@ -562,7 +566,8 @@ run_statement(shell *sh, const char *stmt)
     if (strcmp(w, "UNSET") == 0 || strcmp(w, "UNDEFINE") == 0) {
         const char *p = rest;
         if (!token(&p, k, sizeof k)) {
-            printf("Usage: %s\n", w[0] == 'U' && w[2] == 'S' ? "UNSET 'property';" : "UNDEFINE name;");
+            printf("Usage: %s\n",
+                   w[0] == 'U' && w[2] == 'S' ? "UNSET 'property';" : "UNDEFINE name;");
             sh->failures++;
             return;
         }
@@ -728,7 +733,7 @@ interactive(shell *sh)
         interrupted = 0;
         char *line = readline(pending.len ? "     > " : "ksql> ");
         if (line == NULL)
-            break; /* Ctrl-D */
+            break;         /* Ctrl-D */
         if (interrupted) { /* Ctrl-C at the prompt drops the statement being typed */
             wr_buf_reset(&pending);
             free(line);
@@ -774,9 +779,11 @@ wr_cmd_sql(int argc, char **argv)
 {
     enum { OPT_OUTPUT = 1000, OPT_DEFINE };
     static const struct option longopts[] = {
-        {"execute", required_argument, NULL, 'e'}, {"file", required_argument, NULL, 'f'},
+        {"execute", required_argument, NULL, 'e'},
+        {"file", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, OPT_OUTPUT},
-        {"define", required_argument, NULL, OPT_DEFINE}, {"help", no_argument, NULL, 'h'},
+        {"define", required_argument, NULL, OPT_DEFINE},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     shell sh = {.host = "localhost", .port = "8088"};

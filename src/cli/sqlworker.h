@@ -4,8 +4,8 @@
 #ifndef WR_CLI_SQLWORKER_H
 #define WR_CLI_SQLWORKER_H
 
-#include "src/base/err.h"
 #include "runtime/engine.h"
+#include "src/base/err.h"
 #include "src/log/log.h"
 
 typedef struct wr_sqlworker wr_sqlworker;
@@ -23,7 +23,8 @@ int wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **
    only way other threads use the engine. WR_ECLOSED once stopping (fn is not run); a job
    submitted before the stop always runs. session: the worker's own (headless) session; clients
    keep theirs. */
-int wr_sqlworker_submit(wr_sqlworker *w, void (*fn)(wr_engine *e, wr_session *s, void *arg), void *arg);
+int
+wr_sqlworker_submit(wr_sqlworker *w, void (*fn)(wr_engine *e, wr_session *s, void *arg), void *arg);
 const char *wr_sqlworker_service_id(const wr_sqlworker *w);
 /* Stops polling, joins the thread, frees everything. NULL-safe. */
 void wr_sqlworker_stop(wr_sqlworker *w);

@@ -25,9 +25,9 @@
  * costs memory up to push_queue_bytes, not more. A client that goes away ends its query.
  *
  * Lifetimes: a call (one request) lives as long as its request, whose references the server
- * holds while the request is in flight and each job holds while it runs. A push is shared with the worker and counted under its
- * mutex: the loop's reference and the engine's (held from a successful open until done or a
- * close job).
+ * holds while the request is in flight and each job holds while it runs. A push is shared with the
+ * worker and counted under its mutex: the loop's reference and the engine's (held from a successful
+ * open until done or a close job).
  */
 #include "src/http/api.h"
 
@@ -46,12 +46,12 @@
 #include "src/base/clock.h"
 #include "src/base/logging.h"
 
-#define VERSION        "0.29.0-weir"
-#define OFFSETS_TABLE  "group_offsets"
-#define T_JSON         "application/json"
-#define T_KSQL_V1      "application/vnd.ksql.v1+json"
-#define T_DELIMITED    "application/vnd.ksqlapi.delimited.v1"
-#define MAX_INFLIGHT   1024 /* /inserts-stream rows waiting for the worker per request */
+#define VERSION       "0.29.0-weir"
+#define OFFSETS_TABLE "group_offsets"
+#define T_JSON        "application/json"
+#define T_KSQL_V1     "application/vnd.ksql.v1+json"
+#define T_DELIMITED   "application/vnd.ksqlapi.delimited.v1"
+#define MAX_INFLIGHT  1024 /* /inserts-stream rows waiting for the worker per request */
 
 typedef enum endpoint {
     EP_NONE,
@@ -101,13 +101,13 @@ typedef enum push_mode { PM_DELIMITED, PM_JSON, PM_V1 } push_mode;
 
 struct push {
     pthread_mutex_t mu;
-    int refs;             /* under mu */
-    wr_buf q;             /* formatted rows not yet drained (under mu) */
-    bool done;            /* the engine has ended the query (under mu) */
-    char *why;            /* ... and why, or NULL (under mu) */
-    bool drain_posted;    /* under mu */
-    bool engine_holds;    /* worker thread only */
-    size_t limit;         /* queue bytes beyond which the query waits */
+    int refs;          /* under mu */
+    wr_buf q;          /* formatted rows not yet drained (under mu) */
+    bool done;         /* the engine has ended the query (under mu) */
+    char *why;         /* ... and why, or NULL (under mu) */
+    bool drain_posted; /* under mu */
+    bool engine_holds; /* worker thread only */
+    size_t limit;      /* queue bytes beyond which the query waits */
     /* loop thread only */
     wr_api *api;
     call *c;
@@ -151,8 +151,8 @@ jstr(wr_buf *b, const char *s)
 }
 
 /* {"@type":"generic_error","error_code":code,"message":msg} with the HTTP status code/100. */
-static void
-reply_error(wr_http_req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reply_error(wr_http_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 reply_error(wr_http_req *r, int code, const char *fmt, ...)
@@ -373,8 +373,8 @@ ksql_job_run(wr_engine *e, wr_session *ws, void *arg)
         j->rc = wr_err_set(&j->err, WR_ENOMEM, "out of memory");
     } else {
         props_apply(&j->p, s);
-        j->rc = wr_engine_execute_json(e, s, j->text, strlen(j->text), &j->json, &j->failed,
-                                       &j->err);
+        j->rc =
+            wr_engine_execute_json(e, s, j->text, strlen(j->text), &j->json, &j->failed, &j->err);
     }
     wr_session_destroy(s);
     post_back(j->c->api, ksql_done, j);
@@ -841,10 +841,11 @@ serve_query(call *c)
     p->c = c;
     p->limit = c->api->o.push_queue_bytes;
     const char *accept = wr_http_req_header(c->req, "Accept");
-    p->mode = v1 ? PM_V1
-              : accept != NULL && strstr(accept, T_JSON) != NULL && strstr(accept, T_DELIMITED) == NULL
-                  ? PM_JSON
-                  : PM_DELIMITED;
+    p->mode =
+        v1 ? PM_V1
+        : accept != NULL && strstr(accept, T_JSON) != NULL && strstr(accept, T_DELIMITED) == NULL
+            ? PM_JSON
+            : PM_DELIMITED;
     c->push = p;
     job->c = c;
     job->p = p;
@@ -1042,17 +1043,20 @@ inserts_body(call *c, const char *data, size_t len)
     }
 }
 
-/* ---- GET endpoints ------------------------------------------------------------------------------ */
+/* ---- GET endpoints ------------------------------------------------------------------------------
+ */
 
 static void
 serve_info(call *c)
 {
     wr_buf b = WR_BUF_INIT;
-    wr_buf_printf(&b, "{\"KsqlServerInfo\":{\"version\":\"%s\",\"kafkaClusterId\":\"weir\","
-                      "\"ksqlServiceId\":",
+    wr_buf_printf(&b,
+                  "{\"KsqlServerInfo\":{\"version\":\"%s\",\"kafkaClusterId\":\"weir\","
+                  "\"ksqlServiceId\":",
                   VERSION);
     jstr(&b, wr_sqlworker_service_id(c->api->o.sql));
-    wr_buf_printf(&b, ",\"serverStatus\":\"%s\"}}", atomic_load(&c->api->ready) ? "RUNNING" : "STOPPING");
+    wr_buf_printf(&b, ",\"serverStatus\":\"%s\"}}",
+                  atomic_load(&c->api->ready) ? "RUNNING" : "STOPPING");
     reply_json(c->req, 200, T_JSON, &b);
     wr_buf_free(&b);
 }
@@ -1130,11 +1134,13 @@ lag_flush(lag_scan *ls)
 {
     if (!ls->any)
         return;
-    wr_buf_printf(&ls->sums, "kafka_consumergroup_lag_sum{consumergroup=\"%s\",topic=\"%s\"} %lld\n",
-                  ls->group, ls->topic, (long long)ls->lag_sum);
     wr_buf_printf(&ls->sums,
-                  "kafka_consumergroup_current_offset_sum{consumergroup=\"%s\",topic=\"%s\"} %lld\n",
-                  ls->group, ls->topic, (long long)ls->cur_sum);
+                  "kafka_consumergroup_lag_sum{consumergroup=\"%s\",topic=\"%s\"} %lld\n",
+                  ls->group, ls->topic, (long long)ls->lag_sum);
+    wr_buf_printf(
+        &ls->sums,
+        "kafka_consumergroup_current_offset_sum{consumergroup=\"%s\",topic=\"%s\"} %lld\n",
+        ls->group, ls->topic, (long long)ls->cur_sum);
     ls->any = false;
 }
 
@@ -1162,13 +1168,15 @@ lag_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
     int64_t lag = end > cur ? end - cur : 0;
     ls->lag_sum += lag;
     ls->cur_sum += cur;
-    wr_buf_printf(ls->out,
-                  "kafka_consumergroup_current_offset{consumergroup=\"%s\",topic=\"%s\",partition=\"%d\"} "
-                  "%lld\n",
-                  k, topic, part, (long long)cur);
-    wr_buf_printf(ls->out,
-                  "kafka_consumergroup_lag{consumergroup=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n",
-                  k, topic, part, (long long)lag);
+    wr_buf_printf(
+        ls->out,
+        "kafka_consumergroup_current_offset{consumergroup=\"%s\",topic=\"%s\",partition=\"%d\"} "
+        "%lld\n",
+        k, topic, part, (long long)cur);
+    wr_buf_printf(
+        ls->out,
+        "kafka_consumergroup_lag{consumergroup=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n", k,
+        topic, part, (long long)lag);
     return 0;
 }
 
@@ -1189,12 +1197,12 @@ log_metrics(wr_api *a, wr_buf *b)
             wr_partition *lp;
             if (wr_log_partition(a->o.db, names[i], p, &lp) != WR_OK)
                 continue;
-            wr_buf_printf(&cur,
-                          "kafka_topic_partition_current_offset{topic=\"%s\",partition=\"%d\"} %lld\n",
-                          names[i], p, (long long)wr_log_end_offset(lp));
-            wr_buf_printf(&old,
-                          "kafka_topic_partition_oldest_offset{topic=\"%s\",partition=\"%d\"} %lld\n",
-                          names[i], p, (long long)wr_log_start_offset(lp));
+            wr_buf_printf(
+                &cur, "kafka_topic_partition_current_offset{topic=\"%s\",partition=\"%d\"} %lld\n",
+                names[i], p, (long long)wr_log_end_offset(lp));
+            wr_buf_printf(
+                &old, "kafka_topic_partition_oldest_offset{topic=\"%s\",partition=\"%d\"} %lld\n",
+                names[i], p, (long long)wr_log_start_offset(lp));
         }
         free(names[i]);
     }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
 #include <uv.h>
 
 #include "src/base/buf.h"
@@ -53,9 +54,9 @@ struct wr_http_req {
     bool announced; /* on_request was called */
     bool ended_in;  /* the body is complete */
     bool began, finished, gone;
-    bool chunked;  /* HTTP/1.1 chunked response */
-    bool close_c;  /* HTTP/1.x: close the connection after this response */
-    wr_buf out;    /* HTTP/2: response bytes not yet taken by nghttp2 */
+    bool chunked; /* HTTP/1.1 chunked response */
+    bool close_c; /* HTTP/1.x: close the connection after this response */
+    wr_buf out;   /* HTTP/2: response bytes not yet taken by nghttp2 */
     size_t out_off;
     void *data;
     void (*free_data)(void *data);
@@ -318,24 +319,42 @@ static const char *
 reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -380,9 +399,9 @@ h2_submit(wr_http_req *r, int status, const char *ctype, const char *extra)
     snprintf(st, sizeof st, "%d", status);
     nghttp2_nv nva[16];
     int n = 0;
-#define NV(nm, v)                                                                                  \
-    nva[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(v), strlen(nm), strlen(v),                \
-                            NGHTTP2_NV_FLAG_NONE}
+#define NV(nm, v) \
+    nva[n++] =    \
+        (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(v), strlen(nm), strlen(v), NGHTTP2_NV_FLAG_NONE}
     NV(":status", st);
     if (ctype != NULL)
         NV("content-type", ctype);
@@ -661,9 +680,8 @@ h1_headers_done(http_parser *p)
     if (h1_push_header(c) != 0 || !wr_buf_ok(&c->url))
         return 1;
     r->method = strdup(http_method_str((enum http_method)p->method));
-    if (r->method == NULL ||
-        req_set_target(r, c->url.len ? (const char *)c->url.data : "/", c->url.len ? c->url.len : 1) !=
-            WR_OK)
+    if (r->method == NULL || req_set_target(r, c->url.len ? (const char *)c->url.data : "/",
+                                            c->url.len ? c->url.len : 1) != WR_OK)
         return 1;
     r->version = p->http_major == 1 && p->http_minor == 0 ? 10 : 11;
     r->close_c = !http_should_keep_alive(p);
@@ -824,8 +842,7 @@ h2_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
     if (f->hd.type == NGHTTP2_HEADERS && !r->announced) {
         r->announced = true;
         if (r->method == NULL || r->path == NULL) {
-            nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, r->stream_id,
-                                      NGHTTP2_PROTOCOL_ERROR);
+            nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_PROTOCOL_ERROR);
             r->finished = true;
         } else {
             c->s->o.handler.on_request(c->s->o.handler.arg, r);
@@ -900,7 +917,8 @@ h2_feed(conn *c, const char *data, size_t len)
     conn_flush(c);
 }
 
-/* ---- connections ------------------------------------------------------------------------------ */
+/* ---- connections ------------------------------------------------------------------------------
+ */
 
 static void
 on_handle_closed(uv_handle_t *h)
@@ -1053,7 +1071,8 @@ on_connection(uv_stream_t *l, int status)
         conn_close(c);
 }
 
-/* ---- the server ------------------------------------------------------------------------------- */
+/* ---- the server -------------------------------------------------------------------------------
+ */
 
 static void
 close_walk(uv_handle_t *h, void *arg)
@@ -1180,8 +1199,7 @@ fail:
     nghttp2_session_callbacks_del(s->h2cb);
     pthread_mutex_destroy(&s->mu);
     free(s);
-    return wr_err_set(err, WR_EIO, "cannot listen on %s:%d: %s", o->host, o->port,
-                      uv_strerror(rc));
+    return wr_err_set(err, WR_EIO, "cannot listen on %s:%d: %s", o->host, o->port, uv_strerror(rc));
 }
 
 int

@@ -45,11 +45,11 @@ typedef struct wr_http_handler {
 } wr_http_handler;
 
 typedef struct wr_http_limits {
-    size_t max_header_bytes;     /* request line + headers: 431 past it (default 65536) */
-    int max_connections;         /* more are answered 503 and closed (default 1024) */
-    int64_t idle_timeout_ms;     /* a connection with no request in flight (default 600000) */
-    uint32_t max_streams;        /* concurrent HTTP/2 streams per connection (default 100) */
-    size_t max_expect_body;      /* Expect: 100-continue with a longer Content-Length gets 417 */
+    size_t max_header_bytes; /* request line + headers: 431 past it (default 65536) */
+    int max_connections;     /* more are answered 503 and closed (default 1024) */
+    int64_t idle_timeout_ms; /* a connection with no request in flight (default 600000) */
+    uint32_t max_streams;    /* concurrent HTTP/2 streams per connection (default 100) */
+    size_t max_expect_body;  /* Expect: 100-continue with a longer Content-Length gets 417 */
 } wr_http_limits;
 
 typedef struct wr_http_server_opts {
@@ -81,7 +81,7 @@ const char *wr_http_req_query(const wr_http_req *r);  /* after '?', or "" */
 /* A header's value by name (case-insensitive), or NULL; the last one when repeated. */
 const char *wr_http_req_header(const wr_http_req *r, const char *name);
 int wr_http_req_version(const wr_http_req *r); /* 11 or 20 (HTTP/1.0: 10) */
-bool wr_http_req_gone(const wr_http_req *r);    /* the client went away */
+bool wr_http_req_gone(const wr_http_req *r);   /* the client went away */
 void *wr_http_req_data(const wr_http_req *r);
 /* The handler's state for r, freed with free_fn(data) when the last reference goes. */
 void wr_http_req_set_data(wr_http_req *r, void *data, void (*free_fn)(void *data));

@@ -336,3 +336,221 @@ Test(engine, explain_of_a_push_query)
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }
+
+/* ---- push and pull queries (wr_engine_push_open) ----------------------------------------------
+ */
+
+typedef struct sink_log {
+    wr_buf rows; /* every row, one a line */
+    int nrows, ndone;
+    bool hold; /* ready() answers false */
+    char why[256];
+} sink_log;
+
+static void
+log_row(void *arg, const char *json, size_t len)
+{
+    sink_log *l = arg;
+    wr_buf_append(&l->rows, json, len);
+    wr_buf_put_u8(&l->rows, '\n');
+    l->nrows++;
+}
+
+static bool
+log_ready(void *arg)
+{
+    return !((sink_log *)arg)->hold;
+}
+
+static void
+log_done(void *arg, const char *why)
+{
+    sink_log *l = arg;
+    l->ndone++;
+    snprintf(l->why, sizeof l->why, "%s", why ? why : "");
+}
+
+static const char SRC[] = "CREATE STREAM INPUT (ID BIGINT KEY, V STRING) WITH "
+                          "(kafka_topic='input', value_format='JSON');";
+
+static char *
+rows_text(sink_log *l)
+{
+    wr_buf_put_u8(&l->rows, 0);
+    return (char *)l->rows.data;
+}
+
+Test(engine, a_pull_query_over_a_stream_reads_what_is_there_and_ends)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    cr_assert_eq(wr_engine_execute(e, NULL, SRC, strlen(SRC), NULL, &err), WR_OK, "%s", err.msg);
+    append(1, 5, 16, WR_COMPRESSION_NONE);
+    sink_log l = {.rows = WR_BUF_INIT};
+    wr_push_sink s = {&l, log_row, log_ready, log_done};
+    wr_push_info in = {.names = WR_BUF_INIT, .types = WR_BUF_INIT, .schema = WR_BUF_INIT};
+    const char *q = "SELECT id * 10 AS x, v FROM input WHERE id > 2;";
+    cr_assert_eq(wr_engine_push_open(e, NULL, q, strlen(q), &s, &in, &err), WR_OK, "%s", err.msg);
+    cr_assert(in.pull);
+    cr_assert_eq(strncmp(in.query_id, "transient_INPUT_", 16), 0, "%s", in.query_id);
+    wr_buf_put_u8(&in.names, 0);
+    wr_buf_put_u8(&in.schema, 0);
+    cr_assert_str_eq((char *)in.names.data, "[\"X\",\"V\"]");
+    cr_assert_str_eq((char *)in.schema.data, "`X` BIGINT, `V` STRING");
+    append(6, 1, 16, WR_COMPRESSION_NONE); /* after the start: not seen by the pull query */
+    run(e);
+    cr_assert_eq(l.ndone, 1);
+    cr_assert_str_eq(l.why, "");
+    cr_assert_str_eq(rows_text(&l), "[30,\"00000003\"]\n[40,\"00000004\"]\n[50,\"00000005\"]\n");
+    cr_assert_eq(wr_engine_push_close(e, in.query_id), WR_ENOENT, "it is gone once done");
+    wr_buf_free(&l.rows);
+    wr_buf_free(&in.names);
+    wr_buf_free(&in.types);
+    wr_buf_free(&in.schema);
+    wr_engine_destroy(e);
+}
+
+Test(engine, a_push_query_follows_new_rows_waits_for_its_client_and_stops_at_its_limit)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    cr_assert_eq(wr_engine_execute(e, NULL, SRC, strlen(SRC), NULL, &err), WR_OK, "%s", err.msg);
+    append(1, 2, 16, WR_COMPRESSION_NONE); /* before the query: latest skips them */
+    sink_log l = {.rows = WR_BUF_INIT, .hold = true};
+    wr_push_sink s = {&l, log_row, log_ready, log_done};
+    wr_push_info in = {.names = WR_BUF_INIT, .types = WR_BUF_INIT, .schema = WR_BUF_INIT};
+    const char *q = "SELECT id FROM input EMIT CHANGES LIMIT 3;";
+    cr_assert_eq(wr_engine_push_open(e, NULL, q, strlen(q), &s, &in, &err), WR_OK, "%s", err.msg);
+    cr_assert(!in.pull);
+    append(3, 2, 16, WR_COMPRESSION_NONE);
+    run(e);
+    cr_assert_eq(l.nrows, 0, "a client that is not ready holds the query back");
+    l.hold = false;
+    run(e);
+    cr_assert_str_eq(rows_text(&l), "[3]\n[4]\n");
+    wr_buf_reset(&l.rows);
+    cr_assert_eq(l.ndone, 0);
+    append(5, 3, 16, WR_COMPRESSION_NONE);
+    run(e);
+    cr_assert_str_eq(rows_text(&l), "[5]\n", "LIMIT 3 stops after the third row");
+    cr_assert_eq(l.ndone, 1);
+    wr_buf_free(&l.rows);
+    wr_buf_free(&in.names);
+    wr_buf_free(&in.types);
+    wr_buf_free(&in.schema);
+    wr_engine_destroy(e);
+}
+
+Test(engine, push_queries_end_on_close_terminate_and_drop_and_show_in_show_queries)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    cr_assert_eq(wr_engine_execute(e, NULL, SRC, strlen(SRC), NULL, &err), WR_OK, "%s", err.msg);
+    sink_log l[3] = {{.rows = WR_BUF_INIT}, {.rows = WR_BUF_INIT}, {.rows = WR_BUF_INIT}};
+    wr_push_info in[3];
+    const char *q = "SELECT * FROM input EMIT CHANGES;";
+    for (int i = 0; i < 3; i++) {
+        wr_push_sink s = {&l[i], log_row, log_ready, log_done};
+        in[i] = (wr_push_info){.names = WR_BUF_INIT, .types = WR_BUF_INIT, .schema = WR_BUF_INIT};
+        cr_assert_eq(wr_engine_push_open(e, NULL, q, strlen(q), &s, &in[i], &err), WR_OK);
+    }
+    wr_buf out = WR_BUF_INIT;
+    cr_assert_eq(wr_engine_execute(e, NULL, "SHOW QUERIES;", 13, &out, &err), WR_OK);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((char *)out.data, in[2].query_id) != NULL, "%s", (char *)out.data);
+    cr_assert_eq(wr_engine_push_close(e, in[0].query_id), WR_OK);
+    cr_assert_eq(l[0].ndone, 0, "close does not call done");
+    char t[300];
+    snprintf(t, sizeof t, "TERMINATE %s;", in[1].query_id);
+    cr_assert_eq(wr_engine_execute(e, NULL, t, strlen(t), NULL, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(l[1].ndone, 1);
+    cr_assert_str_eq(l[1].why, "the query was terminated");
+    cr_assert_eq(wr_engine_execute(e, NULL, "DROP STREAM input;", 18, NULL, &err), WR_OK,
+                 "a push query does not keep its source from being dropped: %s", err.msg);
+    cr_assert_eq(l[2].ndone, 1);
+    cr_assert_str_eq(l[2].why, "the source of this query was dropped");
+    const char *bad = "CREATE STREAM x (a INT) WITH (kafka_topic='x', value_format='JSON');";
+    cr_assert_eq(wr_engine_push_open(e, NULL, bad, strlen(bad), NULL, NULL, &err), WR_EINVAL);
+    cr_assert_str_eq(err.msg, "expected a SELECT statement");
+    for (int i = 0; i < 3; i++) {
+        wr_buf_free(&l[i].rows);
+        wr_buf_free(&in[i].names);
+        wr_buf_free(&in[i].types);
+        wr_buf_free(&in[i].schema);
+    }
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
+
+Test(engine, execute_json_gives_ksqldb_entities_and_names_the_failing_statement)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    wr_buf json = WR_BUF_INIT, failed = WR_BUF_INIT;
+    const char *ok = "CREATE STREAM INPUT (ID BIGINT KEY, V STRING) WITH (kafka_topic='input', "
+                     "value_format='JSON'); SHOW STREAMS; SET 'a'='b';";
+    cr_assert_eq(wr_engine_execute_json(e, NULL, ok, strlen(ok), &json, &failed, &err), WR_OK, "%s",
+                 err.msg);
+    wr_buf_put_u8(&json, 0);
+    const char *j = (const char *)json.data;
+    cr_assert(strncmp(j, "{\"@type\":\"currentStatus\",", 25) == 0, "%s", j);
+    cr_assert(strstr(j, "\"commandId\":\"stream/`INPUT`/create\"") != NULL, "%s", j);
+    cr_assert(strstr(j, "\"commandStatus\":{\"status\":\"SUCCESS\",\"message\":\"Stream INPUT "
+                        "created\"}") != NULL,
+              "%s", j);
+    cr_assert(strstr(j,
+                     ",{\"@type\":\"streams\",\"statementText\":\"SHOW STREAMS\",\"streams\":"
+                     "[{\"type\":\"STREAM\",\"name\":\"INPUT\",\"topic\":\"input\","
+                     "\"keyFormat\":\"KAFKA\",\"valueFormat\":\"JSON\",\"isWindowed\":false}]") !=
+                  NULL,
+              "%s", j);
+    cr_assert(strstr(j, "SET") == NULL, "SET makes no entity: %s", j);
+    wr_buf_reset(&json);
+    const char *bad = "SHOW TOPICS;\nDESCRIBE nope;";
+    cr_assert_eq(wr_engine_execute_json(e, NULL, bad, strlen(bad), &json, &failed, &err),
+                 WR_ESEMANTIC);
+    wr_buf_put_u8(&failed, 0);
+    cr_assert_str_eq((char *)failed.data, "DESCRIBE nope");
+    cr_assert_eq(err.line, 2);
+    wr_buf_put_u8(&json, 0);
+    cr_assert(strncmp((char *)json.data, "{\"@type\":\"kafka_topics\"", 23) == 0,
+              "the entities before the failure: %s", (char *)json.data);
+    wr_buf_reset(&json);
+    const char *sel = "SELECT * FROM input EMIT CHANGES;";
+    cr_assert_eq(wr_engine_execute_json(e, NULL, sel, strlen(sel), &json, &failed, &err),
+                 WR_EUNSUPP, "a SELECT belongs to /query");
+    wr_buf_free(&json);
+    wr_buf_free(&failed);
+    wr_engine_destroy(e);
+}
+
+Test(engine, insert_json_appends_a_row_by_column_names)
+{
+    wr_engine *e;
+    wr_err err = {0};
+    wr_engine_opts o = {.db = db, .fns = fns};
+    cr_assert_eq(wr_engine_create(&o, &e, &err), WR_OK);
+    cr_assert_eq(wr_engine_execute(e, NULL, SRC, strlen(SRC), NULL, &err), WR_OK, "%s", err.msg);
+    const char *row = "{\"id\": 42, \"V\": \"x\"}";
+    cr_assert_eq(wr_engine_insert_json(e, "input", row, strlen(row), &err), WR_OK, "%s", err.msg);
+    const char *bad = "{\"ID\": \"not a number\"}";
+    cr_assert_neq(wr_engine_insert_json(e, "INPUT", bad, strlen(bad), &err), WR_OK);
+    cr_assert(strstr(err.msg, "cannot deserialize field ID") != NULL, "%s", err.msg);
+    cr_assert_eq(wr_engine_insert_json(e, "nope", row, strlen(row), &err), WR_ENOENT);
+    wr_buf out = WR_BUF_INIT;
+    const char *p = "PRINT 'input' FROM BEGINNING;";
+    cr_assert_eq(wr_engine_execute(e, NULL, p, strlen(p), &out, &err), WR_OK, "%s", err.msg);
+    wr_buf_put_u8(&out, 0);
+    cr_assert(strstr((char *)out.data, "value: {\"V\":\"x\"}") != NULL, "%s", (char *)out.data);
+    cr_assert(strstr((char *)out.data, "key: 000000000000002a") != NULL, "%s", (char *)out.data);
+    wr_buf_free(&out);
+    wr_engine_destroy(e);
+}
