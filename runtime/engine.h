@@ -35,6 +35,12 @@ typedef struct wr_engine_opts {
        catalog and every query resumes from its committed offsets. NULL: an in-memory catalog
        (tests, and the headless mode, whose queries file is the catalog). */
     const char *catalog_path;
+    /* Operator state (aggregations): the worker's state stores, borrowed. NULL: queries that
+       need state are refused. */
+    struct wr_state *state;
+    /* ksql.query.pull.table.scan.enabled: pull queries may scan a whole table when their WHERE
+       does not pin the key (true by default, as in ksqlDB) */
+    bool pull_scan_disabled;
 } wr_engine_opts;
 
 /* Session state of one client: DEFINE'd variables and SET properties. */
@@ -122,6 +128,9 @@ int wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err);
 typedef struct wr_query_stats {
     int64_t records_in, records_out, decode_errors, eval_errors;
     int64_t busy_ns, reads; /* time spent processing reads of input, and their number */
+    int64_t late;           /* records dropped for arriving after their window's grace period */
+    int64_t null_keys;      /* records dropped because their GROUP BY key was null */
+    int64_t restored;       /* changelog records replayed into the query's stores at start */
 } wr_query_stats;
 
 /* Prometheus text of every query's counters (weir_query_*), appended to out. */
@@ -132,6 +141,11 @@ int wr_engine_metrics(wr_engine *e, wr_buf *out);
 int
 wr_engine_insert_json(wr_engine *e, const char *target, const char *json, size_t len, wr_err *err);
 int wr_engine_query_stats(wr_engine *e, const char *query_id, wr_query_stats *out);
+
+/* Whether topic is a windowed table's: its record keys end with the window (Kafka Streams'
+   windowed key: start for TUMBLING/HOPPING, end then start for SESSION, 8 bytes each,
+   big-endian); *kind is a wr_window_kind, *size the window size in ms. */
+bool wr_engine_topic_window(wr_engine *e, const char *topic, int *kind, int64_t *size);
 
 /* The value and key serialisation of a source, for tools that produce to or read from it
    (weir-qtt): encodes the JSON text of a key or value into the source's format. */

@@ -302,6 +302,8 @@ open_db(wr_state *s, wr_err *err)
     if (e != NULL) { /* a new database has none */
         free(e);
         e = NULL;
+        if (names != NULL)
+            rocksdb_list_column_families_destroy(names, n);
         names = NULL;
         n = 0;
     }
@@ -905,7 +907,9 @@ wr_store_delete(wr_state_txn *t, wr_store *st, const void *k, size_t klen)
     return rc;
 }
 
-/* Appends x's writes to its store's changelog; *next: the offset after them. */
+/* Appends x's writes to its store's changelog, in one append (batches of at most
+   CHANGELOG_BATCH bytes, all stored or none, so a restore never sees half a commit); *next:
+   the offset after them. */
 static int
 append_changelog(txn_store *x, int64_t ts, int64_t *next, wr_err *err)
 {
@@ -913,21 +917,18 @@ append_changelog(txn_store *x, int64_t ts, int64_t *next, wr_err *err)
     wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
     wr_buf out = WR_BUF_INIT;
     int rc = WR_OK;
-    for (size_t i = 0; i <= x->n && rc == WR_OK; i++) {
-        if (i < x->n) {
-            const pending *p = &x->ents[i];
-            wr_rbatch_builder_add(&bb, ts, x->bytes.data + p->koff, (int32_t)p->klen,
-                                  p->vlen < 0 ? NULL : x->bytes.data + p->voff,
-                                  p->vlen < 0 ? -1 : (int32_t)p->vlen, NULL, 0);
-        }
-        if (bb.count > 0 && (i == x->n || wr_rbatch_builder_size(&bb) >= CHANGELOG_BATCH)) {
-            wr_buf_reset(&out);
-            wr_log_append_result res;
-            if ((rc = wr_rbatch_builder_finish(&bb, &out, err)) == WR_OK &&
-                (rc = wr_log_append(x->st->changelog, out.data, out.len, &res, err)) == WR_OK)
-                *next = res.last_offset + 1;
-        }
+    for (size_t i = 0; i < x->n && rc == WR_OK; i++) {
+        const pending *p = &x->ents[i];
+        wr_rbatch_builder_add(&bb, ts, x->bytes.data + p->koff, (int32_t)p->klen,
+                              p->vlen < 0 ? NULL : x->bytes.data + p->voff,
+                              p->vlen < 0 ? -1 : (int32_t)p->vlen, NULL, 0);
+        if (i + 1 == x->n || wr_rbatch_builder_size(&bb) >= CHANGELOG_BATCH)
+            rc = wr_rbatch_builder_finish(&bb, &out, err);
     }
+    wr_log_append_result res;
+    if (rc == WR_OK && out.len > 0 &&
+        (rc = wr_log_append(x->st->changelog, out.data, out.len, &res, err)) == WR_OK)
+        *next = res.last_offset + 1;
     wr_rbatch_builder_free(&bb);
     wr_buf_free(&out);
     if (rc != WR_OK)

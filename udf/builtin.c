@@ -35,6 +35,7 @@ typedef enum ret_rule {
     R_ARRAY_OF_COMMON, /* ARRAY of the common type of all arguments */
     R_ARRAY_OF_STRING, /* ARRAY<STRING> */
     R_ARRAY_OF_ARG0,   /* ARRAY of the first argument's type */
+    R_MAP_TO_BIGINT,   /* MAP<STRING, BIGINT> (HISTOGRAM) */
 } ret_rule;
 
 typedef struct sig {
@@ -161,6 +162,16 @@ resolve_by(
         case R_ELEM0:
             t = args[0] ? args[0]->elem : wr_type_of(WR_T_STRING);
             break;
+        case R_MAP_TO_BIGINT: {
+            wr_sql_type *m = wr_arena_calloc(a, 1, sizeof *m);
+            if (m == NULL)
+                return NULL;
+            m->kind = WR_T_MAP;
+            m->key = wr_type_of(WR_T_STRING);
+            m->elem = wr_type_of(WR_T_BIGINT);
+            t = m;
+            break;
+        }
         case R_KEYS0:
         case R_VALS0:
         case R_ARRAY_OF_ARG0:
@@ -1959,7 +1970,7 @@ static const fdef defs[] = {
       "REDUCE(ARRAY<T>, S, (s, x) => S) -> S, REDUCE(MAP<K, V>, S, (s, k, v) => S) -> S"},
      NULL,
      0},
-    /* aggregate functions: typed for planning; their state arrives with the stateful queries */
+    /* aggregate functions: typed here, their states and operations are in runtime/agg.c */
     {{"COUNT", WR_FN_AGGREGATE, 0, "AGGREGATE",
       "The number of rows (COUNT(*)) or of non-null values.",
       "COUNT(*) -> BIGINT, COUNT(value) -> BIGINT"},
@@ -1989,14 +2000,22 @@ static const fdef defs[] = {
       "COLLECT_SET(value) -> ARRAY"},
      SIGS({"*", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
     {{"LATEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
-      "The value of the record with the highest offset.", "LATEST_BY_OFFSET(value) -> same type"},
-     SIGS({"*", R_ARG0, 0})},
+      "The value of the record with the highest offset (nulls ignored unless told).",
+      "LATEST_BY_OFFSET(value[, BOOLEAN ignoreNulls]) -> same type"},
+     SIGS({"*", R_ARG0, 0}, {"*B", R_ARG0, 0})},
     {{"EARLIEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
-      "The value of the record with the lowest offset.", "EARLIEST_BY_OFFSET(value) -> same type"},
-     SIGS({"*", R_ARG0, 0})},
+      "The value of the record with the lowest offset (nulls ignored unless told).",
+      "EARLIEST_BY_OFFSET(value[, BOOLEAN ignoreNulls]) -> same type"},
+     SIGS({"*", R_ARG0, 0}, {"*B", R_ARG0, 0})},
     {{"TOPK", WR_FN_AGGREGATE, 0, "AGGREGATE", "The k largest values.",
       "TOPK(value, INT k) -> ARRAY"},
      SIGS({"*L", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
+    {{"TOPKDISTINCT", WR_FN_AGGREGATE, 0, "AGGREGATE", "The k largest distinct values.",
+      "TOPKDISTINCT(value, INT k) -> ARRAY"},
+     SIGS({"*L", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
+    {{"HISTOGRAM", WR_FN_AGGREGATE, 0, "AGGREGATE", "How often each value occurs.",
+      "HISTOGRAM(STRING) -> MAP<STRING, BIGINT>"},
+     SIGS({"S", R_MAP_TO_BIGINT, WR_T_MAP})},
     /* table functions */
     {{"EXPLODE", WR_FN_TABLE, 0, "TABLE", "One output row per element of an array.",
       "EXPLODE(ARRAY<T>) -> T rows", NULL, NULL, t_explode},

@@ -245,10 +245,30 @@ run(int argc, char **argv, bool all_roles)
     }
     maint_started = true;
     const char *dir = wr_cli_get(&cli, WR_CFG_DATA_DIR, "./weir-data");
-    char catalog[4096];
+    char catalog[4096], state_dir[4096];
     snprintf(catalog, sizeof catalog, "%s/catalog.db", dir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", dir);
     if (all_roles) {
+        int64_t cache_bytes, wbuf_bytes;
+        bool pull_scan = true;
+        if (!wr_cli_get_i64(&cli, "ksql.streams.rocksdb.cache.bytes", 64 << 20, &cache_bytes) ||
+            !wr_cli_get_i64(&cli, "ksql.streams.rocksdb.write.buffer.bytes", 64 << 20, &wbuf_bytes))
+            goto out;
+        if (wr_config_get_bool(&cli.cfg, "ksql.query.pull.table.scan.enabled", true, &pull_scan,
+                               &err) != WR_OK) {
+            wr_cli_errorf(&cli, "%s", err.msg);
+            goto out;
+        }
+        if (cache_bytes < (1 << 20) || wbuf_bytes < (1 << 20)) {
+            wr_cli_errorf(&cli, "ksql.streams.rocksdb.cache.bytes and "
+                                "ksql.streams.rocksdb.write.buffer.bytes must be at least 1 MiB");
+            goto out;
+        }
         wr_sqlworker_opts so = {
+            .state_dir = wr_cli_get(&cli, "ksql.streams.state.dir", state_dir),
+            .state_cache_bytes = (size_t)cache_bytes,
+            .state_write_buffer_bytes = (size_t)wbuf_bytes,
+            .pull_scan_disabled = !pull_scan,
             .queries_file = wr_cli_get(&cli, "ksql.queries.file", NULL),
             .auto_offset_reset = wr_cli_get(&cli, "ksql.streams.auto.offset.reset", "latest"),
             .service_id = wr_cli_get(&cli, "ksql.service.id", "weir"),

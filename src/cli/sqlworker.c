@@ -16,6 +16,7 @@
 
 #include "runtime/engine.h"
 #include "src/base/logging.h"
+#include "state/store.h"
 
 typedef struct job {
     struct job *next;
@@ -30,6 +31,7 @@ struct wr_sqlworker {
     pthread_cond_t cv;
     bool stop;
     wr_engine *engine;
+    wr_state *state; /* the engine's state stores (owned) */
     wr_session *session;
     wr_fn_registry *fns;
     char service_id[128];
@@ -158,10 +160,26 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
     if ((rc = wr_fn_register_builtins(w->fns, err)) != WR_OK)
         goto fail;
     /* ksqlDB's headless mode keeps no command topic: the queries file is the catalog */
+    if (o->state_dir != NULL) {
+        wr_state_opts sto = {.dir = o->state_dir,
+                             .cache_bytes = o->state_cache_bytes,
+                             .write_buffer_bytes = o->state_write_buffer_bytes,
+                             .verify_on_open = true};
+        if ((rc = wr_state_open(&sto, &w->state, err)) != WR_OK)
+            goto fail;
+        const char *why;
+        if (wr_state_found_as(w->state, &why) == WR_STATE_WIPED)
+            wr_log(WR_LOG_WARN, "sql",
+                   "state stores in %s were damaged (%s): rebuilding them "
+                   "from their changelogs",
+                   o->state_dir, why);
+    }
     wr_engine_opts eo = {.db = db,
                          .fns = w->fns,
                          .service_id = o->service_id,
-                         .catalog_path = o->queries_file ? NULL : o->catalog_path};
+                         .catalog_path = o->queries_file ? NULL : o->catalog_path,
+                         .state = w->state,
+                         .pull_scan_disabled = o->pull_scan_disabled};
     if ((rc = wr_engine_create(&eo, &w->engine, err)) != WR_OK)
         goto fail;
     if (o->auto_offset_reset != NULL)
@@ -176,6 +194,7 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
     return WR_OK;
 fail:
     wr_engine_destroy(w->engine);
+    wr_state_close(w->state);
     wr_session_destroy(w->session);
     wr_fn_registry_destroy(w->fns);
     free(w);
@@ -193,6 +212,7 @@ wr_sqlworker_stop(wr_sqlworker *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     wr_engine_destroy(w->engine);
+    wr_state_close(w->state); /* after the engine: its stores belong to the state */
     wr_session_destroy(w->session);
     wr_fn_registry_destroy(w->fns);
     pthread_mutex_destroy(&w->mu);

@@ -11,11 +11,15 @@
 typedef struct wr_sqlworker wr_sqlworker;
 
 typedef struct wr_sqlworker_opts {
-    const char *queries_file;      /* statements run at start (ksql.queries.file), or NULL */
-    const char *auto_offset_reset; /* "earliest" or "latest" (default) for new queries */
-    const char *service_id;        /* ksql.service.id */
-    const char *catalog_path;      /* without a queries file: the persistent catalog's sqlite3
-                                      file (the command topic is replayed at start) */
+    const char *queries_file;        /* statements run at start (ksql.queries.file), or NULL */
+    const char *auto_offset_reset;   /* "earliest" or "latest" (default) for new queries */
+    const char *service_id;          /* ksql.service.id */
+    const char *catalog_path;        /* without a queries file: the persistent catalog's sqlite3
+                                        file (the command topic is replayed at start) */
+    const char *state_dir;           /* ksql.streams.state.dir: the worker's state stores */
+    size_t state_cache_bytes;        /* the stores' shared block cache */
+    size_t state_write_buffer_bytes; /* all memtables together */
+    bool pull_scan_disabled;         /* ksql.query.pull.table.scan.enabled=false */
 } wr_sqlworker_opts;
 
 int wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err);

@@ -299,7 +299,6 @@ files["errors"] = [
     err("variable not defined", ["CREATE STREAM S (A INT) WITH (kafka_topic='${TOPIC}', value_format='JSON', partitions=1);"], "variable TOPIC is not defined"),
     err("lambda arity", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, REDUCE(ARRAY[1], 0, x => x) FROM INPUT;"], "this lambda takes 2 parameters, not 1"),
     err("mixed array types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, ARRAY[1, 'a'] FROM INPUT;"], "ARRAY mixes types INTEGER and STRING"),
-    err("aggregations are planned but run with the stateful work", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) FROM INPUT GROUP BY ID;"], "this aggregation is planned (EXPLAIN shows it) but cannot run yet"),
     err("a stream from an aggregation", [SRC, "CREATE STREAM OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT"),
     err("a table from a projection", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, NAME FROM INPUT;"], "Your SELECT query produces a STREAM"),
     err("a column neither grouped nor aggregated", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, AMOUNT, COUNT(*) FROM INPUT GROUP BY NAME;"], "line 2:37: non-aggregate SELECT expression AMOUNT is not part of GROUP BY"),
@@ -501,6 +500,219 @@ files["replace"] = [
     err("replace a query with a narrower sink", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAME, AMOUNT FROM INPUT;",
                                                  "CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;"],
         "cannot upgrade OUTPUT: column AMOUNT cannot be removed"),
+]
+
+# ---- aggregations ---------------------------------------------------------------------------
+# The expected rows come from a small model of ksqlDB's semantics written here, independent of
+# the C code: every update emits the group's new row (EMIT CHANGES, no caching), the output
+# timestamp is the largest event time of the group's rows, windows drop records that arrive
+# once their window end + grace is at or behind stream time.
+import math
+
+def agg_value(fn, vals, arg=None):
+    """ksqlDB's result of aggregate fn over the group's argument values (arrival order)."""
+    nn = [v for v in vals if v is not None]
+    if fn == "COUNT(*)": return len(vals)
+    if fn == "COUNT": return len(nn)
+    if fn == "SUM": return sum(nn) if nn else 0
+    if fn == "AVG": return (sum(nn) / len(nn)) if nn else 0.0
+    if fn == "MIN": return min(nn) if nn else None
+    if fn == "MAX": return max(nn) if nn else None
+    if fn == "COUNT_DISTINCT": return len(set(nn))
+    if fn == "COLLECT_LIST": return nn[:1000]
+    if fn == "COLLECT_SET":
+        out = []
+        for v in nn:
+            if v not in out: out.append(v)
+        return out
+    if fn == "LATEST_BY_OFFSET": return nn[-1] if nn else None
+    if fn == "EARLIEST_BY_OFFSET": return nn[0] if nn else None
+    if fn == "TOPK": return sorted(nn, reverse=True)[:arg]
+    if fn == "TOPKDISTINCT": return sorted(set(nn), reverse=True)[:arg]
+    if fn == "HISTOGRAM":
+        h = {}
+        for v in nn: h[v] = h.get(v, 0) + 1
+        return h
+    if fn == "STDDEV_SAMP":
+        if len(nn) < 2: return 0.0
+        m = sum(nn) / len(nn)
+        return math.sqrt(sum((x - m) ** 2 for x in nn) / (len(nn) - 1))
+    raise ValueError(fn)
+
+def call(fn, col, arg=None):
+    if fn == "COUNT(*)": return "COUNT(*)"
+    return f"{fn}({col}{', ' + str(arg) if arg is not None else ''})"
+
+ASRC = ("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) "
+        "WITH (kafka_topic='input', value_format='JSON');")
+
+def model(rows, fns, window=None, having=None, where=None):
+    """rows: (name, amount, price, ts); fns: [(fn, col, arg)]; window: None or
+    ("T", size, grace) / ("H", size, advance, grace). Returns the emitted records."""
+    groups, outs, stream_time = {}, [], -1
+    for name, amount, price, ts in rows:
+        if where and not where(amount):
+            continue
+        stream_time = max(stream_time, ts)
+        if name is None:
+            continue
+        wins = [None]
+        if window:
+            size, adv, grace = (window[1], window[1], window[2]) if window[0] == "T" else window[1:]
+            first = max(0, ts - size + adv) // adv * adv
+            wins = [(s, s + size) for s in range(first, ts + 1, adv)]
+        for w in wins:
+            if w and w[1] + grace <= stream_time:
+                continue
+            g = groups.setdefault((name, w), {"rows": [], "ts": -1})
+            g["rows"].append({"NAME": name, "AMOUNT": amount, "PRICE": price})
+            g["ts"] = max(g["ts"], ts)
+            v = {}
+            for i, (fn, col, arg) in enumerate(fns):
+                v[f"A{i}"] = agg_value(fn, [r[col] if col else 1 for r in g["rows"]], arg)
+            o = {"topic": "OUTPUT", "key": name, "value": v, "timestamp": g["ts"]}
+            if having and not having(v):
+                o["value"] = None
+            if w:
+                o["window"] = {"start": w[0], "end": w[1], "type": "time"}
+            outs.append(o)
+    return outs
+
+def agg_case(name, fns, rows, window=None, having=None, having_sql=None, where=None, where_fn=None):
+    sel = ", ".join(f"{call(fn, col, arg)} AS A{i}" for i, (fn, col, arg) in enumerate(fns))
+    win = ""
+    if window and window[0] == "T":
+        win = f" WINDOW TUMBLING (SIZE {window[1]} MILLISECONDS, GRACE PERIOD {window[2]} MILLISECONDS)"
+    elif window:
+        win = f" WINDOW HOPPING (SIZE {window[1]} MILLISECONDS, ADVANCE BY {window[2]} MILLISECONDS, GRACE PERIOD {window[3]} MILLISECONDS)"
+    q = (f"CREATE TABLE OUTPUT AS SELECT NAME, {sel} FROM INPUT{win}" + (f" WHERE {where}" if where else "") +
+         f" GROUP BY NAME" + (f" HAVING {having_sql}" if having_sql else "") + ";")
+    inputs = [{"topic": "input", "key": i, "value": {"NAME": n, "AMOUNT": a, "PRICE": p}, "timestamp": ts}
+              for i, (n, a, p, ts) in enumerate(rows)]
+    return {"name": name, "statements": [ASRC, q], "inputs": inputs,
+            "outputs": model(rows, fns, window, having, where_fn)}
+
+D1 = [("a", 1, 1.5, 10), ("b", 2, 2.5, 20), ("a", 3, None, 30), ("a", None, 4.0, 40), ("b", 5, 0.5, 50)]
+D2 = [("x", 7, 1.0, 5), ("x", 7, 2.0, 6), ("x", -3, 3.0, 7), ("y", 0, None, 8), ("x", 10, 4.0, 9)]
+D3 = [("k", i % 4, float(i) / 2, i * 10) for i in range(8)]
+FNS = [("COUNT(*)", None, None), ("COUNT", "AMOUNT", None), ("SUM", "AMOUNT", None), ("SUM", "PRICE", None),
+       ("AVG", "AMOUNT", None), ("AVG", "PRICE", None), ("MIN", "AMOUNT", None), ("MAX", "AMOUNT", None),
+       ("MIN", "NAME", None), ("MAX", "PRICE", None), ("COUNT_DISTINCT", "AMOUNT", None),
+       ("COLLECT_LIST", "AMOUNT", None), ("COLLECT_SET", "AMOUNT", None), ("LATEST_BY_OFFSET", "AMOUNT", None),
+       ("EARLIEST_BY_OFFSET", "AMOUNT", None), ("TOPK", "AMOUNT", 2), ("TOPKDISTINCT", "AMOUNT", 2),
+       ("HISTOGRAM", "NAME", None), ("STDDEV_SAMP", "PRICE", None), ("COLLECT_LIST", "NAME", None)]
+cases = []
+for d, dn in ((D1, "d1"), (D2, "d2"), (D3, "d3")):
+    for fn, col, arg in FNS:
+        cases.append(agg_case(f"{call(fn, col, arg)} over {dn}", [(fn, col, arg)], d))
+cases += [
+    agg_case("several aggregates in one query", [("COUNT(*)", None, None), ("SUM", "AMOUNT", None), ("MAX", "PRICE", None)], D1),
+    agg_case("WHERE before the aggregation", [("COUNT(*)", None, None)], D1, where="AMOUNT > 1", where_fn=lambda a: a is not None and a > 1),
+    agg_case("null group keys are dropped", [("COUNT(*)", None, None)], [("a", 1, 1.0, 1), (None, 2, 2.0, 2), ("a", 3, 3.0, 3)]),
+    agg_case("HAVING passes and fails (tombstones)", [("COUNT(*)", None, None)], D1, having=lambda v: v["A0"] > 1, having_sql="COUNT(*) > 1"),
+    agg_case("HAVING on a SUM", [("SUM", "AMOUNT", None)], D2, having=lambda v: v["A0"] >= 14, having_sql="SUM(AMOUNT) >= 14"),
+    agg_case("HAVING on an AVG", [("AVG", "PRICE", None)], D3, having=lambda v: v["A0"] < 1.0, having_sql="AVG(PRICE) < 1.0"),
+]
+for size, grace in ((10, 0), (10, 5), (20, 100), (5, 0)):
+    for d, dn in ((D1, "d1"), (D2, "d2"), (D3, "d3")):
+        cases.append(agg_case(f"tumbling {size} grace {grace} over {dn}", [("COUNT(*)", None, None), ("SUM", "AMOUNT", None)], d, window=("T", size, grace)))
+for size, adv, grace in ((20, 10, 0), (30, 10, 5), (10, 5, 100)):
+    for d, dn in ((D1, "d1"), (D2, "d2"), (D3, "d3")):
+        cases.append(agg_case(f"hopping {size}/{adv} grace {grace} over {dn}", [("COUNT(*)", None, None), ("MAX", "AMOUNT", None)], d, window=("H", size, adv, grace)))
+LATE = [("a", 1, 1.0, 100), ("a", 2, 2.0, 5), ("a", 3, 3.0, 95), ("a", 4, 4.0, 150), ("a", 5, 5.0, 99)]
+cases += [
+    agg_case("late records beyond the grace period are dropped", [("COUNT(*)", None, None)], LATE, window=("T", 10, 0)),
+    agg_case("late records within the grace period count", [("COUNT(*)", None, None)], LATE, window=("T", 10, 100)),
+    agg_case("a hopping window closes before the next", [("COUNT(*)", None, None)], LATE, window=("H", 20, 10, 0)),
+]
+for c in cases:
+    pass
+files["aggregates"] = cases
+
+S = ASRC
+files["windows"] = [
+    {"name": "WINDOWSTART and WINDOWEND in the select list",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, WINDOWSTART AS WS, WINDOWEND AS WE, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS) GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a"}, ts=13), rec({"NAME": "a"}, ts=17)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"WS": 10, "WE": 20, "C": 1}, "timestamp": 13, "window": {"start": 10, "end": 20, "type": "time"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"WS": 10, "WE": 20, "C": 2}, "timestamp": 17, "window": {"start": 10, "end": 20, "type": "time"}}]},
+    {"name": "session windows merge within the gap",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW SESSION (10 MILLISECONDS) GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a"}, ts=0), rec({"NAME": "a"}, ts=5), rec({"NAME": "a"}, ts=30)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 0, "window": {"start": 0, "end": 0, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": None, "timestamp": 5, "window": {"start": 0, "end": 0, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"C": 2}, "timestamp": 5, "window": {"start": 0, "end": 5, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 30, "window": {"start": 30, "end": 30, "type": "session"}}]},
+    {"name": "a record between two sessions merges them",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(AMOUNT) AS S FROM INPUT WINDOW SESSION (10 MILLISECONDS) GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}, ts=0), rec({"NAME": "a", "AMOUNT": 2}, ts=18), rec({"NAME": "a", "AMOUNT": 4}, ts=9)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"S": 1}, "timestamp": 0, "window": {"start": 0, "end": 0, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"S": 2}, "timestamp": 18, "window": {"start": 18, "end": 18, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": None, "timestamp": 9, "window": {"start": 0, "end": 0, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": None, "timestamp": 9, "window": {"start": 18, "end": 18, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"S": 7}, "timestamp": 18, "window": {"start": 0, "end": 18, "type": "session"}}]},
+    {"name": "sessions of different keys stay apart",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW SESSION (10 MILLISECONDS) GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a"}, ts=0), rec({"NAME": "b"}, ts=1)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 0, "window": {"start": 0, "end": 0, "type": "session"}},
+                 {"topic": "OUTPUT", "key": "b", "value": {"C": 1}, "timestamp": 1, "window": {"start": 1, "end": 1, "type": "session"}}]},
+    {"name": "EMIT FINAL: one row per window once it closes",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 0 MILLISECONDS) GROUP BY NAME EMIT FINAL;"],
+     "inputs": [rec({"NAME": "a"}, ts=1), rec({"NAME": "a"}, ts=2), rec({"NAME": "b"}, ts=3), rec({"NAME": "a"}, ts=12), rec({"NAME": "a"}, ts=25)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 2}, "timestamp": 2, "window": {"start": 0, "end": 10, "type": "time"}},
+                 {"topic": "OUTPUT", "key": "b", "value": {"C": 1}, "timestamp": 3, "window": {"start": 0, "end": 10, "type": "time"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 12, "window": {"start": 10, "end": 20, "type": "time"}}]},
+    {"name": "EMIT FINAL waits for the grace period",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY NAME EMIT FINAL;"],
+     "inputs": [rec({"NAME": "a"}, ts=1), rec({"NAME": "a"}, ts=14), rec({"NAME": "a"}, ts=8)],
+     "outputs": []},
+    {"name": "EMIT FINAL after the grace period, with the late record counted",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY NAME EMIT FINAL;"],
+     "inputs": [rec({"NAME": "a"}, ts=1), rec({"NAME": "a"}, ts=14), rec({"NAME": "a"}, ts=8), rec({"NAME": "a"}, ts=15)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 2}, "timestamp": 8, "window": {"start": 0, "end": 10, "type": "time"}}]},
+    {"name": "EMIT FINAL of hopping windows",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 5 MILLISECONDS, GRACE PERIOD 0 MILLISECONDS) GROUP BY NAME EMIT FINAL;"],
+     "inputs": [rec({"NAME": "a"}, ts=7), rec({"NAME": "a"}, ts=30)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 7, "window": {"start": 0, "end": 10, "type": "time"}},
+                 {"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 7, "window": {"start": 5, "end": 15, "type": "time"}}]},
+    {"name": "EMIT FINAL of sessions",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW SESSION (10 MILLISECONDS, GRACE PERIOD 0 MILLISECONDS) GROUP BY NAME EMIT FINAL;"],
+     "inputs": [rec({"NAME": "a"}, ts=0), rec({"NAME": "a"}, ts=5), rec({"NAME": "a"}, ts=40)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 2}, "timestamp": 5, "window": {"start": 0, "end": 5, "type": "session"}}]},
+    {"name": "event time from the TIMESTAMP column",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, T BIGINT) WITH (kafka_topic='input', value_format='JSON', timestamp='T');",
+                    "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS) GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a", "T": 25}, ts=1)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 25, "window": {"start": 20, "end": 30, "type": "time"}}]},
+    {"name": "group by an expression",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT UCASE(NAME) AS U, COUNT(*) AS C FROM INPUT GROUP BY UCASE(NAME);"],
+     "inputs": [rec({"NAME": "a"}, ts=1), rec({"NAME": "A"}, ts=2)],
+     "outputs": [{"topic": "OUTPUT", "key": "A", "value": {"C": 1}, "timestamp": 1}, {"topic": "OUTPUT", "key": "A", "value": {"C": 2}, "timestamp": 2}]},
+    {"name": "expressions over aggregates",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(AMOUNT) * 2 + COUNT(*) AS X FROM INPUT GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 3}, ts=1), rec({"NAME": "a", "AMOUNT": 4}, ts=2)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"X": 7}, "timestamp": 1}, {"topic": "OUTPUT", "key": "a", "value": {"X": 16}, "timestamp": 2}]},
+    {"name": "group by the key",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) AS C FROM INPUT GROUP BY ID;"],
+     "inputs": [rec({"NAME": "a"}, k=4, ts=1), rec({"NAME": "b"}, k=4, ts=2)],
+     "outputs": [{"topic": "OUTPUT", "key": 4, "value": {"C": 1}, "timestamp": 1}, {"topic": "OUTPUT", "key": 4, "value": {"C": 2}, "timestamp": 2}]},
+    {"name": "LATEST_BY_OFFSET keeps the last value, nulls ignored",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, LATEST_BY_OFFSET(AMOUNT) AS L FROM INPUT GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}, ts=1), rec({"NAME": "a", "AMOUNT": None}, ts=2)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"L": 1}, "timestamp": 1}, {"topic": "OUTPUT", "key": "a", "value": {"L": 1}, "timestamp": 2}]},
+    {"name": "LATEST_BY_OFFSET with ignoreNulls false",
+     "statements": [S, "CREATE TABLE OUTPUT AS SELECT NAME, LATEST_BY_OFFSET(AMOUNT, false) AS L FROM INPUT GROUP BY NAME;"],
+     "inputs": [rec({"NAME": "a", "AMOUNT": 1}, ts=1), rec({"NAME": "a", "AMOUNT": None}, ts=2)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"L": 1}, "timestamp": 1}, {"topic": "OUTPUT", "key": "a", "value": {"L": None}, "timestamp": 2}]},
+    err("TOPK needs a constant k", [S, "CREATE TABLE OUTPUT AS SELECT NAME, TOPK(AMOUNT, AMOUNT) FROM INPUT GROUP BY NAME;"], "TOPK needs a constant k"),
+    err("TOPK k out of range", [S, "CREATE TABLE OUTPUT AS SELECT NAME, TOPK(AMOUNT, 0) FROM INPUT GROUP BY NAME;"], "k must be between 1 and 1000"),
+    err("retention shorter than the window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 10 SECONDS, RETENTION 5 SECONDS) GROUP BY NAME;"], "RETENTION (5000 ms) must be at least its SIZE plus its GRACE PERIOD"),
+    err("EMIT FINAL without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME EMIT FINAL;"], "EMIT FINAL is only for windowed aggregations"),
+    dict(err("GROUP BY a non-key column of a multi-partition source", ["CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING) WITH (kafka_topic='input2', value_format='JSON');",
+        "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "needs a repartition topic"), topics=[{"name": "input2", "partitions": 2}]),
+    err("HISTOGRAM of a number", [S, "CREATE TABLE OUTPUT AS SELECT NAME, HISTOGRAM(AMOUNT) FROM INPUT GROUP BY NAME;"], "function HISTOGRAM does not accept (INTEGER)"),
+    err("SUM of a string", [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "function SUM does not accept (STRING)"),
+    err("WINDOWSTART without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, WINDOWSTART, COUNT(*) FROM INPUT GROUP BY NAME;"], "WINDOWSTART"),
 ]
 
 for name, cases in files.items():

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "src/base/murmur2.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
+#include "state/store.h"
 #include "udf/fn.h"
 
 static bool verbose, keep;
@@ -84,6 +86,9 @@ rm_rf(const char *path)
 typedef struct got {
     char *topic, *key, *value;
     int64_t ts;
+    bool has_window; /* a windowed key's window */
+    const char *wtype;
+    int64_t wstart, wend;
 } got;
 
 static char *
@@ -257,6 +262,21 @@ read_topic(wr_engine *e, wr_logdb *db, const char *topic, got **v, int *n, char 
                     off = rec.offset + 1;
                     got g = {.topic = strdup(topic), .ts = rec.timestamp};
                     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+                    int wkind;
+                    int64_t wsize;
+                    if (rec.key_len >= 8 && wr_engine_topic_window(e, topic, &wkind, &wsize)) {
+                        /* a windowed key: the window's bounds end it */
+                        int wn = wkind == WR_WIN_SESSION ? 16 : 8;
+                        if (rec.key_len >= wn) {
+                            const uint8_t *w = rec.key + rec.key_len - wn;
+                            int64_t a = (int64_t)wr_be64_get(w);
+                            g.has_window = true;
+                            g.wtype = wkind == WR_WIN_SESSION ? "SESSION" : "TIME";
+                            g.wend = wkind == WR_WIN_SESSION ? a : a + wsize;
+                            g.wstart = wkind == WR_WIN_SESSION ? (int64_t)wr_be64_get(w + 8) : a;
+                            rec.key_len -= wn;
+                        }
+                    }
                     if (rec.key_len < 0)
                         wr_buf_printf(&kb, "null");
                     else if (wr_engine_decode_json(e, topic, true, rec.key, rec.key_len, &kb,
@@ -313,6 +333,7 @@ run_case(const char *file, const json_t *tc)
         return;
     }
     wr_logdb *db = NULL;
+    wr_state *state = NULL;
     wr_engine *e = NULL;
     wr_session *ss = wr_session_create();
     wr_err err = {0};
@@ -325,7 +346,14 @@ run_case(const char *file, const json_t *tc)
         snprintf(why, sizeof why, "cannot open the log: %s", err.msg);
         goto done;
     }
-    wr_engine_opts eo = {.db = db, .fns = fns};
+    char sdir[64];
+    snprintf(sdir, sizeof sdir, "%s/state", dir);
+    wr_state_opts so = {.dir = sdir, .cache_bytes = 4 << 20, .write_buffer_bytes = 4 << 20};
+    if (wr_state_open(&so, &state, &err) != WR_OK) {
+        snprintf(why, sizeof why, "cannot open the state: %s", err.msg);
+        goto done;
+    }
+    wr_engine_opts eo = {.db = db, .fns = fns, .state = state};
     if (wr_engine_create(&eo, &e, &err) != WR_OK) {
         snprintf(why, sizeof why, "cannot create the engine: %s", err.msg);
         goto done;
@@ -450,6 +478,15 @@ run_case(const char *file, const json_t *tc)
             json_t *xt = json_object_get(x, "timestamp");
             if (xt != NULL && json_integer_value(xt) != g->ts)
                 same = false;
+            json_t *xw = json_object_get(x, "window");
+            if ((xw != NULL) != g->has_window ||
+                (xw != NULL && (json_integer_value(json_object_get(xw, "start")) != g->wstart ||
+                                json_integer_value(json_object_get(xw, "end")) != g->wend ||
+                                strcasecmp(json_string_value(json_object_get(xw, "type"))
+                                               ? json_string_value(json_object_get(xw, "type"))
+                                               : "",
+                                           g->wtype))))
+                same = false;
             json_decref(jnull);
         }
         if (!same) {
@@ -457,9 +494,13 @@ run_case(const char *file, const json_t *tc)
             char *xs = dump(x);
             wr_buf_printf(&diff, "  record %zu\n    expected: %s\n    got:      ", k, xs);
             if (g != NULL)
-                wr_buf_printf(&diff,
-                              "{\"topic\":\"%s\",\"key\":%s,\"value\":%s,\"timestamp\":%lld}\n",
+                wr_buf_printf(&diff, "{\"topic\":\"%s\",\"key\":%s,\"value\":%s,\"timestamp\":%lld",
                               g->topic, g->key, g->value, (long long)g->ts);
+            if (g != NULL && g->has_window)
+                wr_buf_printf(&diff, ",\"window\":{\"start\":%lld,\"end\":%lld,\"type\":\"%s\"}",
+                              (long long)g->wstart, (long long)g->wend, g->wtype);
+            if (g != NULL)
+                wr_buf_printf(&diff, "}\n");
             else
                 wr_buf_printf(&diff, "(no record)\n");
             free(xs);
@@ -481,6 +522,7 @@ done:
     wr_buf_free(&out);
     wr_buf_free(&stmts);
     wr_engine_destroy(e);
+    wr_state_close(state);
     wr_session_destroy(ss);
     if (db != NULL)
         wr_log_close(db);
