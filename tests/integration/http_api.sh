@@ -20,17 +20,9 @@ bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
 expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got [$1], want [$2]"; fi; }
 expect_has() { if grep -qF -- "$2" <<<"$1"; then ok "$3"; else bad "$3: [$1] lacks [$2]"; fi; }
 
-"$WEIR" server --data-dir "$DIR/data" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    --property http.max.body.bytes=65536 --property http.max.header.bytes=4096 \
-    >"$DIR/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 300); do
-    grep -q 'started: kafka' "$DIR/server.log" && break
-    sleep 0.1
-done
-HPORT=$(sed -n 's/.*http=127.0.0.1:\([0-9]*\) .*/\1/p' "$DIR/server.log")
-KPORT=$(sed -n 's/.*kafka=127.0.0.1:\([0-9]*\) .*/\1/p' "$DIR/server.log")
-[ -n "$HPORT" ] || { echo "FAIL: server did not start"; cat "$DIR/server.log"; exit 1; }
+. "$HERE/server_lib.sh"
+weir_start "$WEIR" "$DIR" --property http.max.body.bytes=65536 \
+    --property http.max.header.bytes=4096 || exit 1
 U="http://127.0.0.1:$HPORT"
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ksql() { curl -s -w '\n%{http_code}' -X POST "$U/ksql" -H 'Content-Type: application/json' --data-binary "$1"; }

@@ -21,15 +21,8 @@ fi
 DIR=$(mktemp -d /tmp/weir-npm-test.XXXXXX)
 PID=
 trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$DIR"' EXIT
-"$WEIR" server --data-dir "$DIR/data" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    >"$DIR/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 300); do
-    grep -q 'started: kafka' "$DIR/server.log" && break
-    sleep 0.1
-done
-HPORT=$(sed -n 's/.*http=127.0.0.1:\([0-9]*\) .*/\1/p' "$DIR/server.log")
-[ -n "$HPORT" ] || { echo "FAIL: server did not start"; cat "$DIR/server.log"; exit 1; }
+. "$HERE/server_lib.sh"
+weir_start "$WEIR" "$DIR" || exit 1
 timeout 120 node "$NPMDIR/client_test.js" "$HPORT"
 rc=$?
 kill "$PID"

@@ -24,20 +24,10 @@ CREATE STREAM BIG_ORDERS WITH (KAFKA_TOPIC='big_orders') AS
   FROM ORDERS WHERE QTY >= 10;
 SQL
 
-start() { # n: how many "started" lines the log must hold (one per start)
-    "$WEIR" server --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$DIR/data" \
-        --queries-file "$DIR/queries.sql" >>"$DIR/server.log" 2>&1 &
-    PID=$!
-    PORT=
-    for _ in $(seq 1 600); do
-        if [ "$(grep -c 'started: kafka' "$DIR/server.log" || true)" -ge "$1" ]; then
-            PORT=$(sed -n 's/.*started: kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$DIR/server.log" | tail -1)
-            break
-        fi
-        kill -0 "$PID" 2>/dev/null || { cat "$DIR/server.log"; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$PORT" ] || { echo "FAIL: server did not start"; cat "$DIR/server.log"; exit 1; }
+. "$(cd "$(dirname "$0")" && pwd)/server_lib.sh"
+start() {
+    weir_start "$WEIR" "$DIR" --queries-file "$DIR/queries.sql" || exit 1
+    PORT=$KPORT
 }
 
 produce() { # from to: keyed JSON orders, zstd-compressed
@@ -72,7 +62,7 @@ check() { # name expected-file got-file
     fi
 }
 
-start 1
+start
 produce 1 200
 expected 1 200 >"$DIR/want1"
 wait_rows "$(wc -l <"$DIR/want1")"
@@ -88,7 +78,7 @@ wait "$PID" || true
 PID=
 grep -q "stopped cleanly" "$DIR/server.log" && echo "ok: clean stop" || { echo "FAIL: no clean stop"; fail=1; }
 
-start 2
+start
 produce 201 400
 expected 1 400 >"$DIR/want2"
 wait_rows "$(wc -l <"$DIR/want2")"

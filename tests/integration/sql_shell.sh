@@ -20,15 +20,8 @@ bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
 expect_has() { if grep -qF -- "$2" <<<"$1"; then ok "$3"; else bad "$3: lacks [$2] in:"; echo "$1"; fi; }
 expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got [$1], want [$2]"; fi; }
 
-"${WEIR_SERVER:-$WEIR}" server --data-dir "$DIR/data" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    >"$DIR/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 300); do
-    grep -q 'started: kafka' "$DIR/server.log" && break
-    sleep 0.1
-done
-HPORT=$(sed -n 's/.*http=127.0.0.1:\([0-9]*\) .*/\1/p' "$DIR/server.log")
-[ -n "$HPORT" ] || { echo "FAIL: server did not start"; cat "$DIR/server.log"; exit 1; }
+. "$(cd "$(dirname "$0")" && pwd)/server_lib.sh"
+weir_start "${WEIR_SERVER:-$WEIR}" "$DIR" || exit 1
 URL="http://127.0.0.1:$HPORT"
 
 tm() { tmux -S "$SOCK" "$@"; }

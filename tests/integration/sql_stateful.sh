@@ -26,24 +26,11 @@ CREATE TABLE HOURLY AS SELECT ITEM, COUNT(*) AS N FROM ORDERS WINDOW TUMBLING (S
 SQL
 fail() { echo "FAIL: $*"; tail -20 "$DIR/server.log"; exit 1; }
 
+. "$(cd "$(dirname "$0")" && pwd)/server_lib.sh"
 starts=0
 start() {
     starts=$((starts + 1))
-    "$WEIR" server --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$DIR/data" \
-        --queries-file "$DIR/queries.sql" >>"$DIR/server.log" 2>&1 &
-    PID=$!
-    KPORT= HPORT=
-    for _ in $(seq 1 600); do
-        if [ "$(grep -c 'started: kafka' "$DIR/server.log" || true)" -ge "$starts" ]; then
-            line=$(grep 'started: kafka' "$DIR/server.log" | tail -1)
-            KPORT=$(sed -n 's/.*kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' <<<"$line")
-            HPORT=$(sed -n 's/.*http=[^ ]*:\([0-9][0-9]*\) .*/\1/p' <<<"$line")
-            break
-        fi
-        kill -0 "$PID" 2>/dev/null || fail "server exited"
-        sleep 0.1
-    done
-    [ -n "$HPORT" ] || fail "server did not start"
+    weir_start "$WEIR" "$DIR" --queries-file "$DIR/queries.sql" || exit 1
 }
 stop() { kill "$PID"; wait "$PID" || true; PID=; }
 
