@@ -94,13 +94,6 @@ wr_agg_undoable(const wr_agg *ag)
     }
 }
 
-bool
-wr_agg_mergeable(const wr_agg *ag)
-{
-    (void)ag;
-    return true;
-}
-
 void
 wr_agg_init(const wr_agg *ag, wr_aggst *st)
 {
@@ -469,23 +462,6 @@ wr_agg_result(const wr_agg *ag, const wr_aggst *st, wr_arena *a)
 
 /* ---- codec ---------------------------------------------------------------------------------- */
 
-static void
-put_f64(wr_buf *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    wr_buf_put_be64(b, u);
-}
-
-static double
-get_f64(wr_rd *r)
-{
-    uint64_t u = wr_rd_be64(r);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-
 void
 wr_agg_encode(const wr_agg *ag, const wr_aggst *st, wr_buf *b)
 {
@@ -497,8 +473,8 @@ wr_agg_encode(const wr_agg *ag, const wr_aggst *st, wr_buf *b)
     case WR_AGG_AVG:
     case WR_AGG_STDDEV_SAMP:
         wr_buf_put_varint(b, st->n);
-        put_f64(b, st->d1);
-        put_f64(b, st->d2);
+        wr_f64_put(b, st->d1);
+        wr_f64_put(b, st->d2);
         break;
     case WR_AGG_SUM:
         wr_val_encode(b, ag->ret, &st->v);
@@ -533,8 +509,8 @@ wr_agg_decode(const wr_agg *ag, wr_aggst *st, wr_rd *r, wr_arena *a)
     case WR_AGG_AVG:
     case WR_AGG_STDDEV_SAMP:
         st->n = wr_rd_varint(r, 10);
-        st->d1 = get_f64(r);
-        st->d2 = get_f64(r);
+        st->d1 = wr_f64_get(r);
+        st->d2 = wr_f64_get(r);
         break;
     case WR_AGG_SUM:
         wr_val_decode(r, ag->ret, &st->v, a);

@@ -73,8 +73,6 @@ int wr_agg_plan(wr_agg *ag,
 
 /* Whether the aggregate can take a row back (used on tables). */
 bool wr_agg_undoable(const wr_agg *ag);
-/* Whether two states can be merged (used by session windows). */
-bool wr_agg_mergeable(const wr_agg *ag);
 
 void wr_agg_init(const wr_agg *ag, wr_aggst *st);
 /* x: the argument's value (NULL for COUNT(*)); offset: the row's input offset. */

@@ -1483,6 +1483,16 @@ plan_aggregate(
     return WR_OK;
 }
 
+/* A client query's id, as ksqlDB names them: transient_<source>_<number> (in qr's arena). */
+static char *
+transient_id(wr_engine *e, const wr_query *qr)
+{
+    char id[200];
+    uint64_t n = (uint64_t)wr_clock_wall_ms() * 1000 + (e->push_seq++ % 1000);
+    snprintf(id, sizeof id, "transient_%s_%llu", qr->src->name, (unsigned long long)n);
+    return wr_arena_strdup(qr->arena, id);
+}
+
 /* Starts a planned push or pull query (qr, its sink qr->sink): tasks from the latest offsets
    (or the earliest, by auto.offset.reset) for a push query, over everything there is now for a
    pull query; the client's header into e->tinfo. */
@@ -1493,10 +1503,7 @@ start_push(wr_engine *e, wr_session *ss, wr_query *qr, const wr_select *sel, wr_
     qr->pull = sel->emit == WR_EMIT_NONE;
     qr->limit = sel->limit;
     qr->push = *e->tsink;
-    char id[200];
-    uint64_t n = (uint64_t)wr_clock_wall_ms() * 1000 + (e->push_seq++ % 1000);
-    snprintf(id, sizeof id, "transient_%s_%llu", qr->src->name, (unsigned long long)n);
-    qr->id = wr_arena_strdup(qr->arena, id);
+    qr->id = transient_id(e, qr);
     if (qr->id == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     wr_session pull_ss = {0};
@@ -1880,6 +1887,31 @@ struct sink_out {
     int32_t parts;
 };
 
+/* Appends one record to the sink partition its key bytes (kh: the part that is hashed) pick. */
+static int
+emit_record(wr_engine *e,
+            wr_query *q,
+            task *t,
+            sink_out *so,
+            const wr_buf *kb,
+            bool knull,
+            size_t kh,
+            const wr_buf *vb,
+            bool vnull,
+            int64_t when,
+            wr_err *err)
+{
+    int32_t op =
+        partition_for(knull ? NULL : kb->data, knull ? -1 : (int32_t)kh, so->parts, t->partition);
+    wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len,
+                          vnull ? NULL : vb->data, vnull ? -1 : (int32_t)vb->len, NULL, 0);
+    q->stats.records_out++;
+    /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
+    if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
+        return flush_one(e, q, so, op, err);
+    return WR_OK;
+}
+
 /* Encodes one output row and adds it to the builder of the sink partition its key picks. */
 static int
 emit_row(wr_engine *e,
@@ -1921,15 +1953,7 @@ emit_row(wr_engine *e,
         plog(e, q, t->partition, first_offset, eerr.msg);
         return WR_OK;
     }
-    int32_t op = partition_for(knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len, so->parts,
-                               t->partition);
-    wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len,
-                          vnull ? NULL : vb->data, vnull ? -1 : (int32_t)vb->len, NULL, 0);
-    q->stats.records_out++;
-    /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
-    if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
-        return flush_one(e, q, so, op, err);
-    return WR_OK;
+    return emit_record(e, q, t, so, kb, knull, kb->len, vb, vnull, when, err);
 }
 
 /* A row of a push query to its client: a JSON array of the columns. */
@@ -2268,31 +2292,6 @@ drop_task_stores(wr_engine *e, wr_query *q)
     if (topic != NULL && !e->replaying && !q->is_push)
         (void)wr_log_topic_delete(e->opts.db, topic, NULL);
     free(topic);
-}
-
-/* Appends one record to the sink partition its key bytes (kh: the part that is hashed) pick. */
-static int
-emit_record(wr_engine *e,
-            wr_query *q,
-            task *t,
-            sink_out *so,
-            const wr_buf *kb,
-            bool knull,
-            size_t kh,
-            const wr_buf *vb,
-            bool vnull,
-            int64_t when,
-            wr_err *err)
-{
-    int32_t op =
-        partition_for(knull ? NULL : kb->data, knull ? -1 : (int32_t)kh, so->parts, t->partition);
-    wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len,
-                          vnull ? NULL : vb->data, vnull ? -1 : (int32_t)vb->len, NULL, 0);
-    q->stats.records_out++;
-    /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
-    if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
-        return flush_one(e, q, so, op, err);
-    return WR_OK;
 }
 
 /* What a decoded row of an aggregation store holds. */
@@ -3156,10 +3155,12 @@ pull_table_step(wr_engine *e, wr_query *q)
         for (int i = 0; i < q->nout; i++)
             wr_expr_eval(q->out[i], &cx, &outv[i]);
         push_row(q, outv, &b);
-        if (n % 64 == 0)
-            wr_arena_reset(a), row = wr_arena_calloc(a, (size_t)p->scope.n + 1, sizeof *row),
-                               outv = wr_arena_calloc(a, (size_t)q->nout + 1, sizeof *outv),
-                               fail = row && outv ? NULL : "out of memory";
+        if (n % 64 == 0) { /* the rows' values so far are sent: their memory is reused */
+            wr_arena_reset(a);
+            row = wr_arena_calloc(a, (size_t)p->scope.n + 1, sizeof *row);
+            outv = wr_arena_calloc(a, (size_t)q->nout + 1, sizeof *outv);
+            fail = row && outv ? NULL : "out of memory";
+        }
     }
     bool complete = q->ended || (p->it == NULL && p->range >= (p->nranges > 0 ? p->nranges : 1));
     wr_buf_free(&b);
@@ -3314,10 +3315,7 @@ pull_table_open(wr_engine *e, const wr_select *sel, wr_source *src, const char *
     qr->pull = true;
     qr->limit = sel->limit;
     qr->push = *e->tsink;
-    char id[200];
-    uint64_t t = (uint64_t)wr_clock_wall_ms() * 1000 + (e->push_seq++ % 1000);
-    snprintf(id, sizeof id, "transient_%s_%llu", src->name, (unsigned long long)t);
-    qr->id = wr_arena_strdup(a, id);
+    qr->id = transient_id(e, qr);
     if (sink->cols == NULL || qr->id == NULL) {
         source_free(sink);
         qr->sink = NULL;

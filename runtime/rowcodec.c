@@ -9,16 +9,16 @@
 
 #define MAX_ELEMS (1 << 24)
 
-static void
-put_f64(wr_buf *b, double d)
+void
+wr_f64_put(wr_buf *b, double d)
 {
     uint64_t u;
     memcpy(&u, &d, 8);
     wr_buf_put_be64(b, u);
 }
 
-static double
-get_f64(wr_rd *r)
+double
+wr_f64_get(wr_rd *r)
 {
     uint64_t u = wr_rd_be64(r);
     double d;
@@ -63,7 +63,7 @@ wr_val_encode(wr_buf *b, const wr_sql_type *t, const wr_val *x)
         wr_buf_put_varint(b, x->u.i64);
         break;
     case WR_T_DOUBLE:
-        put_f64(b, x->u.f64);
+        wr_f64_put(b, x->u.f64);
         break;
     case WR_T_DECIMAL:
         put_i128(b, x->u.dec);
@@ -126,7 +126,7 @@ wr_val_decode(wr_rd *r, const wr_sql_type *t, wr_val *out, wr_arena *a)
         out->u.i64 = wr_rd_varint(r, 10);
         break;
     case WR_T_DOUBLE:
-        out->u.f64 = get_f64(r);
+        out->u.f64 = wr_f64_get(r);
         break;
     case WR_T_DECIMAL:
         out->u.dec = get_i128(r);

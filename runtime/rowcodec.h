@@ -31,6 +31,10 @@ void wr_key_encode(wr_buf *b, const wr_sql_type *t, const wr_val *x);
 /* Reads back one key column. */
 void wr_key_decode(wr_rd *r, const wr_sql_type *t, wr_val *out, wr_arena *a);
 
+/* A double as its 8 IEEE-754 bytes, big-endian. */
+void wr_f64_put(wr_buf *b, double d);
+double wr_f64_get(wr_rd *r);
+
 /* A signed 64-bit number (a window bound) in order-preserving big-endian form. */
 void wr_key_put_i64(wr_buf *b, int64_t v);
 int64_t wr_key_get_i64(const uint8_t *p);

@@ -510,27 +510,6 @@ wr_state_close(wr_state *s)
     free(s);
 }
 
-static int sum_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
-static __thread uint64_t du_total;
-
-static int
-sum_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)path;
-    (void)ftw;
-    if (flag == FTW_F)
-        du_total += (uint64_t)sb->st_size;
-    return 0;
-}
-
-uint64_t
-wr_state_disk_bytes(const wr_state *s)
-{
-    du_total = 0;
-    nftw(s->dbdir, sum_size, 16, FTW_PHYS);
-    return du_total;
-}
-
 /* ---- stores ------------------------------------------------------------------------------- */
 
 static void

@@ -59,8 +59,6 @@ int wr_state_open(const wr_state_opts *opts, wr_state **out, wr_err *err);
 wr_state_found wr_state_found_as(const wr_state *s, const char **why);
 /* Flushes, closes RocksDB and writes the checkpoint file. NULL-safe. */
 void wr_state_close(wr_state *s);
-/* Bytes of the instance's files on disk. */
-uint64_t wr_state_disk_bytes(const wr_state *s);
 
 /*
  * Opens (creating) the store `name` (one per task and store: "<query>#<store>#<partition>").

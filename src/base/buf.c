@@ -3,9 +3,11 @@
  */
 #include "src/base/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "src/base/err.h"
 #include "src/base/fault.h"
@@ -104,4 +106,27 @@ wr_rd_fail(wr_rd *r, int code)
     if (r->err == 0)
         r->err = code;
     r->p = r->end;
+}
+
+int
+wr_buf_read_file(wr_buf *b, const char *path, size_t max, wr_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return wr_err_set(err, wr_err_from_errno(errno), "cannot open %s: %s", path,
+                          strerror(errno));
+    char chunk[65536];
+    size_t n, start = b->len;
+    int rc = WR_OK;
+    while (rc == WR_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        wr_buf_append(b, chunk, n);
+        if (b->len - start > max)
+            rc = wr_err_set(err, WR_ETOOBIG, "%s: larger than %zu bytes", path, max);
+    }
+    if (rc == WR_OK && ferror(f))
+        rc = wr_err_set(err, WR_EIO, "cannot read %s", path);
+    if (rc == WR_OK && !wr_buf_ok(b))
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory reading %s", path);
+    fclose(f);
+    return rc;
 }

@@ -46,6 +46,10 @@ void wr_buf_printf(wr_buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Appends n uninitialised bytes and returns a pointer to them (NULL after an OOM). */
 uint8_t *wr_buf_extend(wr_buf *b, size_t n);
 
+/* Appends the whole file at path (at most max bytes: WR_ETOOBIG past it). Errors name the
+   file: "cannot open PATH: reason", "PATH: larger than MAX bytes", ... */
+int wr_buf_read_file(wr_buf *b, const char *path, size_t max, wr_err *err);
+
 /* Takes the buffer's array: returns it (owned by the caller, free()) and empties b. */
 uint8_t *wr_buf_steal(wr_buf *b, size_t *len);
 

@@ -233,34 +233,11 @@ out:
 int
 wr_props_load_file(wr_props *p, const char *path, wr_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return wr_err_set(err, wr_err_from_errno(errno), "cannot open %s: %s", path,
-                          strerror(errno));
     wr_buf b = WR_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    int rc = WR_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        wr_buf_append(&b, chunk, n);
-        if (b.len > PROPS_FILE_MAX) {
-            rc = wr_err_set(err, WR_ETOOBIG, "%s: larger than %u bytes", path, PROPS_FILE_MAX);
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        rc = wr_err_set(err, WR_EIO, "cannot read %s", path);
-        goto out;
-    }
-    if (!wr_buf_ok(&b)) {
-        rc = wr_err_set(err, WR_ENOMEM, "out of memory reading %s", path);
-        goto out;
-    }
-    rc = wr_props_parse(p, b.data ? (const char *)b.data : "", b.len, err);
-    if (rc != WR_OK)
+    int rc = wr_buf_read_file(&b, path, PROPS_FILE_MAX, err);
+    if (rc == WR_OK &&
+        (rc = wr_props_parse(p, b.data ? (const char *)b.data : "", b.len, err)) != WR_OK)
         wr_err_prefix(err, "%s", path);
-out:
-    fclose(f);
     wr_buf_free(&b);
     return rc;
 }

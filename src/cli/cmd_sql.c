@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "grammar/sql.h"
 #include "src/base/buf.h"
 #include "src/cli/cli.h"
 
@@ -426,43 +427,42 @@ run_select(shell *sh, const char *stmt)
     close(r.fd); /* closing the connection ends the server's query */
 }
 
-static void
-run_print(shell *sh, const char *stmt)
+/* Sends stmt to path and reads the whole answer into all: true on HTTP 200; otherwise the
+   server's error is shown (or the request failed) and counted. */
+static bool
+post_statement(shell *sh, const char *path, const char *accept, const char *stmt, wr_buf *all)
 {
     char *body = request_body(sh, "ksql", stmt, "streamsProperties");
     resp r;
-    if (body == NULL || http_request(sh, "/query", "application/vnd.ksql.v1+json", body, &r) != 0) {
+    if (body == NULL || http_request(sh, path, accept, body, &r) != 0) {
         free(body);
         sh->failures++;
-        return;
+        return false;
     }
     free(body);
+    body_all(&r, all);
+    close(r.fd);
+    if (r.status != 200) {
+        server_error(sh, (const char *)all->data, all->len, r.status);
+        return false;
+    }
+    return true;
+}
+
+static void
+run_print(shell *sh, const char *stmt)
+{
     wr_buf all = WR_BUF_INIT;
-    body_all(&r, &all);
-    if (r.status != 200)
-        server_error(sh, (const char *)all.data, all.len, r.status);
-    else
+    if (post_statement(sh, "/query", "application/vnd.ksql.v1+json", stmt, &all))
         fwrite(all.data, 1, all.len, stdout);
     wr_buf_free(&all);
-    close(r.fd);
 }
 
 static void
 run_ksql(shell *sh, const char *stmt)
 {
-    char *body = request_body(sh, "ksql", stmt, "streamsProperties");
-    resp r;
-    if (body == NULL || http_request(sh, "/ksql", "application/json", body, &r) != 0) {
-        free(body);
-        sh->failures++;
-        return;
-    }
-    free(body);
     wr_buf all = WR_BUF_INIT;
-    body_all(&r, &all);
-    close(r.fd);
-    if (r.status != 200) {
-        server_error(sh, (const char *)all.data, all.len, r.status);
+    if (!post_statement(sh, "/ksql", "application/json", stmt, &all)) {
         wr_buf_free(&all);
         return;
     }
@@ -541,6 +541,21 @@ token(const char **s, char *out, size_t cap)
 
 static void run_text(shell *sh, const char *text);
 
+/* RUN SCRIPT and -f: the statements of a file, run as if typed. */
+static int
+run_script(shell *sh, const char *path, wr_err *err)
+{
+    wr_buf text = WR_BUF_INIT;
+    int rc = wr_buf_read_file(&text, path, WR_SQL_MAX_TEXT, err);
+    wr_buf_put_u8(&text, 0);
+    if (rc == WR_OK && !wr_buf_ok(&text))
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory reading %s", path);
+    if (rc == WR_OK)
+        run_text(sh, (const char *)text.data);
+    wr_buf_free(&text);
+    return rc;
+}
+
 static void
 run_statement(shell *sh, const char *stmt)
 {
@@ -588,21 +603,11 @@ run_statement(shell *sh, const char *stmt)
             sh->failures++;
             return;
         }
-        FILE *f = fopen(k, "rb");
-        if (f == NULL) {
-            printf("Cannot read the script %s: %s\n", k, strerror(errno));
+        wr_err err = {0};
+        if (run_script(sh, k, &err) != WR_OK) {
+            printf("Cannot read the script: %s\n", err.msg);
             sh->failures++;
-            return;
         }
-        wr_buf text = WR_BUF_INIT;
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            wr_buf_append(&text, chunk, n);
-        fclose(f);
-        wr_buf_put_u8(&text, 0);
-        run_text(sh, (const char *)text.data);
-        wr_buf_free(&text);
         return;
     }
     if (strcmp(w, "SELECT") == 0)
@@ -844,20 +849,11 @@ wr_cmd_sql(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (file != NULL) {
-        FILE *f = fopen(file, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "weir sql: cannot read %s: %s\n", file, strerror(errno));
+        wr_err err = {0};
+        if (run_script(&sh, file, &err) != WR_OK) {
+            fprintf(stderr, "weir sql: %s\n", err.msg);
             return WR_EXIT_FAIL;
         }
-        wr_buf text = WR_BUF_INIT;
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            wr_buf_append(&text, chunk, n);
-        fclose(f);
-        wr_buf_put_u8(&text, 0);
-        run_text(&sh, (const char *)text.data);
-        wr_buf_free(&text);
     }
     if (exec != NULL)
         run_text(&sh, exec);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grammar/sql.h"
 #include "runtime/engine.h"
 #include "src/base/logging.h"
 #include "state/store.h"
@@ -116,21 +117,15 @@ wr_sqlworker_service_id(const wr_sqlworker *w)
 static int
 run_file(wr_sqlworker *w, const char *path, wr_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return wr_err_set(err, WR_ENOENT, "cannot open the queries file %s", path);
     wr_buf text = WR_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        wr_buf_append(&text, chunk, n);
-    fclose(f);
-    if (!wr_buf_ok(&text)) {
+    int rc = wr_buf_read_file(&text, path, WR_SQL_MAX_TEXT, err);
+    if (rc != WR_OK) {
         wr_buf_free(&text);
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
+        wr_err_prefix(err, "the queries file");
+        return rc;
     }
     wr_buf out = WR_BUF_INIT;
-    int rc = wr_engine_execute(w->engine, w->session, (const char *)text.data, text.len, &out, err);
+    rc = wr_engine_execute(w->engine, w->session, (const char *)text.data, text.len, &out, err);
     if (out.len > 0)
         wr_log(WR_LOG_INFO, "sql", "%s: %.*s", path, (int)(out.len - 1), (const char *)out.data);
     if (rc != WR_OK)
