@@ -1,0 +1,290 @@
+/*
+ * engine_int.h - what the engine's files share (not a public interface; see engine.h).
+ *
+ * The engine is one object split by concern: engine.c (lifecycle, sources, DDL, INSERT VALUES,
+ * DROP/TERMINATE, PRINT, statements and the persistent catalog), plan.c (planning CSAS, CTAS and
+ * INSERT INTO ... SELECT, and push queries), run.c (running a task: decode, filter, project,
+ * emit), stateful.c (aggregations and tables over state stores), pull.c (pull queries over
+ * tables) and show.c (SHOW, DESCRIBE and the REST entities). Everything here runs on the
+ * engine's one thread. Functions named eng_* are internal to these files.
+ */
+#ifndef WR_RUNTIME_ENGINE_INT_H
+#define WR_RUNTIME_ENGINE_INT_H
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "grammar/sql.h"
+#include "runtime/agg.h"
+#include "runtime/batch.h"
+#include "runtime/engine.h"
+#include "runtime/expr.h"
+#include "runtime/format.h"
+#include "runtime/rowcodec.h"
+#include "runtime/timefmt.h"
+#include "runtime/types.h"
+#include "src/base/clock.h"
+#include "src/base/logging.h"
+#include "src/base/murmur2.h"
+#include "src/base/props.h"
+#include "src/base/varint.h"
+#include "src/catalog/catalog.h"
+#include "src/log/rbatch.h"
+#include "state/store.h"
+
+#define QUERY_OFFSETS    "query_offsets"
+#define READ_BYTES       (1u << 20)
+#define MAX_DECOMPRESSED (64u << 20)
+#define NPSEUDO          3
+#define OUT_BATCH_BYTES  (256u << 10)
+/* ksqlDB's defaults for windows without GRACE PERIOD and RETENTION */
+#define DEFAULT_GRACE_MS     (24LL * 3600 * 1000)
+#define DEFAULT_RETENTION_MS (24LL * 3600 * 1000)
+
+typedef struct src_col {
+    const char *name;
+    const wr_sql_type *type;
+    wr_colrole role;
+    const char *header_key;
+} src_col;
+
+typedef struct wr_source {
+    struct wr_source *next;
+    wr_arena *arena; /* owns everything below */
+    const char *name, *topic, *sql;
+    bool is_table;
+    wr_fmt_kind key_fmt, val_fmt;
+    bool wrap_single;
+    char delimiter;
+    int ncols;
+    src_col *cols;
+    int ts_col;            /* index in cols of TIMESTAMP='...', or -1 */
+    const char *ts_format; /* TIMESTAMP_FORMAT for a STRING timestamp column */
+    int partitions;
+    int window_kind;     /* a windowed table's wr_window_kind (keys carry the window), or -1 */
+    int64_t window_size; /* ... and its size */
+} wr_source;
+
+typedef struct task {
+    int32_t partition;
+    int64_t offset;      /* next input offset */
+    int64_t end;         /* a pull query: the log end offset when it started */
+    wr_store *store;     /* an aggregation's state (NULL: a stateless query) */
+    wr_state_txn *txn;   /* during a run: the state's transaction */
+    int64_t stream_time; /* the largest event time seen (INT64_MIN: none yet) */
+    int64_t final_upto;  /* EMIT FINAL: windows ending before this were emitted */
+} task;
+
+/* A running aggregation's plan: what each input row feeds, and how results come out. */
+typedef struct aggexec {
+    int ngroup;
+    wr_cexpr **group; /* GROUP BY expressions, over the input */
+    const wr_sql_type **gtypes;
+    int nagg;
+    wr_agg *aggs;
+    wr_cexpr **args; /* each aggregate's argument, over the input (NULL: COUNT(*)) */
+    bool windowed;
+    wr_window win;
+    int64_t grace, retention;
+    bool final;       /* EMIT FINAL: one row per window, once it closes */
+    wr_cexpr *having; /* over the post-aggregation scope */
+    int npost;        /* that scope: group keys, aggregates[, WINDOWSTART, WINDOWEND] */
+} aggexec;
+
+typedef struct wr_query {
+    struct wr_query *next;
+    wr_arena *arena;
+    char *id, *sql;
+    wr_source *src, *sink;
+    wr_scope scope; /* source columns (cols order) + pseudo columns */
+    wr_cexpr *where;
+    int nout;       /* sink columns, sink->cols order */
+    wr_cexpr **out; /* one expression per sink column */
+    int ntasks;
+    task *tasks;
+    wr_query_stats stats;
+    const wr_fn_desc *tfn; /* a table function in the select list (EXPLODE), or NULL */
+    const char *tfn_name, *tfn_col_name;
+    int tfn_out;           /* its output column */
+    const char **out_text; /* each output expression as SQL, and the filter's (EXPLAIN) */
+    bool *val_needed;      /* value columns the query reads: the decoder skips the others */
+    const char *agg_text;  /* GROUP BY: the aggregation, for EXPLAIN (NULL: none) */
+    struct aggexec *agg;   /* GROUP BY: the aggregation's plan (NULL: stateless) */
+    struct pulltab *ptab;  /* a pull query over a table: what it reads (NULL: other queries) */
+    const char *having_text;
+    const char *where_text;
+    /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
+    bool is_push, pull, ended;
+    wr_push_sink push;
+    int64_t limit, emitted; /* limit -1: none */
+} wr_query;
+
+struct wr_engine {
+    wr_engine_opts opts;
+    char *service_id, *plog_topic;
+    wr_source *sources;
+    wr_query *queries;
+    int query_seq;
+    wr_catalog *cat;        /* the persistent catalog, or NULL (in memory only) */
+    bool dry_run;           /* planning for EXPLAIN: create nothing, start nothing */
+    bool explain_transient; /* ... of a push query (a LIMIT is allowed) */
+    bool replaying;         /* executing the command topic: do not record again */
+    wr_query *pushes;       /* push and pull queries of clients, in start order */
+    bool transient;         /* planning a push or pull query (wr_engine_push_open) */
+    const wr_push_sink *tsink;
+    wr_push_info *tinfo;
+    uint64_t push_seq;
+    /* wr_engine_execute_json: the current statement's entity, in ksqlDB's REST shape */
+    wr_buf *ent;          /* its fields ("streams":[...]), without braces; NULL: text only */
+    const char *ent_type; /* its @type; NULL: a currentStatus is made of the text */
+    int64_t cmd_seq;      /* the command topic offset of the last catalog change */
+};
+
+struct wr_session {
+    wr_props vars, props;
+};
+
+typedef struct sink_out {
+    wr_rbatch_builder *bb; /* one per sink partition */
+    int32_t parts;
+} sink_out;
+
+/* What a decoded row of an aggregation store holds. */
+typedef struct aggrow {
+    wr_val *keys;     /* the GROUP BY values */
+    int64_t ws, we;   /* the window (windowed only) */
+    int64_t maxts;    /* the largest event time of its rows */
+    wr_aggst *states; /* one per aggregate */
+} aggrow;
+
+struct pulltab;
+
+/* Reserved first bytes of an aggregation store's keys (row keys start with 0 or 1, see
+   stateful.c): the task's position, and the window index. */
+#define STORE_META 0xf0
+#define STORE_WIX  0xf1
+
+/* engine.c */
+int eng_check_formats(wr_source *s, wr_loc at, wr_err *err);
+int eng_check_props(const wr_stmt *st, wr_err *err);
+int eng_check_upgrade(const wr_source *old, const wr_source *nu, wr_loc at, wr_err *err);
+int eng_ensure_topic(wr_engine *e,
+                     const wr_stmt *st,
+                     wr_source *s,
+                     const char *dflt_topic,
+                     int dflt_parts,
+                     bool create_ok,
+                     wr_err *err);
+int eng_fail_at(wr_err *err, wr_loc at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void
+eng_fill_headers(const wr_source *s, wr_batch *b, int32_t r, const wr_record *rec, wr_arena *a);
+int eng_formats(const wr_stmt *st,
+                wr_source *s,
+                wr_fmt_kind key_dflt,
+                wr_fmt_kind val_dflt,
+                bool need_val,
+                wr_err *err);
+bool eng_is_header_role(wr_colrole r);
+bool eng_is_key_role(wr_colrole r);
+int eng_make_fmt(wr_arena *a, const wr_source *s, bool key, wr_fmt *f);
+void eng_msg(wr_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const wr_property *eng_prop(const wr_stmt *st, const char *name);
+void eng_push_free(wr_query *q);
+void eng_query_free(wr_query *q);
+const char *eng_session_var(void *arg, const char *name);
+wr_source *eng_source_find(wr_engine *e, const char *name);
+void eng_source_free(wr_source *s);
+bool eng_source_in_use(const wr_engine *e, const wr_source *s, const wr_query *except);
+wr_source *eng_source_new(const char *name, bool is_table);
+void eng_source_unlink(wr_engine *e, wr_source *s);
+int eng_timestamp_col(const wr_stmt *st, wr_source *s, wr_err *err);
+
+/* plan.c */
+int eng_commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, wr_err *err);
+int eng_exec_query_into(
+    wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err);
+void eng_explain_query(wr_buf *out, const wr_query *q);
+bool eng_has_aggregate(const wr_engine *e, const wr_expr *x);
+void eng_push_header(wr_engine *e, wr_query *qr);
+char *eng_query_id(wr_engine *e, const char *prefix, const char *sink);
+char *eng_transient_id(wr_engine *e, const wr_query *qr);
+
+/* run.c */
+int eng_emit_record(wr_engine *e,
+                    wr_query *q,
+                    task *t,
+                    sink_out *so,
+                    const wr_buf *kb,
+                    bool knull,
+                    size_t kh,
+                    const wr_buf *vb,
+                    bool vnull,
+                    int64_t when,
+                    wr_err *err);
+int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
+int32_t eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt);
+void eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what);
+void eng_push_row(wr_query *q, const wr_val *vals, wr_buf *b);
+int eng_run_batch(wr_engine *e,
+                  wr_query *q,
+                  task *t,
+                  const uint8_t *data,
+                  size_t len,
+                  sink_out *so,
+                  wr_arena *ra,
+                  wr_buf *scratch,
+                  int64_t *consumed,
+                  wr_err *err);
+
+/* stateful.c */
+int eng_agg_run_batch(wr_engine *e,
+                      wr_query *q,
+                      task *t,
+                      sink_out *so,
+                      wr_arena *ra,
+                      int64_t first_offset,
+                      const char *warning,
+                      wr_batch *b,
+                      const int64_t *ts,
+                      wr_err *err);
+bool eng_agg_decode(const aggexec *ax,
+                    const uint8_t *k,
+                    size_t kl,
+                    const uint8_t *v,
+                    size_t vl,
+                    aggrow *r,
+                    wr_arena *a);
+bool eng_agg_output(wr_query *q,
+                    const wr_val *post,
+                    wr_val *allv,
+                    wr_val *ok,
+                    wr_val *ov,
+                    wr_arena *a,
+                    char *warning,
+                    size_t wlen);
+void eng_agg_post_row(const aggexec *ax, const aggrow *r, wr_val *post, wr_arena *a);
+aggrow *eng_aggrow_new(const aggexec *ax, wr_arena *a);
+void eng_drop_task_stores(wr_engine *e, wr_query *q);
+int eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err);
+void eng_push_end(wr_engine *e, wr_query *q, const char *why);
+int eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err);
+
+/* pull.c */
+int eng_pull_table_open(
+    wr_engine *e, const wr_select *sel, wr_source *src, const char *sql, wr_err *err);
+void eng_pull_table_step(wr_engine *e, wr_query *q);
+void eng_pulltab_free(struct pulltab *p);
+void eng_pull_writer_gone(wr_engine *e, const wr_query *writer);
+
+/* show.c */
+int eng_exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err);
+int eng_exec_show(wr_engine *e, wr_session *ss, const wr_stmt *st, wr_buf *out, wr_err *err);
+void eng_jkv(wr_buf *b, bool first, const char *key, const char *value);
+void eng_jstr(wr_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,978 @@
+/*
+ * plan.c - planning CREATE STREAM/TABLE ... AS SELECT, INSERT INTO ... SELECT and push queries:
+ * the source's scope, the filter, the projections or the aggregation (GROUP BY, windows,
+ * HAVING), the sink's schema and topic, and the query's tasks. See engine_int.h.
+ */
+#include "runtime/engine_int.h"
+
+/* ---- CSAS and INSERT INTO ... SELECT ----------------------------------------------------- */
+
+static int
+source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
+{
+    wr_col *c = wr_arena_calloc(a, (size_t)s->ncols + NPSEUDO, sizeof *c);
+    if (c == NULL)
+        return WR_ENOMEM;
+    const char *q = alias ? alias : s->name;
+    for (int i = 0; i < s->ncols; i++)
+        c[i] = (wr_col){s->cols[i].name, q, s->cols[i].type};
+    c[s->ncols] = (wr_col){"ROWTIME", q, wr_type_of(WR_T_BIGINT)};
+    c[s->ncols + 1] = (wr_col){"ROWPARTITION", q, wr_type_of(WR_T_INT)};
+    c[s->ncols + 2] = (wr_col){"ROWOFFSET", q, wr_type_of(WR_T_BIGINT)};
+    sc->n = s->ncols + NPSEUDO;
+    sc->cols = c;
+    return WR_OK;
+}
+
+typedef struct outcol {
+    const char *name;
+    wr_cexpr *expr;
+    bool key;
+    wr_loc loc;
+    const wr_sql_type *type; /* the column's type: expr's, or a table function's element */
+    const char *text;        /* the expression as SQL, for EXPLAIN */
+} outcol;
+
+static const char *
+expr_text(wr_arena *a, const wr_expr *x)
+{
+    wr_buf b = WR_BUF_INIT;
+    wr_ast_format_expr(&b, x);
+    wr_buf_put_u8(&b, 0);
+    const char *t = wr_buf_ok(&b) ? wr_arena_strdup(a, (const char *)b.data) : "?";
+    wr_buf_free(&b);
+    return t ? t : "?";
+}
+
+/* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
+static int
+plan_projection(
+    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+{
+    wr_arena *a = qr->arena;
+    const wr_source *src = qr->src;
+    wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    int cap = q->nitems + src->ncols + 4, n = 0, gen = 0;
+    outcol *cols = wr_arena_calloc(a, (size_t)cap, sizeof *cols);
+    if (cols == NULL)
+        return WR_ENOMEM;
+    int rc;
+    for (int i = 0; i < q->nitems; i++) {
+        const wr_select_item *it = &q->items[i];
+        if (it->expr->kind == WR_E_STAR) {
+            if (it->expr->qualifier != NULL &&
+                strcmp(it->expr->qualifier, q->from->alias ? q->from->alias : src->name) != 0)
+                return eng_fail_at(err, it->loc, "unknown source '%s' in %s.*", it->expr->qualifier,
+                                   it->expr->qualifier);
+            for (int c = 0; c < src->ncols; c++) {
+                if (n == cap)
+                    return eng_fail_at(err, it->loc, "too many columns");
+                wr_cexpr *ce = wr_arena_calloc(a, 1, sizeof *ce);
+                ce->op = WR_C_COLUMN;
+                ce->col = c;
+                ce->type = src->cols[c].type;
+                ce->loc = it->loc;
+                cols[n++] =
+                    (outcol){src->cols[c].name, ce, false, it->loc, ce->type, src->cols[c].name};
+            }
+            continue;
+        }
+        const wr_sql_type *coltype = NULL;
+        wr_cexpr *ce;
+        const wr_fn_desc *fd = it->expr->kind == WR_E_CALL && e->opts.fns != NULL
+                                   ? wr_fn_lookup(e->opts.fns, it->expr->text)
+                                   : NULL;
+        if (fd != NULL && fd->kind == WR_FN_TABLE) {
+            /* a table function (EXPLODE): the column holds its argument; each element becomes
+               a row of its own when the query runs */
+            if (qr->tfn != NULL)
+                return eng_fail_at(err, it->loc, "only one table function per query is supported");
+            if (it->expr->n != 1)
+                return eng_fail_at(err, it->loc, "%s takes one ARRAY argument", fd->name);
+            if ((rc = wr_expr_analyze(&an, it->expr->list[0], &ce, err)) != WR_OK)
+                return rc;
+            const wr_sql_type *at = ce->type;
+            int variant;
+            wr_err ferr = {0};
+            coltype = fd->resolve(fd, a, &at, 1, &variant, &ferr);
+            if (coltype == NULL)
+                return eng_fail_at(err, it->loc, "%s", ferr.msg);
+            qr->tfn = fd;
+            qr->tfn_name = it->alias ? it->alias : NULL;
+        } else if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK) {
+            return rc;
+        }
+        if (ce->type == NULL)
+            return eng_fail_at(err, it->loc, "the type of a bare NULL cannot be inferred: CAST it");
+        const char *name = it->alias;
+        if (name == NULL) {
+            if (it->expr->kind == WR_E_COLUMN)
+                name = it->expr->name;
+            else if (it->expr->kind == WR_E_DEREF)
+                name = it->expr->name;
+            else
+                name = wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        }
+        for (int j = 0; j < n; j++)
+            if (strcmp(cols[j].name, name) == 0)
+                return eng_fail_at(err, it->loc,
+                                   "duplicate value column name '%s'; give it an alias", name);
+        if (n == cap)
+            return eng_fail_at(err, it->loc, "too many columns");
+        cols[n++] = (outcol){
+            name, ce, false, it->loc, coltype ? coltype : ce->type, expr_text(a, it->expr)};
+        if (coltype != NULL)
+            qr->tfn_col_name = name;
+    }
+    if (q->npartition > 1)
+        return eng_fail_at(err, q->partition_by[1]->loc,
+                           "PARTITION BY of several expressions is not supported yet");
+    if (q->npartition == 1) {
+        const wr_expr *pb = q->partition_by[0];
+        if (pb->kind == WR_E_NULL) {
+            *cols_out = cols;
+            *n_out = n;
+            return WR_OK; /* no key */
+        }
+        wr_cexpr *pe;
+        if ((rc = wr_expr_analyze(&an, pb, &pe, err)) != WR_OK)
+            return rc;
+        /* the new key: the projected item that is this expression */
+        wr_buf want = WR_BUF_INIT;
+        wr_ast_format_expr(&want, pb);
+        wr_buf_put_u8(&want, 0);
+        int found = -1;
+        for (int i = 0, c = 0; i < q->nitems && found < 0; i++) {
+            if (q->items[i].expr->kind == WR_E_STAR) {
+                if (pb->kind == WR_E_COLUMN)
+                    for (int k = 0; k < src->ncols; k++)
+                        if (strcmp(src->cols[k].name, pb->name) == 0)
+                            found = c + k;
+                c += src->ncols;
+                continue;
+            }
+            wr_buf got = WR_BUF_INIT;
+            wr_ast_format_expr(&got, q->items[i].expr);
+            wr_buf_put_u8(&got, 0);
+            if (strcmp((const char *)got.data, (const char *)want.data) == 0)
+                found = c;
+            wr_buf_free(&got);
+            c++;
+        }
+        wr_buf_free(&want);
+        if (found < 0) {
+            /* ksqlDB adds the partitioning column as the key when it is not projected */
+            const char *name =
+                pb->kind == WR_E_COLUMN ? pb->name : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+            if (n == cap)
+                return eng_fail_at(err, pb->loc, "too many columns");
+            memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
+            cols[0] = (outcol){name, pe, true, pb->loc, pe->type, expr_text(a, pb)};
+            n++;
+        } else {
+            cols[found].key = true;
+        }
+    } else {
+        /* the source's key columns are the sink's, and must be projected */
+        for (int k = 0; k < src->ncols; k++) {
+            if (!eng_is_key_role(src->cols[k].role))
+                continue;
+            int found = -1;
+            for (int j = 0; j < n && found < 0; j++)
+                if (cols[j].expr->op == WR_C_COLUMN && cols[j].expr->col == k)
+                    found = j;
+            if (found < 0 && e->transient)
+                continue; /* a push query's rows have no key */
+            if (found < 0)
+                return eng_fail_at(
+                    err, q->loc,
+                    "Key missing from projection (ie, SELECT). The query used to build "
+                    "the sink must include the key column %s in its projection (eg, "
+                    "SELECT %s...).",
+                    src->cols[k].name, src->cols[k].name);
+            cols[found].key = true;
+        }
+    }
+    *cols_out = cols;
+    *n_out = n;
+    return WR_OK;
+}
+
+char *
+eng_query_id(wr_engine *e, const char *prefix, const char *sink)
+{
+    char *id = malloc(strlen(prefix) + strlen(sink) + 32);
+    if (id != NULL)
+        sprintf(id, "%s_%s_%d", prefix, sink, e->query_seq++);
+    return id;
+}
+
+static int64_t
+committed_offset(wr_engine *e, const char *qid, int32_t part)
+{
+    char key[300];
+    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
+    wr_buf val = WR_BUF_INIT;
+    int64_t off = -1;
+    if (kl > 0 &&
+        wr_log_meta_get(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, &val, NULL) == WR_OK &&
+        val.len == 8)
+        off = (int64_t)wr_be64_get(val.data);
+    wr_buf_free(&val);
+    return off;
+}
+
+int
+eng_commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, wr_err *err)
+{
+    char key[300];
+    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
+    uint8_t val[8];
+    wr_be64_put(val, (uint64_t)offset);
+    return wr_log_meta_put(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, val, sizeof val, err);
+}
+
+static int
+start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
+{
+    int32_t parts = wr_log_topic_partitions(e->opts.db, qr->src->topic);
+    if (parts < 1)
+        return wr_err_set(err, WR_ENOENT, "topic %s of %s does not exist", qr->src->topic,
+                          qr->src->name);
+    const char *reset = ss ? wr_props_get(&ss->props, "auto.offset.reset") : NULL;
+    bool earliest = reset != NULL && strcasecmp(reset, "earliest") == 0;
+    qr->tasks = wr_arena_calloc(qr->arena, (size_t)parts, sizeof *qr->tasks);
+    if (qr->tasks == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    qr->ntasks = parts;
+    for (int32_t p = 0; p < parts; p++) {
+        wr_partition *lp;
+        if (wr_log_partition(e->opts.db, qr->src->topic, p, &lp) != WR_OK)
+            return wr_err_set(err, WR_ENOENT, "partition %d of %s is missing", p, qr->src->topic);
+        int64_t off = committed_offset(e, qr->id, p);
+        if (off < 0)
+            off = earliest ? wr_log_start_offset(lp) : wr_log_end_offset(lp);
+        qr->tasks[p] = (task){p, off};
+    }
+    return WR_OK;
+}
+
+static void
+schema_text(wr_buf *b, const wr_col *cols, int n, const wr_source *s)
+{
+    for (int i = 0; i < n; i++) {
+        wr_buf_printf(b, "%s%s ", i ? ", " : "", cols[i].name);
+        wr_ast_format_type(b, cols[i].type);
+        if (s != NULL && i < s->ncols && eng_is_key_role(s->cols[i].role))
+            wr_buf_printf(b, " KEY");
+    }
+}
+
+/* The query's operator DAG, sink first, as ksqlDB's EXPLAIN prints its logical plan. */
+void
+eng_explain_query(wr_buf *out, const wr_query *q)
+{
+    if (out == NULL)
+        return;
+    static const char *fmts[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+    wr_buf_printf(out, "ID                   : %s\nQuery                : %s\n", q->id, q->sql);
+    wr_buf_printf(out, "\nExecution plan\n--------------\n");
+    wr_buf_printf(out, " > [ SINK ] | Schema: ");
+    wr_col *sc = calloc((size_t)q->sink->ncols + 1, sizeof *sc);
+    for (int i = 0; sc != NULL && i < q->sink->ncols; i++)
+        sc[i] = (wr_col){q->sink->cols[i].name, NULL, q->sink->cols[i].type};
+    if (sc != NULL)
+        schema_text(out, sc, q->sink->ncols, q->sink);
+    free(sc);
+    wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->sink->topic,
+                  q->sink->partitions, fmts[q->sink->key_fmt], fmts[q->sink->val_fmt]);
+    int ind = 1;
+    if (q->tfn != NULL)
+        wr_buf_printf(out, "%*s > [ FLAT_MAP ] | Table function: %s\n", 2 * ind++, "",
+                      q->out_text[q->tfn_out]);
+    wr_buf_printf(out, "%*s > [ PROJECT ] | Expressions: ", 2 * ind++, "");
+    for (int i = 0; i < q->nout; i++)
+        wr_buf_printf(out, "%s%s AS %s", i ? ", " : "", q->out_text[i] ? q->out_text[i] : "?",
+                      q->sink->cols[i].name);
+    wr_buf_printf(out, "\n");
+    if (q->having_text != NULL)
+        wr_buf_printf(out, "%*s > [ FILTER ] | Having: %s\n", 2 * ind++, "", q->having_text);
+    if (q->agg_text != NULL)
+        wr_buf_printf(out, "%*s > [ AGGREGATE ] | %s\n", 2 * ind++, "", q->agg_text);
+    if (q->where_text != NULL)
+        wr_buf_printf(out, "%*s > [ FILTER ] | Condition: %s\n", 2 * ind++, "", q->where_text);
+    wr_buf_printf(out, "%*s > [ SOURCE ] | Schema: ", 2 * ind, "");
+    schema_text(out, q->scope.cols, q->scope.n, q->src);
+    wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->src->topic,
+                  q->src->partitions, fmts[q->src->key_fmt], fmts[q->src->val_fmt]);
+    wr_buf_printf(out, "\nTasks: one per input partition; each reads a record batch, decodes it "
+                       "into column vectors, filters, projects a vector at a time, encodes and "
+                       "appends to the sink partition that murmur2 of the key picks.\n");
+}
+
+static void
+mark_cols(const wr_cexpr *e, bool *used)
+{
+    if (e == NULL)
+        return;
+    if (e->op == WR_C_COLUMN)
+        used[e->col] = true;
+    mark_cols(e->a, used);
+    mark_cols(e->b, used);
+    mark_cols(e->c, used);
+    for (int i = 0; e->args != NULL && i < e->n; i++) /* a LAMBDA's n counts parameters */
+        mark_cols(e->args[i], used);
+}
+
+/* Which of the source's value columns the query reads, so that the decoder skips the rest. */
+static int
+plan_needed(wr_query *q, wr_err *err)
+{
+    const wr_source *s = q->src;
+    bool *used = wr_arena_calloc(q->arena, (size_t)q->scope.n + 1, sizeof *used);
+    q->val_needed = wr_arena_calloc(q->arena, (size_t)s->ncols + 1, sizeof *q->val_needed);
+    if (used == NULL || q->val_needed == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    mark_cols(q->where, used);
+    if (q->agg != NULL) { /* the outputs are over the aggregated scope */
+        for (int i = 0; i < q->agg->ngroup; i++)
+            mark_cols(q->agg->group[i], used);
+        for (int i = 0; i < q->agg->nagg; i++)
+            mark_cols(q->agg->args[i], used);
+    } else {
+        for (int i = 0; i < q->nout; i++)
+            mark_cols(q->out[i], used);
+    }
+    if (s->ts_col >= 0)
+        used[s->ts_col] = true;
+    for (int i = 0, v = 0; i < s->ncols; i++)
+        if (!eng_is_key_role(s->cols[i].role) && !eng_is_header_role(s->cols[i].role))
+            q->val_needed[v++] = used[i];
+    return WR_OK;
+}
+
+/* Whether the select list or HAVING of q calls an aggregate function. */
+bool
+eng_has_aggregate(const wr_engine *e, const wr_expr *x)
+{
+    if (x == NULL)
+        return false;
+    if (x->kind == WR_E_CALL && e->opts.fns != NULL) {
+        const wr_fn_desc *f = wr_fn_lookup(e->opts.fns, x->text);
+        if (f != NULL && f->kind == WR_FN_AGGREGATE)
+            return true;
+    }
+    if (eng_has_aggregate(e, x->a) || eng_has_aggregate(e, x->b2) || eng_has_aggregate(e, x->c))
+        return true;
+    for (int i = 0; x->list != NULL && i < x->n; i++)
+        if (eng_has_aggregate(e, x->list[i]))
+            return true;
+    return false;
+}
+
+typedef struct aggplan {
+    int n, cap;
+    const char **text; /* aggregate calls as SQL, distinct */
+    wr_col *cols;      /* their result columns */
+    wr_agg *aggs;      /* their functions */
+    wr_cexpr **args;   /* their aggregated argument, over the input (NULL: COUNT(*)) */
+} aggplan;
+
+/* Collects the aggregate calls of x (not nested in one another), typing their arguments in the
+   input scope. */
+static int
+collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap, wr_err *err)
+{
+    if (x == NULL)
+        return WR_OK;
+    const wr_fn_desc *f =
+        x->kind == WR_E_CALL && e->opts.fns ? wr_fn_lookup(e->opts.fns, x->text) : NULL;
+    if (f == NULL || f->kind != WR_FN_AGGREGATE) {
+        int rc = WR_OK;
+        if ((rc = collect_aggregates(e, in, x->a, ap, err)) != WR_OK ||
+            (rc = collect_aggregates(e, in, x->b2, ap, err)) != WR_OK ||
+            (rc = collect_aggregates(e, in, x->c, ap, err)) != WR_OK)
+            return rc;
+        for (int i = 0; x->list != NULL && i < x->n; i++)
+            if ((rc = collect_aggregates(e, in, x->list[i], ap, err)) != WR_OK)
+                return rc;
+        return WR_OK;
+    }
+    const char *t = expr_text(in->arena, x);
+    for (int i = 0; i < ap->n; i++)
+        if (strcmp(ap->text[i], t) == 0)
+            return WR_OK;
+    /* the arguments, in the input scope (COUNT(*) has none) */
+    int nargs = x->n == 1 && x->list[0]->kind == WR_E_STAR ? 0 : x->n;
+    const wr_sql_type **types = wr_arena_calloc(in->arena, (size_t)nargs + 1, sizeof *types);
+    wr_cexpr **ces = wr_arena_calloc(in->arena, (size_t)nargs + 1, sizeof *ces);
+    if (types == NULL || ces == NULL)
+        return WR_ENOMEM;
+    for (int i = 0; i < nargs; i++) {
+        if (eng_has_aggregate(e, x->list[i]))
+            return eng_fail_at(err, x->list[i]->loc, "aggregate functions cannot be nested");
+        int rc = wr_expr_analyze(in, x->list[i], &ces[i], err);
+        if (rc != WR_OK)
+            return rc;
+        types[i] = ces[i]->type;
+    }
+    int variant;
+    wr_err ferr = {0};
+    const wr_sql_type *rt = f->resolve(f, in->arena, types, nargs, &variant, &ferr);
+    if (rt == NULL)
+        return eng_fail_at(err, x->loc, "%s", ferr.msg);
+    if (ap->n == ap->cap) {
+        int cap = ap->cap ? ap->cap * 2 : 8;
+        const char **nt = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nt);
+        wr_col *nc = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nc);
+        wr_agg *na = wr_arena_calloc(in->arena, (size_t)cap, sizeof *na);
+        wr_cexpr **nx = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nx);
+        if (nt == NULL || nc == NULL || na == NULL || nx == NULL)
+            return WR_ENOMEM;
+        if (ap->n > 0) {
+            memcpy(nt, ap->text, (size_t)ap->n * sizeof *nt);
+            memcpy(nc, ap->cols, (size_t)ap->n * sizeof *nc);
+            memcpy(na, ap->aggs, (size_t)ap->n * sizeof *na);
+            memcpy(nx, ap->args, (size_t)ap->n * sizeof *nx);
+        }
+        ap->text = nt;
+        ap->cols = nc;
+        ap->aggs = na;
+        ap->args = nx;
+        ap->cap = cap;
+    }
+    const wr_val **consts = wr_arena_calloc(in->arena, (size_t)nargs + 1, sizeof *consts);
+    if (consts == NULL)
+        return WR_ENOMEM;
+    for (int i = 0; i < nargs; i++)
+        consts[i] = ces[i]->op == WR_C_CONST ? &ces[i]->k : NULL;
+    wr_err aerr = {0};
+    if (wr_agg_plan(&ap->aggs[ap->n], f->name, types, consts, nargs, rt, &aerr) != WR_OK)
+        return eng_fail_at(err, x->loc, "%s", aerr.msg);
+    ap->args[ap->n] = nargs > 0 ? ces[0] : NULL;
+    ap->text[ap->n] = t;
+    ap->cols[ap->n] = (wr_col){wr_arena_printf(in->arena, "KSQL_AGG_VARIABLE_%d", ap->n), NULL, rt};
+    ap->n++;
+    return WR_OK;
+}
+
+/* GROUP BY [WINDOW] [HAVING]: plans the aggregation (typed, checked, shown by EXPLAIN); its
+   execution needs state stores and arrives with the stateful queries. The sink's key is the
+   GROUP BY expression(s), which must be projected, as in ksqlDB. */
+static int
+plan_aggregate(
+    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+{
+    wr_arena *a = qr->arena;
+    wr_analyzer in = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    if (q->ngroup == 0)
+        return eng_fail_at(err, q->window ? q->window->loc : q->loc, "%s needs GROUP BY",
+                           q->window ? "WINDOW" : "an aggregate function");
+    /* the aggregated scope: group keys, aggregate results, window bounds */
+    int cap = q->ngroup + 2;
+    aggplan ap = {0};
+    for (int i = 0; i < q->nitems; i++) {
+        if (q->items[i].expr->kind == WR_E_STAR)
+            return eng_fail_at(err, q->items[i].loc, "SELECT * is not allowed with GROUP BY");
+        int rc = collect_aggregates(e, &in, q->items[i].expr, &ap, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    int rc = collect_aggregates(e, &in, q->having, &ap, err);
+    if (rc != WR_OK)
+        return rc;
+    cap += ap.n;
+    wr_col *sc = wr_arena_calloc(a, (size_t)cap, sizeof *sc);
+    const char **stext = wr_arena_calloc(a, (size_t)cap, sizeof *stext);
+    int *scol = wr_arena_calloc(a, (size_t)cap, sizeof *scol);
+    if (sc == NULL || stext == NULL || scol == NULL)
+        return WR_ENOMEM;
+    int n = 0, gen = 0;
+    aggexec *ax = wr_arena_calloc(a, 1, sizeof *ax);
+    if (ax == NULL ||
+        (ax->group = wr_arena_calloc(a, (size_t)q->ngroup, sizeof *ax->group)) == NULL ||
+        (ax->gtypes = wr_arena_calloc(a, (size_t)q->ngroup, sizeof *ax->gtypes)) == NULL)
+        return WR_ENOMEM;
+    ax->ngroup = q->ngroup;
+    ax->nagg = ap.n;
+    ax->aggs = ap.aggs;
+    ax->args = ap.args;
+    ax->final = q->emit == WR_EMIT_FINAL;
+    if (q->window != NULL) {
+        ax->windowed = true;
+        ax->win = *q->window;
+        ax->grace = q->window->grace_ms >= 0 ? q->window->grace_ms : DEFAULT_GRACE_MS;
+        int64_t span = q->window->size_ms + ax->grace;
+        if (q->window->retention_ms >= 0 && q->window->retention_ms < span)
+            return eng_fail_at(
+                err, q->window->loc,
+                "the window's RETENTION (%lld ms) must be at least its SIZE plus its "
+                "GRACE PERIOD (%lld ms)",
+                (long long)q->window->retention_ms, (long long)span);
+        ax->retention = q->window->retention_ms >= 0  ? q->window->retention_ms
+                        : span > DEFAULT_RETENTION_MS ? span
+                                                      : DEFAULT_RETENTION_MS;
+    } else if (ax->final) {
+        return eng_fail_at(err, q->loc, "EMIT FINAL is only for windowed aggregations");
+    }
+    wr_buf desc = WR_BUF_INIT;
+    wr_buf_printf(&desc, "Group by: ");
+    for (int i = 0; i < q->ngroup; i++) {
+        wr_cexpr *ge;
+        if (eng_has_aggregate(e, q->group_by[i]))
+            return eng_fail_at(err, q->group_by[i]->loc, "GROUP BY cannot use aggregate functions");
+        if ((rc = wr_expr_analyze(&in, q->group_by[i], &ge, err)) != WR_OK)
+            return rc;
+        ax->group[i] = ge;
+        ax->gtypes[i] = ge->type;
+        const char *name = q->group_by[i]->kind == WR_E_COLUMN
+                               ? q->group_by[i]->name
+                               : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        stext[n] = expr_text(a, q->group_by[i]);
+        scol[n] = n;
+        sc[n++] = (wr_col){name, NULL, ge->type};
+        wr_buf_printf(&desc, "%s%s", i ? ", " : "", stext[n - 1]);
+    }
+    wr_buf_printf(&desc, " | Aggregates: ");
+    for (int i = 0; i < ap.n; i++) {
+        stext[n] = ap.text[i];
+        scol[n] = n;
+        sc[n++] = ap.cols[i];
+        wr_buf_printf(&desc, "%s%s", i ? ", " : "", ap.text[i]);
+    }
+    if (ap.n == 0)
+        wr_buf_printf(&desc, "(none)");
+    if (q->window != NULL) {
+        static const char *kinds[] = {"TUMBLING", "HOPPING", "SESSION"};
+        stext[n] = "WINDOWSTART";
+        scol[n] = n;
+        sc[n++] = (wr_col){"WINDOWSTART", NULL, wr_type_of(WR_T_BIGINT)};
+        stext[n] = "WINDOWEND";
+        scol[n] = n;
+        sc[n++] = (wr_col){"WINDOWEND", NULL, wr_type_of(WR_T_BIGINT)};
+        wr_buf_printf(&desc, " | Window: %s size %lld ms", kinds[q->window->kind],
+                      (long long)q->window->size_ms);
+        if (q->window->advance_ms > 0)
+            wr_buf_printf(&desc, ", advance %lld ms", (long long)q->window->advance_ms);
+        if (q->window->grace_ms >= 0)
+            wr_buf_printf(&desc, ", grace %lld ms", (long long)q->window->grace_ms);
+    }
+    wr_buf_put_u8(&desc, 0);
+    qr->agg_text = wr_arena_strdup(a, wr_buf_ok(&desc) ? (const char *)desc.data : "?");
+    wr_buf_free(&desc);
+    wr_scope *post = wr_arena_calloc(a, 1, sizeof *post);
+    if (post == NULL)
+        return WR_ENOMEM;
+    post->n = n;
+    post->cols = sc;
+    wr_analyzer out = {.arena = a,
+                       .scope = post,
+                       .fns = e->opts.fns,
+                       .nsubst = n,
+                       .subst_text = stext,
+                       .subst_col = scol,
+                       .after_aggregation = true};
+    outcol *cols = wr_arena_calloc(a, (size_t)q->nitems + 1, sizeof *cols);
+    if (cols == NULL)
+        return WR_ENOMEM;
+    int nout = 0;
+    for (int i = 0; i < q->nitems; i++) {
+        const wr_select_item *it = &q->items[i];
+        wr_cexpr *ce;
+        if ((rc = wr_expr_analyze(&out, it->expr, &ce, err)) != WR_OK)
+            return rc;
+        const char *name = it->alias;
+        const char *text = expr_text(a, it->expr);
+        bool key = false;
+        for (int g = 0; g < q->ngroup; g++)
+            key |= strcmp(text, stext[g]) == 0;
+        if (name == NULL)
+            name = it->expr->kind == WR_E_COLUMN ? it->expr->name
+                                                 : wr_arena_printf(a, "KSQL_COL_%d", gen++);
+        for (int j = 0; j < nout; j++)
+            if (strcmp(cols[j].name, name) == 0)
+                return eng_fail_at(err, it->loc,
+                                   "duplicate value column name '%s'; give it an alias", name);
+        cols[nout++] = (outcol){name, ce, key, it->loc, ce->type, text};
+    }
+    for (int g = 0; g < q->ngroup; g++) {
+        bool found = false;
+        for (int j = 0; j < nout; j++)
+            found |= strcmp(cols[j].text, stext[g]) == 0;
+        if (!found)
+            return eng_fail_at(
+                err, q->group_by[g]->loc,
+                "Key missing from projection (ie, SELECT). The query used to build the "
+                "sink must include the grouping expression %s in its projection",
+                stext[g]);
+    }
+    if (q->having != NULL) {
+        wr_cexpr *he;
+        if ((rc = wr_expr_analyze(&out, q->having, &he, err)) != WR_OK)
+            return rc;
+        if (he->type != NULL && he->type->kind != WR_T_BOOLEAN)
+            return eng_fail_at(err, q->having->loc, "HAVING needs a BOOLEAN expression");
+        qr->having_text = expr_text(a, q->having);
+        ax->having = he;
+    }
+    ax->npost = n;
+    qr->agg = ax;
+    *cols_out = cols;
+    *n_out = nout;
+    return WR_OK;
+}
+
+/* A client query's id, as ksqlDB names them: transient_<source>_<number> (in qr's arena). */
+char *
+eng_transient_id(wr_engine *e, const wr_query *qr)
+{
+    char id[200];
+    uint64_t n = (uint64_t)wr_clock_wall_ms() * 1000 + (e->push_seq++ % 1000);
+    snprintf(id, sizeof id, "transient_%s_%llu", qr->src->name, (unsigned long long)n);
+    return wr_arena_strdup(qr->arena, id);
+}
+
+/* Starts a planned push or pull query (qr, its sink qr->sink): tasks from the latest offsets
+   (or the earliest, by auto.offset.reset) for a push query, over everything there is now for a
+   pull query; the client's header into e->tinfo. */
+static int
+start_push(wr_engine *e, wr_session *ss, wr_query *qr, const wr_select *sel, wr_err *err)
+{
+    qr->is_push = true;
+    qr->pull = sel->emit == WR_EMIT_NONE;
+    qr->limit = sel->limit;
+    qr->push = *e->tsink;
+    qr->id = eng_transient_id(e, qr);
+    if (qr->id == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_session pull_ss = {0};
+    if (qr->pull)
+        wr_props_set(&pull_ss.props, "auto.offset.reset", "earliest");
+    int rc = start_tasks(e, qr->pull ? &pull_ss : ss, qr, err);
+    wr_props_free(&pull_ss.props);
+    if (rc == WR_OK && qr->agg != NULL)
+        rc = eng_open_task_stores(e, qr, err);
+    if (rc != WR_OK) {
+        eng_drop_task_stores(e, qr);
+        return rc;
+    }
+    for (int i = 0; i < qr->ntasks; i++) {
+        wr_partition *lp;
+        qr->tasks[i].end =
+            wr_log_partition(e->opts.db, qr->src->topic, qr->tasks[i].partition, &lp) == WR_OK
+                ? wr_log_end_offset(lp)
+                : 0;
+    }
+    eng_push_header(e, qr);
+    wr_query **tail = &e->pushes;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = qr;
+    return WR_OK;
+}
+
+/* The client's header of a push or pull query: its id and columns, into e->tinfo. */
+void
+eng_push_header(wr_engine *e, wr_query *qr)
+{
+    wr_push_info *in = e->tinfo;
+    if (in != NULL) {
+        snprintf(in->query_id, sizeof in->query_id, "%s", qr->id);
+        in->pull = qr->pull;
+        wr_buf_put_u8(&in->names, '[');
+        wr_buf_put_u8(&in->types, '[');
+        for (int i = 0; i < qr->sink->ncols; i++) {
+            const src_col *c = &qr->sink->cols[i];
+            wr_buf t = WR_BUF_INIT;
+            wr_ast_format_type(&t, c->type);
+            if (i) {
+                wr_buf_put_u8(&in->names, ',');
+                wr_buf_put_u8(&in->types, ',');
+                wr_buf_append(&in->schema, ", ", 2);
+            }
+            wr_json_write_string(&in->names, c->name, strlen(c->name));
+            wr_json_write_string(&in->types, (const char *)t.data, t.len);
+            wr_buf_printf(&in->schema, "`%s` %.*s", c->name, (int)t.len, (const char *)t.data);
+            wr_buf_free(&t);
+        }
+        wr_buf_put_u8(&in->names, ']');
+        wr_buf_put_u8(&in->types, ']');
+    }
+}
+
+/* What an aggregation needs before it runs: state stores, and rows of one group meeting in one
+   task (until repartition topics arrive, the GROUP BY of a source with more than one partition
+   must be its key). */
+static int
+check_aggregation(
+    wr_engine *e, const wr_query *qr, const wr_select *q, const wr_query *replacing, wr_err *err)
+{
+    if (e->opts.state == NULL)
+        return eng_fail_at(
+            err, q->loc, "aggregations need state stores, and this engine has no state directory");
+    if (replacing != NULL)
+        return eng_fail_at(err, q->loc,
+                           "CREATE OR REPLACE cannot change an aggregation: its state would not "
+                           "match; drop the table and create it again");
+    if (qr->src->partitions <= 1)
+        return WR_OK;
+    const aggexec *ax = qr->agg;
+    int nkeys = 0;
+    for (int i = 0; i < qr->src->ncols; i++)
+        nkeys += eng_is_key_role(qr->src->cols[i].role);
+    bool by_key = ax->ngroup == nkeys;
+    for (int g = 0; g < ax->ngroup && by_key; g++)
+        by_key = ax->group[g]->op == WR_C_COLUMN && ax->group[g]->col < qr->src->ncols &&
+                 eng_is_key_role(qr->src->cols[ax->group[g]->col].role);
+    if (!by_key)
+        return eng_fail_at(
+            err, q->group_by[0]->loc,
+            "GROUP BY on anything but the key of %s, which has %d partitions, needs a "
+            "repartition topic, which weir does not create yet: group by the key, or "
+            "repartition the source first (CREATE STREAM ... PARTITION BY ...)",
+            qr->src->name, qr->src->partitions);
+    return WR_OK;
+}
+
+int
+eng_exec_query_into(
+    wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err)
+{
+    const wr_select *q = st->select;
+    bool create = st->kind == WR_S_CREATE_AS;
+    if (q->from->is_join)
+        return eng_fail_at(err, q->from->loc, "joins are not supported yet");
+    bool aggregated = q->window != NULL || q->ngroup > 0 || q->having != NULL;
+    for (int i = 0; i < q->nitems && !aggregated; i++)
+        aggregated = eng_has_aggregate(e, q->items[i].expr);
+    if (aggregated && create && !st->is_table)
+        return eng_fail_at(
+            err, st->loc,
+            "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE "
+            "TABLE AS SELECT statement instead.");
+    if (q->limit >= 0 && !e->explain_transient && !e->transient)
+        return eng_fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
+                           create ? "CREATE ... AS SELECT" : "INSERT INTO");
+    if (st->is_table && create && !aggregated)
+        return eng_fail_at(err, st->name_loc,
+                           "Invalid result type. Your SELECT query produces a STREAM. Please use "
+                           "CREATE STREAM AS SELECT statement instead.");
+    wr_source *src = eng_source_find(e, q->from->name);
+    if (src == NULL)
+        return eng_fail_at(err, q->from->loc, "%s does not exist", q->from->name);
+    if (src->is_table)
+        return eng_fail_at(err, q->from->loc, "queries over tables are not supported yet");
+    wr_source *existing = e->transient ? NULL : eng_source_find(e, st->name);
+    /* CREATE OR REPLACE ... AS SELECT: the new plan takes over the old query's id, so it
+       resumes from the old one's offsets; the sink's schema may only grow */
+    wr_query *replacing = NULL;
+    if (create && existing != NULL && st->or_replace) {
+        for (wr_query *oq = e->queries; oq != NULL; oq = oq->next)
+            if (oq->sink == existing && strncmp(oq->id, "INSERTQUERY", 11) != 0)
+                replacing = oq;
+        if (replacing == NULL)
+            return eng_fail_at(err, st->name_loc,
+                               "%s was not created by a query: replace it with CREATE OR REPLACE "
+                               "STREAM ... (columns)",
+                               existing->name);
+        if (eng_source_in_use(e, existing, replacing))
+            return eng_fail_at(err, st->name_loc,
+                               "cannot replace %s while other queries read from or write into it",
+                               existing->name);
+        existing = NULL; /* planned as a new sink, checked against the old one below */
+    }
+    if (create && existing != NULL && !st->if_not_exists)
+        return eng_fail_at(
+            err, st->name_loc, "cannot add %s '%s': a %s with the same name already exists",
+            st->is_table ? "table" : "stream", st->name, existing->is_table ? "table" : "stream");
+    if (create && existing != NULL) {
+        eng_msg(out, "A %s with the same name already exists",
+                existing->is_table ? "table" : "stream");
+        return WR_OK;
+    }
+    if (!create && existing == NULL)
+        return eng_fail_at(err, st->name_loc, "%s does not exist", st->name);
+    if (existing == src)
+        return eng_fail_at(err, st->name_loc, "cannot insert into %s from itself", st->name);
+    int rc = eng_check_props(st, err);
+    if (rc != WR_OK)
+        return rc;
+
+    wr_arena *a = wr_arena_create(0);
+    wr_query *qr = a ? wr_arena_calloc(a, 1, sizeof *qr) : NULL;
+    if (qr == NULL) {
+        wr_arena_destroy(a);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    qr->arena = a;
+    qr->src = src;
+    qr->tfn_out = -1;
+    wr_source *sink = NULL;
+    if ((rc = source_scope(a, src, q->from->alias, &qr->scope)) != WR_OK)
+        goto fail;
+    wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
+    if (q->where != NULL) {
+        if ((rc = wr_expr_analyze(&an, q->where, &qr->where, err)) != WR_OK)
+            goto fail;
+        if (qr->where->type && qr->where->type->kind != WR_T_BOOLEAN) {
+            rc = eng_fail_at(err, q->where->loc, "WHERE needs a BOOLEAN expression, not %s",
+                             qr->where->type->kind == WR_T_STRING ? "STRING" : "this type");
+            goto fail;
+        }
+    }
+    outcol *cols = NULL;
+    int ncols = 0;
+    if ((rc = aggregated ? plan_aggregate(e, qr, q, &cols, &ncols, err)
+                         : plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
+        goto fail;
+    if (create && e->transient) {
+        /* the client is the sink: the columns in the order of the select list */
+        sink = eng_source_new(st->name, false);
+        sink->cols =
+            sink ? wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols) : NULL;
+        if (sink == NULL || sink->cols == NULL) {
+            rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < ncols; i++)
+            sink->cols[i] = (src_col){wr_arena_strdup(sink->arena, cols[i].name),
+                                      wr_type_copy(sink->arena, cols[i].type),
+                                      cols[i].key ? WR_COL_KEY : WR_COL_VALUE, NULL};
+        sink->ncols = ncols;
+        sink->topic = "";
+        sink->key_fmt = sink->val_fmt = WR_FMT_JSON;
+        sink->partitions = src->partitions;
+    } else if (create) {
+        sink = eng_source_new(st->name, st->is_table);
+        if (sink == NULL) {
+            rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        sink->sql = wr_arena_strdup(sink->arena, sql);
+        sink->cols = wr_arena_calloc(sink->arena, (size_t)ncols + 1, sizeof *sink->cols);
+        /* key columns first, as ksqlDB orders a sink's schema */
+        int k = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < ncols; i++)
+                if (cols[i].key == (pass == 0))
+                    sink->cols[k++] =
+                        (src_col){wr_arena_strdup(sink->arena, cols[i].name),
+                                  wr_type_copy(sink->arena, cols[i].type),
+                                  cols[i].key ? (st->is_table ? WR_COL_PRIMARY_KEY : WR_COL_KEY)
+                                              : WR_COL_VALUE,
+                                  NULL};
+        sink->ncols = ncols;
+        if ((rc = eng_formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
+            goto fail;
+        if (eng_prop(st, "WRAP_SINGLE_VALUE") == NULL)
+            sink->wrap_single = src->wrap_single;
+        if (eng_prop(st, "VALUE_DELIMITER") == NULL)
+            sink->delimiter = src->delimiter;
+        if (qr->agg != NULL && qr->agg->windowed) {
+            sink->window_kind = (int)qr->agg->win.kind;
+            sink->window_size = qr->agg->win.size_ms;
+        }
+        if ((rc = eng_check_formats(sink, st->name_loc, err)) != WR_OK ||
+            (rc = eng_timestamp_col(st, sink, err)) != WR_OK ||
+            (rc = eng_ensure_topic(e, st, sink, st->name, src->partitions, true, err)) != WR_OK)
+            goto fail;
+    } else {
+        sink = existing;
+        if (sink->ncols != ncols) {
+            rc = eng_fail_at(err, q->loc,
+                             "incompatible schema between results and sink: %s has %d columns, the "
+                             "query gives %d",
+                             sink->name, sink->ncols, ncols);
+            goto fail;
+        }
+    }
+    /* one expression per sink column, in the sink's order */
+    qr->nout = sink->ncols;
+    qr->out = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out);
+    qr->out_text = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out_text);
+    qr->where_text = q->where ? expr_text(a, q->where) : NULL;
+    for (int i = 0; i < sink->ncols; i++) {
+        int j = 0;
+        while (j < ncols && strcmp(cols[j].name, sink->cols[i].name) != 0)
+            j++;
+        if (j == ncols || cols[j].key != eng_is_key_role(sink->cols[i].role) ||
+            !wr_type_coercible(cols[j].type, sink->cols[i].type)) {
+            rc = eng_fail_at(
+                err, q->loc,
+                "incompatible schema between results and sink: column %s (%s) is missing or "
+                "has a different type or role",
+                sink->cols[i].name, eng_is_key_role(sink->cols[i].role) ? "key" : "value");
+            goto fail;
+        }
+        qr->out_text[i] = cols[j].text;
+        if (qr->tfn != NULL && cols[j].name == qr->tfn_col_name) {
+            qr->out[i] = cols[j].expr; /* the array; its elements are the column's values */
+            qr->tfn_out = i;
+        } else {
+            qr->out[i] = wr_expr_coerce(a, cols[j].expr, sink->cols[i].type);
+        }
+    }
+    qr->sink = sink;
+    qr->sql = wr_arena_strdup(a, sql);
+    if ((rc = plan_needed(qr, err)) != WR_OK)
+        goto fail;
+    if (aggregated && !e->dry_run && (rc = check_aggregation(e, qr, q, replacing, err)) != WR_OK)
+        goto fail;
+    if (e->transient && !e->dry_run) {
+        if ((rc = start_push(e, ss, qr, q, err)) != WR_OK)
+            goto fail;
+        return WR_OK; /* the query owns its arena and its sink */
+    }
+    if (e->dry_run) {
+        qr->id = "(not started: EXPLAIN of a statement)";
+        eng_explain_query(out, qr);
+        rc = WR_OK;
+        goto fail; /* frees the plan: nothing was created */
+    }
+    char *id = replacing
+                   ? strdup(replacing->id)
+                   : eng_query_id(e, create ? (st->is_table ? "CTAS" : "CSAS") : "INSERTQUERY",
+                                  sink->name);
+    qr->id = id ? wr_arena_strdup(a, id) : NULL;
+    free(id);
+    if (replacing != NULL &&
+        (rc = eng_check_upgrade(replacing->sink, sink, st->name_loc, err)) != WR_OK)
+        goto fail;
+    if (qr->id == NULL) {
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = start_tasks(e, ss, qr, err)) != WR_OK ||
+        (qr->agg != NULL && (rc = eng_open_task_stores(e, qr, err)) != WR_OK))
+        goto fail;
+    if (replacing != NULL) {
+        wr_source *old_sink = replacing->sink;
+        for (wr_query **pp = &e->queries; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == replacing) {
+                *pp = replacing->next;
+                break;
+            }
+        eng_query_free(replacing);
+        eng_source_unlink(e, old_sink);
+        eng_source_free(old_sink);
+        eng_msg(out, "Replaced query %s", qr->id);
+    }
+    if (create) {
+        sink->next = e->sources;
+        e->sources = sink;
+    }
+    wr_query **tail = &e->queries; /* creation order: older queries run first */
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = qr;
+    if (create)
+        eng_msg(out, "Created query with ID %s", qr->id);
+    else
+        eng_msg(out, "Created query with ID %s", qr->id);
+    return WR_OK;
+fail:
+    if (create && sink != NULL)
+        eng_source_free(sink);
+    wr_arena_destroy(a);
+    return rc;
+}

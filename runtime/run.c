@@ -1,0 +1,471 @@
+/*
+ * run.c - running a query's task: read a batch of the input partition, decode it into column
+ * vectors, filter and project (or hand the rows to the aggregation, stateful.c), encode and
+ * append the output, then commit the input offset; polling every query and push query; opening
+ * push and pull queries for clients. See engine_int.h.
+ */
+#include "runtime/engine_int.h"
+
+/* ---- running queries --------------------------------------------------------------------- */
+
+int32_t
+eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt)
+{
+    if (key == NULL || klen < 0)
+        return dflt % parts;
+    return wr_murmur2_partition(key, (size_t)klen, parts);
+}
+
+void
+eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what)
+{
+    int32_t parts = wr_log_topic_partitions(e->opts.db, e->plog_topic);
+    if (parts < 1) {
+        if (wr_log_topic_create(e->opts.db, e->plog_topic, 1, NULL, NULL) != WR_OK)
+            return;
+    }
+    wr_partition *p;
+    if (wr_log_partition(e->opts.db, e->plog_topic, 0, &p) != WR_OK)
+        return;
+    wr_buf v = WR_BUF_INIT;
+    wr_buf_printf(&v,
+                  "{\"level\":\"ERROR\",\"logger\":\"processing.%s\",\"message\":{\"type\":0,"
+                  "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"errorMessage\":\"",
+                  q->id, q->src->topic, part, (long long)offset);
+    for (const char *c = what; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            wr_buf_put_u8(&v, '\\');
+        if ((unsigned char)*c >= 0x20)
+            wr_buf_put_u8(&v, (uint8_t)*c);
+    }
+    wr_buf_printf(&v, "\"}}");
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
+    wr_rbatch_builder_add(&bb, wr_clock_wall_ms(), NULL, -1, v.data, (int32_t)v.len, NULL, 0);
+    wr_buf out = WR_BUF_INIT;
+    wr_log_append_result res;
+    if (wr_rbatch_builder_finish(&bb, &out, NULL) == WR_OK)
+        (void)wr_log_append(p, out.data, out.len, &res, NULL);
+    wr_rbatch_builder_free(&bb);
+    wr_buf_free(&out);
+    wr_buf_free(&v);
+}
+
+static int flush_one(wr_engine *e, wr_query *q, sink_out *so, int32_t p, wr_err *err);
+
+/* Appends one record to the sink partition its key bytes (kh: the part that is hashed) pick. */
+int
+eng_emit_record(wr_engine *e,
+                wr_query *q,
+                task *t,
+                sink_out *so,
+                const wr_buf *kb,
+                bool knull,
+                size_t kh,
+                const wr_buf *vb,
+                bool vnull,
+                int64_t when,
+                wr_err *err)
+{
+    int32_t op = eng_partition_for(knull ? NULL : kb->data, knull ? -1 : (int32_t)kh, so->parts,
+                                   t->partition);
+    wr_rbatch_builder_add(&so->bb[op], when, knull ? NULL : kb->data, knull ? -1 : (int32_t)kb->len,
+                          vnull ? NULL : vb->data, vnull ? -1 : (int32_t)vb->len, NULL, 0);
+    q->stats.records_out++;
+    /* output batches stay well under the topic's max.message.bytes (1 MiB by default) */
+    if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
+        return flush_one(e, q, so, op, err);
+    return WR_OK;
+}
+
+/* Encodes one output row and adds it to the builder of the sink partition its key picks. */
+static int
+emit_row(wr_engine *e,
+         wr_query *q,
+         task *t,
+         sink_out *so,
+         const wr_fmt *okf,
+         const wr_fmt *ovf,
+         const wr_val *ok,
+         const wr_val *ov,
+         int64_t when,
+         const wr_vec *outv,
+         int32_t r,
+         int64_t first_offset,
+         wr_buf *kb,
+         wr_buf *vb,
+         wr_err *err)
+{
+    (void)outv;
+    (void)r;
+    if (q->sink->ts_col >= 0) {
+        /* TIMESTAMP='col' of the sink: the value of that column */
+        int vi = 0, ki = 0;
+        for (int i = 0; i < q->nout; i++) {
+            bool key = eng_is_key_role(q->sink->cols[i].role);
+            const wr_val *x = key ? &ok[ki] : &ov[vi];
+            if (i == q->sink->ts_col && !x->null)
+                when = x->u.i64;
+            key ? ki++ : vi++;
+        }
+    }
+    wr_buf_reset(kb);
+    wr_buf_reset(vb);
+    bool knull = false, vnull = false;
+    wr_err eerr = {0};
+    if (wr_fmt_encode(okf, ok, kb, &knull, &eerr) != WR_OK ||
+        wr_fmt_encode(ovf, ov, vb, &vnull, &eerr) != WR_OK) {
+        q->stats.eval_errors++;
+        eng_plog(e, q, t->partition, first_offset, eerr.msg);
+        return WR_OK;
+    }
+    return eng_emit_record(e, q, t, so, kb, knull, kb->len, vb, vnull, when, err);
+}
+
+/* A row of a push query to its client: a JSON array of the columns. */
+void
+eng_push_row(wr_query *q, const wr_val *vals, wr_buf *b)
+{
+    wr_buf_reset(b);
+    wr_buf_put_u8(b, '[');
+    for (int i = 0; i < q->nout; i++) {
+        if (i)
+            wr_buf_put_u8(b, ',');
+        wr_json_write_value(b, &vals[i], true);
+    }
+    wr_buf_put_u8(b, ']');
+    if (!wr_buf_ok(b))
+        return;
+    q->push.row(q->push.arg, (const char *)b->data, b->len);
+    q->stats.records_out++;
+    if (q->limit >= 0 && ++q->emitted >= q->limit)
+        q->ended = true;
+}
+
+/* Processes one input record batch of task t as one column-vector batch: decode every record
+   into the columns, filter, project a vector at a time, then encode the surviving rows into
+   so's builders. */
+int
+eng_run_batch(wr_engine *e,
+              wr_query *q,
+              task *t,
+              const uint8_t *data,
+              size_t len,
+              sink_out *so,
+              wr_arena *ra,
+              wr_buf *scratch,
+              int64_t *consumed,
+              wr_err *err)
+{
+    wr_rbatch_iter it;
+    int rc = wr_rbatch_iter_init(&it, data, len, scratch, MAX_DECOMPRESSED, err);
+    if (rc != WR_OK)
+        return rc;
+    wr_fmt kf, vf, okf, ovf;
+    if (eng_make_fmt(ra, q->src, true, &kf) != WR_OK ||
+        eng_make_fmt(ra, q->src, false, &vf) != WR_OK ||
+        eng_make_fmt(ra, q->sink, true, &okf) != WR_OK ||
+        eng_make_fmt(ra, q->sink, false, &ovf) != WR_OK)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    vf.needed = q->val_needed; /* the decoder skips the value columns nothing reads */
+    const wr_source *s = q->src;
+    int32_t cap = it.remaining > 0 ? it.remaining : 1;
+    wr_batch b;
+    int64_t *ts = wr_arena_alloc(ra, (size_t)cap * sizeof *ts);
+    wr_val *kv = wr_arena_calloc(ra, (size_t)kf.ncols + 1, sizeof *kv);
+    wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
+    wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
+    wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
+    wr_val *allv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *allv);
+    wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
+    if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || kv == NULL || vv == NULL ||
+        ok == NULL || ov == NULL || outv == NULL || allv == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int64_t first_offset = -1;
+    wr_record rec;
+    while (b.n < cap && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
+        if (rec.offset < t->offset)
+            continue; /* a batch read from its start: skip what was done */
+        if (q->pull && rec.offset >= t->end)
+            break; /* a pull query sees what was there when it started */
+        t->offset = rec.offset + 1;
+        (*consumed)++;
+        q->stats.records_in++;
+        wr_err derr = {0};
+        if (wr_fmt_decode(&kf, rec.key, rec.key_len > 0 ? (size_t)rec.key_len : 0, rec.key_len < 0,
+                          kv, ra, &derr) != WR_OK ||
+            wr_fmt_decode(&vf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0,
+                          rec.value_len < 0, vv, ra, &derr) != WR_OK) {
+            q->stats.decode_errors++;
+            eng_plog(e, q, t->partition, rec.offset, derr.msg);
+            continue;
+        }
+        if (rec.value_len < 0)
+            continue; /* a tombstone: streams ignore them */
+        if (first_offset < 0)
+            first_offset = rec.offset;
+        int32_t r = b.n++;
+        for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
+            if (!eng_is_header_role(s->cols[i].role))
+                wr_vec_set(&b.cols[i], r, eng_is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
+        eng_fill_headers(s, &b, r, &rec, ra);
+        int64_t when = rec.timestamp;
+        if (s->ts_col >= 0 && !b.cols[s->ts_col].null[r]) {
+            wr_val tv = wr_vec_get(&b.cols[s->ts_col], r);
+            if (s->ts_format == NULL) {
+                when = tv.u.i64;
+            } else {
+                char text[128];
+                snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
+                if (!wr_time_parse(text, s->ts_format, NULL, &when)) {
+                    /* as ksqlDB: a record whose timestamp cannot be extracted is skipped */
+                    char m[300];
+                    snprintf(m, sizeof m,
+                             "failed to extract the timestamp from '%s' with "
+                             "TIMESTAMP_FORMAT '%s'",
+                             text, s->ts_format);
+                    b.n--;
+                    q->stats.decode_errors++;
+                    eng_plog(e, q, t->partition, rec.offset, m);
+                    continue;
+                }
+            }
+        }
+        ts[r] = when;
+        wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(t->partition),
+                              wr_val_bigint(rec.offset)};
+        for (int i = 0; i < NPSEUDO; i++)
+            wr_vec_set(&b.cols[s->ncols + i], r, &pv[i]);
+    }
+    if (rc < 0)
+        return rc;
+    wr_batch_select_all(&b);
+    wr_eval_ctx cx = {.arena = ra};
+    if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)
+        return wr_err_set(err, rc, "out of memory");
+    if (q->agg != NULL)
+        return eng_agg_run_batch(e, q, t, so, ra, first_offset, cx.warning, &b, ts, err);
+    for (int i = 0; i < q->nout && b.nsel > 0; i++)
+        if ((rc = wr_expr_eval_batch(q->out[i], &b, &cx, &outv[i])) != WR_OK)
+            return wr_err_set(err, rc, "out of memory");
+    if (cx.warning[0]) {
+        /* per-row problems (a division by zero, a failed CAST) left those values null */
+        q->stats.eval_errors++;
+        char m[300];
+        snprintf(m, sizeof m, "%s (first problem in the batch from offset %lld)", cx.warning,
+                 (long long)first_offset);
+        eng_plog(e, q, t->partition, first_offset, m);
+    }
+    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+    int ecap = 64;
+    wr_val *elems = q->tfn ? wr_arena_alloc(ra, (size_t)ecap * sizeof *elems) : NULL;
+    for (int32_t k = 0; k < b.nsel && rc == WR_OK && !q->ended; k++) {
+        int32_t r = b.sel[k];
+        /* a table function makes 0..n rows of this one */
+        int nrows = 1;
+        if (q->tfn != NULL) {
+            wr_val arr = wr_vec_get(&outv[q->tfn_out], r);
+            wr_fn_ctx fc = {.arena = ra, .ret = q->sink->cols[q->tfn_out].type};
+            q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+            if (nrows > ecap) {
+                ecap = nrows;
+                elems = wr_arena_alloc(ra, (size_t)ecap * sizeof *elems);
+                if (elems == NULL)
+                    return wr_err_set(err, WR_ENOMEM, "out of memory");
+                q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+            }
+        }
+        for (int er = 0; er < nrows && rc == WR_OK && !q->ended; er++) {
+            for (int i = 0, ki = 0, vi = 0; i < q->nout; i++) {
+                wr_val x = i == q->tfn_out ? elems[er] : wr_vec_get(&outv[i], r);
+                allv[i] = x;
+                if (eng_is_key_role(q->sink->cols[i].role))
+                    ok[ki++] = x;
+                else
+                    ov[vi++] = x;
+            }
+            if (q->is_push)
+                eng_push_row(q, allv, &vb);
+            else
+                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, ts[r], &outv[0], r, first_offset,
+                              &kb, &vb, err);
+        }
+    }
+    wr_buf_free(&kb);
+    wr_buf_free(&vb);
+    return rc;
+}
+
+/* Appends partition p's pending output as one batch. */
+static int
+flush_one(wr_engine *e, wr_query *q, sink_out *so, int32_t p, wr_err *err)
+{
+    if (so->bb[p].count == 0)
+        return WR_OK;
+    wr_buf out = WR_BUF_INIT;
+    wr_partition *lp;
+    int rc = wr_rbatch_builder_finish(&so->bb[p], &out, err);
+    if (rc == WR_OK && (rc = wr_log_partition(e->opts.db, q->sink->topic, p, &lp)) != WR_OK)
+        wr_err_set(err, rc, "sink topic %s partition %d is missing", q->sink->topic, p);
+    wr_log_append_result res;
+    if (rc == WR_OK)
+        rc = wr_log_append(lp, out.data, out.len, &res, err);
+    wr_buf_free(&out);
+    return rc;
+}
+
+int
+eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err)
+{
+    for (int32_t p = 0; p < so->parts; p++) {
+        int rc = flush_one(e, q, so, p, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    return WR_OK;
+}
+
+static void
+poll_pushes(wr_engine *e, int64_t *records)
+{
+    for (wr_query *q = e->pushes, *next; q != NULL; q = next) {
+        next = q->next;
+        if (q->ptab != NULL) {
+            eng_pull_table_step(e, q);
+            continue;
+        }
+        wr_err perr = {0};
+        int rc = WR_OK;
+        for (int i = 0; i < q->ntasks && rc == WR_OK && !q->ended; i++)
+            rc = eng_run_task(e, q, &q->tasks[i], records, &perr);
+        if (rc != WR_OK) {
+            eng_push_end(e, q, perr.msg);
+            continue;
+        }
+        bool complete = q->ended;
+        if (q->pull && !complete) {
+            complete = true;
+            for (int i = 0; i < q->ntasks; i++)
+                if (q->tasks[i].offset < q->tasks[i].end)
+                    complete = false;
+        }
+        if (complete)
+            eng_push_end(e, q, NULL);
+    }
+}
+
+int
+wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
+{
+    *records = 0;
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        for (int i = 0; i < q->ntasks; i++) {
+            int rc = eng_run_task(e, q, &q->tasks[i], records, err);
+            if (rc != WR_OK) {
+                wr_err_prefix(err, "query %s", q->id);
+                return rc;
+            }
+        }
+    poll_pushes(e, records);
+    return WR_OK;
+}
+
+int
+wr_engine_push_open(wr_engine *e,
+                    wr_session *ss,
+                    const char *text,
+                    size_t len,
+                    const wr_push_sink *sink,
+                    wr_push_info *info,
+                    wr_err *err)
+{
+    wr_arena *a = wr_arena_create(0);
+    if (a == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_session local = {0};
+    if (ss == NULL)
+        ss = &local;
+    int rc = WR_OK;
+    if (memmem(text, len, "${", 2) != NULL) {
+        char *sub;
+        size_t sublen;
+        if ((rc = wr_sql_substitute(a, text, len, eng_session_var, ss, &sub, &sublen, err)) !=
+            WR_OK)
+            goto done;
+        text = sub;
+        len = sublen;
+    }
+    wr_script *sc = NULL;
+    if ((rc = wr_sql_parse(a, text, len, &sc, err)) != WR_OK)
+        goto done;
+    if (sc->n != 1) {
+        rc = wr_err_set(err, WR_EINVAL, "expected exactly one SELECT statement, got %d statements",
+                        sc->n);
+        goto done;
+    }
+    if (sc->stmts[0]->kind != WR_S_QUERY) {
+        rc = wr_err_set(err, WR_EINVAL, "expected a SELECT statement");
+        goto done;
+    }
+    const wr_stmt *q = sc->stmts[0];
+    const wr_select *sel = q->select;
+    if (sel->emit == WR_EMIT_FINAL) {
+        rc = eng_fail_at(err, sel->loc, "EMIT FINAL is only supported on windowed aggregations");
+        goto done;
+    }
+    wr_source *from = sel->from->is_join ? NULL : eng_source_find(e, sel->from->name);
+    if (from != NULL && from->is_table && sel->emit == WR_EMIT_NONE) {
+        char *psql = wr_arena_strndup(a, text + q->text_off, q->text_len);
+        e->tsink = sink;
+        e->tinfo = info;
+        rc = eng_pull_table_open(e, sel, from, psql ? psql : "", err);
+        e->tsink = NULL;
+        e->tinfo = NULL;
+        goto done;
+    }
+    wr_stmt t = *q;
+    t.kind = WR_S_CREATE_AS;
+    t.is_table = sel->ngroup > 0 || sel->window != NULL || sel->having != NULL;
+    t.name = "TRANSIENT_QUERY";
+    t.name_loc = sel->loc;
+    t.nprops = 0;
+    char *sql = wr_arena_strndup(a, text + q->text_off, q->text_len);
+    e->transient = true;
+    e->tsink = sink;
+    e->tinfo = info;
+    rc = eng_exec_query_into(e, ss, &t, sql ? sql : "", NULL, err);
+    e->transient = false;
+    e->tsink = NULL;
+    e->tinfo = NULL;
+done:
+    if (ss == &local) {
+        wr_props_free(&local.vars);
+        wr_props_free(&local.props);
+    }
+    wr_arena_destroy(a);
+    return rc;
+}
+
+int
+wr_engine_push_close(wr_engine *e, const char *query_id)
+{
+    for (wr_query **pp = &e->pushes; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, query_id) == 0) {
+            wr_query *q = *pp;
+            *pp = q->next;
+            eng_push_free(q);
+            return WR_OK;
+        }
+    return WR_ENOENT;
+}
+
+int
+wr_engine_query_stats(wr_engine *e, const char *id, wr_query_stats *out)
+{
+    for (wr_query *q = e->queries; q != NULL; q = q->next)
+        if (strcmp(q->id, id) == 0) {
+            *out = q->stats;
+            return WR_OK;
+        }
+    return WR_ENOENT;
+}
