@@ -121,13 +121,22 @@ grow(wr_aggst *st, wr_arena *a, bool counts)
     return true;
 }
 
+/* The index of x among st's items (the last one when last), or -1. */
+static int
+find_at(const wr_aggst *st, const wr_val *x, bool last)
+{
+    for (int32_t k = 0; k < st->len; k++) {
+        int32_t i = last ? st->len - 1 - k : k;
+        if (st->items[i].null ? x->null : (!x->null && wr_val_equal(&st->items[i], x)))
+            return i;
+    }
+    return -1;
+}
+
 static int
 find(const wr_aggst *st, const wr_val *x)
 {
-    for (int32_t i = 0; i < st->len; i++)
-        if (st->items[i].null ? x->null : (!x->null && wr_val_equal(&st->items[i], x)))
-            return i;
-    return -1;
+    return find_at(st, x, false);
 }
 
 static void
@@ -320,10 +329,10 @@ wr_agg_undo(const wr_agg *ag, wr_aggst *st, const wr_val *x, wr_arena *a)
             st->n--;
         }
         break;
-    case WR_AGG_COLLECT_LIST:
+    case WR_AGG_COLLECT_LIST: /* as ksqlDB: the last equal value goes (a set's only one) */
     case WR_AGG_COLLECT_SET:
         if (!null) {
-            int i = find(st, x);
+            int i = find_at(st, x, true);
             if (i >= 0)
                 remove_at(st, i);
         }

@@ -100,6 +100,9 @@ typedef struct wr_push_sink {
     bool (*ready)(void *arg);
     /* The query has ended: why NULL when it is complete (LIMIT, pull), else the reason. */
     void (*done)(void *arg, const char *why);
+    /* A query over a table: the row with these key columns was deleted or no longer matches
+       (the other columns are null). NULL: such changes are not delivered. */
+    void (*tombstone)(void *arg, const char *json, size_t len);
 } wr_push_sink;
 
 /* What a client is told before the rows: caller-initialised buffers, filled on success. */

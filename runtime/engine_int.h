@@ -165,9 +165,10 @@ typedef struct aggrow {
 struct pulltab;
 
 /* Reserved first bytes of an aggregation store's keys (row keys start with 0 or 1, see
-   stateful.c): the task's position, and the window index. */
+   stateful.c): the task's position, the window index, and a table source's rows. */
 #define STORE_META 0xf0
 #define STORE_WIX  0xf1
+#define STORE_SRC  0xf2
 
 /* engine.c */
 int eng_check_formats(wr_source *s, wr_loc at, wr_err *err);
@@ -229,7 +230,7 @@ int eng_emit_record(wr_engine *e,
 int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
 int32_t eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt);
 void eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what);
-void eng_push_row(wr_query *q, const wr_val *vals, wr_buf *b);
+void eng_push_row(wr_query *q, const wr_val *vals, bool gone, wr_buf *b);
 int eng_run_batch(wr_engine *e,
                   wr_query *q,
                   task *t,
@@ -251,6 +252,7 @@ int eng_agg_run_batch(wr_engine *e,
                       const char *warning,
                       wr_batch *b,
                       const int64_t *ts,
+                      const int8_t *sign,
                       wr_err *err);
 bool eng_agg_decode(const aggexec *ax,
                     const uint8_t *k,

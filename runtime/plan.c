@@ -87,6 +87,9 @@ plan_projection(
                a row of its own when the query runs */
             if (qr->tfn != NULL)
                 return eng_fail_at(err, it->loc, "only one table function per query is supported");
+            if (qr->src->is_table)
+                return eng_fail_at(err, it->loc,
+                                   "Table source is not supported with table functions");
             if (it->expr->n != 1)
                 return eng_fail_at(err, it->loc, "%s takes one ARRAY argument", fd->name);
             if ((rc = wr_expr_analyze(&an, it->expr->list[0], &ce, err)) != WR_OK)
@@ -124,6 +127,11 @@ plan_projection(
         if (coltype != NULL)
             qr->tfn_col_name = name;
     }
+    if (q->npartition > 0 && qr->src->is_table)
+        return eng_fail_at(err, q->partition_by[0]->loc,
+                           "PARTITION BY is not supported on tables: %s is a table (its key is "
+                           "its primary key)",
+                           qr->src->name);
     if (q->npartition > 1)
         return eng_fail_at(err, q->partition_by[1]->loc,
                            "PARTITION BY of several expressions is not supported yet");
@@ -515,6 +523,33 @@ plan_aggregate(
     } else if (ax->final) {
         return eng_fail_at(err, q->loc, "EMIT FINAL is only for windowed aggregations");
     }
+    if (qr->src->is_table) {
+        /* a table's changes are taken back out of their groups: every aggregate needs undo */
+        if (q->window != NULL)
+            return eng_fail_at(err, q->window->loc,
+                               "Windowing not supported for table aggregations.");
+        const char **bad = wr_arena_calloc(a, (size_t)ap.n + 1, sizeof *bad);
+        int nbad = 0;
+        for (int i = 0; bad != NULL && i < ap.n; i++) {
+            int j = 0;
+            while (j < nbad && strcmp(bad[j], ap.aggs[i].name) != 0)
+                j++;
+            if (!wr_agg_undoable(&ap.aggs[i]) && j == nbad)
+                bad[nbad++] = ap.aggs[i].name;
+        }
+        if (nbad > 0) { /* ksqlDB's words: "MIN and MAX", "LATEST_BY_OFFSET, MIN and MAX" */
+            wr_buf names = WR_BUF_INIT;
+            for (int i = 0; i < nbad; i++)
+                wr_buf_printf(&names, "%s%s", i == 0 ? "" : i == nbad - 1 ? " and " : ", ", bad[i]);
+            rc = eng_fail_at(err, q->loc,
+                             "The aggregation function%s %.*s cannot be applied to a table source, "
+                             "only to a stream source.",
+                             nbad == 1 ? "" : "s", wr_buf_ok(&names) ? (int)names.len : 0,
+                             (const char *)names.data);
+            wr_buf_free(&names);
+            return rc;
+        }
+    }
     wr_buf desc = WR_BUF_INIT;
     wr_buf_printf(&desc, "Group by: ");
     for (int i = 0; i < q->ngroup; i++) {
@@ -745,7 +780,20 @@ eng_exec_query_into(
     bool aggregated = q->window != NULL || q->ngroup > 0 || q->having != NULL;
     for (int i = 0; i < q->nitems && !aggregated; i++)
         aggregated = eng_has_aggregate(e, q->items[i].expr);
-    if (aggregated && create && !st->is_table)
+    wr_source *src = eng_source_find(e, q->from->name);
+    if (src == NULL)
+        return eng_fail_at(err, q->from->loc, "%s does not exist", q->from->name);
+    if (src->is_table && src->window_kind >= 0)
+        return eng_fail_at(err, q->from->loc,
+                           "%s is a windowed table: queries over windowed tables are not "
+                           "supported yet (pull queries are)",
+                           src->name);
+    bool table_result = aggregated || src->is_table;
+    if (!create && src->is_table && !e->transient && !e->explain_transient)
+        return eng_fail_at(err, q->from->loc,
+                           "INSERT INTO ... SELECT needs a stream to read: %s is a table",
+                           src->name);
+    if (table_result && create && !st->is_table)
         return eng_fail_at(
             err, st->loc,
             "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE "
@@ -753,15 +801,10 @@ eng_exec_query_into(
     if (q->limit >= 0 && !e->explain_transient && !e->transient)
         return eng_fail_at(err, q->loc, "LIMIT is only allowed in push and pull queries, not in %s",
                            create ? "CREATE ... AS SELECT" : "INSERT INTO");
-    if (st->is_table && create && !aggregated)
+    if (st->is_table && create && !table_result)
         return eng_fail_at(err, st->name_loc,
                            "Invalid result type. Your SELECT query produces a STREAM. Please use "
                            "CREATE STREAM AS SELECT statement instead.");
-    wr_source *src = eng_source_find(e, q->from->name);
-    if (src == NULL)
-        return eng_fail_at(err, q->from->loc, "%s does not exist", q->from->name);
-    if (src->is_table)
-        return eng_fail_at(err, q->from->loc, "queries over tables are not supported yet");
     wr_source *existing = e->transient ? NULL : eng_source_find(e, st->name);
     /* CREATE OR REPLACE ... AS SELECT: the new plan takes over the old query's id, so it
        resumes from the old one's offsets; the sink's schema may only grow */

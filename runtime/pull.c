@@ -217,7 +217,7 @@ eng_pull_table_step(wr_engine *e, wr_query *q)
         }
         for (int i = 0; i < q->nout; i++)
             wr_expr_eval(q->out[i], &cx, &outv[i]);
-        eng_push_row(q, outv, &b);
+        eng_push_row(q, outv, false, &b);
         if (n % 64 == 0) { /* the rows' values so far are sent: their memory is reused */
             wr_arena_reset(a);
             row = wr_arena_calloc(a, (size_t)p->scope.n + 1, sizeof *row);

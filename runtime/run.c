@@ -78,7 +78,8 @@ eng_emit_record(wr_engine *e,
     return WR_OK;
 }
 
-/* Encodes one output row and adds it to the builder of the sink partition its key picks. */
+/* Encodes one output row (gone: a tombstone for its key) and adds it to the builder of the sink
+   partition its key picks. */
 static int
 emit_row(wr_engine *e,
          wr_query *q,
@@ -88,17 +89,14 @@ emit_row(wr_engine *e,
          const wr_fmt *ovf,
          const wr_val *ok,
          const wr_val *ov,
+         bool gone,
          int64_t when,
-         const wr_vec *outv,
-         int32_t r,
          int64_t first_offset,
          wr_buf *kb,
          wr_buf *vb,
          wr_err *err)
 {
-    (void)outv;
-    (void)r;
-    if (q->sink->ts_col >= 0) {
+    if (q->sink->ts_col >= 0 && !gone) {
         /* TIMESTAMP='col' of the sink: the value of that column */
         int vi = 0, ki = 0;
         for (int i = 0; i < q->nout; i++) {
@@ -111,10 +109,10 @@ emit_row(wr_engine *e,
     }
     wr_buf_reset(kb);
     wr_buf_reset(vb);
-    bool knull = false, vnull = false;
+    bool knull = false, vnull = gone;
     wr_err eerr = {0};
     if (wr_fmt_encode(okf, ok, kb, &knull, &eerr) != WR_OK ||
-        wr_fmt_encode(ovf, ov, vb, &vnull, &eerr) != WR_OK) {
+        (!gone && wr_fmt_encode(ovf, ov, vb, &vnull, &eerr) != WR_OK)) {
         q->stats.eval_errors++;
         eng_plog(e, q, t->partition, first_offset, eerr.msg);
         return WR_OK;
@@ -122,29 +120,113 @@ emit_row(wr_engine *e,
     return eng_emit_record(e, q, t, so, kb, knull, kb->len, vb, vnull, when, err);
 }
 
-/* A row of a push query to its client: a JSON array of the columns. */
+/* A row of a push query to its client: a JSON array of the columns (gone: a table's row was
+   deleted; the value columns are left out as nulls). */
 void
-eng_push_row(wr_query *q, const wr_val *vals, wr_buf *b)
+eng_push_row(wr_query *q, const wr_val *vals, bool gone, wr_buf *b)
 {
+    if (gone && q->push.tombstone == NULL)
+        return;
     wr_buf_reset(b);
     wr_buf_put_u8(b, '[');
     for (int i = 0; i < q->nout; i++) {
         if (i)
             wr_buf_put_u8(b, ',');
-        wr_json_write_value(b, &vals[i], true);
+        if (gone && !eng_is_key_role(q->sink->cols[i].role))
+            wr_buf_append(b, "null", 4);
+        else
+            wr_json_write_value(b, &vals[i], true);
     }
     wr_buf_put_u8(b, ']');
     if (!wr_buf_ok(b))
         return;
-    q->push.row(q->push.arg, (const char *)b->data, b->len);
+    (gone ? q->push.tombstone : q->push.row)(q->push.arg, (const char *)b->data, b->len);
     q->stats.records_out++;
     if (q->limit >= 0 && ++q->emitted >= q->limit)
         q->ended = true;
 }
 
+/* Row r of b: the decoded key and value columns (kv, vv), the record's headers. */
+static void
+put_row(const wr_source *s,
+        wr_batch *b,
+        int32_t r,
+        const wr_val *kv,
+        const wr_val *vv,
+        const wr_record *rec,
+        wr_arena *ra)
+{
+    for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
+        if (!eng_is_header_role(s->cols[i].role))
+            wr_vec_set(&b->cols[i], r, eng_is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
+    eng_fill_headers(s, b, r, rec, ra);
+}
+
+static void
+put_pseudo(const wr_source *s, wr_batch *b, int32_t r, int64_t when, int32_t part, int64_t offset)
+{
+    wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(part), wr_val_bigint(offset)};
+    for (int i = 0; i < NPSEUDO; i++)
+        wr_vec_set(&b->cols[s->ncols + i], r, &pv[i]);
+}
+
+/* The event time of row r (its record rec): ROWTIME, or the source's TIMESTAMP column. False
+   when that column cannot be parsed: as ksqlDB, the record is skipped (and described). */
+static bool
+row_time(
+    wr_engine *e, wr_query *q, task *t, wr_batch *b, int32_t r, const wr_record *rec, int64_t *when)
+{
+    const wr_source *s = q->src;
+    *when = rec->timestamp;
+    if (s->ts_col < 0 || b->cols[s->ts_col].null[r])
+        return true;
+    wr_val tv = wr_vec_get(&b->cols[s->ts_col], r);
+    if (s->ts_format == NULL) {
+        *when = tv.u.i64;
+        return true;
+    }
+    char text[128];
+    snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
+    if (wr_time_parse(text, s->ts_format, NULL, when))
+        return true;
+    char m[300];
+    snprintf(m, sizeof m, "failed to extract the timestamp from '%s' with TIMESTAMP_FORMAT '%s'",
+             text, s->ts_format);
+    q->stats.decode_errors++;
+    eng_plog(e, q, t->partition, rec->offset, m);
+    return false;
+}
+
+/* A table aggregation's memory of its source: the value bytes the record's key had (into old,
+ *found), replaced by the record's (or deleted, for a tombstone), in the task's transaction. */
+static int
+table_swap(wr_engine *e, task *t, const wr_record *rec, wr_buf *old, bool *found, wr_err *err)
+{
+    wr_buf k = WR_BUF_INIT;
+    wr_buf_put_u8(&k, STORE_SRC);
+    wr_buf_append(&k, rec->key, rec->key_len > 0 ? (size_t)rec->key_len : 0);
+    int rc = wr_buf_ok(&k) ? WR_OK : wr_err_set(err, WR_ENOMEM, "out of memory");
+    if (rc == WR_OK)
+        rc = wr_store_get(e->opts.state, t->txn, t->store, k.data, k.len, old, found, err);
+    if (rc == WR_OK && rec->value_len >= 0)
+        rc = wr_store_put(t->txn, t->store, k.data, k.len, rec->value, (size_t)rec->value_len);
+    else if (rc == WR_OK && *found)
+        rc = wr_store_delete(t->txn, t->store, k.data, k.len);
+    if (rc != WR_OK && err->code == WR_OK)
+        wr_err_set(err, rc, "store %s: out of memory", wr_store_name(t->store));
+    wr_buf_free(&k);
+    return rc;
+}
+
 /* Processes one input record batch of task t as one column-vector batch: decode every record
    into the columns, filter, project a vector at a time, then encode the surviving rows into
-   so's builders. */
+   so's builders.
+
+   Over a table a record is an upsert of its key, a null value (a tombstone) its delete. A
+   stateless query passes both on: rows that are deleted or fail the filter become tombstones.
+   An aggregation needs the key's previous row to take it back out (undo): the task's store
+   remembers each key's value bytes (STORE_SRC), and the batch gets the previous row (sign -1)
+   right before the new one (sign +1). */
 int
 eng_run_batch(wr_engine *e,
               wr_query *q,
@@ -169,20 +251,26 @@ eng_run_batch(wr_engine *e,
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     vf.needed = q->val_needed; /* the decoder skips the value columns nothing reads */
     const wr_source *s = q->src;
-    int32_t cap = it.remaining > 0 ? it.remaining : 1;
+    bool table = s->is_table, undo = table && q->agg != NULL;
+    int32_t cap = (it.remaining > 0 ? it.remaining : 1) * (undo ? 2 : 1);
     wr_batch b;
     int64_t *ts = wr_arena_alloc(ra, (size_t)cap * sizeof *ts);
+    int8_t *sign = undo ? wr_arena_calloc(ra, (size_t)cap, sizeof *sign) : NULL;
+    bool *gone = table && !undo ? wr_arena_calloc(ra, (size_t)cap, sizeof *gone) : NULL;
     wr_val *kv = wr_arena_calloc(ra, (size_t)kf.ncols + 1, sizeof *kv);
     wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
+    wr_val *pv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *pv);
     wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
     wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
     wr_val *allv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *allv);
     wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
     if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || kv == NULL || vv == NULL ||
-        ok == NULL || ov == NULL || outv == NULL || allv == NULL)
+        pv == NULL || ok == NULL || ov == NULL || outv == NULL || allv == NULL ||
+        (undo && sign == NULL) || (table && !undo && gone == NULL))
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     int64_t first_offset = -1;
     wr_record rec;
+    wr_buf old = WR_BUF_INIT;
     while (b.n < cap && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
         if (rec.offset < t->offset)
             continue; /* a batch read from its start: skip what was done */
@@ -200,43 +288,60 @@ eng_run_batch(wr_engine *e,
             eng_plog(e, q, t->partition, rec.offset, derr.msg);
             continue;
         }
-        if (rec.value_len < 0)
-            continue; /* a tombstone: streams ignore them */
+        if (rec.value_len < 0 && !table)
+            continue;                   /* a tombstone: streams ignore them */
+        if (table && rec.key_len < 0) { /* as Kafka Streams: a table's row needs a key */
+            q->stats.null_keys++;
+            eng_plog(e, q, t->partition, rec.offset, "a table's record with a null key is dropped");
+            continue;
+        }
+        int32_t r = b.n++;
+        int64_t when;
+        put_row(s, &b, r, kv, vv, &rec, ra);
+        if (!row_time(e, q, t, &b, r, &rec, &when)) {
+            b.n--;
+            continue;
+        }
+        put_pseudo(s, &b, r, when, t->partition, rec.offset);
+        ts[r] = when;
         if (first_offset < 0)
             first_offset = rec.offset;
-        int32_t r = b.n++;
-        for (int i = 0, ki = 0, vi = 0; i < s->ncols; i++)
-            if (!eng_is_header_role(s->cols[i].role))
-                wr_vec_set(&b.cols[i], r, eng_is_key_role(s->cols[i].role) ? &kv[ki++] : &vv[vi++]);
-        eng_fill_headers(s, &b, r, &rec, ra);
-        int64_t when = rec.timestamp;
-        if (s->ts_col >= 0 && !b.cols[s->ts_col].null[r]) {
-            wr_val tv = wr_vec_get(&b.cols[s->ts_col], r);
-            if (s->ts_format == NULL) {
-                when = tv.u.i64;
-            } else {
-                char text[128];
-                snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
-                if (!wr_time_parse(text, s->ts_format, NULL, &when)) {
-                    /* as ksqlDB: a record whose timestamp cannot be extracted is skipped */
-                    char m[300];
-                    snprintf(m, sizeof m,
-                             "failed to extract the timestamp from '%s' with "
-                             "TIMESTAMP_FORMAT '%s'",
-                             text, s->ts_format);
-                    b.n--;
-                    q->stats.decode_errors++;
-                    eng_plog(e, q, t->partition, rec.offset, m);
-                    continue;
-                }
+        if (gone != NULL)
+            gone[r] = rec.value_len < 0;
+        if (!undo)
+            continue;
+        bool found = false;
+        if ((rc = table_swap(e, t, &rec, &old, &found, err)) != WR_OK)
+            break;
+        int32_t nr = rec.value_len >= 0 ? r : -1; /* the new row, if any */
+        uint8_t *ob = found ? wr_arena_alloc(ra, old.len + 1) : NULL;
+        if (ob != NULL) {
+            memcpy(ob, old.data, old.len);
+            if (wr_fmt_decode(&vf, ob, old.len, false, pv, ra, &derr) != WR_OK) {
+                q->stats.decode_errors++;
+                eng_plog(e, q, t->partition, rec.offset, derr.msg);
+                ob = NULL;
             }
         }
-        ts[r] = when;
-        wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(t->partition),
-                              wr_val_bigint(rec.offset)};
-        for (int i = 0; i < NPSEUDO; i++)
-            wr_vec_set(&b.cols[s->ncols + i], r, &pv[i]);
+        if (ob != NULL) { /* the previous row goes first: it is taken out, then the new added */
+            if (nr >= 0) {
+                nr = b.n++;
+                for (int c = 0; c < q->scope.n; c++) {
+                    wr_val x = wr_vec_get(&b.cols[c], r);
+                    wr_vec_set(&b.cols[c], nr, &x);
+                }
+                ts[nr] = when;
+            }
+            put_row(s, &b, r, kv, pv, &rec, ra);
+            put_pseudo(s, &b, r, when, t->partition, rec.offset);
+            sign[r] = -1;
+        } else if (nr < 0) {
+            b.n--; /* a delete of a key the table does not have */
+        }
+        if (nr >= 0)
+            sign[nr] = 1;
     }
+    wr_buf_free(&old);
     if (rc < 0)
         return rc;
     wr_batch_select_all(&b);
@@ -244,7 +349,15 @@ eng_run_batch(wr_engine *e,
     if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)
         return wr_err_set(err, rc, "out of memory");
     if (q->agg != NULL)
-        return eng_agg_run_batch(e, q, t, so, ra, first_offset, cx.warning, &b, ts, err);
+        return eng_agg_run_batch(e, q, t, so, ra, first_offset, cx.warning, &b, ts, sign, err);
+    bool *keep = NULL; /* a table's rows: kept, or gone (deleted, or filtered out) */
+    if (gone != NULL && b.n > 0) {
+        if ((keep = wr_arena_calloc(ra, (size_t)b.n, sizeof *keep)) == NULL)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
+        for (int32_t k = 0; k < b.nsel; k++)
+            keep[b.sel[k]] = !gone[b.sel[k]];
+        wr_batch_select_all(&b);
+    }
     for (int i = 0; i < q->nout && b.nsel > 0; i++)
         if ((rc = wr_expr_eval_batch(q->out[i], &b, &cx, &outv[i])) != WR_OK)
             return wr_err_set(err, rc, "out of memory");
@@ -261,6 +374,7 @@ eng_run_batch(wr_engine *e,
     wr_val *elems = q->tfn ? wr_arena_alloc(ra, (size_t)ecap * sizeof *elems) : NULL;
     for (int32_t k = 0; k < b.nsel && rc == WR_OK && !q->ended; k++) {
         int32_t r = b.sel[k];
+        bool drop = keep != NULL && !keep[r];
         /* a table function makes 0..n rows of this one */
         int nrows = 1;
         if (q->tfn != NULL) {
@@ -270,8 +384,10 @@ eng_run_batch(wr_engine *e,
             if (nrows > ecap) {
                 ecap = nrows;
                 elems = wr_arena_alloc(ra, (size_t)ecap * sizeof *elems);
-                if (elems == NULL)
-                    return wr_err_set(err, WR_ENOMEM, "out of memory");
+                if (elems == NULL) {
+                    rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+                    break;
+                }
                 q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
             }
         }
@@ -285,10 +401,10 @@ eng_run_batch(wr_engine *e,
                     ov[vi++] = x;
             }
             if (q->is_push)
-                eng_push_row(q, allv, &vb);
+                eng_push_row(q, allv, drop, &vb);
             else
-                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, ts[r], &outv[0], r, first_offset,
-                              &kb, &vb, err);
+                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, drop, ts[r], first_offset, &kb, &vb,
+                              err);
         }
     }
     wr_buf_free(&kb);
@@ -425,7 +541,8 @@ wr_engine_push_open(wr_engine *e,
     }
     wr_stmt t = *q;
     t.kind = WR_S_CREATE_AS;
-    t.is_table = sel->ngroup > 0 || sel->window != NULL || sel->having != NULL;
+    t.is_table = sel->ngroup > 0 || sel->window != NULL || sel->having != NULL ||
+                 (from != NULL && from->is_table);
     t.name = "TRANSIENT_QUERY";
     t.name_loc = sel->loc;
     t.nprops = 0;

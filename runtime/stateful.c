@@ -297,8 +297,7 @@ agg_emit(aggctx *c, const aggrow *r, bool gone, wr_err *err)
     bool keep =
         eng_agg_output(q, c->post, c->allv, c->ok, c->ov, c->a, c->warning, sizeof c->warning);
     if (q->is_push) {
-        if (keep && !gone)
-            eng_push_row(q, c->allv, &c->vb);
+        eng_push_row(q, c->allv, gone || !keep, &c->vb);
         return WR_OK;
     }
     wr_buf_reset(&c->kb);
@@ -486,10 +485,27 @@ agg_session(
     return rc;
 }
 
+/* Row row's GROUP BY values (from their vectors gv) into gk and, unwindowed, its store key into
+   key; false when one is null. */
+static bool
+group_key(const aggexec *ax, const wr_vec *gv, int32_t row, wr_val *gk, wr_buf *key)
+{
+    bool null_key = false;
+    for (int g = 0; g < ax->ngroup; g++) {
+        gk[g] = wr_vec_get(&gv[g], row);
+        null_key |= gk[g].null;
+    }
+    if (!null_key && !ax->windowed)
+        agg_encode_key(ax, gk, 0, 0, key);
+    return !null_key;
+}
+
 /* The aggregation step of a batch: each selected row updates the state of its group (and
-   window) and, unless EMIT FINAL, emits the group's new row. */
+   window) and, unless EMIT FINAL, emits the group's new row. Over a table (sign not NULL) a row
+   of sign -1 is a previous row taken out (undo); when the new row that follows it lands in the
+   same group, that group is emitted once, after both (as Kafka Streams since KIP-904). */
 static int
-agg_batch(aggctx *c, wr_batch *b, const int64_t *ts, wr_err *err)
+agg_batch(aggctx *c, wr_batch *b, const int64_t *ts, const int8_t *sign, wr_err *err)
 {
     wr_query *q = c->q;
     const aggexec *ax = q->agg;
@@ -512,19 +528,23 @@ agg_batch(aggctx *c, wr_batch *b, const int64_t *ts, wr_err *err)
         return wr_err_set(err, rc, "out of memory");
     if (cx.warning[0])
         snprintf(c->warning, sizeof c->warning, "%s", cx.warning);
-    wr_buf key = WR_BUF_INIT, tmp = WR_BUF_INIT;
+    wr_buf key = WR_BUF_INIT, tmp = WR_BUF_INIT, next = WR_BUF_INIT;
+    wr_val *nk = wr_arena_calloc(c->a, (size_t)ax->ngroup + 1, sizeof *nk);
+    if (nk == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
     const wr_vec *offs = &b->cols[s->ncols + 2]; /* ROWOFFSET */
     for (int32_t k = 0; k < b->nsel && rc == WR_OK; k++) {
         int32_t row = b->sel[k];
-        bool null_key = false;
-        for (int g = 0; g < ax->ngroup; g++) {
-            gk[g] = wr_vec_get(&gv[g], row);
-            null_key |= gk[g].null;
-        }
-        if (null_key) { /* as ksqlDB: a row whose GROUP BY value is null is dropped */
+        if (!group_key(ax, gv, row, gk, &key)) {
+            /* as ksqlDB: a row whose GROUP BY value is null is dropped */
             q->stats.null_keys++;
             continue;
         }
+        bool undo = sign != NULL && sign[row] < 0;
+        /* undo, and the next row is the new row of the same key landing in the same group */
+        bool quiet = undo && k + 1 < b->nsel && b->sel[k + 1] == row + 1 && sign[row + 1] > 0 &&
+                     group_key(ax, gv, row + 1, nk, &next) && next.len == key.len &&
+                     memcmp(next.data, key.data, key.len) == 0;
         for (int i = 0; i < ax->nagg; i++)
             args[i] = ax->args[i] ? wr_vec_get(&av[i], row) : wr_val_null(NULL);
         int64_t when = ts[row], offset = wr_vec_get(offs, row).u.i64;
@@ -562,19 +582,24 @@ agg_batch(aggctx *c, wr_batch *b, const int64_t *ts, wr_err *err)
             r->we = we;
             if (when > r->maxts)
                 r->maxts = when;
-            for (int i = 0; i < ax->nagg; i++)
-                wr_agg_add(&ax->aggs[i], &r->states[i], ax->args[i] ? &args[i] : NULL, offset,
-                           c->a);
+            for (int i = 0; i < ax->nagg; i++) {
+                const wr_val *x = ax->args[i] ? &args[i] : NULL;
+                if (undo)
+                    wr_agg_undo(&ax->aggs[i], &r->states[i], x, c->a);
+                else
+                    wr_agg_add(&ax->aggs[i], &r->states[i], x, offset, c->a);
+            }
             if ((rc = agg_put(c, &key, r, ax->windowed && !found, &tmp)) != WR_OK) {
                 wr_err_set(err, rc, "out of memory");
                 break;
             }
-            if (!ax->final)
+            if (!ax->final && !quiet)
                 rc = agg_emit(c, r, false, err);
         }
     }
     wr_buf_free(&key);
     wr_buf_free(&tmp);
+    wr_buf_free(&next);
     return rc;
 }
 
@@ -588,6 +613,7 @@ eng_agg_run_batch(wr_engine *e,
                   const char *warning,
                   wr_batch *b,
                   const int64_t *ts,
+                  const int8_t *sign,
                   wr_err *err)
 {
     aggctx c = {0};
@@ -595,7 +621,7 @@ eng_agg_run_batch(wr_engine *e,
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     c.first_offset = first_offset;
     snprintf(c.warning, sizeof c.warning, "%s", warning);
-    int rc = b->nsel > 0 ? agg_batch(&c, b, ts, err) : WR_OK;
+    int rc = b->nsel > 0 ? agg_batch(&c, b, ts, sign, err) : WR_OK;
     agg_warn(&c);
     return rc;
 }

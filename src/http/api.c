@@ -454,10 +454,12 @@ push_unref(push *p)
 static void push_drain(void *arg);
 
 /* worker thread: the sink of wr_engine_push_open */
+/* One row into the push's queue, in the mode's framing; a tombstone (a table's deleted row)
+   is marked in /query's shape as ksqlDB marks it, and is a row with null values on
+   /query-stream, which has no marker. */
 static void
-sink_row(void *arg, const char *json, size_t len)
+queue_row(push *p, const char *json, size_t len, bool tombstone)
 {
-    push *p = arg;
     pthread_mutex_lock(&p->mu);
     switch (p->mode) {
     case PM_DELIMITED:
@@ -471,6 +473,8 @@ sink_row(void *arg, const char *json, size_t len)
     case PM_V1:
         wr_buf_append(&p->q, ",\n{\"row\":{\"columns\":", 20);
         wr_buf_append(&p->q, json, len);
+        if (tombstone)
+            wr_buf_append(&p->q, ",\"tombstone\":true", 17);
         wr_buf_append(&p->q, "}}", 2);
         break;
     }
@@ -481,6 +485,18 @@ sink_row(void *arg, const char *json, size_t len)
     pthread_mutex_unlock(&p->mu);
     if (post)
         post_back(p->api, push_drain, p);
+}
+
+static void
+sink_row(void *arg, const char *json, size_t len)
+{
+    queue_row(arg, json, len, false);
+}
+
+static void
+sink_tombstone(void *arg, const char *json, size_t len)
+{
+    queue_row(arg, json, len, true);
 }
 
 static bool
@@ -715,7 +731,11 @@ open_job_run(wr_engine *e, wr_session *ws, void *arg)
     (void)ws;
     open_job *j = arg;
     wr_session *s = wr_session_create();
-    wr_push_sink sink = {.arg = j->p, .row = sink_row, .ready = sink_ready, .done = sink_done};
+    wr_push_sink sink = {.arg = j->p,
+                         .row = sink_row,
+                         .ready = sink_ready,
+                         .done = sink_done,
+                         .tombstone = sink_tombstone};
     if (s == NULL) {
         j->rc = wr_err_set(&j->err, WR_ENOMEM, "out of memory");
     } else {

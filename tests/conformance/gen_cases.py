@@ -715,6 +715,183 @@ files["windows"] = [
     err("WINDOWSTART without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, WINDOWSTART, COUNT(*) FROM INPUT GROUP BY NAME;"], "WINDOWSTART"),
 ]
 
+# ---- tables -----------------------------------------------------------------------------------
+# A table's record upserts its key; a null value deletes it. A stateless query over a table
+# passes every change on (a deleted or filtered-out row becomes a tombstone); an aggregation
+# takes the key's previous row out of its group (undo) before the new one goes in, and emits
+# the group once when both land in it, else the old group then the new one.
+TSRC = ("CREATE TABLE INPUT (ID BIGINT PRIMARY KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) "
+        "WITH (kafka_topic='input', value_format='JSON');")
+
+def trec(k, v, ts):
+    return {"topic": "input", "key": k, "value": v, "timestamp": ts}
+
+def tcase(name, query, events, outputs, src=TSRC):
+    return {"name": name, "statements": [src, query],
+            "inputs": [trec(k, v, ts) for k, v, ts in events], "outputs": outputs}
+
+class Agg:
+    """ksqlDB's table aggregate state for fn, with add and undo as its UDAFs have them."""
+    def __init__(self, fn):
+        self.fn, self.n, self.s, self.items, self.hist = fn, 0, 0, [], {}
+    def step(self, v, sign):
+        fn = self.fn
+        if fn == "COUNT(*)": self.n += sign; return
+        if v is None: return
+        if fn in ("COUNT", "SUM", "AVG"):
+            self.n += sign; self.s += sign * v
+        elif fn == "COLLECT_LIST":
+            if sign > 0: self.items.append(v)
+            elif v in self.items: del self.items[len(self.items) - 1 - self.items[::-1].index(v)]
+        elif fn == "COLLECT_SET":
+            if sign > 0 and v not in self.items: self.items.append(v)
+            elif sign < 0 and v in self.items: self.items.remove(v)
+        elif fn == "HISTOGRAM":
+            self.hist[v] = self.hist.get(v, 0) + sign
+            if self.hist[v] <= 0: del self.hist[v]
+    def result(self):
+        fn = self.fn
+        if fn in ("COUNT(*)", "COUNT"): return self.n
+        if fn == "SUM": return self.s
+        if fn == "AVG": return self.s / self.n if self.n else 0.0
+        if fn == "HISTOGRAM": return dict(self.hist)
+        return list(self.items)
+
+def table_model(events, fns, where=None, having=None):
+    table, groups, outs = {}, {}, []
+    def ok(row):
+        return row is not None and row.get("NAME") is not None and (where is None or where(row))
+    def touch(row, sign, ts):
+        g = groups.setdefault(row["NAME"], {"aggs": [Agg(fn) for fn, _, _ in fns], "ts": -1})
+        g["ts"] = max(g["ts"], ts)
+        for a, (fn, col, _) in zip(g["aggs"], fns):
+            a.step(row.get(col) if col else 1, sign)
+    def emit(name):
+        g = groups[name]
+        v = {f"A{i}": a.result() for i, a in enumerate(g["aggs"])}
+        outs.append({"topic": "OUTPUT", "key": name, "value": None if having and not having(v) else v,
+                     "timestamp": g["ts"]})
+    for k, v, ts in events:
+        old = table.get(k)
+        if v is None:
+            table.pop(k, None)
+        else:
+            table[k] = v
+        o = old if ok(old) else None
+        n = v if ok(v) else None
+        if o: touch(o, -1, ts)
+        if o and not (n and n["NAME"] == o["NAME"]): emit(o["NAME"])
+        if n: touch(n, 1, ts); emit(n["NAME"])
+    return outs
+
+def tagg(name, fns, events, where=None, where_fn=None, having_sql=None, having=None):
+    sel = ", ".join(f"{call(fn, col, arg)} AS A{i}" for i, (fn, col, arg) in enumerate(fns))
+    q = (f"CREATE TABLE OUTPUT AS SELECT NAME, {sel} FROM INPUT" + (f" WHERE {where}" if where else "") +
+         " GROUP BY NAME" + (f" HAVING {having_sql}" if having_sql else "") + ";")
+    return tcase(name, q, events, table_model(events, fns, where_fn, having))
+
+def row(name, amount=None, price=None):
+    return {"NAME": name, "AMOUNT": amount, "PRICE": price}
+
+T1 = [(1, row("a", 1), 10), (2, row("b", 2), 20), (1, row("b", 3), 30), (2, None, 40), (3, row("a", 4), 50)]
+T2 = [(1, row("x", 5), 1), (1, row("x", 7), 2), (1, row("x", 7), 3), (1, None, 4), (1, row("x", 2), 5)]
+T3 = [(1, row("a", 1), 1), (2, row("a", 1), 2), (3, row("a", 2), 3), (2, row("b", 1), 4), (1, None, 5),
+      (3, None, 6), (2, None, 7)]
+T4 = [(5, None, 1), (1, row("a", None), 2), (2, row(None, 3), 3), (1, row("a", 6), 4), (2, row("a", 3), 5)]
+T5 = [(i % 3, row("abc"[i % 2], i), i) for i in range(9)]
+TFNS = [("COUNT(*)", None, None), ("COUNT", "AMOUNT", None), ("SUM", "AMOUNT", None), ("AVG", "AMOUNT", None),
+        ("COLLECT_LIST", "AMOUNT", None), ("COLLECT_SET", "AMOUNT", None), ("HISTOGRAM", "NAME", None)]
+cases = []
+for d, dn in ((T1, "t1"), (T2, "t2"), (T3, "t3"), (T4, "t4"), (T5, "t5")):
+    for fn, col, arg in TFNS:
+        cases.append(tagg(f"table {call(fn, col, arg)} over {dn}", [(fn, col, arg)], d))
+cases += [
+    tagg("table: several aggregates, a row moving between groups", [("COUNT(*)", None, None), ("SUM", "AMOUNT", None)], T1),
+    tagg("table: WHERE over the old and the new row", [("COUNT(*)", None, None)], T2, where="AMOUNT > 5",
+         where_fn=lambda r: r["AMOUNT"] is not None and r["AMOUNT"] > 5),
+    tagg("table: WHERE drops a row whose update fails it", [("SUM", "AMOUNT", None)], T3, where="AMOUNT < 2",
+         where_fn=lambda r: r["AMOUNT"] is not None and r["AMOUNT"] < 2),
+    tagg("table: HAVING removes a group counted back to zero", [("COUNT(*)", None, None)], T3,
+         having_sql="COUNT(*) > 0", having=lambda v: v["A0"] > 0),
+    tagg("table: HAVING on a SUM", [("SUM", "AMOUNT", None)], T1, having_sql="SUM(AMOUNT) >= 4", having=lambda v: v["A0"] >= 4),
+    tcase("table: count by the primary key", "CREATE TABLE OUTPUT AS SELECT ID, COUNT(*) AS C FROM INPUT GROUP BY ID;",
+          [(1, row("a"), 1), (1, row("b"), 2), (2, row("c"), 3), (1, None, 4)],
+          [{"topic": "OUTPUT", "key": 1, "value": {"C": 1}, "timestamp": 1},
+           {"topic": "OUTPUT", "key": 1, "value": {"C": 1}, "timestamp": 2},
+           {"topic": "OUTPUT", "key": 2, "value": {"C": 1}, "timestamp": 3},
+           {"topic": "OUTPUT", "key": 1, "value": {"C": 0}, "timestamp": 4}]),
+    # ksqlDB's own "count table" case, in this file's shape
+    tcase("table: ksqlDB's count table", "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(1) AS C FROM INPUT GROUP BY NAME;",
+          [(0, row("bob"), 1), (0, row("john"), 2), (100, row("john"), 3), (100, None, 4)],
+          [{"topic": "OUTPUT", "key": "bob", "value": {"C": 1}, "timestamp": 1},
+           {"topic": "OUTPUT", "key": "bob", "value": {"C": 0}, "timestamp": 2},
+           {"topic": "OUTPUT", "key": "john", "value": {"C": 1}, "timestamp": 2},
+           {"topic": "OUTPUT", "key": "john", "value": {"C": 2}, "timestamp": 3},
+           {"topic": "OUTPUT", "key": "john", "value": {"C": 1}, "timestamp": 4}]),
+]
+
+def tproj(name, select, events, proj, where=None, where_fn=None):
+    q = f"CREATE TABLE OUTPUT AS SELECT {select} FROM INPUT" + (f" WHERE {where}" if where else "") + ";"
+    outs = []
+    for k, v, ts in events:
+        keep = v is not None and (where_fn is None or where_fn(v))
+        outs.append({"topic": "OUTPUT", "key": k, "value": proj(v) if keep else None, "timestamp": ts})
+    return tcase(name, q, events, outs)
+
+TS = [(1, row("a", 1, 0.5), 1), (2, row("b", 2, 1.5), 2), (1, row("a", 3, 2.5), 3), (2, None, 4),
+      (3, row("c", None, None), 5), (1, None, 6), (1, row("d", 9, 9.5), 7)]
+cases += [
+    tproj("table: SELECT * passes upserts and tombstones", "*", TS, lambda v: v),
+    tproj("table: a projection", "ID, UCASE(NAME) AS N, AMOUNT * 2 AS D", TS,
+          lambda v: {"N": v["NAME"].upper() if v["NAME"] else None, "D": v["AMOUNT"] * 2 if v["AMOUNT"] is not None else None}),
+    tproj("table: rows failing the filter become tombstones", "ID, NAME", TS, lambda v: {"NAME": v["NAME"]},
+          where="AMOUNT > 1", where_fn=lambda v: v["AMOUNT"] is not None and v["AMOUNT"] > 1),
+    tproj("table: a filter on the key", "ID, PRICE", TS, lambda v: {"PRICE": v["PRICE"]},
+          where="ID = 1", where_fn=None),
+    tproj("table: IS NULL filter", "ID, NAME", TS, lambda v: {"NAME": v["NAME"]},
+          where="AMOUNT IS NULL", where_fn=lambda v: v["AMOUNT"] is None),
+]
+# the key filter's model: the filter is on the key, which the events carry
+cases[-2]["outputs"] = [{"topic": "OUTPUT", "key": k, "value": {"PRICE": v["PRICE"]} if v is not None and k == 1 else None,
+                         "timestamp": ts} for k, v, ts in TS]
+cases += [
+    {"name": "table: a table's record with a null key is dropped", "statements": [TSRC, "CREATE TABLE OUTPUT AS SELECT * FROM INPUT;"],
+     "inputs": [trec(None, row("a", 1), 1), trec(1, row("b", 2), 2)],
+     "outputs": [{"topic": "OUTPUT", "key": 1, "value": row("b", 2), "timestamp": 2}]},
+    {"name": "table: a record that cannot be decoded leaves the row as it was",
+     "statements": [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) AS C FROM INPUT GROUP BY NAME;"],
+     "inputs": [trec(1, row("a", 1), 1), trec(1, "not json", 2), trec(1, row("b", 1), 3)],
+     "outputs": [{"topic": "OUTPUT", "key": "a", "value": {"C": 1}, "timestamp": 1},
+                 {"topic": "OUTPUT", "key": "a", "value": {"C": 0}, "timestamp": 3},
+                 {"topic": "OUTPUT", "key": "b", "value": {"C": 1}, "timestamp": 3}]},
+    err("table: CSAS over a table", [TSRC, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;"],
+        "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead."),
+    err("table: a windowed table aggregation", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY NAME;"],
+        "Windowing not supported for table aggregations."),
+    err("table: MIN and MAX cannot undo", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME, MIN(AMOUNT), MAX(AMOUNT), MIN(PRICE) FROM INPUT GROUP BY NAME;"],
+        "The aggregation functions MIN and MAX cannot be applied to a table source, only to a stream source."),
+    err("table: ksqlDB's three non-table aggregates", [TSRC, "CREATE TABLE OUTPUT AS SELECT ID, LATEST_BY_OFFSET(AMOUNT), MIN(PRICE), MAX(PRICE) FROM INPUT GROUP BY ID;"],
+        "The aggregation functions LATEST_BY_OFFSET, MIN and MAX cannot be applied to a table source, only to a stream source."),
+    err("table: TOPK cannot undo", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*), TOPK(AMOUNT, 2) FROM INPUT GROUP BY NAME;"],
+        "The aggregation function TOPK cannot be applied to a table source, only to a stream source."),
+    err("table: COUNT_DISTINCT cannot undo", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT_DISTINCT(AMOUNT) FROM INPUT GROUP BY NAME;"],
+        "The aggregation function COUNT_DISTINCT cannot be applied to a table source"),
+    err("table: PARTITION BY", [TSRC, "CREATE TABLE OUTPUT AS SELECT * FROM INPUT PARTITION BY NAME;"],
+        "PARTITION BY is not supported on tables: INPUT is a table"),
+    err("table: a table function", ["CREATE TABLE INPUT (ID BIGINT PRIMARY KEY, L ARRAY<INT>) WITH (kafka_topic='input', value_format='JSON');",
+                                    "CREATE TABLE OUTPUT AS SELECT ID, EXPLODE(L) AS E FROM INPUT;"],
+        "Table source is not supported with table functions"),
+    err("table: INSERT INTO from a table", [TSRC, "CREATE STREAM S (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+                                            "INSERT INTO S SELECT * FROM INPUT;"],
+        "INSERT INTO ... SELECT needs a stream to read: INPUT is a table"),
+    err("table: the key must be projected", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME FROM INPUT;"], "key"),
+    dict(err("table: GROUP BY a non-key column of a multi-partition table",
+             ["CREATE TABLE INPUT (ID BIGINT PRIMARY KEY, NAME STRING) WITH (kafka_topic='input2', value_format='JSON');",
+              "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "needs a repartition topic"),
+         topics=[{"name": "input2", "partitions": 2}]),
+]
+files["tables"] = cases
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
