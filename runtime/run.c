@@ -271,11 +271,14 @@ eng_run_batch(wr_engine *e,
     int64_t first_offset = -1;
     wr_record rec;
     wr_buf old = WR_BUF_INIT;
+    bool stopped = false;
     while (b.n < cap && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
         if (rec.offset < t->offset)
             continue; /* a batch read from its start: skip what was done */
-        if (q->pull && rec.offset >= t->end)
+        if (q->pull && rec.offset >= t->end) {
+            stopped = true;
             break; /* a pull query sees what was there when it started */
+        }
         t->offset = rec.offset + 1;
         (*consumed)++;
         q->stats.records_in++;
@@ -344,6 +347,10 @@ eng_run_batch(wr_engine *e,
     wr_buf_free(&old);
     if (rc < 0)
         return rc;
+    /* a compacted batch's last offsets may be gone: the task still moves past them */
+    int64_t batch_end = it.hdr.base_offset + it.hdr.last_offset_delta + 1;
+    if (!stopped && it.remaining == 0 && batch_end > t->offset)
+        t->offset = batch_end;
     wr_batch_select_all(&b);
     wr_eval_ctx cx = {.arena = ra};
     if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)

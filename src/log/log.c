@@ -208,9 +208,17 @@ tcfg_parse(const wr_logdb *db, wr__topic *t)
     c->retention_bytes = effective_long(db, &t->own, "retention.bytes");
     c->max_message_bytes = effective_long(db, &t->own, "max.message.bytes");
     c->index_interval = effective_long(db, &t->own, "index.interval.bytes");
-    for (size_t i = 0; i < NCONFIGS; i++)
+    c->delete_retention_ms = effective_long(db, &t->own, "delete.retention.ms");
+    for (size_t i = 0; i < NCONFIGS; i++) {
+        const char *v = effective(db, &t->own, i);
         if (!strcmp(config_names[i], "message.timestamp.type"))
-            c->log_append_time = !strcmp(effective(db, &t->own, i), "LogAppendTime");
+            c->log_append_time = !strcmp(v, "LogAppendTime");
+        else if (!strcmp(config_names[i], "cleanup.policy")) {
+            c->compact = strstr(v, "compact") != NULL;
+            c->delete = strstr(v, "delete") != NULL;
+        } else if (!strcmp(config_names[i], "min.cleanable.dirty.ratio"))
+            c->min_dirty_ratio = strtod(v, NULL);
+    }
 }
 
 /* ---- the topic table ------------------------------------------------------------------- */
@@ -927,6 +935,17 @@ wr_log_maintain(wr_logdb *db, wr_err *err)
         }
     }
     rc = wr__lmdb_err(mdb_txn_commit(txn), err, "commit");
+    /* compaction after the transaction: a pass reads and writes whole segments */
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i].cfg.compact)
+            continue;
+        wr_err perr = {0};
+        if (wr__part_compact(parts[i].p, &parts[i].cfg, now, &perr) != WR_OK) {
+            wr_log(WR_LOG_WARN, "log", "compaction: %s", perr.msg);
+            if (first == WR_OK)
+                first = wr_err_set(err, perr.code, "%s", perr.msg);
+        }
+    }
     free(parts);
     return first != WR_OK ? first : rc;
 }

@@ -52,6 +52,9 @@ typedef struct wr__tcfg {
     int64_t segment_bytes, segment_ms, retention_ms, retention_bytes, max_message_bytes;
     int64_t index_interval;
     bool log_append_time;
+    bool compact, delete;        /* cleanup.policy: compact and/or delete (retention) */
+    int64_t delete_retention_ms; /* how long a compacted topic keeps tombstones */
+    double min_dirty_ratio;      /* min.cleanable.dirty.ratio */
 } wr__tcfg;
 
 struct wr_partition {
@@ -71,6 +74,7 @@ struct wr_partition {
     bool dirty;          /* bytes written since the last fsync */
     uint64_t fail_gen;   /* bumped when unsynced appends are rolled back */
     bool deleted;
+    int64_t clean_upto; /* compaction: offsets below it are clean (in memory; 0 at open) */
 };
 
 typedef struct wr__topic {
@@ -121,6 +125,22 @@ void wr__part_mark_deleted(wr_partition *p);
 int wr__part_flush(wr_partition *p, wr_err *err);
 int
 wr__part_maintain(wr_partition *p, const wr__tcfg *cfg, MDB_txn *txn, int64_t now_ms, wr_err *err);
+
+/* partition.c, for compact.c: segments, file I/O and the index */
+wr__segment *wr__seg_new(const char *dir, int64_t base);
+void wr__seg_unref(wr__segment *s);
+int wr__seg_fd(wr__segment *s, wr_err *err);
+int wr__pread_full(int fd, void *buf, size_t n, uint64_t pos);
+int wr__pwrite_full(int fd, const void *buf, size_t n, uint64_t pos);
+int wr__fsync_fd(int fd);
+void wr__fsync_dir(const char *dir);
+int
+wr__seg_recover(wr_partition *p, wr__segment *s, uint64_t file_size, int64_t interval, wr_err *err);
+int wr__idx_store(wr_partition *p, MDB_txn *txn, wr__segment *s, const wr__tail *t, wr_err *err);
+
+/* compact.c: one cleaning pass over p's sealed segments (cleanup.policy=compact); no locks held
+   by the caller, no LMDB transaction open in this thread. */
+int wr__part_compact(wr_partition *p, const wr__tcfg *cfg, int64_t now_ms, wr_err *err);
 
 /* log.c */
 int wr__lmdb_err(int mrc, wr_err *err, const char *what);

@@ -46,8 +46,8 @@
 
 /* ---- segments -------------------------------------------------------------------------- */
 
-static wr__segment *
-seg_new(const char *dir, int64_t base)
+wr__segment *
+wr__seg_new(const char *dir, int64_t base)
 {
     wr__segment *s = calloc(1, sizeof *s);
     if (!s)
@@ -66,8 +66,8 @@ seg_new(const char *dir, int64_t base)
     return s;
 }
 
-static void
-seg_unref(wr__segment *s)
+void
+wr__seg_unref(wr__segment *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
@@ -78,8 +78,8 @@ seg_unref(wr__segment *s)
     free(s);
 }
 
-static int
-seg_fd(wr__segment *s, wr_err *err)
+int
+wr__seg_fd(wr__segment *s, wr_err *err)
 {
     if (s->fd >= 0)
         return WR_OK;
@@ -152,8 +152,8 @@ seg_lookup_time(const wr__segment *s, int64_t ts)
     return lo == 0 ? 0 : s->idx[lo - 1].pos;
 }
 
-static int
-pread_full(int fd, void *buf, size_t n, uint64_t pos)
+int
+wr__pread_full(int fd, void *buf, size_t n, uint64_t pos)
 {
     size_t done = 0;
     while (done < n) {
@@ -172,8 +172,8 @@ pread_full(int fd, void *buf, size_t n, uint64_t pos)
     return WR_OK;
 }
 
-static int
-pwrite_full(int fd, const void *buf, size_t n, uint64_t pos)
+int
+wr__pwrite_full(int fd, const void *buf, size_t n, uint64_t pos)
 {
     size_t done = 0;
     while (done < n) {
@@ -192,16 +192,16 @@ pwrite_full(int fd, const void *buf, size_t n, uint64_t pos)
     return WR_OK;
 }
 
-static int
-fsync_fd(int fd)
+int
+wr__fsync_fd(int fd)
 {
     if (wr_fault_sim(WR_FAULT_FSYNC))
         return WR_EIO;
     return fdatasync(fd) == 0 ? WR_OK : wr_err_from_errno(errno);
 }
 
-static void
-fsync_dir(const char *dir)
+void
+wr__fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -238,8 +238,8 @@ idx_encode(const wr__segment *s, const wr__tail *t, wr_buf *v)
     }
 }
 
-static int
-idx_store(wr_partition *p, MDB_txn *txn, wr__segment *s, const wr__tail *t, wr_err *err)
+int
+wr__idx_store(wr_partition *p, MDB_txn *txn, wr__segment *s, const wr__tail *t, wr_err *err)
 {
     wr_buf k = WR_BUF_INIT, v = WR_BUF_INIT;
     idx_key(&k, p, s->base);
@@ -273,7 +273,7 @@ static bool
 batch_at(wr__segment *s, uint64_t pos, int64_t offset)
 {
     uint8_t h[WR_RBATCH_LOG_OVERHEAD];
-    if (pread_full(s->fd, h, sizeof h, pos) != WR_OK)
+    if (wr__pread_full(s->fd, h, sizeof h, pos) != WR_OK)
         return false;
     return (int64_t)wr_be64_get(h) == offset;
 }
@@ -340,8 +340,8 @@ idx_load(wr_partition *p, MDB_txn *txn, wr__segment *s, uint64_t file_size)
 
 /* Scans s from s->t.size to file_size, validating and indexing every batch; cuts the file at the
    first bad batch. expect_min is the least offset the next batch may start at. */
-static int
-seg_recover(wr_partition *p, wr__segment *s, uint64_t file_size, int64_t interval, wr_err *err)
+int
+wr__seg_recover(wr_partition *p, wr__segment *s, uint64_t file_size, int64_t interval, wr_err *err)
 {
     wr_buf buf = WR_BUF_INIT;
     uint64_t pos = s->t.size;
@@ -355,7 +355,7 @@ seg_recover(wr_partition *p, wr__segment *s, uint64_t file_size, int64_t interva
             break;
         }
         uint8_t lh[WR_RBATCH_LOG_OVERHEAD];
-        if ((rc = pread_full(s->fd, lh, sizeof lh, pos)) != WR_OK)
+        if ((rc = wr__pread_full(s->fd, lh, sizeof lh, pos)) != WR_OK)
             goto fail;
         size_t size = wr_rbatch_size(lh, sizeof lh);
         if (size < WR_RBATCH_HEADER_SIZE || size > MAX_BATCH_BYTES) {
@@ -372,7 +372,7 @@ seg_recover(wr_partition *p, wr__segment *s, uint64_t file_size, int64_t interva
             rc = wr_err_set(err, WR_ENOMEM, "out of memory recovering %s", s->path);
             goto fail;
         }
-        if ((rc = pread_full(s->fd, b, size, pos)) != WR_OK)
+        if ((rc = wr__pread_full(s->fd, b, size, pos)) != WR_OK)
             goto fail;
         wr_rbatch_hdr h;
         if (wr_rbatch_validate(b, size, &h, &verr) != WR_OK) {
@@ -427,6 +427,15 @@ list_segments(const char *dir, int64_t **bases, size_t *n, wr_err *err)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
+        if (strlen(nm) == 32 && strcmp(nm + 20, ".log.cleaned") == 0) {
+            /* a compaction's output that a crash left before it was renamed in */
+            char *stray;
+            if (asprintf(&stray, "%s/%s", dir, nm) >= 0) {
+                unlink(stray);
+                free(stray);
+            }
+            continue;
+        }
         if (strlen(nm) != 24 || strcmp(nm + 20, ".log") != 0 || strspn(nm, "0123456789") != 20)
             continue;
         if (*n == cap) {
@@ -465,20 +474,20 @@ segs_push(wr_partition *p, wr__segment *s)
 static int
 seg_create(wr_partition *p, int64_t base, wr_err *err)
 {
-    wr__segment *s = seg_new(p->dir, base);
+    wr__segment *s = wr__seg_new(p->dir, base);
     if (!s || !segs_push(p, s)) {
-        seg_unref(s);
+        wr__seg_unref(s);
         return wr_err_set(err, WR_ENOMEM, "out of memory creating a segment");
     }
     s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (s->fd < 0) {
         int e = errno;
         p->nsegs--;
-        seg_unref(s);
+        wr__seg_unref(s);
         return wr_err_set(err, wr_err_from_errno(e), "create segment in %s: %s", p->dir,
                           strerror(e));
     }
-    fsync_dir(p->dir);
+    wr__fsync_dir(p->dir);
     p->durable = s->t;
     return WR_OK;
 }
@@ -531,13 +540,13 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
         wr_buf_free(&k);
     }
     for (size_t i = 0; i < nb; i++) {
-        wr__segment *s = seg_new(p->dir, bases[i]);
+        wr__segment *s = wr__seg_new(p->dir, bases[i]);
         if (!s || !segs_push(p, s)) {
-            seg_unref(s);
+            wr__seg_unref(s);
             rc = wr_err_set(err, WR_ENOMEM, "out of memory opening %s", p->dir);
             goto fail;
         }
-        if ((rc = seg_fd(s, err)) != WR_OK)
+        if ((rc = wr__seg_fd(s, err)) != WR_OK)
             goto fail;
         struct stat st;
         if (fstat(s->fd, &st) != 0) {
@@ -550,7 +559,7 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
             wr_log(WR_LOG_WARN, TAG, "%s: base offset %" PRId64 " overlaps the previous segment",
                    s->path, s->base);
         if ((uint64_t)st.st_size != s->t.size &&
-            (rc = seg_recover(p, s, (uint64_t)st.st_size, interval, err)) != WR_OK)
+            (rc = wr__seg_recover(p, s, (uint64_t)st.st_size, interval, err)) != WR_OK)
             goto fail;
     }
     /* an empty sealed segment carries nothing: drop it */
@@ -559,7 +568,7 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
         if (s->t.size == 0) {
             unlink(s->path);
             idx_forget(p, txn, s->base);
-            seg_unref(s);
+            wr__seg_unref(s);
             memmove(&p->segs[i], &p->segs[i + 1], (p->nsegs - i - 1) * sizeof *p->segs);
             p->nsegs--;
         } else {
@@ -570,14 +579,14 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
         goto fail;
     wr__segment *act = p->segs[p->nsegs - 1];
     act->created_ms = wr_clock_wall_ms();
-    if ((rc = fsync_fd(act->fd)) != WR_OK) {
+    if ((rc = wr__fsync_fd(act->fd)) != WR_OK) {
         wr_err_set(err, rc, "fsync %s: %s", act->path, wr_strerror(rc));
         goto fail;
     }
     /* remember what recovery learnt, so the next open need not scan again */
     for (size_t i = 0; i < p->nsegs; i++) {
         wr__segment *s = p->segs[i];
-        if (s->persisted != s->t.size && (rc = idx_store(p, txn, s, &s->t, err)) != WR_OK)
+        if (s->persisted != s->t.size && (rc = wr__idx_store(p, txn, s, &s->t, err)) != WR_OK)
             goto fail;
     }
     mrc = mdb_txn_commit(txn);
@@ -599,7 +608,7 @@ fail:
         mdb_txn_abort(txn);
     free(bases);
     for (size_t i = 0; i < p->nsegs; i++)
-        seg_unref(p->segs[i]);
+        wr__seg_unref(p->segs[i]);
     free(p->segs);
     free(p->dir);
     pthread_mutex_destroy(&p->mu);
@@ -648,7 +657,7 @@ sync_locked(wr_partition *p)
     p->syncing = true;
     p->dirty = false;
     pthread_mutex_unlock(&p->mu);
-    int rc = fsync_fd(fd);
+    int rc = wr__fsync_fd(fd);
     pthread_mutex_lock(&p->mu);
     p->syncing = false;
     if (rc == WR_OK) {
@@ -707,6 +716,10 @@ wr_log_append(
         if (rc != WR_OK)
             return rc;
         size_t size = wr_rbatch_size(data + off, len - off);
+        if ((int64_t)h.records_count != (int64_t)h.last_offset_delta + 1)
+            return wr_err_set(err, WR_ECORRUPT,
+                              "record batch count %d does not match last offset delta %d",
+                              h.records_count, h.last_offset_delta);
         if ((int64_t)size > cfg.max_message_bytes)
             return wr_err_set(err, WR_ETOOBIG,
                               "record batch of %zu bytes exceeds max.message.bytes %" PRId64, size,
@@ -754,7 +767,7 @@ wr_log_append(
     res->log_append_time = cfg.log_append_time ? now : -1;
 
     wr__tail before = s->t;
-    rc = pwrite_full(s->fd, copy, len, s->t.size);
+    rc = wr__pwrite_full(s->fd, copy, len, s->t.size);
     if (rc != WR_OK) {
         if (ftruncate(s->fd, (off_t)before.size) != 0)
             wr_log(WR_LOG_ERROR, TAG, "truncate %s: %s", s->path, strerror(errno));
@@ -849,7 +862,7 @@ seek_batch(
 {
     uint8_t hb[WR_RBATCH_HEADER_SIZE];
     while (pos + WR_RBATCH_HEADER_SIZE <= limit) {
-        int rc = pread_full(s->fd, hb, sizeof hb, pos);
+        int rc = wr__pread_full(s->fd, hb, sizeof hb, pos);
         if (rc != WR_OK)
             return rc;
         peek_hdr(hb, h);
@@ -894,7 +907,7 @@ wr_log_read(wr_partition *p,
     int rc = WR_OK;
     while (offset < vis && si < p->nsegs) {
         wr__segment *s = p->segs[si];
-        if ((rc = seg_fd(s, err)) != WR_OK)
+        if ((rc = wr__seg_fd(s, err)) != WR_OK)
             break;
         uint64_t pos = seg_lookup(s, offset), limit = s->t.size;
         atomic_fetch_add(&s->refs, 1);
@@ -913,7 +926,7 @@ wr_log_read(wr_partition *p,
             if (!dst)
                 rc = WR_ENOMEM;
             else
-                rc = pread_full(s->fd, dst, (size_t)want, at);
+                rc = wr__pread_full(s->fd, dst, (size_t)want, at);
             if (rc == WR_OK) {
                 /* keep whole, visible batches only */
                 size_t used = 0;
@@ -930,7 +943,7 @@ wr_log_read(wr_partition *p,
                 out->len = start;
             }
         }
-        seg_unref(s);
+        wr__seg_unref(s);
         pthread_mutex_lock(&p->mu);
         if (rc != WR_OK || res->bytes > 0 || p->deleted)
             break;
@@ -977,7 +990,7 @@ wr_log_offset_for_time(
         wr__segment *s = p->segs[si];
         if (s->t.max_ts < ts || s->t.next_offset <= start)
             continue;
-        if ((rc = seg_fd(s, err)) != WR_OK)
+        if ((rc = wr__seg_fd(s, err)) != WR_OK)
             break;
         uint64_t pos = seg_lookup_time(s, ts), limit = s->t.size;
         atomic_fetch_add(&s->refs, 1);
@@ -985,7 +998,7 @@ wr_log_offset_for_time(
         uint8_t hb[WR_RBATCH_HEADER_SIZE];
         while (pos + WR_RBATCH_HEADER_SIZE <= limit && rc == WR_OK) {
             wr_rbatch_hdr h;
-            if ((rc = pread_full(s->fd, hb, sizeof hb, pos)) != WR_OK)
+            if ((rc = wr__pread_full(s->fd, hb, sizeof hb, pos)) != WR_OK)
                 break;
             peek_hdr(hb, &h);
             if (h.magic != 2 || h.batch_length < WR_RBATCH_HEADER_SIZE - WR_RBATCH_LOG_OVERHEAD) {
@@ -999,7 +1012,7 @@ wr_log_offset_for_time(
                 /* the first record at or after ts inside this batch */
                 wr_buf_reset(&batch);
                 uint8_t *b = wr_buf_extend(&batch, size);
-                if (!b || (rc = pread_full(s->fd, b, size, pos)) != WR_OK) {
+                if (!b || (rc = wr__pread_full(s->fd, b, size, pos)) != WR_OK) {
                     rc = rc ? rc : WR_ENOMEM;
                     break;
                 }
@@ -1022,7 +1035,7 @@ wr_log_offset_for_time(
             }
             pos += size;
         }
-        seg_unref(s);
+        wr__seg_unref(s);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -1068,7 +1081,7 @@ seg_remove(wr_partition *p, size_t i, MDB_txn *txn)
         idx_forget(p, txn, s->base);
     memmove(&p->segs[i], &p->segs[i + 1], (p->nsegs - i - 1) * sizeof *p->segs);
     p->nsegs--;
-    seg_unref(s);
+    wr__seg_unref(s);
 }
 
 static int
@@ -1139,14 +1152,15 @@ wr__part_maintain(wr_partition *p, const wr__tcfg *c, MDB_txn *txn, int64_t now,
         pthread_cond_wait(&p->cond, &p->mu);
     wr__segment *s = active(p);
     bool expired_active =
-        cfg.retention_ms >= 0 && s->t.size > 0 &&
+        cfg.delete &&cfg.retention_ms >= 0 && s->t.size > 0 &&
         (s->t.max_ts >= 0 ? s->t.max_ts : s->last_append_ms) < now - cfg.retention_ms;
     if (s->t.size > 0 && (now - s->created_ms >= cfg.segment_ms || expired_active)) {
         if ((rc = roll_locked(p, err)) != WR_OK)
             goto out;
     }
-    /* retention by time: segments whose newest record is older than retention.ms */
-    while (cfg.retention_ms >= 0 && p->nsegs > 1) {
+    /* retention by time: segments whose newest record is older than retention.ms (not for a
+       topic that is compacted only) */
+    while (cfg.delete &&cfg.retention_ms >= 0 && p->nsegs > 1) {
         wr__segment *o = p->segs[0];
         int64_t newest = o->t.max_ts >= 0 ? o->t.max_ts : o->last_append_ms;
         if (newest >= now - cfg.retention_ms)
@@ -1156,7 +1170,7 @@ wr__part_maintain(wr_partition *p, const wr__tcfg *c, MDB_txn *txn, int64_t now,
         seg_remove(p, 0, txn);
     }
     /* retention by size: drop the oldest while the rest still exceeds retention.bytes */
-    if (cfg.retention_bytes >= 0) {
+    if (cfg.delete &&cfg.retention_bytes >= 0) {
         uint64_t total = 0;
         for (size_t i = 0; i < p->nsegs; i++)
             total += p->segs[i]->t.size;
@@ -1172,10 +1186,10 @@ wr__part_maintain(wr_partition *p, const wr__tcfg *c, MDB_txn *txn, int64_t now,
     /* store sealed segments' indexes, and the active one's up to the durable point */
     for (size_t i = 0; i + 1 < p->nsegs && rc == WR_OK; i++)
         if (p->segs[i]->persisted != p->segs[i]->t.size)
-            rc = idx_store(p, txn, p->segs[i], &p->segs[i]->t, err);
+            rc = wr__idx_store(p, txn, p->segs[i], &p->segs[i]->t, err);
     s = active(p);
     if (rc == WR_OK && p->durable.size != s->persisted)
-        rc = idx_store(p, txn, s, &p->durable, err);
+        rc = wr__idx_store(p, txn, s, &p->durable, err);
 out:
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -1189,7 +1203,7 @@ wr__part_mark_deleted(wr_partition *p)
         pthread_cond_wait(&p->cond, &p->mu);
     p->deleted = true;
     for (size_t i = 0; i < p->nsegs; i++)
-        seg_unref(p->segs[i]);
+        wr__seg_unref(p->segs[i]);
     p->nsegs = 0;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
@@ -1208,12 +1222,12 @@ wr__part_close(wr_partition *p)
         if (mdb_txn_begin(p->db->env, NULL, 0, &txn) == 0) {
             wr__segment *s = active(p);
             if (p->durable.size != s->persisted)
-                idx_store(p, txn, s, &p->durable, NULL);
+                wr__idx_store(p, txn, s, &p->durable, NULL);
             mdb_txn_commit(txn);
         }
     }
     for (size_t i = 0; i < p->nsegs; i++)
-        seg_unref(p->segs[i]);
+        wr__seg_unref(p->segs[i]);
     free(p->segs);
     free(p->dir);
     pthread_mutex_destroy(&p->mu);

@@ -75,8 +75,8 @@ wr_rbatch_parse_hdr(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *e
                           "record batch has a negative record count (%d) or "
                           "last offset delta (%d)",
                           h->records_count, h->last_offset_delta);
-    /* compaction may empty a batch (count 0) but keeps its last offset delta */
-    if (h->records_count > 0 && h->records_count != h->last_offset_delta + 1)
+    /* compaction leaves fewer records (even none) but keeps the last offset delta */
+    if ((int64_t)h->records_count > (int64_t)h->last_offset_delta + 1)
         return wr_err_set(err, WR_ECORRUPT,
                           "record batch count %d does not match last offset delta %d",
                           h->records_count, h->last_offset_delta);
@@ -207,7 +207,7 @@ wr_rbatch_iter_init(wr_rbatch_iter *it,
     const uint8_t *recs = data + WR_RBATCH_HEADER_SIZE;
     size_t rlen = size - WR_RBATCH_HEADER_SIZE;
     wr_compression c = wr_rbatch_compression(&it->hdr);
-    if (c != WR_COMPRESSION_NONE) {
+    if (c != WR_COMPRESSION_NONE && it->hdr.records_count > 0) {
         wr_buf_reset(scratch);
         rc = wr_decompress(c, recs, rlen, scratch, max_decompressed, err);
         if (rc != WR_OK)
@@ -254,6 +254,67 @@ wr_record_header_next(wr_rd *rd, wr_rheader *h)
         return WR_ECORRUPT;
     h->value_len = vlen;
     return rd->err ? rd->err : 1;
+}
+
+/* ---- compaction ------------------------------------------------------------------------ */
+
+int
+wr_rbatch_filter(const uint8_t *data,
+                 size_t len,
+                 bool (*keep)(void *arg, const wr_record *rec),
+                 void *arg,
+                 wr_buf *out,
+                 wr_buf *scratch,
+                 size_t max_decompressed,
+                 int32_t *kept,
+                 wr_err *err)
+{
+    wr_rbatch_iter it;
+    int rc = wr_rbatch_iter_init(&it, data, len, scratch, max_decompressed, err);
+    if (rc != WR_OK)
+        return rc;
+    size_t size = wr_rbatch_size(data, len);
+    wr_buf recs = WR_BUF_INIT;
+    int32_t n = 0;
+    wr_record rec;
+    for (;;) {
+        const uint8_t *from = it.rd.p;
+        if ((rc = wr_rbatch_iter_next(&it, &rec, err)) <= 0)
+            break;
+        if (keep(arg, &rec)) { /* a record's bytes are relative to the batch's base: copied */
+            wr_buf_append(&recs, from, (size_t)(it.rd.p - from));
+            n++;
+        }
+    }
+    *kept = n;
+    if (rc == WR_OK && !wr_buf_ok(&recs))
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory compacting a record batch");
+    if (rc != WR_OK || n == it.hdr.records_count) {
+        if (rc == WR_OK)
+            wr_buf_append(out, data, size); /* nothing removed: the batch as it was */
+        wr_buf_free(&recs);
+        return rc;
+    }
+    size_t start = out->len;
+    wr_buf_append(out, data, WR_RBATCH_HEADER_SIZE);
+    if (n > 0 && wr_buf_ok(out))
+        rc = wr_compress(wr_rbatch_compression(&it.hdr), recs.data, recs.len, out, err);
+    wr_buf_free(&recs);
+    if (rc == WR_OK && !wr_buf_ok(out))
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory compacting a record batch");
+    if (rc != WR_OK) {
+        out->len = start;
+        return rc;
+    }
+    uint8_t *hdr = out->data + start;
+    size_t nsize = out->len - start;
+    if (n == 0) /* a bare header, uncompressed as Kafka writes them */
+        wr_be16_put(hdr + OFF_ATTRIBUTES,
+                    (uint16_t)(it.hdr.attributes & ~WR_RBATCH_COMPRESSION_MASK));
+    wr_be32_put(hdr + OFF_BATCH_LENGTH, (uint32_t)(nsize - WR_RBATCH_LOG_OVERHEAD));
+    wr_be32_put(hdr + OFF_RECORDS_COUNT, (uint32_t)n);
+    wr_be32_put(hdr + OFF_CRC, wr_crc32c(0, hdr + OFF_ATTRIBUTES, nsize - OFF_ATTRIBUTES));
+    return WR_OK;
 }
 
 /* ---- building -------------------------------------------------------------------------- */

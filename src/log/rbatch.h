@@ -59,8 +59,8 @@ typedef struct wr_rbatch_hdr {
 } wr_rbatch_hdr;
 
 /* Parses the header of the batch at data[0..len). Checks magic == 2, batch_length within
-   [49, len - 12], records_count >= 0 and == last_offset_delta + 1 unless the batch is empty
-   after compaction. Does not check the CRC. */
+   [49, len - 12], 0 <= records_count <= last_offset_delta + 1 (fewer after compaction; an
+   append checks for equality). Does not check the CRC. */
 int wr_rbatch_parse_hdr(const uint8_t *data, size_t len, wr_rbatch_hdr *hdr, wr_err *err);
 
 /* Header parse + CRC-32C check (+ for uncompressed batches, a walk of every record). */
@@ -123,6 +123,21 @@ int wr_rbatch_iter_next(wr_rbatch_iter *it, wr_record *rec, wr_err *err);
 /* Walks a record's headers: returns 1 and fills h, 0 at the end, negative on malformed bytes.
  *rd must start as wr_rd_make(rec->headers, rec->headers_len). */
 int wr_record_header_next(wr_rd *rd, wr_rheader *h);
+
+/* Compaction: appends to out the batch at data[0..len) holding only the records keep accepts
+   (*kept of them), with its base offset, last offset delta, timestamps, producer fields and
+   codec unchanged, so every kept record keeps its offset. Unchanged when every record is kept;
+   with none kept, a header-only batch (count 0). Returns a negative WR_E* code on a malformed
+   batch; out is unchanged then. */
+int wr_rbatch_filter(const uint8_t *data,
+                     size_t len,
+                     bool (*keep)(void *arg, const wr_record *rec),
+                     void *arg,
+                     wr_buf *out,
+                     wr_buf *scratch,
+                     size_t max_decompressed,
+                     int32_t *kept,
+                     wr_err *err);
 
 typedef struct wr_rbatch_builder {
     wr_buf records; /* uncompressed record bytes */
