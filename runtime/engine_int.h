@@ -72,12 +72,13 @@ typedef struct wr_source {
 
 typedef struct task {
     int32_t partition;
-    int64_t offset;      /* next input offset */
-    int64_t end;         /* a pull query: the log end offset when it started */
-    wr_store *store;     /* an aggregation's state (NULL: a stateless query) */
-    wr_state_txn *txn;   /* during a run: the state's transaction */
-    int64_t stream_time; /* the largest event time seen (INT64_MIN: none yet) */
-    int64_t final_upto;  /* EMIT FINAL: windows ending before this were emitted */
+    int64_t offset;         /* next input offset */
+    int64_t end;            /* a pull query: the log end offset when it started */
+    wr_store *store;        /* an aggregation's state (NULL: a stateless query) */
+    wr_state_txn *txn;      /* during a run: the state's transaction */
+    int64_t stream_time;    /* the largest event time seen (INT64_MIN: none yet) */
+    int64_t final_upto;     /* EMIT FINAL: windows ending before this were emitted */
+    struct rowcache *cache; /* during a run: the rows it updated (stateful.c), or NULL */
 } task;
 
 /* A running aggregation's plan: what each input row feeds, and how results come out. */

@@ -320,12 +320,124 @@ agg_emit(aggctx *c, const aggrow *r, bool gone, wr_err *err)
     return eng_emit_record(c->e, q, c->t, c->so, &c->kb, knull, kh, &c->vb, vnull, r->maxts, err);
 }
 
+/* ---- the row cache -----------------------------------------------------------------------
+ *
+ * During one run of a task, the rows its records update stay in memory (encoded, as the store
+ * holds them) and reach the state transaction once each, when the run ends: a group hit by a
+ * thousand records in a run costs one write to RocksDB, not a thousand. Reads look in the
+ * cache first. Session windows, which search the store by key range, go to the store directly.
+ */
+
+typedef struct centry {
+    uint64_t h; /* 0: an empty slot */
+    uint8_t *k, *v;
+    size_t kl, vl, vcap;
+    bool new_window;
+    int64_t we;
+} centry;
+
+struct rowcache {
+    centry *slots;
+    size_t cap, n;
+};
+
+static uint64_t
+cache_hash(const uint8_t *k, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 0x100000001b3ull;
+    return h | 1;
+}
+
+static centry *
+cache_find(struct rowcache *rc, const uint8_t *k, size_t kl, uint64_t h)
+{
+    size_t i = (size_t)h & (rc->cap - 1);
+    while (rc->slots[i].h != 0 &&
+           (rc->slots[i].h != h || rc->slots[i].kl != kl || memcmp(rc->slots[i].k, k, kl) != 0))
+        i = (i + 1) & (rc->cap - 1);
+    return &rc->slots[i];
+}
+
+static bool
+cache_grow(struct rowcache *rc)
+{
+    size_t cap = rc->cap ? rc->cap * 2 : 1024;
+    centry *old = rc->slots, *ns = calloc(cap, sizeof *ns);
+    if (ns == NULL)
+        return false;
+    size_t ocap = rc->cap;
+    rc->slots = ns;
+    rc->cap = cap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].h != 0)
+            *cache_find(rc, old[i].k, old[i].kl, old[i].h) = old[i];
+    free(old);
+    return true;
+}
+
+/* Writes every cached row (and its window index entry) into the task's transaction and empties
+   the cache. */
+static int
+cache_flush(task *t, wr_err *err)
+{
+    struct rowcache *rc = t->cache;
+    int r = WR_OK;
+    wr_buf wk = WR_BUF_INIT;
+    for (size_t i = 0; rc != NULL && i < rc->cap; i++) {
+        centry *ce = &rc->slots[i];
+        if (ce->h == 0)
+            continue;
+        if (r == WR_OK)
+            r = wr_store_put(t->txn, t->store, ce->k, ce->kl, ce->v, ce->vl);
+        if (r == WR_OK && ce->new_window) {
+            wr_buf kb = {.data = ce->k, .len = ce->kl};
+            wix_key(&kb, ce->we, &wk);
+            r = wr_store_put(t->txn, t->store, wk.data, wk.len, "", 0);
+        }
+        free(ce->k);
+        free(ce->v);
+        *ce = (centry){0};
+    }
+    if (rc != NULL)
+        rc->n = 0;
+    wr_buf_free(&wk);
+    return r == WR_OK ? WR_OK
+                      : wr_err_set(err, r, "store %s: out of memory", wr_store_name(t->store));
+}
+
+/* Frees the cache; rows not flushed (a failed run) go with it, as the transaction does. */
+static void
+cache_free(task *t)
+{
+    if (t->cache == NULL)
+        return;
+    for (size_t i = 0; i < t->cache->cap; i++) {
+        free(t->cache->slots[i].k);
+        free(t->cache->slots[i].v);
+    }
+    free(t->cache->slots);
+    free(t->cache);
+    t->cache = NULL;
+}
+
 static int
 agg_get(aggctx *c, const wr_buf *key, aggrow *r, bool *found, wr_buf *tmp, wr_err *err)
 {
     const aggexec *ax = c->q->agg;
-    int rc = wr_store_get(c->e->opts.state, c->t->txn, c->t->store, key->data, key->len, tmp, found,
+    int rc = WR_OK;
+    centry *ce = NULL;
+    if (c->t->cache != NULL && c->t->cache->n > 0)
+        ce = cache_find(c->t->cache, key->data, key->len, cache_hash(key->data, key->len));
+    if (ce != NULL && ce->h != 0) {
+        *found = true;
+        wr_buf_reset(tmp);
+        wr_buf_append(tmp, ce->v, ce->vl);
+    } else {
+        rc = wr_store_get(c->e->opts.state, c->t->txn, c->t->store, key->data, key->len, tmp, found,
                           err);
+    }
     if (rc != WR_OK)
         return rc;
     if (*found && !eng_agg_decode(ax, key->data, key->len, tmp->data, tmp->len, r, c->a))
@@ -344,6 +456,35 @@ agg_put(aggctx *c, const wr_buf *key, const aggrow *r, bool new_window, wr_buf *
 {
     const aggexec *ax = c->q->agg;
     agg_encode_value(ax, r, tmp);
+    struct rowcache *rcache = c->t->cache;
+    if (rcache != NULL && wr_buf_ok(tmp)) {
+        if (2 * (rcache->n + 1) > rcache->cap && !cache_grow(rcache))
+            return WR_ENOMEM;
+        uint64_t h = cache_hash(key->data, key->len);
+        centry *ce = cache_find(rcache, key->data, key->len, h);
+        if (ce->h == 0) {
+            if ((ce->k = malloc(key->len + 1)) == NULL)
+                return WR_ENOMEM;
+            memcpy(ce->k, key->data, key->len);
+            ce->kl = key->len;
+            ce->h = h;
+            rcache->n++;
+        }
+        if (ce->vcap < tmp->len) {
+            uint8_t *nv = realloc(ce->v, tmp->len);
+            if (nv == NULL)
+                return WR_ENOMEM;
+            ce->v = nv;
+            ce->vcap = tmp->len;
+        }
+        memcpy(ce->v, tmp->data, tmp->len);
+        ce->vl = tmp->len;
+        if (new_window) {
+            ce->new_window = true;
+            ce->we = r->we;
+        }
+        return WR_OK;
+    }
     int rc = wr_store_put(c->t->txn, c->t->store, key->data, key->len, tmp->data, tmp->len);
     if (rc == WR_OK && new_window) {
         wix_key(key, r->we, tmp);
@@ -730,6 +871,10 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     size_t off = 0;
     if (q->agg != NULL && rc == WR_OK && (t->txn = wr_state_txn_begin(e->opts.state)) == NULL)
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    bool sessions = q->agg != NULL && q->agg->windowed && q->agg->win.kind == WR_WIN_SESSION;
+    if (q->agg != NULL && rc == WR_OK && !sessions &&
+        (t->cache = calloc(1, sizeof *t->cache)) == NULL)
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
     while (rc == WR_OK && off < data.len) {
         size_t n = wr_rbatch_size(data.data + off, data.len - off);
         if (n == 0)
@@ -743,7 +888,8 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     if (q->agg != NULL && rc == WR_OK) {
         /* closed windows out, expired ones away, the input position with the state */
         aggctx c = {0};
-        if (aggctx_init(&c, e, q, t, &so, ra) != WR_OK)
+        rc = cache_flush(t, err);
+        if (rc == WR_OK && aggctx_init(&c, e, q, t, &so, ra) != WR_OK)
             rc = wr_err_set(err, WR_ENOMEM, "out of memory");
         if (rc == WR_OK)
             rc = agg_windows(&c, err);
@@ -761,6 +907,7 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         else
             wr_state_txn_abort(t->txn);
         t->txn = NULL;
+        cache_free(t);
         if (rc != WR_OK) { /* nothing of this run counts: it runs again */
             t->offset = start;
             t->stream_time = stream_time;

@@ -1,0 +1,326 @@
+/*
+ * sql_stateful.c - stateful queries over RocksDB state stores: a GROUP BY over distinct keys, a
+ * tumbling-window count, and the restore of a large store from its changelog.
+ *
+ *   build/bench/sql_stateful [GROUP_RECORDS] [WINDOW_RECORDS] [RESTORE_MB] [DIR]
+ *
+ * Defaults: 1,000,000 records with as many distinct keys; 10,000,000 records in 1,000 groups
+ * with one-minute windows; a 1024 MB store. Everything runs on one thread in a fresh directory
+ * under DIR (default /tmp), against the same engine `weir server` runs, with the server's
+ * default state settings (64 MiB block cache, 64 MiB of memtables):
+ *   limit:    read and decode the GROUP BY input without a query (as bench/sql_stateless);
+ *   group by: CREATE TABLE ... AS SELECT K, COUNT(*), SUM(V) ... GROUP BY K, first poll to
+ *             the last output appended; each record reads and writes its group's row;
+ *   tumbling: CREATE TABLE ... WINDOW TUMBLING (SIZE 1 MINUTE) ... COUNT(*) over the 10M;
+ *   restore:  a store written through transactions until its changelog holds RESTORE_MB
+ *             (1 KB values), the state directory deleted, the store restored from the changelog.
+ * Prints records/s (one core: records/s per core), the ratio to the limit, the process's peak
+ * RSS after each step, the RocksDB bytes on disk, and the restore rate in records/s and MB/s.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/engine.h"
+#include "runtime/format.h"
+#include "runtime/types.h"
+#include "src/base/logging.h"
+#include "src/log/log.h"
+#include "src/log/rbatch.h"
+#include "state/store.h"
+#include "udf/fn.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+die(const char *what, const wr_err *err)
+{
+    fprintf(stderr, "sql_stateful: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+static double
+peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+/* Bytes of the files under path (recursively). */
+static double
+disk_bytes(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    double total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) != 0)
+            continue;
+        total += S_ISDIR(st.st_mode) ? disk_bytes(p) : (double)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Appends n JSON records made by fmt_fn to topic, in zstd batches of 500. */
+static void
+load(wr_logdb *db,
+     const char *topic,
+     long n,
+     int (*make)(char *buf, size_t cap, long i, int64_t *ts),
+     wr_err *err)
+{
+    if (wr_log_topic_create(db, topic, 1, NULL, err) != WR_OK)
+        die("topic", err);
+    wr_partition *p;
+    wr_log_partition(db, topic, 0, &p);
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
+    wr_buf batch = WR_BUF_INIT;
+    char value[256];
+    for (long i = 0; i < n; i++) {
+        int64_t ts;
+        int len = make(value, sizeof value, i, &ts);
+        uint8_t key[8];
+        wr_be64_put(key, (uint64_t)i);
+        wr_rbatch_builder_add(&bb, ts, key, 8, value, len, NULL, 0);
+        if (bb.count == 500 || i == n - 1) {
+            wr_buf_reset(&batch);
+            wr_log_append_result res;
+            if (wr_rbatch_builder_finish(&bb, &batch, err) != WR_OK ||
+                wr_log_append(p, batch.data, batch.len, &res, err) != WR_OK)
+                die("append", err);
+        }
+    }
+    wr_rbatch_builder_free(&bb);
+    wr_buf_free(&batch);
+}
+
+static int
+group_record(char *buf, size_t cap, long i, int64_t *ts)
+{
+    *ts = 1700000000000L + i;
+    return snprintf(buf, cap, "{\"K\":\"key-%08ld\",\"V\":%ld,\"NOTE\":\"some payload %ld\"}",
+                    (i * 7919) % 100000000, i % 1000, i);
+}
+
+static int
+window_record(char *buf, size_t cap, long i, int64_t *ts)
+{
+    *ts = 1700000000000L + i; /* one record a millisecond: 60,000 a window */
+    return snprintf(buf, cap, "{\"G\":\"g-%04ld\",\"V\":%ld}", (i * 31) % 1000, i % 100);
+}
+
+/* The limit: read, decompress and decode every value of topic. */
+static double
+decode_rate(wr_logdb *db, const char *topic, wr_err *err)
+{
+    static const char *names[] = {"K", "V", "NOTE"};
+    const wr_sql_type *types[] = {wr_type_of(WR_T_STRING), wr_type_of(WR_T_INT),
+                                  wr_type_of(WR_T_STRING)};
+    wr_fmt f = {
+        .kind = WR_FMT_JSON, .ncols = 3, .names = names, .types = types, .wrap_single = true};
+    wr_partition *p;
+    wr_log_partition(db, topic, 0, &p);
+    wr_arena *a = wr_arena_create(0);
+    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    wr_val vals[3];
+    long decoded = 0;
+    double t0 = now_s();
+    for (int64_t off = 0; off < wr_log_end_offset(p);) {
+        wr_buf_reset(&data);
+        wr_log_read_result rr;
+        if (wr_log_read(p, off, 1 << 20, &data, &rr, err) != WR_OK)
+            die("read", err);
+        for (size_t at = 0; at < data.len;) {
+            size_t sz = wr_rbatch_size(data.data + at, data.len - at);
+            wr_rbatch_iter it;
+            if (sz == 0 ||
+                wr_rbatch_iter_init(&it, data.data + at, sz, &scratch, 64 << 20, err) != WR_OK)
+                die("iter", err);
+            wr_record rec;
+            while (wr_rbatch_iter_next(&it, &rec, err) == 1) {
+                if (rec.offset < off)
+                    continue;
+                off = rec.offset + 1;
+                if (wr_fmt_decode(&f, rec.value, (size_t)rec.value_len, false, vals, a, err) !=
+                    WR_OK)
+                    die("decode", err);
+                decoded++;
+            }
+            wr_arena_reset(a);
+            at += sz;
+        }
+    }
+    double s = now_s() - t0;
+    wr_buf_free(&data);
+    wr_buf_free(&scratch);
+    wr_arena_destroy(a);
+    return (double)decoded / s;
+}
+
+/* Runs the engine until it has nothing left to do; returns records/s of the run. */
+static double
+run_query(wr_engine *e, long *consumed, wr_err *err)
+{
+    *consumed = 0;
+    double t0 = now_s();
+    for (;;) {
+        int64_t n = 0;
+        if (wr_engine_poll(e, &n, err) != WR_OK)
+            die("poll", err);
+        if (n == 0)
+            break;
+        *consumed += n;
+    }
+    return (double)*consumed / (now_s() - t0);
+}
+
+int
+main(int argc, char **argv)
+{
+    long group_n = argc > 1 ? atol(argv[1]) : 1000000;
+    long window_n = argc > 2 ? atol(argv[2]) : 10000000;
+    long restore_mb = argc > 3 ? atol(argv[3]) : 1024;
+    const char *base = argc > 4 ? argv[4] : "/tmp";
+    char dir[512], statedir[600];
+    snprintf(dir, sizeof dir, "%s/weir-bench-stateful-XXXXXX", base);
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp", NULL);
+    snprintf(statedir, sizeof statedir, "%s/state", dir);
+    wr_log_set_level(WR_LOG_WARN);
+    wr_err err = {0};
+    wr_logdb *db;
+    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
+    if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
+        die("open", &err);
+    wr_state_opts so = {
+        .dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
+    wr_state *state;
+    if (wr_state_open(&so, &state, &err) != WR_OK)
+        die("state", &err);
+    printf("sql_stateful: in %s; loading %ld + %ld records\n", dir, group_n, window_n);
+    fflush(stdout);
+    load(db, "events", group_n, group_record, &err);
+    load(db, "ticks", window_n, window_record, &err);
+    double limit = decode_rate(db, "events", &err);
+
+    wr_fn_registry *fns = wr_fn_registry_create();
+    if (wr_fn_register_builtins(fns, &err) != WR_OK)
+        die("functions", &err);
+    wr_engine *e;
+    wr_engine_opts eo = {.db = db, .fns = fns, .state = state};
+    if (wr_engine_create(&eo, &e, &err) != WR_OK)
+        die("engine", &err);
+    wr_session *ss = wr_session_create();
+    wr_session_set(ss, "auto.offset.reset", "earliest");
+    wr_buf out = WR_BUF_INIT;
+    static const char group_sql[] =
+        "CREATE STREAM EVENTS (ID BIGINT KEY, K STRING, V INT, NOTE STRING)"
+        " WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');"
+        "CREATE TABLE BYKEY AS SELECT K, COUNT(*) AS N, SUM(V) AS S FROM EVENTS GROUP BY K;";
+    if (wr_engine_execute(e, ss, group_sql, strlen(group_sql), &out, &err) != WR_OK)
+        die("group statements", &err);
+    long consumed;
+    double group_rate = run_query(e, &consumed, &err);
+    double group_rss = peak_rss_mb(), group_disk = disk_bytes(statedir);
+    static const char window_sql[] =
+        "TERMINATE ALL;"
+        "CREATE STREAM TICKS (ID BIGINT KEY, G STRING, V INT)"
+        " WITH (KAFKA_TOPIC='ticks', VALUE_FORMAT='JSON');"
+        "CREATE TABLE PERMINUTE AS SELECT G, COUNT(*) AS N FROM TICKS"
+        " WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY G;";
+    if (wr_engine_execute(e, ss, window_sql, strlen(window_sql), &out, &err) != WR_OK)
+        die("window statements", &err);
+    long wconsumed;
+    double window_rate = run_query(e, &wconsumed, &err);
+    double window_rss = peak_rss_mb(), window_disk = disk_bytes(statedir);
+    wr_session_destroy(ss);
+    wr_engine_destroy(e);
+    wr_fn_registry_destroy(fns);
+
+    /* restore: a store with a changelog of restore_mb, rebuilt from nothing */
+    if (wr_log_topic_create(db, "big-changelog", 1, NULL, &err) != WR_OK)
+        die("changelog", &err);
+    wr_partition *cl;
+    wr_log_partition(db, "big-changelog", 0, &cl);
+    wr_store *st;
+    if (wr_store_open(state, "bench#big#0", cl, &st, &err) != WR_OK)
+        die("store", &err);
+    char value[1024];
+    memset(value, 'x', sizeof value);
+    long written = 0;
+    double target = (double)restore_mb * MIB, t0 = now_s();
+    while ((double)written * (sizeof value + 16) < target) {
+        wr_state_txn *t = wr_state_txn_begin(state);
+        for (int i = 0; i < 1000; i++, written++) {
+            char k[32];
+            int kl = snprintf(k, sizeof k, "row-%012ld", written);
+            snprintf(value, 32, "%ld", written);
+            wr_store_put(t, st, k, (size_t)kl, value, sizeof value);
+        }
+        if (wr_state_txn_commit(t, 0, &err) != WR_OK)
+            die("commit", &err);
+    }
+    double write_s = now_s() - t0;
+    char logdir[700];
+    snprintf(logdir, sizeof logdir, "%s/log/big-changelog-0", dir);
+    double changelog_bytes = disk_bytes(logdir);
+    wr_state_close(state);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", statedir);
+    if (system(cmd) != 0)
+        die("rm state", NULL);
+    if (wr_state_open(&so, &state, &err) != WR_OK)
+        die("state reopen", &err);
+    if (wr_store_open(state, "bench#big#0", cl, &st, &err) != WR_OK)
+        die("store reopen", &err);
+    int64_t replayed = 0;
+    t0 = now_s();
+    if (wr_store_restore(state, st, &replayed, &err) != WR_OK)
+        die("restore", &err);
+    double restore_s = now_s() - t0;
+    double restored_disk = disk_bytes(statedir);
+    wr_state_close(state);
+
+    printf("step                                        records/s   vs limit   peak RSS   RocksDB\n");
+    printf("read + decode the GROUP BY input (limit)   %10.0f       1.00\n", limit);
+    printf("GROUP BY over %8ld distinct keys        %10.0f       %.2f   %5.0f MB  %5.0f MB\n",
+           group_n, group_rate, group_rate / limit, group_rss, group_disk / MIB);
+    printf("tumbling 1-minute count, %9ld records  %10.0f       %.2f   %5.0f MB  %5.0f MB\n",
+           window_n, window_rate, window_rate / limit, window_rss, window_disk / MIB);
+    printf("(the queries read %ld and %ld records)\n", consumed, wconsumed);
+    printf("restore of a %.0f MB changelog (%ld records of 1 KB, written at %.0f records/s): "
+           "%.0f records/s, %.0f MB/s; %.0f MB in RocksDB after; peak RSS %.0f MB\n",
+           changelog_bytes / MIB, written, (double)written / write_s,
+           (double)replayed / restore_s, changelog_bytes / MIB / restore_s,
+           restored_disk / MIB, peak_rss_mb());
+    if (replayed != written)
+        fprintf(stderr, "sql_stateful: restored %lld of %ld records\n", (long long)replayed,
+                written);
+    wr_buf_free(&out);
+    wr_log_close(db);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 && replayed == written ? 0 : 1;
+}
