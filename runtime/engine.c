@@ -200,6 +200,74 @@ prop_string(const wr_stmt *st, const char *name, wr_err *err, bool *bad)
     return p->value->text;
 }
 
+/* A duration as WINDOW_SIZE gives it: "<n> <unit>" (MILLISECOND[S] ... DAY[S]), in ms. */
+static bool
+parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"MILLISECOND", 1},
+                 {"SECOND", 1000},
+                 {"MINUTE", 60000},
+                 {"HOUR", 3600000},
+                 {"DAY", 86400000}};
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || n <= 0)
+        return false;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t l = strlen(units[i].unit);
+        if (strncasecmp(end, units[i].unit, l) == 0 &&
+            (end[l] == 0 || ((end[l] == 's' || end[l] == 'S') && end[l + 1] == 0))) {
+            if (n > INT64_MAX / units[i].ms)
+                return false;
+            *ms = n * units[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* WINDOW_TYPE and WINDOW_SIZE: a source over the topic of a windowed aggregation, whose keys
+   carry the window in Kafka Streams' format. */
+static int
+window_props(const wr_stmt *st, wr_source *s, wr_err *err)
+{
+    bool bad = false;
+    const char *type = prop_string(st, "WINDOW_TYPE", err, &bad);
+    const char *size = bad ? NULL : prop_string(st, "WINDOW_SIZE", err, &bad);
+    if (bad)
+        return err->code;
+    const wr_property *sp = eng_prop(st, "WINDOW_SIZE");
+    if (type == NULL)
+        return sp ? eng_fail_at(err, sp->loc, "WINDOW_SIZE needs a WINDOW_TYPE") : WR_OK;
+    const wr_property *tp = eng_prop(st, "WINDOW_TYPE");
+    if (strcasecmp(type, "TUMBLING") == 0)
+        s->window_kind = WR_WIN_TUMBLING;
+    else if (strcasecmp(type, "HOPPING") == 0)
+        s->window_kind = WR_WIN_HOPPING;
+    else if (strcasecmp(type, "SESSION") == 0)
+        s->window_kind = WR_WIN_SESSION;
+    else
+        return eng_fail_at(err, tp->loc,
+                           "WINDOW_TYPE must be TUMBLING, HOPPING or SESSION, not '%s'", type);
+    if (s->window_kind == WR_WIN_SESSION)
+        return sp ? eng_fail_at(err, sp->loc, "WINDOW_SIZE should not be set for SESSION windows.")
+                  : WR_OK;
+    if (size == NULL)
+        return eng_fail_at(err, tp->loc,
+                           "Tumbling and Hopping window types should set WINDOW_SIZE in the "
+                           "WITH clause.");
+    if (!parse_duration(size, &s->window_size))
+        return eng_fail_at(err, sp->loc,
+                           "invalid WINDOW_SIZE '%s': expected a number and a unit, as '1 HOUR'",
+                           size);
+    return WR_OK;
+}
+
 static int
 prop_int(const wr_stmt *st, const char *name, int64_t dflt, int64_t *out, wr_err *err)
 {
@@ -710,7 +778,7 @@ exec_create_source(wr_engine *e, const wr_stmt *st, const char *sql, wr_buf *out
     }
     if ((rc = eng_formats(st, s, WR_FMT_KAFKA, (wr_fmt_kind)-1, true, err)) != WR_OK ||
         (rc = eng_check_formats(s, st->name_loc, err)) != WR_OK ||
-        (rc = eng_timestamp_col(st, s, err)) != WR_OK ||
+        (rc = eng_timestamp_col(st, s, err)) != WR_OK || (rc = window_props(st, s, err)) != WR_OK ||
         (rc = eng_ensure_topic(e, st, s, NULL, 1, false, err)) != WR_OK)
         goto fail;
     if (old != NULL) {

@@ -10,7 +10,7 @@
 static int
 source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
 {
-    wr_col *c = wr_arena_calloc(a, (size_t)s->ncols + NPSEUDO, sizeof *c);
+    wr_col *c = wr_arena_calloc(a, (size_t)s->ncols + NPSEUDO + 2, sizeof *c);
     if (c == NULL)
         return WR_ENOMEM;
     const char *q = alias ? alias : s->name;
@@ -20,6 +20,10 @@ source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
     c[s->ncols + 1] = (wr_col){"ROWPARTITION", q, wr_type_of(WR_T_INT)};
     c[s->ncols + 2] = (wr_col){"ROWOFFSET", q, wr_type_of(WR_T_BIGINT)};
     sc->n = s->ncols + NPSEUDO;
+    if (s->window_kind >= 0) { /* a windowed source: its keys' windows */
+        c[sc->n++] = (wr_col){"WINDOWSTART", q, wr_type_of(WR_T_BIGINT)};
+        c[sc->n++] = (wr_col){"WINDOWEND", q, wr_type_of(WR_T_BIGINT)};
+    }
     sc->cols = c;
     return WR_OK;
 }
@@ -783,10 +787,12 @@ eng_exec_query_into(
     wr_source *src = eng_source_find(e, q->from->name);
     if (src == NULL)
         return eng_fail_at(err, q->from->loc, "%s does not exist", q->from->name);
-    if (src->is_table && src->window_kind >= 0)
+    if (src->is_table && src->window_kind >= 0 && !e->transient)
         return eng_fail_at(err, q->from->loc,
-                           "%s is a windowed table: queries over windowed tables are not "
-                           "supported yet (pull queries are)",
+                           "KSQL does not support persistent queries on windowed tables.");
+    if (aggregated && src->window_kind >= 0)
+        return eng_fail_at(err, q->from->loc,
+                           "%s is windowed: aggregations over windowed streams are not supported",
                            src->name);
     bool table_result = aggregated || src->is_table;
     if (!create && src->is_table && !e->transient && !e->explain_transient)
@@ -914,6 +920,10 @@ eng_exec_query_into(
         if (qr->agg != NULL && qr->agg->windowed) {
             sink->window_kind = (int)qr->agg->win.kind;
             sink->window_size = qr->agg->win.size_ms;
+        } else if (src->window_kind >= 0 && q->npartition == 0) {
+            /* windowed in, windowed out: each row keeps its key's window */
+            sink->window_kind = src->window_kind;
+            sink->window_size = src->window_size;
         }
         if ((rc = eng_check_formats(sink, st->name_loc, err)) != WR_OK ||
             (rc = eng_timestamp_col(st, sink, err)) != WR_OK ||

@@ -90,6 +90,7 @@ emit_row(wr_engine *e,
          const wr_val *ok,
          const wr_val *ov,
          bool gone,
+         const int64_t *win,
          int64_t when,
          int64_t first_offset,
          wr_buf *kb,
@@ -117,7 +118,13 @@ emit_row(wr_engine *e,
         eng_plog(e, q, t->partition, first_offset, eerr.msg);
         return WR_OK;
     }
-    return eng_emit_record(e, q, t, so, kb, knull, kb->len, vb, vnull, when, err);
+    size_t kh = kb->len;
+    if (win != NULL && !knull) { /* a windowed sink: the window after the key, as the source's */
+        if (q->sink->window_kind == WR_WIN_SESSION)
+            wr_buf_put_be64(kb, (uint64_t)win[1]);
+        wr_buf_put_be64(kb, (uint64_t)win[0]);
+    }
+    return eng_emit_record(e, q, t, so, kb, knull, kh, vb, vnull, when, err);
 }
 
 /* A row of a push query to its client: a JSON array of the columns (gone: a table's row was
@@ -162,12 +169,42 @@ put_row(const wr_source *s,
     eng_fill_headers(s, b, r, rec, ra);
 }
 
+/* Row r's pseudo columns; win: a windowed source's window of the row's key (start, end). */
 static void
-put_pseudo(const wr_source *s, wr_batch *b, int32_t r, int64_t when, int32_t part, int64_t offset)
+put_pseudo(const wr_source *s,
+           wr_batch *b,
+           int32_t r,
+           int64_t when,
+           int32_t part,
+           int64_t offset,
+           const int64_t *win)
 {
-    wr_val pv[NPSEUDO] = {wr_val_bigint(when), wr_val_int(part), wr_val_bigint(offset)};
-    for (int i = 0; i < NPSEUDO; i++)
+    wr_val pv[NPSEUDO + 2] = {wr_val_bigint(when), wr_val_int(part), wr_val_bigint(offset),
+                              wr_val_bigint(win[0]), wr_val_bigint(win[1])};
+    int n = NPSEUDO + (s->window_kind >= 0 ? 2 : 0);
+    for (int i = 0; i < n; i++)
         wr_vec_set(&b->cols[s->ncols + i], r, &pv[i]);
+}
+
+/* A windowed key's window (Kafka Streams' format: the key, then the window start, or for
+   sessions the end and the start, 8 bytes each, big-endian) into win; *klen loses those bytes.
+   False when the key is too short to hold one. */
+static bool
+key_window(const wr_source *s, const uint8_t *key, int32_t *klen, int64_t *win)
+{
+    int32_t w = s->window_kind == WR_WIN_SESSION ? 16 : 8;
+    if (*klen < w)
+        return false;
+    const uint8_t *p = key + *klen - w;
+    if (s->window_kind == WR_WIN_SESSION) {
+        win[1] = (int64_t)wr_be64_get(p);
+        win[0] = (int64_t)wr_be64_get(p + 8);
+    } else {
+        win[0] = (int64_t)wr_be64_get(p);
+        win[1] = win[0] + s->window_size;
+    }
+    *klen -= w;
+    return true;
 }
 
 /* The event time of row r (its record rec): ROWTIME, or the source's TIMESTAMP column. False
@@ -283,6 +320,13 @@ eng_run_batch(wr_engine *e,
         (*consumed)++;
         q->stats.records_in++;
         wr_err derr = {0};
+        int64_t win[2] = {0, 0};
+        if (s->window_kind >= 0 && rec.key_len >= 0 && !key_window(s, rec.key, &rec.key_len, win)) {
+            q->stats.decode_errors++;
+            eng_plog(e, q, t->partition, rec.offset,
+                     "the key is too short for a windowed key (the key, then its window)");
+            continue;
+        }
         if (wr_fmt_decode(&kf, rec.key, rec.key_len > 0 ? (size_t)rec.key_len : 0, rec.key_len < 0,
                           kv, ra, &derr) != WR_OK ||
             wr_fmt_decode(&vf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0,
@@ -305,7 +349,7 @@ eng_run_batch(wr_engine *e,
             b.n--;
             continue;
         }
-        put_pseudo(s, &b, r, when, t->partition, rec.offset);
+        put_pseudo(s, &b, r, when, t->partition, rec.offset, win);
         ts[r] = when;
         if (first_offset < 0)
             first_offset = rec.offset;
@@ -336,7 +380,7 @@ eng_run_batch(wr_engine *e,
                 ts[nr] = when;
             }
             put_row(s, &b, r, kv, pv, &rec, ra);
-            put_pseudo(s, &b, r, when, t->partition, rec.offset);
+            put_pseudo(s, &b, r, when, t->partition, rec.offset, win);
             sign[r] = -1;
         } else if (nr < 0) {
             b.n--; /* a delete of a key the table does not have */
@@ -377,11 +421,17 @@ eng_run_batch(wr_engine *e,
         eng_plog(e, q, t->partition, first_offset, m);
     }
     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
+    bool sink_win = !q->is_push && q->sink->window_kind >= 0 && s->window_kind >= 0;
     int ecap = 64;
     wr_val *elems = q->tfn ? wr_arena_alloc(ra, (size_t)ecap * sizeof *elems) : NULL;
     for (int32_t k = 0; k < b.nsel && rc == WR_OK && !q->ended; k++) {
         int32_t r = b.sel[k];
         bool drop = keep != NULL && !keep[r];
+        int64_t win[2] = {0, 0};
+        if (sink_win) { /* the row's window, from its source key */
+            win[0] = wr_vec_get(&b.cols[s->ncols + NPSEUDO], r).u.i64;
+            win[1] = wr_vec_get(&b.cols[s->ncols + NPSEUDO + 1], r).u.i64;
+        }
         /* a table function makes 0..n rows of this one */
         int nrows = 1;
         if (q->tfn != NULL) {
@@ -410,8 +460,8 @@ eng_run_batch(wr_engine *e,
             if (q->is_push)
                 eng_push_row(q, allv, drop, &vb);
             else
-                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, drop, ts[r], first_offset, &kb, &vb,
-                              err);
+                rc = emit_row(e, q, t, so, &okf, &ovf, ok, ov, drop, sink_win ? win : NULL, ts[r],
+                              first_offset, &kb, &vb, err);
         }
     }
     wr_buf_free(&kb);

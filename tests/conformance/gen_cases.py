@@ -892,6 +892,74 @@ cases += [
 ]
 files["tables"] = cases
 
+# ---- windowed sources -----------------------------------------------------------------------
+# A stream over the topic of a windowed aggregation (WINDOW_TYPE, WINDOW_SIZE): its keys carry
+# the window, WINDOWSTART and WINDOWEND read it, and a CSAS over it writes windowed keys again
+# (unless PARTITION BY gives it a new key).
+WT = "CREATE TABLE T AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 10 MILLISECONDS) GROUP BY NAME;"
+WSESS = "CREATE TABLE T AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW SESSION (10 MILLISECONDS) GROUP BY NAME;"
+def wsrc(kind, size=None):
+    w = f"WINDOW_TYPE='{kind}'" + (f", WINDOW_SIZE='{size}'" if size else "")
+    return f"CREATE STREAM WS (NAME STRING KEY, C BIGINT) WITH (kafka_topic='T', value_format='JSON', {w});"
+def wout(key, value, ts, start=None, end=None, kind="time"):
+    o = {"topic": "OUTPUT", "key": key, "value": value, "timestamp": ts}
+    if start is not None:
+        o["window"] = {"start": start, "end": end, "type": kind}
+    return o
+TIN = [rec({"NAME": "a"}, ts=1), rec({"NAME": "a"}, ts=2), rec({"NAME": "b"}, ts=3), rec({"NAME": "a"}, ts=12)]
+files["windowed_sources"] = [
+    {"name": "a stream over a tumbling table's topic: WINDOWSTART, WINDOWEND, windowed keys out",
+     "statements": [ASRC, WT, wsrc("TUMBLING", "10 MILLISECONDS"),
+                    "CREATE STREAM OUTPUT AS SELECT NAME, WINDOWSTART AS WS, WINDOWEND AS WE, C FROM WS;"],
+     "inputs": TIN,
+     "outputs": [wout("a", {"WS": 0, "WE": 10, "C": 1}, 1, 0, 10), wout("a", {"WS": 0, "WE": 10, "C": 2}, 2, 0, 10),
+                 wout("b", {"WS": 0, "WE": 10, "C": 1}, 3, 0, 10), wout("a", {"WS": 10, "WE": 20, "C": 1}, 12, 10, 20)]},
+    {"name": "a filter over a windowed stream",
+     "statements": [ASRC, WT, wsrc("Tumbling", "10 milliseconds"),
+                    "CREATE STREAM OUTPUT AS SELECT NAME, C FROM WS WHERE C > 1 OR WINDOWSTART >= 10;"],
+     "inputs": TIN,
+     "outputs": [wout("a", {"C": 2}, 2, 0, 10), wout("a", {"C": 1}, 12, 10, 20)]},
+    {"name": "a window size in seconds names the window end",
+     "statements": [ASRC, "CREATE TABLE T AS SELECT NAME, COUNT(*) AS C FROM INPUT WINDOW TUMBLING (SIZE 2 SECONDS) GROUP BY NAME;",
+                    wsrc("TUMBLING", "2 SECONDS"), "CREATE STREAM OUTPUT AS SELECT NAME, WINDOWEND AS WE FROM WS;"],
+     "inputs": [rec({"NAME": "a"}, ts=2500)],
+     "outputs": [wout("a", {"WE": 4000}, 2500, 2000, 4000)]},
+    {"name": "a stream over a session table's topic (tombstones of merged sessions are skipped)",
+     "statements": [ASRC, WSESS, wsrc("SESSION"),
+                    "CREATE STREAM OUTPUT AS SELECT NAME, WINDOWSTART AS WS, WINDOWEND AS WE, C FROM WS;"],
+     "inputs": [rec({"NAME": "a"}, ts=0), rec({"NAME": "a"}, ts=5), rec({"NAME": "a"}, ts=30)],
+     "outputs": [wout("a", {"WS": 0, "WE": 0, "C": 1}, 0, 0, 0, "session"),
+                 wout("a", {"WS": 0, "WE": 5, "C": 2}, 5, 0, 5, "session"),
+                 wout("a", {"WS": 30, "WE": 30, "C": 1}, 30, 30, 30, "session")]},
+    {"name": "PARTITION BY over a windowed stream gives plain keys",
+     "statements": [ASRC, WT, wsrc("TUMBLING", "10 MILLISECONDS"),
+                    "CREATE STREAM OUTPUT AS SELECT C, NAME, WINDOWSTART AS WS FROM WS PARTITION BY C;"],
+     "inputs": TIN,
+     "outputs": [wout(1, {"NAME": "a", "WS": 0}, 1), wout(2, {"NAME": "a", "WS": 0}, 2),
+                 wout(1, {"NAME": "b", "WS": 0}, 3), wout(1, {"NAME": "a", "WS": 10}, 12)]},
+    err("persistent queries over windowed tables", [
+        "CREATE TABLE INPUT (K STRING PRIMARY KEY, X INT) WITH (kafka_topic='test', value_format='JSON', WINDOW_TYPE='Session', partitions=1);",
+        "CREATE TABLE OUTPUT AS SELECT * FROM INPUT;"], "KSQL does not support persistent queries on windowed tables."),
+    err("a tumbling source needs WINDOW_SIZE", [
+        "CREATE STREAM S (K STRING KEY, X INT) WITH (kafka_topic='t1', value_format='JSON', WINDOW_TYPE='TUMBLING', partitions=1);"],
+        "Tumbling and Hopping window types should set WINDOW_SIZE in the WITH clause."),
+    err("a session source takes no WINDOW_SIZE", [
+        "CREATE STREAM S (K STRING KEY, X INT) WITH (kafka_topic='t1', value_format='JSON', WINDOW_TYPE='SESSION', WINDOW_SIZE='1 SECOND', partitions=1);"],
+        "WINDOW_SIZE should not be set for SESSION windows."),
+    err("an unknown WINDOW_TYPE", [
+        "CREATE STREAM S (K STRING KEY, X INT) WITH (kafka_topic='t1', value_format='JSON', WINDOW_TYPE='SLIDING', WINDOW_SIZE='1 SECOND', partitions=1);"],
+        "WINDOW_TYPE must be TUMBLING, HOPPING or SESSION, not 'SLIDING'"),
+    err("a WINDOW_SIZE without a unit", [
+        "CREATE STREAM S (K STRING KEY, X INT) WITH (kafka_topic='t1', value_format='JSON', WINDOW_TYPE='HOPPING', WINDOW_SIZE='10', partitions=1);"],
+        "invalid WINDOW_SIZE '10': expected a number and a unit"),
+    err("WINDOW_SIZE without WINDOW_TYPE", [
+        "CREATE STREAM S (K STRING KEY, X INT) WITH (kafka_topic='t1', value_format='JSON', WINDOW_SIZE='1 SECOND', partitions=1);"],
+        "WINDOW_SIZE needs a WINDOW_TYPE"),
+    err("an aggregation over a windowed stream", [ASRC, WT, wsrc("TUMBLING", "10 MILLISECONDS"),
+        "CREATE TABLE OUTPUT AS SELECT NAME, SUM(C) FROM WS GROUP BY NAME;"],
+        "aggregations over windowed streams are not supported"),
+]
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
