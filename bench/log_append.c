@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "src/base/logging.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
@@ -28,14 +29,6 @@ static long records = 1000000, per_batch = 100;
 static int threads = 4;
 static const char *base = "/tmp";
 static wr_buf batch;
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, const char *msg)
@@ -100,7 +93,7 @@ run_log(wr_log_flush flush, int nthreads)
     long total = records / per_batch;
     job jobs[64];
     pthread_t th[64];
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 0; i < nthreads; i++) {
         jobs[i] = (job){p, total / nthreads + (i < total % nthreads)};
         pthread_create(&th[i], NULL, append_main, &jobs[i]);
@@ -109,7 +102,7 @@ run_log(wr_log_flush flush, int nthreads)
         pthread_join(th[i], NULL);
     if (wr_log_flush_all(db, &err) != WR_OK) /* count the final flush for policy none too */
         die("flush", err.msg);
-    double dt = now_s() - t0;
+    double dt = bench_now() - t0;
     if (wr_log_end_offset(p) != total * per_batch)
         die("check", "end offset does not match the records appended");
     wr_log_close(db);
@@ -128,7 +121,7 @@ run_plain(int sync_each)
     if (fd < 0)
         die("open", strerror(errno));
     long total = records / per_batch;
-    double t0 = now_s();
+    double t0 = bench_now();
     for (long i = 0; i < total; i++) {
         if (write(fd, batch.data, batch.len) != (ssize_t)batch.len)
             die("write", strerror(errno));
@@ -137,7 +130,7 @@ run_plain(int sync_each)
     }
     if (fdatasync(fd) != 0)
         die("fdatasync", strerror(errno));
-    double dt = now_s() - t0;
+    double dt = bench_now() - t0;
     close(fd);
     free(path);
     remove_dir(d);

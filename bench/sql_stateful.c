@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "runtime/engine.h"
 #include "runtime/format.h"
 #include "runtime/types.h"
@@ -36,14 +37,6 @@
 #include "udf/fn.h"
 
 #define MIB (1024.0 * 1024.0)
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what, const wr_err *err)
@@ -134,7 +127,7 @@ window_record(char *buf, size_t cap, long i, int64_t *ts)
 
 /* The limit: read, decompress and decode every value of topic. */
 static double
-decode_rate(wr_logdb *db, const char *topic, wr_err *err)
+decode_rate(wr_logdb *db, const char *topic)
 {
     static const char *names[] = {"K", "V", "NOTE"};
     const wr_sql_type *types[] = {wr_type_of(WR_T_STRING), wr_type_of(WR_T_INT),
@@ -143,41 +136,7 @@ decode_rate(wr_logdb *db, const char *topic, wr_err *err)
         .kind = WR_FMT_JSON, .ncols = 3, .names = names, .types = types, .wrap_single = true};
     wr_partition *p;
     wr_log_partition(db, topic, 0, &p);
-    wr_arena *a = wr_arena_create(0);
-    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
-    wr_val vals[3];
-    long decoded = 0;
-    double t0 = now_s();
-    for (int64_t off = 0; off < wr_log_end_offset(p);) {
-        wr_buf_reset(&data);
-        wr_log_read_result rr;
-        if (wr_log_read(p, off, 1 << 20, &data, &rr, err) != WR_OK)
-            die("read", err);
-        for (size_t at = 0; at < data.len;) {
-            size_t sz = wr_rbatch_size(data.data + at, data.len - at);
-            wr_rbatch_iter it;
-            if (sz == 0 ||
-                wr_rbatch_iter_init(&it, data.data + at, sz, &scratch, 64 << 20, err) != WR_OK)
-                die("iter", err);
-            wr_record rec;
-            while (wr_rbatch_iter_next(&it, &rec, err) == 1) {
-                if (rec.offset < off)
-                    continue;
-                off = rec.offset + 1;
-                if (wr_fmt_decode(&f, rec.value, (size_t)rec.value_len, false, vals, a, err) !=
-                    WR_OK)
-                    die("decode", err);
-                decoded++;
-            }
-            wr_arena_reset(a);
-            at += sz;
-        }
-    }
-    double s = now_s() - t0;
-    wr_buf_free(&data);
-    wr_buf_free(&scratch);
-    wr_arena_destroy(a);
-    return (double)decoded / s;
+    return bench_decode_rate(p, &f);
 }
 
 /* Runs the engine until it has nothing left to do; returns records/s of the run. */
@@ -185,7 +144,7 @@ static double
 run_query(wr_engine *e, long *consumed, wr_err *err)
 {
     *consumed = 0;
-    double t0 = now_s();
+    double t0 = bench_now();
     for (;;) {
         int64_t n = 0;
         if (wr_engine_poll(e, &n, err) != WR_OK)
@@ -194,7 +153,7 @@ run_query(wr_engine *e, long *consumed, wr_err *err)
             break;
         *consumed += n;
     }
-    return (double)*consumed / (now_s() - t0);
+    return (double)*consumed / (bench_now() - t0);
 }
 
 int
@@ -215,8 +174,7 @@ main(int argc, char **argv)
     wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
     if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
         die("open", &err);
-    wr_state_opts so = {
-        .dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
+    wr_state_opts so = {.dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
     wr_state *state;
     if (wr_state_open(&so, &state, &err) != WR_OK)
         die("state", &err);
@@ -224,7 +182,7 @@ main(int argc, char **argv)
     fflush(stdout);
     load(db, "events", group_n, group_record, &err);
     load(db, "ticks", window_n, window_record, &err);
-    double limit = decode_rate(db, "events", &err);
+    double limit = decode_rate(db, "events");
 
     wr_fn_registry *fns = wr_fn_registry_create();
     if (wr_fn_register_builtins(fns, &err) != WR_OK)
@@ -245,12 +203,11 @@ main(int argc, char **argv)
     long consumed;
     double group_rate = run_query(e, &consumed, &err);
     double group_rss = peak_rss_mb(), group_disk = disk_bytes(statedir);
-    static const char window_sql[] =
-        "TERMINATE ALL;"
-        "CREATE STREAM TICKS (ID BIGINT KEY, G STRING, V INT)"
-        " WITH (KAFKA_TOPIC='ticks', VALUE_FORMAT='JSON');"
-        "CREATE TABLE PERMINUTE AS SELECT G, COUNT(*) AS N FROM TICKS"
-        " WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY G;";
+    static const char window_sql[] = "TERMINATE ALL;"
+                                     "CREATE STREAM TICKS (ID BIGINT KEY, G STRING, V INT)"
+                                     " WITH (KAFKA_TOPIC='ticks', VALUE_FORMAT='JSON');"
+                                     "CREATE TABLE PERMINUTE AS SELECT G, COUNT(*) AS N FROM TICKS"
+                                     " WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY G;";
     if (wr_engine_execute(e, ss, window_sql, strlen(window_sql), &out, &err) != WR_OK)
         die("window statements", &err);
     long wconsumed;
@@ -271,7 +228,7 @@ main(int argc, char **argv)
     char value[1024];
     memset(value, 'x', sizeof value);
     long written = 0;
-    double target = (double)restore_mb * MIB, t0 = now_s();
+    double target = (double)restore_mb * MIB, t0 = bench_now();
     while ((double)written * (sizeof value + 16) < target) {
         wr_state_txn *t = wr_state_txn_begin(state);
         for (int i = 0; i < 1000; i++, written++) {
@@ -283,7 +240,7 @@ main(int argc, char **argv)
         if (wr_state_txn_commit(t, 0, &err) != WR_OK)
             die("commit", &err);
     }
-    double write_s = now_s() - t0;
+    double write_s = bench_now() - t0;
     char logdir[700];
     snprintf(logdir, sizeof logdir, "%s/log/big-changelog-0", dir);
     double changelog_bytes = disk_bytes(logdir);
@@ -297,14 +254,15 @@ main(int argc, char **argv)
     if (wr_store_open(state, "bench#big#0", cl, &st, &err) != WR_OK)
         die("store reopen", &err);
     int64_t replayed = 0;
-    t0 = now_s();
+    t0 = bench_now();
     if (wr_store_restore(state, st, &replayed, &err) != WR_OK)
         die("restore", &err);
-    double restore_s = now_s() - t0;
+    double restore_s = bench_now() - t0;
     double restored_disk = disk_bytes(statedir);
     wr_state_close(state);
 
-    printf("step                                        records/s   vs limit   peak RSS   RocksDB\n");
+    printf(
+        "step                                        records/s   vs limit   peak RSS   RocksDB\n");
     printf("read + decode the GROUP BY input (limit)   %10.0f       1.00\n", limit);
     printf("GROUP BY over %8ld distinct keys        %10.0f       %.2f   %5.0f MB  %5.0f MB\n",
            group_n, group_rate, group_rate / limit, group_rss, group_disk / MIB);
@@ -313,9 +271,8 @@ main(int argc, char **argv)
     printf("(the queries read %ld and %ld records)\n", consumed, wconsumed);
     printf("restore of a %.0f MB changelog (%ld records of 1 KB, written at %.0f records/s): "
            "%.0f records/s, %.0f MB/s; %.0f MB in RocksDB after; peak RSS %.0f MB\n",
-           changelog_bytes / MIB, written, (double)written / write_s,
-           (double)replayed / restore_s, changelog_bytes / MIB / restore_s,
-           restored_disk / MIB, peak_rss_mb());
+           changelog_bytes / MIB, written, (double)written / write_s, (double)replayed / restore_s,
+           changelog_bytes / MIB / restore_s, restored_disk / MIB, peak_rss_mb());
     if (replayed != written)
         fprintf(stderr, "sql_stateful: restored %lld of %ld records\n", (long long)replayed,
                 written);
