@@ -1231,3 +1231,27 @@ wr_fmt_encode(const wr_fmt *f, const wr_val *vals, wr_buf *b, bool *is_null, wr_
     }
     return wr_buf_ok(b) ? WR_OK : wr_err_set(err, WR_ENOMEM, "out of memory");
 }
+
+/* ---- windowed keys ------------------------------------------------------------------------- */
+
+void
+wr_window_key_put(wr_buf *b, bool session, int64_t start, int64_t end)
+{
+    if (session)
+        wr_buf_put_be64(b, (uint64_t)end);
+    wr_buf_put_be64(b, (uint64_t)start);
+}
+
+bool
+wr_window_key_get(
+    const uint8_t *key, int32_t *klen, bool session, int64_t size, int64_t *start, int64_t *end)
+{
+    int32_t w = session ? 16 : 8;
+    if (*klen < w)
+        return false;
+    const uint8_t *p = key + *klen - w;
+    *start = (int64_t)wr_be64_get(session ? p + 8 : p);
+    *end = session ? (int64_t)wr_be64_get(p) : *start + size;
+    *klen -= w;
+    return true;
+}

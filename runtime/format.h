@@ -61,6 +61,15 @@ int wr_fmt_decode(const wr_fmt *f,
    column that is null). */
 int wr_fmt_encode(const wr_fmt *f, const wr_val *vals, wr_buf *b, bool *is_null, wr_err *err);
 
+/* Kafka Streams' windowed keys (windowed aggregations write them, windowed sources read them):
+   the key's own bytes, then the window start (time windows) or the session's end and start,
+   8 bytes each, big-endian. */
+void wr_window_key_put(wr_buf *b, bool session, int64_t start, int64_t end);
+/* The window of the windowed key key[0..*klen) into *start and *end (a time window ends at
+   start + size); *klen is cut to the key's own bytes. False when *klen cannot hold a window. */
+bool wr_window_key_get(
+    const uint8_t *key, int32_t *klen, bool session, int64_t size, int64_t *start, int64_t *end);
+
 /* JSON text of a string (quoted, escaped) and of a value. rest: as the REST API shows values
    (DATE, TIME and TIMESTAMP as ISO-8601 strings) rather than as the JSON format stores them
    (days, milliseconds). */

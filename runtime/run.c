@@ -119,11 +119,8 @@ emit_row(wr_engine *e,
         return WR_OK;
     }
     size_t kh = kb->len;
-    if (win != NULL && !knull) { /* a windowed sink: the window after the key, as the source's */
-        if (q->sink->window_kind == WR_WIN_SESSION)
-            wr_buf_put_be64(kb, (uint64_t)win[1]);
-        wr_buf_put_be64(kb, (uint64_t)win[0]);
-    }
+    if (win != NULL && !knull) /* a windowed sink: the window after the key, as the source's */
+        wr_window_key_put(kb, q->sink->window_kind == WR_WIN_SESSION, win[0], win[1]);
     return eng_emit_record(e, q, t, so, kb, knull, kh, vb, vnull, when, err);
 }
 
@@ -184,27 +181,6 @@ put_pseudo(const wr_source *s,
     int n = NPSEUDO + (s->window_kind >= 0 ? 2 : 0);
     for (int i = 0; i < n; i++)
         wr_vec_set(&b->cols[s->ncols + i], r, &pv[i]);
-}
-
-/* A windowed key's window (Kafka Streams' format: the key, then the window start, or for
-   sessions the end and the start, 8 bytes each, big-endian) into win; *klen loses those bytes.
-   False when the key is too short to hold one. */
-static bool
-key_window(const wr_source *s, const uint8_t *key, int32_t *klen, int64_t *win)
-{
-    int32_t w = s->window_kind == WR_WIN_SESSION ? 16 : 8;
-    if (*klen < w)
-        return false;
-    const uint8_t *p = key + *klen - w;
-    if (s->window_kind == WR_WIN_SESSION) {
-        win[1] = (int64_t)wr_be64_get(p);
-        win[0] = (int64_t)wr_be64_get(p + 8);
-    } else {
-        win[0] = (int64_t)wr_be64_get(p);
-        win[1] = win[0] + s->window_size;
-    }
-    *klen -= w;
-    return true;
 }
 
 /* The event time of row r (its record rec): ROWTIME, or the source's TIMESTAMP column. False
@@ -321,7 +297,9 @@ eng_run_batch(wr_engine *e,
         q->stats.records_in++;
         wr_err derr = {0};
         int64_t win[2] = {0, 0};
-        if (s->window_kind >= 0 && rec.key_len >= 0 && !key_window(s, rec.key, &rec.key_len, win)) {
+        if (s->window_kind >= 0 && rec.key_len >= 0 &&
+            !wr_window_key_get(rec.key, &rec.key_len, s->window_kind == WR_WIN_SESSION,
+                               s->window_size, &win[0], &win[1])) {
             q->stats.decode_errors++;
             eng_plog(e, q, t->partition, rec.offset,
                      "the key is too short for a windowed key (the key, then its window)");

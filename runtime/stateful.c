@@ -311,12 +311,8 @@ agg_emit(aggctx *c, const aggrow *r, bool gone, wr_err *err)
         return WR_OK;
     }
     size_t kh = c->kb.len;
-    if (q->agg->windowed && !knull) { /* Kafka Streams' windowed key: key, start (time windows)
-                                         or key, end, start (sessions), big-endian */
-        if (q->agg->win.kind == WR_WIN_SESSION)
-            wr_buf_put_be64(&c->kb, (uint64_t)r->we);
-        wr_buf_put_be64(&c->kb, (uint64_t)r->ws);
-    }
+    if (q->agg->windowed && !knull) /* Kafka Streams' windowed key */
+        wr_window_key_put(&c->kb, q->agg->win.kind == WR_WIN_SESSION, r->ws, r->we);
     return eng_emit_record(c->e, q, c->t, c->so, &c->kb, knull, kh, &c->vb, vnull, r->maxts, err);
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "runtime/engine.h"
+#include "runtime/format.h"
 #include "src/base/logging.h"
 #include "src/base/murmur2.h"
 #include "src/log/log.h"
@@ -264,18 +265,12 @@ read_topic(wr_engine *e, wr_logdb *db, const char *topic, got **v, int *n, char 
                     wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
                     int wkind;
                     int64_t wsize;
-                    if (rec.key_len >= 8 && wr_engine_topic_window(e, topic, &wkind, &wsize)) {
+                    if (rec.key_len >= 0 && wr_engine_topic_window(e, topic, &wkind, &wsize) &&
+                        wr_window_key_get(rec.key, &rec.key_len, wkind == WR_WIN_SESSION, wsize,
+                                          &g.wstart, &g.wend)) {
                         /* a windowed key: the window's bounds end it */
-                        int wn = wkind == WR_WIN_SESSION ? 16 : 8;
-                        if (rec.key_len >= wn) {
-                            const uint8_t *w = rec.key + rec.key_len - wn;
-                            int64_t a = (int64_t)wr_be64_get(w);
-                            g.has_window = true;
-                            g.wtype = wkind == WR_WIN_SESSION ? "SESSION" : "TIME";
-                            g.wend = wkind == WR_WIN_SESSION ? a : a + wsize;
-                            g.wstart = wkind == WR_WIN_SESSION ? (int64_t)wr_be64_get(w + 8) : a;
-                            rec.key_len -= wn;
-                        }
+                        g.has_window = true;
+                        g.wtype = wkind == WR_WIN_SESSION ? "SESSION" : "TIME";
                     }
                     if (rec.key_len < 0)
                         wr_buf_printf(&kb, "null");
