@@ -12,7 +12,8 @@
  *      header (base offset, last offset delta, producer id, epoch and sequence, codec) and its
  *      records keep their offsets (rbatch.h's wr_rbatch_filter). A batch left empty is dropped,
  *      except a producer's batch (its sequence numbers matter to idempotence) and a segment's
- *      last batch (its offsets end the segment), which stay as bare headers.
+ *      last batch (its offsets end the segment), which stay as bare headers. A segment that
+ *      loses nothing is only read: its .cleaned file is made when its first record goes.
  *   3. Index the new files (validating every batch again), then, under the partition lock and
  *      only if no mapped segment went away meanwhile, rename each over its segment (atomic)
  *      and swap it in. Readers holding an old segment keep reading its unlinked file.
@@ -130,8 +131,10 @@ typedef struct pass {
     wr_buf scratch, out;
     bool drop_tombstones; /* of the segment being rewritten */
     int64_t removed;      /* records the segment loses */
-    int fd;               /* its .cleaned file */
-    uint64_t written;
+    int old_fd;           /* the segment being rewritten */
+    const char *tmp;      /* its .cleaned file's path */
+    int fd;               /* that file, -1 until the first record goes */
+    uint64_t written;     /* bytes of output so far (in the file, or equal to the segment's) */
 } pass;
 
 static int
@@ -177,12 +180,41 @@ keep_record(void *arg, const wr_record *rec)
     return keep;
 }
 
+/* Writes the pending output. Until a record goes the output is the segment's own bytes, so
+   nothing is written: a clean segment costs a read, not a copy. The .cleaned file is made when
+   the first record goes, starting with the segment's bytes before that point. */
 static int
-flush_out(pass *ps)
+flush_out(pass *ps, wr_err *err)
 {
-    int rc = wr__pwrite_full(ps->fd, ps->out.data, ps->out.len, ps->written);
+    int rc = WR_OK;
+    if (ps->fd < 0) {
+        if (ps->removed == 0) {
+            ps->written += ps->out.len;
+            wr_buf_reset(&ps->out);
+            return WR_OK;
+        }
+        ps->fd = open(ps->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (ps->fd < 0)
+            return wr_err_set(err, wr_err_from_errno(errno), "create %s: %s", ps->tmp,
+                              strerror(errno));
+        uint8_t *buf = malloc(WRITE_CHUNK);
+        if (buf == NULL)
+            return wr_err_set(err, WR_ENOMEM, "out of memory compacting");
+        for (uint64_t at = 0; at < ps->written && rc == WR_OK;) {
+            size_t n = ps->written - at < WRITE_CHUNK ? (size_t)(ps->written - at) : WRITE_CHUNK;
+            rc = wr__pread_full(ps->old_fd, buf, n, at);
+            if (rc == WR_OK)
+                rc = wr__pwrite_full(ps->fd, buf, n, at);
+            at += n;
+        }
+        free(buf);
+    }
+    if (rc == WR_OK)
+        rc = wr__pwrite_full(ps->fd, ps->out.data, ps->out.len, ps->written);
     ps->written += ps->out.len;
     wr_buf_reset(&ps->out);
+    if (rc != WR_OK)
+        wr_err_set(err, rc, "writing %s: %s", ps->tmp, wr_strerror(rc));
     return rc;
 }
 
@@ -205,7 +237,7 @@ clean_batch(void *arg, const uint8_t *b, size_t n, bool last, wr_err *err)
     if (rc == WR_OK && !wr_buf_ok(&ps->out))
         rc = wr_err_set(err, WR_ENOMEM, "out of memory compacting");
     if (rc == WR_OK && ps->out.len >= WRITE_CHUNK)
-        rc = flush_out(ps);
+        rc = flush_out(ps, err);
     return rc;
 }
 
@@ -236,6 +268,8 @@ clean_segment(wr_partition *p,
                               now - cfg->delete_retention_ms;
     ps->removed = 0;
     ps->written = 0;
+    ps->fd = -1;
+    ps->old_fd = old->fd;
     wr_buf_reset(&ps->out);
     char *tmp = tmp_path(old);
     wr__segment *s = wr__seg_new(p->dir, old->base);
@@ -244,14 +278,11 @@ clean_segment(wr_partition *p,
         wr__seg_unref(s);
         return wr_err_set(err, WR_ENOMEM, "out of memory compacting");
     }
-    ps->fd = s->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = s->fd < 0
-                 ? wr_err_set(err, wr_err_from_errno(errno), "create %s: %s", tmp, strerror(errno))
-                 : WR_OK;
+    ps->tmp = tmp;
+    int rc = seg_batches(old, old->t.size, clean_batch, ps, err);
     if (rc == WR_OK)
-        rc = seg_batches(old, old->t.size, clean_batch, ps, err);
-    if (rc == WR_OK && ps->out.len > 0)
-        rc = flush_out(ps);
+        rc = flush_out(ps, err);
+    s->fd = ps->fd; /* -1 when nothing went: no file was made */
     if (rc == WR_OK && ps->removed > 0 && (rc = wr__fsync_fd(s->fd)) != WR_OK)
         wr_err_set(err, rc, "fsync %s: %s", tmp, wr_strerror(rc));
     if (rc == WR_OK && ps->removed > 0) {
@@ -262,7 +293,8 @@ clean_segment(wr_partition *p,
                             old->path);
     }
     if (rc != WR_OK || ps->removed == 0) {
-        unlink(tmp);
+        if (s->fd >= 0)
+            unlink(tmp);
         wr__seg_unref(s);
         s = NULL;
     } else {

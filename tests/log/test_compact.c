@@ -311,3 +311,65 @@ Test(log_compact, an_append_must_have_contiguous_offsets)
     wr_buf_free(&out);
     wr_log_close(db);
 }
+
+/* n records of about 1 KB, keys "<prefix><i>", in one batch. */
+static void
+append_big(wr_partition *p, const char *prefix, int n)
+{
+    int64_t base = wr_log_end_offset(p);
+    wr_rbatch_builder b;
+    wr_rbatch_builder_init(&b, WR_COMPRESSION_NONE);
+    for (int i = 0; i < n; i++) {
+        char k[32], v[1100];
+        int kl = snprintf(k, sizeof k, "%s%d", prefix, i);
+        memset(v, '.', 1000);
+        int vl = 1000 + snprintf(v + 1000, sizeof v - 1000, "%s@%lld", k, (long long)(base + i));
+        wr_rbatch_builder_add(&b, 1000 + base + i, k, kl, v, vl, NULL, 0);
+    }
+    wr_buf out = WR_BUF_INIT;
+    wr_err err = {0};
+    cr_assert_eq(wr_rbatch_builder_finish(&b, &out, &err), WR_OK, "%s", err.msg);
+    wr_log_append_result res;
+    cr_assert_eq(wr_log_append(p, out.data, out.len, &res, &err), WR_OK, "%s", err.msg);
+    wr_buf_free(&out);
+    wr_rbatch_builder_free(&b);
+}
+
+Test(log_compact, a_segment_keeps_its_clean_prefix_when_a_later_record_goes)
+{
+    /* the first record that goes lies past the first megabyte of its segment: the rewrite
+       starts with the segment's bytes before it, copied */
+    wr_logdb *db = open_db();
+    wr_props c = WR_PROPS_INIT;
+    wr_props_set(&c, "cleanup.policy", "compact");
+    wr_props_set(&c, "segment.bytes", "1500000");
+    wr_props_set(&c, "min.cleanable.dirty.ratio", "0");
+    wr_props_set(&c, "max.message.bytes", "1000000");
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "cl", 1, &c, &err), WR_OK, "%s", err.msg);
+    wr_props_free(&c);
+    wr_partition *p = NULL;
+    cr_assert_eq(wr_log_partition(db, "cl", 0, &p), WR_OK);
+    for (int i = 0; i < 12; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "u%d-", i);
+        append_big(p, prefix, 100); /* 1,200 distinct keys, about 1.2 MB */
+    }
+    const char *keys[] = {"a", "z", "a"};
+    for (size_t i = 0; i < 3; i++)
+        append1(p, keys[i]); /* offsets 1200..1202: a@1200 goes */
+    append_big(p, "f", 400); /* too big for the segment: rolls it */
+    maintain(db);
+    static char got[1 << 20], again[1 << 20];
+    read_all(p, got, sizeof got, NULL);
+    cr_assert(strstr(got, "0 u0-0=v 1 u0-1=v ") == got, "the prefix stays");
+    cr_assert(strstr(got, "1199 u11-99=v 1201 z=v 1202 a=v 1203 f0=v ") != NULL,
+              "a@1200 went, the rest stayed");
+    wr_log_close(db);
+    /* and the same after a reopen, from the renamed file and its stored index */
+    db = open_db();
+    cr_assert_eq(wr_log_partition(db, "cl", 0, &p), WR_OK);
+    read_all(p, again, sizeof again, NULL);
+    cr_assert_str_eq(again, got);
+    wr_log_close(db);
+}
