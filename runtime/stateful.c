@@ -4,6 +4,7 @@
  * See engine_int.h.
  */
 #include "runtime/engine_int.h"
+#include "src/base/hash.h"
 
 /* ---- aggregations ---------------------------------------------------------------------------
  *
@@ -340,10 +341,7 @@ struct rowcache {
 static uint64_t
 cache_hash(const uint8_t *k, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ k[i]) * 0x100000001b3ull;
-    return h | 1;
+    return wr_fnv1a64(k, n) | 1; /* 0 marks an empty slot */
 }
 
 static centry *

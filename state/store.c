@@ -22,6 +22,7 @@
 #include <rocksdb/c.h>
 
 #include "src/base/crc32c.h"
+#include "src/base/hash.h"
 #include "src/base/logging.h"
 #include "src/log/rbatch.h"
 
@@ -799,15 +800,6 @@ txn_store_of(wr_state_txn *t, wr_store *st)
     return x;
 }
 
-static uint64_t
-hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
 static int
 grow_slots(txn_store *x)
 {
@@ -817,7 +809,7 @@ grow_slots(txn_store *x)
         return -1;
     memset(slots, 0xff, ns * sizeof *slots);
     for (size_t i = 0; i < x->n; i++) {
-        uint64_t h = hash_bytes(x->bytes.data + x->ents[i].koff, x->ents[i].klen);
+        uint64_t h = wr_fnv1a64(x->bytes.data + x->ents[i].koff, x->ents[i].klen);
         size_t j = h & (ns - 1);
         while (slots[j] >= 0)
             j = (j + 1) & (ns - 1);
@@ -838,7 +830,7 @@ note_write(wr_state_txn *t, wr_store *st, const void *k, size_t klen, const void
         return WR_ENOMEM;
     if ((x->n + 1) * 2 > x->nslots && grow_slots(x) != 0)
         return WR_ENOMEM;
-    size_t j = hash_bytes(k, klen) & (x->nslots - 1);
+    size_t j = wr_fnv1a64(k, klen) & (x->nslots - 1);
     pending *pe = NULL;
     while (x->slots[j] >= 0) {
         pending *c = &x->ents[x->slots[j]];

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "src/base/crc32c.h"
+#include "src/base/hash.h"
 #include "src/base/logging.h"
 #include "src/base/murmur2.h"
 #include "src/log/log_int.h"
@@ -56,12 +57,7 @@ typedef struct cmap {
 static void
 key_hash(const uint8_t *k, size_t n, uint64_t *h1, uint64_t *h2)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-    for (size_t i = 0; i < n; i++) {
-        h ^= k[i];
-        h *= 0x100000001b3ull;
-    }
-    *h1 = h | 1;
+    *h1 = wr_fnv1a64(k, n) | 1;
     *h2 = (uint64_t)wr_crc32c(0, k, n) << 32 | (uint32_t)wr_murmur2(k, n);
 }
 
