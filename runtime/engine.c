@@ -450,37 +450,44 @@ headers_type(const wr_sql_type *t)
 void
 eng_fill_headers(const wr_source *s, wr_batch *b, int32_t r, const wr_record *rec, wr_arena *a)
 {
-    for (int i = 0; i < s->ncols; i++) {
-        if (!eng_is_header_role(s->cols[i].role))
-            continue;
-        wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
-        wr_rheader h;
-        wr_val v = wr_val_null(s->cols[i].type);
-        if (s->cols[i].role == WR_COL_HEADER) {
-            size_t kl = strlen(s->cols[i].header_key);
-            while (wr_record_header_next(&rd, &h) == 1)
-                if ((size_t)h.key_len == kl && memcmp(h.key, s->cols[i].header_key, kl) == 0)
-                    v = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
-                                : wr_val_null(s->cols[i].type);
-        } else {
-            int32_t n = rec->header_count > 0 ? rec->header_count : 0, k = 0;
-            wr_val *items = wr_arena_calloc(a, (size_t)n + 1, sizeof *items);
-            while (items != NULL && k < n && wr_record_header_next(&rd, &h) == 1) {
-                wr_val *f = wr_arena_calloc(a, 2, sizeof *f);
-                if (f == NULL)
-                    break;
-                f[0] = wr_val_string((const char *)h.key, h.key_len);
-                f[1] = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
-                               : wr_val_null(wr_type_of(WR_T_BYTES));
-                items[k] = (wr_val){.type = s->cols[i].type->elem, .u.st.f = f};
-                k++;
-            }
-            v = (wr_val){.type = s->cols[i].type};
-            v.u.arr.n = k;
-            v.u.arr.v = items;
+    for (int i = 0; i < s->ncols; i++)
+        if (eng_is_header_role(s->cols[i].role)) {
+            wr_val v = eng_header_value(s, i, rec, a);
+            wr_vec_set(&b->cols[i], r, &v);
         }
-        wr_vec_set(&b->cols[i], r, &v);
+}
+
+/* Header column i of s from the record's headers. */
+wr_val
+eng_header_value(const wr_source *s, int i, const wr_record *rec, wr_arena *a)
+{
+    wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
+    wr_rheader h;
+    wr_val v = wr_val_null(s->cols[i].type);
+    if (s->cols[i].role == WR_COL_HEADER) {
+        size_t kl = strlen(s->cols[i].header_key);
+        while (wr_record_header_next(&rd, &h) == 1)
+            if ((size_t)h.key_len == kl && memcmp(h.key, s->cols[i].header_key, kl) == 0)
+                v = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
+                            : wr_val_null(s->cols[i].type);
+        return v;
     }
+    int32_t n = rec->header_count > 0 ? rec->header_count : 0, k = 0;
+    wr_val *items = wr_arena_calloc(a, (size_t)n + 1, sizeof *items);
+    while (items != NULL && k < n && wr_record_header_next(&rd, &h) == 1) {
+        wr_val *f = wr_arena_calloc(a, 2, sizeof *f);
+        if (f == NULL)
+            break;
+        f[0] = wr_val_string((const char *)h.key, h.key_len);
+        f[1] = h.value ? wr_val_bytes((const char *)h.value, h.value_len)
+                       : wr_val_null(wr_type_of(WR_T_BYTES));
+        items[k] = (wr_val){.type = s->cols[i].type->elem, .u.st.f = f};
+        k++;
+    }
+    v = (wr_val){.type = s->cols[i].type};
+    v.u.arr.n = k;
+    v.u.arr.v = items;
+    return v;
 }
 
 static const char *PSEUDO[NPSEUDO] = {"ROWTIME", "ROWPARTITION", "ROWOFFSET"};
@@ -684,7 +691,7 @@ bool
 eng_source_in_use(const wr_engine *e, const wr_source *s, const wr_query *except)
 {
     for (const wr_query *q = e->queries; q != NULL; q = q->next)
-        if (q != except && (q->src == s || q->sink == s))
+        if (q != except && (q->src == s || q->sink == s || eng_join_uses(q, s)))
             return true;
     return false;
 }

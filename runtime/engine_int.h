@@ -79,6 +79,7 @@ typedef struct task {
     int64_t stream_time;    /* the largest event time seen (INT64_MIN: none yet) */
     int64_t final_upto;     /* EMIT FINAL: windows ending before this were emitted */
     struct rowcache *cache; /* during a run: the rows it updated (stateful.c), or NULL */
+    struct jtask *jt;       /* a join's task: its inputs' positions and times (join.c) */
 } task;
 
 /* A running aggregation's plan: what each input row feeds, and how results come out. */
@@ -96,6 +97,64 @@ typedef struct aggexec {
     wr_cexpr *having; /* over the post-aggregation scope */
     int npost;        /* that scope: group keys, aggregates[, WINDOWSTART, WINDOWEND] */
 } aggexec;
+
+/* ---- joins (join.c) ---- */
+typedef enum jkind {
+    JN_SS, /* stream-stream, windowed (WITHIN) */
+    JN_ST, /* stream-table */
+    JN_TT, /* table-table on the primary key */
+    JN_FK, /* table-table on a foreign key of the left */
+} jkind;
+
+/* One source of a join: sides[0] is the leftmost, sides[i] the right of joins[i - 1]. */
+typedef struct jside {
+    wr_source *src;
+    const char *alias; /* what qualifies its columns */
+    const char *topic; /* what its tasks read: the source's topic or its repartition topic */
+    bool rekeyed;      /* reads a repartition topic (the source key is in a header) */
+    bool global;       /* every task reads all its partitions (an FK join's right table) */
+    int base, ncols;   /* its columns in the join scope: [base, base + ncols) */
+    wr_scope scope;    /* its own columns (its key expressions are over them) */
+    int nkey;
+    wr_cexpr **key;       /* its join key, over its own scope */
+    const char *key_text; /* ... as SQL */
+    wr_cexpr **own;       /* an FK join's left source: its primary key (NULL: none) */
+    int nown;
+    bool *val_needed;
+    struct wr_query *repart; /* the query that writes its repartition topic, or NULL */
+} jside;
+
+typedef struct jnode {
+    jkind kind;
+    wr_join_kind type;
+    int right; /* its right side; its left is sides 0..right-1 joined */
+    int nkey;
+    wr_cexpr **lkey;           /* the left's join key, over the join scope */
+    const wr_sql_type **ktype; /* the key's types */
+    wr_cexpr **lown;           /* JN_FK: the left's own key, over the join scope */
+    int nlown;
+    int64_t before, after, grace;
+    bool eager;     /* JN_SS without GRACE PERIOD: outer rows come out at once (ksqlDB) */
+    int lend;       /* the left's columns: [0, lend) of the join scope */
+    const char *on; /* the condition as SQL (EXPLAIN) */
+} jnode;
+
+typedef struct joinexec {
+    int nsides;
+    jside *sides;
+    int njoins;
+    jnode *joins;
+    int ncols;       /* the join scope: the sides' columns, then ROWTIME [, ROWKEY] */
+    int rowtime_col; /* the result's time */
+    int rowkey_col;  /* FULL OUTER: the key, COALESCE of both sides' (-1: none) */
+    bool table;      /* the result is a table */
+    int partitions;
+    /* the result's key: columns of the join scope and expressions (SQL) that hold it */
+    int nkeycols, nkeytexts;
+    int *keycols;
+    const char **keytexts;
+    const wr_sql_type *keytype;
+} joinexec;
 
 typedef struct wr_query {
     struct wr_query *next;
@@ -117,6 +176,15 @@ typedef struct wr_query {
     const char *agg_text;  /* GROUP BY: the aggregation, for EXPLAIN (NULL: none) */
     struct aggexec *agg;   /* GROUP BY: the aggregation's plan (NULL: stateless) */
     struct pulltab *ptab;  /* a pull query over a table: what it reads (NULL: other queries) */
+    struct joinexec *join; /* FROM a JOIN b ...: the join's plan (NULL: one source) */
+    /* a repartition query (internal to another): each record is written unchanged to the
+       partition of in_topic... that murmur2 of its new key (rekey, over the source) picks */
+    const char *in_topic; /* the topic the tasks read (NULL: src->topic) */
+    bool rekeyed;         /* in_topic is a repartition topic: the source key is a header */
+    int nrekey;           /* a repartition query: its key expressions (q->out) */
+    wr_fmt rekey_fmt;     /* ... and their format */
+    int nreparts;
+    struct wr_query **reparts; /* the repartition queries feeding this one (run first) */
     const char *having_text;
     const char *where_text;
     /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
@@ -170,6 +238,10 @@ struct pulltab;
 #define STORE_META 0xf0
 #define STORE_WIX  0xf1
 #define STORE_SRC  0xf2
+#define STORE_JOIN 0xf3 /* a join task's input positions and times */
+/* join state keys start with 0xd0 + the join's index (join.c) */
+#define STORE_JOIN_BASE 0xd0
+#define REKEY_HEADER    "weir.key" /* a repartitioned record's original key */
 
 /* engine.c */
 int eng_check_formats(wr_source *s, wr_loc at, wr_err *err);
@@ -191,6 +263,7 @@ int eng_formats(const wr_stmt *st,
                 wr_fmt_kind val_dflt,
                 bool need_val,
                 wr_err *err);
+wr_val eng_header_value(const wr_source *s, int i, const wr_record *rec, wr_arena *a);
 bool eng_is_header_role(wr_colrole r);
 bool eng_is_key_role(wr_colrole r);
 int eng_make_fmt(wr_arena *a, const wr_source *s, bool key, wr_fmt *f);
@@ -215,6 +288,10 @@ bool eng_has_aggregate(const wr_engine *e, const wr_expr *x);
 void eng_push_header(wr_engine *e, wr_query *qr);
 char *eng_query_id(wr_engine *e, const char *prefix, const char *sink);
 char *eng_transient_id(wr_engine *e, const wr_query *qr);
+int eng_plan_needed(wr_query *q, wr_err *err);
+int eng_source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc);
+int eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err);
+const char *eng_expr_text(wr_arena *a, const wr_expr *x);
 
 /* run.c */
 int eng_emit_record(wr_engine *e,
@@ -229,6 +306,7 @@ int eng_emit_record(wr_engine *e,
                     int64_t when,
                     wr_err *err);
 int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
+void eng_rekeyed_key(wr_record *rec);
 int32_t eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt);
 void eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what);
 void eng_push_row(wr_query *q, const wr_val *vals, bool gone, wr_buf *b);
@@ -276,6 +354,28 @@ void eng_drop_task_stores(wr_engine *e, wr_query *q);
 int eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err);
 void eng_push_end(wr_engine *e, wr_query *q, const char *why);
 int eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err);
+
+/* join.c */
+bool eng_join_uses(const wr_query *q, const wr_source *s);
+void eng_explain_join(wr_buf *out, const wr_query *q, int ind);
+bool eng_join_idle(wr_engine *e, const wr_query *q, const task *t);
+int eng_join_open_tasks(wr_engine *e, wr_session *ss, wr_query *q, wr_err *err);
+void eng_join_rollback(task *t);
+int eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err);
+int eng_join_run(
+    wr_engine *e, wr_query *q, task *t, sink_out *so, wr_arena *ra, int64_t *records, wr_err *err);
+void eng_join_store_meta(task *t);
+int eng_batch_out(wr_engine *e,
+                  wr_query *q,
+                  task *t,
+                  sink_out *so,
+                  wr_arena *ra,
+                  wr_batch *b,
+                  const int64_t *ts,
+                  const int8_t *sign,
+                  const bool *gone,
+                  int64_t first_offset,
+                  wr_err *err);
 
 /* pull.c */
 int eng_pull_table_open(

@@ -7,8 +7,8 @@
 
 /* ---- CSAS and INSERT INTO ... SELECT ----------------------------------------------------- */
 
-static int
-source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
+int
+eng_source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc)
 {
     wr_col *c = wr_arena_calloc(a, (size_t)s->ncols + NPSEUDO + 2, sizeof *c);
     if (c == NULL)
@@ -37,8 +37,8 @@ typedef struct outcol {
     const char *text;        /* the expression as SQL, for EXPLAIN */
 } outcol;
 
-static const char *
-expr_text(wr_arena *a, const wr_expr *x)
+const char *
+eng_expr_text(wr_arena *a, const wr_expr *x)
 {
     wr_buf b = WR_BUF_INIT;
     wr_ast_format_expr(&b, x);
@@ -50,19 +50,57 @@ expr_text(wr_arena *a, const wr_expr *x)
 
 /* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
 static int
-plan_projection(
-    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+plan_projection(wr_engine *e,
+                wr_query *qr,
+                const wr_select *q,
+                const char *sink_name,
+                outcol **cols_out,
+                int *n_out,
+                wr_err *err)
 {
     wr_arena *a = qr->arena;
     const wr_source *src = qr->src;
+    const joinexec *J = qr->join;
     wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
-    int cap = q->nitems + src->ncols + 4, n = 0, gen = 0;
+    int cap = q->nitems + (J ? J->ncols : src->ncols) + 4, n = 0, gen = 0;
     outcol *cols = wr_arena_calloc(a, (size_t)cap, sizeof *cols);
     if (cols == NULL)
         return WR_ENOMEM;
     int rc;
     for (int i = 0; i < q->nitems; i++) {
         const wr_select_item *it = &q->items[i];
+        if (it->expr->kind == WR_E_STAR && J != NULL) {
+            /* every side's columns (or one side's: s.*), named <side>_<column> */
+            bool any = false;
+            for (int sd = 0; sd < J->nsides; sd++) {
+                const jside *js = &J->sides[sd];
+                if (it->expr->qualifier != NULL && strcmp(it->expr->qualifier, js->alias) != 0)
+                    continue;
+                any = true;
+                for (int c = 0; c < js->src->ncols; c++) {
+                    if (n == cap)
+                        return eng_fail_at(err, it->loc, "too many columns");
+                    wr_cexpr *ce = wr_arena_calloc(a, 1, sizeof *ce);
+                    if (ce == NULL)
+                        return WR_ENOMEM;
+                    ce->op = WR_C_COLUMN;
+                    ce->col = js->base + c;
+                    ce->type = js->src->cols[c].type;
+                    ce->loc = it->loc;
+                    cols[n++] =
+                        (outcol){wr_arena_printf(a, "%s_%s", js->alias, js->src->cols[c].name),
+                                 ce,
+                                 false,
+                                 it->loc,
+                                 ce->type,
+                                 wr_arena_printf(a, "%s.%s", js->alias, js->src->cols[c].name)};
+                }
+            }
+            if (!any)
+                return eng_fail_at(err, it->loc, "unknown source '%s' in %s.*", it->expr->qualifier,
+                                   it->expr->qualifier);
+            continue;
+        }
         if (it->expr->kind == WR_E_STAR) {
             if (it->expr->qualifier != NULL &&
                 strcmp(it->expr->qualifier, q->from->alias ? q->from->alias : src->name) != 0)
@@ -112,6 +150,19 @@ plan_projection(
         if (ce->type == NULL)
             return eng_fail_at(err, it->loc, "the type of a bare NULL cannot be inferred: CAST it");
         const char *name = it->alias;
+        if (name == NULL && J != NULL && it->expr->kind == WR_E_COLUMN &&
+            it->expr->qualifier != NULL) {
+            /* in a join, s.c is named c only when no other side has a column c */
+            int sides = 0;
+            for (int sd = 0; sd < J->nsides; sd++)
+                for (int c = 0; c < J->sides[sd].src->ncols; c++)
+                    if (strcmp(J->sides[sd].src->cols[c].name, it->expr->name) == 0) {
+                        sides++;
+                        break;
+                    }
+            if (sides > 1)
+                name = wr_arena_printf(a, "%s_%s", it->expr->qualifier, it->expr->name);
+        }
         if (name == NULL) {
             if (it->expr->kind == WR_E_COLUMN)
                 name = it->expr->name;
@@ -127,11 +178,11 @@ plan_projection(
         if (n == cap)
             return eng_fail_at(err, it->loc, "too many columns");
         cols[n++] = (outcol){
-            name, ce, false, it->loc, coltype ? coltype : ce->type, expr_text(a, it->expr)};
+            name, ce, false, it->loc, coltype ? coltype : ce->type, eng_expr_text(a, it->expr)};
         if (coltype != NULL)
             qr->tfn_col_name = name;
     }
-    if (q->npartition > 0 && qr->src->is_table)
+    if (q->npartition > 0 && (J ? J->table : qr->src->is_table))
         return eng_fail_at(err, q->partition_by[0]->loc,
                            "PARTITION BY is not supported on tables: %s is a table (its key is "
                            "its primary key)",
@@ -157,10 +208,10 @@ plan_projection(
         for (int i = 0, c = 0; i < q->nitems && found < 0; i++) {
             if (q->items[i].expr->kind == WR_E_STAR) {
                 if (pb->kind == WR_E_COLUMN)
-                    for (int k = 0; k < src->ncols; k++)
+                    for (int k = 0; k < src->ncols && J == NULL; k++)
                         if (strcmp(src->cols[k].name, pb->name) == 0)
                             found = c + k;
-                c += src->ncols;
+                c += J ? 0 : src->ncols;
                 continue;
             }
             wr_buf got = WR_BUF_INIT;
@@ -179,10 +230,41 @@ plan_projection(
             if (n == cap)
                 return eng_fail_at(err, pb->loc, "too many columns");
             memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
-            cols[0] = (outcol){name, pe, true, pb->loc, pe->type, expr_text(a, pb)};
+            cols[0] = (outcol){name, pe, true, pb->loc, pe->type, eng_expr_text(a, pb)};
             n++;
         } else {
             cols[found].key = true;
+        }
+    } else if (J != NULL) {
+        /* the join key is the sink's key: a projected column or expression that holds it */
+        int found = -1;
+        for (int j = 0; j < n && found < 0; j++) {
+            for (int k = 0; k < J->nkeycols && found < 0; k++)
+                if (cols[j].expr->op == WR_C_COLUMN && cols[j].expr->col == J->keycols[k])
+                    found = j;
+            for (int k = 0; k < J->nkeytexts && found < 0; k++)
+                if (strcmp(cols[j].text, J->keytexts[k]) == 0)
+                    found = j;
+        }
+        if (found >= 0) {
+            cols[found].key = true;
+        } else if (!e->transient) {
+            wr_buf m = WR_BUF_INIT;
+            for (int k = 0; k < J->nkeytexts; k++)
+                wr_buf_printf(&m, "%s%s",
+                              k == 0                  ? ""
+                              : k == J->nkeytexts - 1 ? " or "
+                                                      : ", ",
+                              J->keytexts[k]);
+            wr_buf_put_u8(&m, 0);
+            rc = eng_fail_at(err, q->loc,
+                             "The query used to build `%s` must include the join expression%s %s "
+                             "in its projection (eg, SELECT %s...).",
+                             sink_name, J->nkeytexts > 1 ? "s" : "",
+                             wr_buf_ok(&m) ? (const char *)m.data : "?",
+                             J->nkeytexts > 0 ? J->keytexts[0] : "?");
+            wr_buf_free(&m);
+            return rc;
         }
     } else {
         /* the source's key columns are the sink's, and must be projected */
@@ -244,13 +326,13 @@ eng_commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, w
     return wr_log_meta_put(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, val, sizeof val, err);
 }
 
-static int
-start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
+int
+eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
 {
-    int32_t parts = wr_log_topic_partitions(e->opts.db, qr->src->topic);
+    const char *topic = qr->in_topic ? qr->in_topic : qr->src->topic;
+    int32_t parts = wr_log_topic_partitions(e->opts.db, topic);
     if (parts < 1)
-        return wr_err_set(err, WR_ENOENT, "topic %s of %s does not exist", qr->src->topic,
-                          qr->src->name);
+        return wr_err_set(err, WR_ENOENT, "topic %s of %s does not exist", topic, qr->src->name);
     const char *reset = ss ? wr_props_get(&ss->props, "auto.offset.reset") : NULL;
     bool earliest = reset != NULL && strcasecmp(reset, "earliest") == 0;
     qr->tasks = wr_arena_calloc(qr->arena, (size_t)parts, sizeof *qr->tasks);
@@ -259,8 +341,8 @@ start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
     qr->ntasks = parts;
     for (int32_t p = 0; p < parts; p++) {
         wr_partition *lp;
-        if (wr_log_partition(e->opts.db, qr->src->topic, p, &lp) != WR_OK)
-            return wr_err_set(err, WR_ENOENT, "partition %d of %s is missing", p, qr->src->topic);
+        if (wr_log_partition(e->opts.db, topic, p, &lp) != WR_OK)
+            return wr_err_set(err, WR_ENOENT, "partition %d of %s is missing", p, topic);
         int64_t off = committed_offset(e, qr->id, p);
         if (off < 0)
             off = earliest ? wr_log_start_offset(lp) : wr_log_end_offset(lp);
@@ -313,6 +395,14 @@ eng_explain_query(wr_buf *out, const wr_query *q)
         wr_buf_printf(out, "%*s > [ AGGREGATE ] | %s\n", 2 * ind++, "", q->agg_text);
     if (q->where_text != NULL)
         wr_buf_printf(out, "%*s > [ FILTER ] | Condition: %s\n", 2 * ind++, "", q->where_text);
+    if (q->join != NULL) {
+        eng_explain_join(out, q, ind);
+        wr_buf_printf(out, "\nTasks: one per partition of the joined sides; each reads its "
+                           "inputs merged by event time, joins over its state store, filters, "
+                           "projects and appends to the sink partition that murmur2 of the key "
+                           "picks. State and input positions commit together.\n");
+        return;
+    }
     wr_buf_printf(out, "%*s > [ SOURCE ] | Schema: ", 2 * ind, "");
     schema_text(out, q->scope.cols, q->scope.n, q->src);
     wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->src->topic,
@@ -337,8 +427,8 @@ mark_cols(const wr_cexpr *e, bool *used)
 }
 
 /* Which of the source's value columns the query reads, so that the decoder skips the rest. */
-static int
-plan_needed(wr_query *q, wr_err *err)
+int
+eng_plan_needed(wr_query *q, wr_err *err)
 {
     const wr_source *s = q->src;
     bool *used = wr_arena_calloc(q->arena, (size_t)q->scope.n + 1, sizeof *used);
@@ -410,7 +500,7 @@ collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap,
                 return rc;
         return WR_OK;
     }
-    const char *t = expr_text(in->arena, x);
+    const char *t = eng_expr_text(in->arena, x);
     for (int i = 0; i < ap->n; i++)
         if (strcmp(ap->text[i], t) == 0)
             return WR_OK;
@@ -567,7 +657,7 @@ plan_aggregate(
         const char *name = q->group_by[i]->kind == WR_E_COLUMN
                                ? q->group_by[i]->name
                                : wr_arena_printf(a, "KSQL_COL_%d", gen++);
-        stext[n] = expr_text(a, q->group_by[i]);
+        stext[n] = eng_expr_text(a, q->group_by[i]);
         scol[n] = n;
         sc[n++] = (wr_col){name, NULL, ge->type};
         wr_buf_printf(&desc, "%s%s", i ? ", " : "", stext[n - 1]);
@@ -621,7 +711,7 @@ plan_aggregate(
         if ((rc = wr_expr_analyze(&out, it->expr, &ce, err)) != WR_OK)
             return rc;
         const char *name = it->alias;
-        const char *text = expr_text(a, it->expr);
+        const char *text = eng_expr_text(a, it->expr);
         bool key = false;
         for (int g = 0; g < q->ngroup; g++)
             key |= strcmp(text, stext[g]) == 0;
@@ -651,7 +741,7 @@ plan_aggregate(
             return rc;
         if (he->type != NULL && he->type->kind != WR_T_BOOLEAN)
             return eng_fail_at(err, q->having->loc, "HAVING needs a BOOLEAN expression");
-        qr->having_text = expr_text(a, q->having);
+        qr->having_text = eng_expr_text(a, q->having);
         ax->having = he;
     }
     ax->npost = n;
@@ -687,15 +777,16 @@ start_push(wr_engine *e, wr_session *ss, wr_query *qr, const wr_select *sel, wr_
     wr_session pull_ss = {0};
     if (qr->pull)
         wr_props_set(&pull_ss.props, "auto.offset.reset", "earliest");
-    int rc = start_tasks(e, qr->pull ? &pull_ss : ss, qr, err);
+    int rc = qr->join != NULL ? eng_join_open_tasks(e, ss, qr, err)
+                              : eng_start_tasks(e, qr->pull ? &pull_ss : ss, qr, err);
     wr_props_free(&pull_ss.props);
-    if (rc == WR_OK && qr->agg != NULL)
+    if (rc == WR_OK && qr->agg != NULL && qr->join == NULL)
         rc = eng_open_task_stores(e, qr, err);
     if (rc != WR_OK) {
         eng_drop_task_stores(e, qr);
         return rc;
     }
-    for (int i = 0; i < qr->ntasks; i++) {
+    for (int i = 0; i < qr->ntasks && qr->join == NULL; i++) {
         wr_partition *lp;
         qr->tasks[i].end =
             wr_log_partition(e->opts.db, qr->src->topic, qr->tasks[i].partition, &lp) == WR_OK
@@ -753,9 +844,23 @@ check_aggregation(
         return eng_fail_at(err, q->loc,
                            "CREATE OR REPLACE cannot change an aggregation: its state would not "
                            "match; drop the table and create it again");
+    const aggexec *ax = qr->agg;
+    if (qr->join != NULL) {
+        const joinexec *J = qr->join;
+        bool by_key = J->partitions <= 1;
+        for (int k = 0; k < J->nkeycols && !by_key; k++)
+            by_key = ax->ngroup == 1 && ax->group[0]->op == WR_C_COLUMN &&
+                     ax->group[0]->col == J->keycols[k];
+        if (!by_key)
+            return eng_fail_at(err, q->group_by[0]->loc,
+                               "GROUP BY over a join with %d partitions must be by the join key "
+                               "(%s): grouping a join's result by anything else needs a "
+                               "repartition of that result, which weir does not do yet",
+                               J->partitions, J->nkeytexts ? J->keytexts[0] : "?");
+        return WR_OK;
+    }
     if (qr->src->partitions <= 1)
         return WR_OK;
-    const aggexec *ax = qr->agg;
     int nkeys = 0;
     for (int i = 0; i < qr->src->ncols; i++)
         nkeys += eng_is_key_role(qr->src->cols[i].role);
@@ -779,14 +884,29 @@ eng_exec_query_into(
 {
     const wr_select *q = st->select;
     bool create = st->kind == WR_S_CREATE_AS;
-    if (q->from->is_join)
-        return eng_fail_at(err, q->from->loc, "joins are not supported yet");
     bool aggregated = q->window != NULL || q->ngroup > 0 || q->having != NULL;
     for (int i = 0; i < q->nitems && !aggregated; i++)
         aggregated = eng_has_aggregate(e, q->items[i].expr);
-    wr_source *src = eng_source_find(e, q->from->name);
+    const wr_relation *first = q->from;
+    while (first->is_join)
+        first = first->left;
+    wr_source *src = eng_source_find(e, first->name);
     if (src == NULL)
-        return eng_fail_at(err, q->from->loc, "%s does not exist", q->from->name);
+        return eng_fail_at(err, first->loc, "%s does not exist", first->name);
+    /* a join's result is a table when it joins tables only */
+    bool src_table = src->is_table;
+    for (const wr_relation *r = q->from; r->is_join; r = r->left) {
+        const wr_source *rs = eng_source_find(e, r->right->name);
+        src_table = src_table && rs != NULL && rs->is_table;
+    }
+    if (q->from->is_join && aggregated && src_table)
+        return eng_fail_at(err, q->loc,
+                           "aggregations over a join of tables are not supported yet: write the "
+                           "join to a table first (CREATE TABLE ... AS SELECT) and aggregate that");
+    if (q->from->is_join && e->transient && q->emit == WR_EMIT_NONE)
+        return eng_fail_at(err, q->from->loc,
+                           "pull queries over joins are not supported: query the table a "
+                           "persistent join writes, or add EMIT CHANGES");
     if (src->is_table && src->window_kind >= 0 && !e->transient)
         return eng_fail_at(err, q->from->loc,
                            "KSQL does not support persistent queries on windowed tables.");
@@ -794,8 +914,8 @@ eng_exec_query_into(
         return eng_fail_at(err, q->from->loc,
                            "%s is windowed: aggregations over windowed streams are not supported",
                            src->name);
-    bool table_result = aggregated || src->is_table;
-    if (!create && src->is_table && !e->transient && !e->explain_transient)
+    bool table_result = aggregated || src_table;
+    if (!create && src_table && !e->transient && !e->explain_transient)
         return eng_fail_at(err, q->from->loc,
                            "INSERT INTO ... SELECT needs a stream to read: %s is a table",
                            src->name);
@@ -857,8 +977,10 @@ eng_exec_query_into(
     qr->src = src;
     qr->tfn_out = -1;
     wr_source *sink = NULL;
-    if ((rc = source_scope(a, src, q->from->alias, &qr->scope)) != WR_OK)
+    if ((rc = q->from->is_join ? eng_join_plan(e, qr, q, err)
+                               : eng_source_scope(a, src, q->from->alias, &qr->scope)) != WR_OK)
         goto fail;
+    int in_parts = qr->join ? qr->join->partitions : src->partitions;
     wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
     if (q->where != NULL) {
         if ((rc = wr_expr_analyze(&an, q->where, &qr->where, err)) != WR_OK)
@@ -872,7 +994,7 @@ eng_exec_query_into(
     outcol *cols = NULL;
     int ncols = 0;
     if ((rc = aggregated ? plan_aggregate(e, qr, q, &cols, &ncols, err)
-                         : plan_projection(e, qr, q, &cols, &ncols, err)) != WR_OK)
+                         : plan_projection(e, qr, q, st->name, &cols, &ncols, err)) != WR_OK)
         goto fail;
     if (create && e->transient) {
         /* the client is the sink: the columns in the order of the select list */
@@ -890,7 +1012,7 @@ eng_exec_query_into(
         sink->ncols = ncols;
         sink->topic = "";
         sink->key_fmt = sink->val_fmt = WR_FMT_JSON;
-        sink->partitions = src->partitions;
+        sink->partitions = in_parts;
     } else if (create) {
         sink = eng_source_new(st->name, st->is_table);
         if (sink == NULL) {
@@ -927,7 +1049,7 @@ eng_exec_query_into(
         }
         if ((rc = eng_check_formats(sink, st->name_loc, err)) != WR_OK ||
             (rc = eng_timestamp_col(st, sink, err)) != WR_OK ||
-            (rc = eng_ensure_topic(e, st, sink, st->name, src->partitions, true, err)) != WR_OK)
+            (rc = eng_ensure_topic(e, st, sink, st->name, in_parts, true, err)) != WR_OK)
             goto fail;
     } else {
         sink = existing;
@@ -943,7 +1065,7 @@ eng_exec_query_into(
     qr->nout = sink->ncols;
     qr->out = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out);
     qr->out_text = wr_arena_calloc(a, (size_t)sink->ncols + 1, sizeof *qr->out_text);
-    qr->where_text = q->where ? expr_text(a, q->where) : NULL;
+    qr->where_text = q->where ? eng_expr_text(a, q->where) : NULL;
     for (int i = 0; i < sink->ncols; i++) {
         int j = 0;
         while (j < ncols && strcmp(cols[j].name, sink->cols[i].name) != 0)
@@ -967,7 +1089,7 @@ eng_exec_query_into(
     }
     qr->sink = sink;
     qr->sql = wr_arena_strdup(a, sql);
-    if ((rc = plan_needed(qr, err)) != WR_OK)
+    if ((rc = eng_plan_needed(qr, err)) != WR_OK)
         goto fail;
     if (aggregated && !e->dry_run && (rc = check_aggregation(e, qr, q, replacing, err)) != WR_OK)
         goto fail;
@@ -995,8 +1117,11 @@ eng_exec_query_into(
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = start_tasks(e, ss, qr, err)) != WR_OK ||
-        (qr->agg != NULL && (rc = eng_open_task_stores(e, qr, err)) != WR_OK))
+    if (qr->join != NULL)
+        rc = eng_join_open_tasks(e, ss, qr, err);
+    else if ((rc = eng_start_tasks(e, ss, qr, err)) == WR_OK && qr->agg != NULL)
+        rc = eng_open_task_stores(e, qr, err);
+    if (rc != WR_OK)
         goto fail;
     if (replacing != NULL) {
         wr_source *old_sink = replacing->sink;

@@ -231,6 +231,95 @@ table_swap(wr_engine *e, task *t, const wr_record *rec, wr_buf *old, bool *found
     return rc;
 }
 
+/* A record read from a repartition topic: its source key back from the first header, which
+   the repartition query put there (wr_record's key then points into the header). */
+void
+eng_rekeyed_key(wr_record *rec)
+{
+    wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
+    wr_rheader h;
+    rec->key = NULL;
+    rec->key_len = -1;
+    if (rec->header_count < 1 || wr_record_header_next(&rd, &h) != 1 ||
+        h.key_len != (int32_t)strlen(REKEY_HEADER) ||
+        memcmp(h.key, REKEY_HEADER, strlen(REKEY_HEADER)) != 0)
+        return; /* the source key was null */
+    rec->key = h.value;
+    rec->key_len = h.value_len;
+    size_t used = rec->headers_len - (size_t)(rd.end - rd.p);
+    rec->headers += used;
+    rec->headers_len -= used;
+    rec->header_count--;
+}
+
+/* A repartition query's batch: each record goes unchanged (value, headers, its event time as
+   timestamp) to the partition of the repartition topic that murmur2 of its new key picks; the
+   new key is the record's key there, and the source key travels in the first header. Records
+   whose new key is null are dropped (as Kafka Streams drops them before a repartition). */
+static int
+rekey_batch(wr_engine *e,
+            wr_query *q,
+            task *t,
+            sink_out *so,
+            wr_arena *ra,
+            wr_batch *b,
+            const int64_t *ts,
+            const wr_record *recs,
+            int64_t first_offset,
+            wr_err *err)
+{
+    wr_batch_select_all(b);
+    wr_eval_ctx cx = {.arena = ra};
+    wr_vec *kv = wr_arena_calloc(ra, (size_t)q->nrekey, sizeof *kv);
+    wr_val *k = wr_arena_calloc(ra, (size_t)q->nrekey, sizeof *k);
+    if (kv == NULL || k == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = WR_OK;
+    for (int i = 0; i < q->nrekey && b->nsel > 0; i++)
+        if ((rc = wr_expr_eval_batch(q->out[i], b, &cx, &kv[i])) != WR_OK)
+            return wr_err_set(err, rc, "out of memory");
+    wr_buf kb = WR_BUF_INIT;
+    for (int32_t j = 0; j < b->nsel && rc == WR_OK; j++) {
+        int32_t r = b->sel[j];
+        const wr_record *rec = &recs[r];
+        bool knull = false;
+        for (int i = 0; i < q->nrekey; i++) {
+            k[i] = wr_vec_get(&kv[i], r);
+            knull |= k[i].null;
+        }
+        wr_err eerr = {0};
+        wr_buf_reset(&kb);
+        if (!knull && wr_fmt_encode(&q->rekey_fmt, k, &kb, &knull, &eerr) != WR_OK) {
+            q->stats.eval_errors++;
+            eng_plog(e, q, t->partition, rec->offset, eerr.msg);
+            continue;
+        }
+        if (knull) {
+            q->stats.null_keys++;
+            continue;
+        }
+        wr_rheader *hs = wr_arena_calloc(ra, (size_t)rec->header_count + 2, sizeof *hs);
+        if (hs == NULL)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
+        int32_t nh = 0;
+        if (rec->key_len >= 0)
+            hs[nh++] = (wr_rheader){(const uint8_t *)REKEY_HEADER, (int32_t)strlen(REKEY_HEADER),
+                                    rec->key, rec->key_len};
+        wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
+        while (nh < rec->header_count + 1 && wr_record_header_next(&rd, &hs[nh]) == 1)
+            nh++;
+        int32_t op = wr_murmur2_partition(kb.data, kb.len, so->parts);
+        wr_rbatch_builder_add(&so->bb[op], ts[r], kb.data, (int32_t)kb.len, rec->value,
+                              rec->value_len, hs, nh);
+        q->stats.records_out++;
+        if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
+            rc = flush_one(e, q, so, op, err);
+    }
+    (void)first_offset;
+    wr_buf_free(&kb);
+    return rc;
+}
+
 /* Processes one input record batch of task t as one column-vector batch: decode every record
    into the columns, filter, project a vector at a time, then encode the surviving rows into
    so's builders.
@@ -256,11 +345,9 @@ eng_run_batch(wr_engine *e,
     int rc = wr_rbatch_iter_init(&it, data, len, scratch, MAX_DECOMPRESSED, err);
     if (rc != WR_OK)
         return rc;
-    wr_fmt kf, vf, okf, ovf;
+    wr_fmt kf, vf;
     if (eng_make_fmt(ra, q->src, true, &kf) != WR_OK ||
-        eng_make_fmt(ra, q->src, false, &vf) != WR_OK ||
-        eng_make_fmt(ra, q->sink, true, &okf) != WR_OK ||
-        eng_make_fmt(ra, q->sink, false, &ovf) != WR_OK)
+        eng_make_fmt(ra, q->src, false, &vf) != WR_OK)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     vf.needed = q->val_needed; /* the decoder skips the value columns nothing reads */
     const wr_source *s = q->src;
@@ -273,13 +360,10 @@ eng_run_batch(wr_engine *e,
     wr_val *kv = wr_arena_calloc(ra, (size_t)kf.ncols + 1, sizeof *kv);
     wr_val *vv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *vv);
     wr_val *pv = wr_arena_calloc(ra, (size_t)vf.ncols + 1, sizeof *pv);
-    wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
-    wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
-    wr_val *allv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *allv);
-    wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
+    wr_record *recs = q->nrekey > 0 ? wr_arena_alloc(ra, (size_t)cap * sizeof *recs) : NULL;
     if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || kv == NULL || vv == NULL ||
-        pv == NULL || ok == NULL || ov == NULL || outv == NULL || allv == NULL ||
-        (undo && sign == NULL) || (table && !undo && gone == NULL))
+        pv == NULL || (undo && sign == NULL) || (table && !undo && gone == NULL) ||
+        (q->nrekey > 0 && recs == NULL))
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     int64_t first_offset = -1;
     wr_record rec;
@@ -297,6 +381,8 @@ eng_run_batch(wr_engine *e,
         q->stats.records_in++;
         wr_err derr = {0};
         int64_t win[2] = {0, 0};
+        if (q->rekeyed)
+            eng_rekeyed_key(&rec);
         if (s->window_kind >= 0 && rec.key_len >= 0 &&
             !wr_window_key_get(rec.key, &rec.key_len, s->window_kind == WR_WIN_SESSION,
                                s->window_size, &win[0], &win[1])) {
@@ -329,6 +415,8 @@ eng_run_batch(wr_engine *e,
         }
         put_pseudo(s, &b, r, when, t->partition, rec.offset, win);
         ts[r] = when;
+        if (recs != NULL)
+            recs[r] = rec;
         if (first_offset < 0)
             first_offset = rec.offset;
         if (gone != NULL)
@@ -373,6 +461,39 @@ eng_run_batch(wr_engine *e,
     int64_t batch_end = it.hdr.base_offset + it.hdr.last_offset_delta + 1;
     if (!stopped && it.remaining == 0 && batch_end > t->offset)
         t->offset = batch_end;
+    if (q->nrekey > 0)
+        return rekey_batch(e, q, t, so, ra, &b, ts, recs, first_offset, err);
+    return eng_batch_out(e, q, t, so, ra, &b, ts, sign, gone, first_offset, err);
+}
+
+/* The rows of b (event times ts; a table's: gone, deleted; an aggregation's over a table: sign)
+   through the query's filter, then its aggregation, or its projection and sink. */
+int
+eng_batch_out(wr_engine *e,
+              wr_query *q,
+              task *t,
+              sink_out *so,
+              wr_arena *ra,
+              wr_batch *b_,
+              const int64_t *ts,
+              const int8_t *sign,
+              const bool *gone,
+              int64_t first_offset,
+              wr_err *err)
+{
+    wr_batch b = *b_;
+    const wr_source *s = q->src;
+    int rc = WR_OK;
+    wr_fmt okf, ovf;
+    if (eng_make_fmt(ra, q->sink, true, &okf) != WR_OK ||
+        eng_make_fmt(ra, q->sink, false, &ovf) != WR_OK)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_val *ok = wr_arena_calloc(ra, (size_t)okf.ncols + 1, sizeof *ok);
+    wr_val *ov = wr_arena_calloc(ra, (size_t)ovf.ncols + 1, sizeof *ov);
+    wr_val *allv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *allv);
+    wr_vec *outv = wr_arena_calloc(ra, (size_t)q->nout + 1, sizeof *outv);
+    if (ok == NULL || ov == NULL || outv == NULL || allv == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
     wr_batch_select_all(&b);
     wr_eval_ctx cx = {.arena = ra};
     if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)
@@ -509,7 +630,15 @@ int
 wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
 {
     *records = 0;
-    for (wr_query *q = e->queries; q != NULL; q = q->next)
+    for (wr_query *q = e->queries; q != NULL; q = q->next) {
+        for (int r = 0; r < q->nreparts; r++) /* what feeds its repartition topics first */
+            for (int i = 0; i < q->reparts[r]->ntasks; i++) {
+                int rc = eng_run_task(e, q->reparts[r], &q->reparts[r]->tasks[i], records, err);
+                if (rc != WR_OK) {
+                    wr_err_prefix(err, "query %s", q->reparts[r]->id);
+                    return rc;
+                }
+            }
         for (int i = 0; i < q->ntasks; i++) {
             int rc = eng_run_task(e, q, &q->tasks[i], records, err);
             if (rc != WR_OK) {
@@ -517,6 +646,7 @@ wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
                 return rc;
             }
         }
+    }
     poll_pushes(e, records);
     return WR_OK;
 }

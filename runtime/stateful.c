@@ -59,7 +59,8 @@ changelog_topic(wr_engine *e, const wr_query *q)
 {
     char *s = malloc(strlen(e->service_id) + strlen(q->id) + 64);
     if (s != NULL)
-        sprintf(s, "%s-%s-Aggregate-Materialize-changelog", e->service_id, q->id);
+        sprintf(s, "%s-%s-%s-changelog", e->service_id, q->id,
+                q->agg ? "Aggregate-Materialize" : "Join");
     return s;
 }
 
@@ -87,7 +88,8 @@ eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err)
         task *t = &q->tasks[i];
         wr_partition *cl;
         char name[600];
-        snprintf(name, sizeof name, "%s#Aggregate-Materialize#%d", q->id, t->partition);
+        snprintf(name, sizeof name, "%s#%s#%d", q->id, q->agg ? "Aggregate-Materialize" : "Join",
+                 t->partition);
         if (q->is_push) { /* a client's query: its state lives as long as it, no changelog */
             cl = NULL;
         } else if ((rc = wr_log_partition(e->opts.db, topic, t->partition, &cl)) != WR_OK) {
@@ -115,7 +117,9 @@ eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err)
 void
 eng_drop_task_stores(wr_engine *e, wr_query *q)
 {
-    if (q->agg == NULL || e->opts.state == NULL)
+    for (int i = 0; i < q->nreparts && !e->replaying && !q->is_push; i++)
+        (void)wr_log_topic_delete(e->opts.db, q->reparts[i]->sink->topic, NULL);
+    if ((q->agg == NULL && q->join == NULL) || e->opts.state == NULL)
         return;
     for (int i = 0; i < q->ntasks; i++)
         if (q->tasks[i].store != NULL) {
@@ -838,14 +842,22 @@ agg_windows(aggctx *c, wr_err *err)
 int
 eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
 {
-    wr_partition *in;
-    int rc = wr_log_partition(e->opts.db, q->src->topic, t->partition, &in);
-    if (rc != WR_OK)
-        return WR_OK; /* the source topic went away: nothing to do */
-    if (t->offset < wr_log_start_offset(in))
-        t->offset = wr_log_start_offset(in);
-    if (t->offset >= wr_log_end_offset(in))
-        return WR_OK;
+    bool stateful = q->agg != NULL || q->join != NULL;
+    wr_partition *in = NULL;
+    int rc;
+    if (q->join != NULL) {
+        if (eng_join_idle(e, q, t))
+            return WR_OK;
+    } else {
+        rc = wr_log_partition(e->opts.db, q->in_topic ? q->in_topic : q->src->topic, t->partition,
+                              &in);
+        if (rc != WR_OK)
+            return WR_OK; /* the source topic went away: nothing to do */
+        if (t->offset < wr_log_start_offset(in))
+            t->offset = wr_log_start_offset(in);
+        if (t->offset >= wr_log_end_offset(in))
+            return WR_OK;
+    }
     if (q->is_push && (q->ended || (q->pull && t->offset >= t->end) || !q->push.ready(q->push.arg)))
         return WR_OK; /* done, or the client is not reading fast enough: later */
     int32_t parts = q->is_push ? 1 : wr_log_topic_partitions(e->opts.db, q->sink->topic);
@@ -853,7 +865,7 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         return wr_err_set(err, WR_ENOENT, "sink topic %s is missing", q->sink->topic);
     wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
     wr_log_read_result res;
-    rc = wr_log_read(in, t->offset, READ_BYTES, &data, &res, err);
+    rc = in != NULL ? wr_log_read(in, t->offset, READ_BYTES, &data, &res, err) : WR_OK;
     sink_out so = {.parts = parts, .bb = calloc((size_t)parts, sizeof(wr_rbatch_builder))};
     wr_arena *ra = wr_arena_create(0);
     if (so.bb == NULL || ra == NULL)
@@ -863,13 +875,15 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     int64_t start = t->offset, stream_time = t->stream_time, final_upto = t->final_upto;
     int64_t t0 = wr_clock_mono_ns();
     size_t off = 0;
-    if (q->agg != NULL && rc == WR_OK && (t->txn = wr_state_txn_begin(e->opts.state)) == NULL)
+    if (stateful && rc == WR_OK && (t->txn = wr_state_txn_begin(e->opts.state)) == NULL)
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
     bool sessions = q->agg != NULL && q->agg->windowed && q->agg->win.kind == WR_WIN_SESSION;
     if (q->agg != NULL && rc == WR_OK && !sessions &&
         (t->cache = calloc(1, sizeof *t->cache)) == NULL)
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
-    while (rc == WR_OK && off < data.len) {
+    if (q->join != NULL && rc == WR_OK)
+        rc = eng_join_run(e, q, t, &so, ra, records, err);
+    while (q->join == NULL && rc == WR_OK && off < data.len) {
         size_t n = wr_rbatch_size(data.data + off, data.len - off);
         if (n == 0)
             break;
@@ -891,9 +905,11 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         if (rc == WR_OK && !q->is_push)
             task_meta_put(t);
     }
+    if (q->join != NULL && rc == WR_OK && !q->is_push)
+        eng_join_store_meta(t);
     if (rc == WR_OK && !q->is_push)
         rc = eng_flush_sink(e, q, &so, err);
-    if (q->agg != NULL && t->txn != NULL) {
+    if (stateful && t->txn != NULL) {
         /* after the outputs (at-least-once for them), before the input offset; the state and
            the input position it reflects are one commit */
         if (rc == WR_OK)
@@ -906,11 +922,13 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
             t->offset = start;
             t->stream_time = stream_time;
             t->final_upto = final_upto;
+            if (q->join != NULL)
+                eng_join_rollback(t);
         }
     }
     q->stats.busy_ns += wr_clock_mono_ns() - t0;
     q->stats.reads++;
-    if (rc == WR_OK && t->offset != start && !q->is_push)
+    if (rc == WR_OK && t->offset != start && !q->is_push && q->join == NULL)
         rc = eng_commit_offset(e, q->id, t->partition, t->offset, err);
     for (int32_t p = 0; so.bb != NULL && p < parts; p++)
         wr_rbatch_builder_free(&so.bb[p]);

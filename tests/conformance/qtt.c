@@ -10,10 +10,11 @@
  * {"topic","key","value","timestamp"[,"partition"]}, key and value as JSON (a DELIMITED value
  * as the JSON string of its text). Each case gets a temporary log directory, topics named in
  * inputs or "topics" (1 partition unless given), auto.offset.reset=earliest, then: statements
- * in order, inputs appended (partition by murmur2 of the key, as Kafka's producers do), queries
- * run until idle, every record of every output topic read back (partition order, then offset
- * order) and compared with "outputs": topic, key and value as JSON values, timestamp when given.
- * With expectedException the statements must fail with a message containing its "message".
+ * in order, each input appended (partition by murmur2 of the key, as Kafka's producers do) and
+ * the queries run until idle before the next, every record of every output topic read back
+ * (partition order, then offset order) and compared with "outputs": topic, key and value as JSON
+ * values, timestamp when given. With expectedException the statements must fail with a message
+ * containing its "message".
  *
  * Prints a line per failing case with a diff, then "N passed, N failed"; exits 1 on any
  * failure. -v prints passing cases too; -k keeps the temporary directories.
@@ -425,19 +426,22 @@ run_case(const char *file, const json_t *tc)
         snprintf(why, sizeof why, "  statements failed: %s", err.msg);
         goto done;
     }
-    json_array_foreach(json_object_get(tc, "inputs"), i, t)
-    {
-        if (produce(e, db, t, why, sizeof why) != 0)
+    /* each input is processed before the next is appended, as ksqlDB's test driver does: a
+       join sees its inputs in the order the case gives them */
+    size_t nin = json_array_size(json_object_get(tc, "inputs"));
+    for (size_t k = 0; k <= nin; k++) {
+        if (k < nin &&
+            produce(e, db, json_array_get(json_object_get(tc, "inputs"), k), why, sizeof why) != 0)
             goto done;
-    }
-    for (int round = 0; round < 1000; round++) {
-        int64_t n = 0;
-        if (wr_engine_poll(e, &n, &err) != WR_OK) {
-            snprintf(why, sizeof why, "  query failed: %s", err.msg);
-            goto done;
+        for (int round = 0; round < 1000; round++) {
+            int64_t n = 0;
+            if (wr_engine_poll(e, &n, &err) != WR_OK) {
+                snprintf(why, sizeof why, "  query failed: %s", err.msg);
+                goto done;
+            }
+            if (n == 0)
+                break;
         }
-        if (n == 0)
-            break;
     }
     /* read every topic the outputs name, in order of first mention */
     json_t *exp = json_object_get(tc, "outputs");
