@@ -128,7 +128,7 @@ resolve_column(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
                 (*out)->col = i;
                 return WR_OK;
             }
-    int found = -1, count = 0;
+    int found = -1, count = 0, unqualified = -1;
     const wr_scope *sc = an->scope;
     for (int i = 0; sc != NULL && i < sc->n; i++) {
         const wr_col *c = &sc->cols[i];
@@ -138,7 +138,14 @@ resolve_column(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
             continue;
         if (found < 0)
             found = i;
+        if (c->source == NULL && unqualified < 0)
+            unqualified = i;
         count++;
+    }
+    /* a join's scope has each side's ROWTIME and the result's, which an unqualified name means */
+    if (count > 1 && e->qualifier == NULL && unqualified >= 0) {
+        found = unqualified;
+        count = 1;
     }
     if (count > 1)
         return fail(err, e->loc, "column '%s' is ambiguous: qualify it with its source", e->name);

@@ -238,6 +238,9 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
     /* each join: its kind, its key on both sides */
     bool left_table = J->sides[0].src->is_table;
     bool keyed_left = false; /* whether the result so far is partitioned by the key set */
+    /* what the result so far is partitioned by: equal expressions (SQL) and columns */
+    const char *eqv[2 * MAXS];
+    int eqvcol[2 * MAXS], neqv = 0;
     for (int j = 0; j < J->njoins; j++) {
         const wr_relation *rel = rels[j];
         jnode *nd = &J->joins[j];
@@ -308,7 +311,7 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
             int sa = one_side(sides_of(J, ca)), sb = one_side(sides_of(J, cb));
             if (sa < 0 || sb < 0)
                 return eng_fail_at(err, x->loc,
-                                   "Invalid comparison expression '%s' in join '(%s)'. Each side "
+                                   "Invalid comparison expression '%s' in join '%s'. Each side "
                                    "of the join comparision must contain references from "
                                    "exactly one source.",
                                    eng_expr_text(a, sa < 0 ? x->a : x->b2), eng_expr_text(a, x));
@@ -358,14 +361,19 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
             ls->key_text = eng_expr_text(a, neq == 1 ? lx[0] : rel->on);
             lkeyed = is_source_key(ls, ls->key, neq);
         } else {
-            lkeyed = keyed_left && neq == 1 && key_has_text(J, eng_expr_text(a, lx[0]));
+            const char *lt = eng_expr_text(a, lx[0]);
+            lkeyed = false;
+            for (int i = 0; keyed_left && neq == 1 && i < neqv; i++)
+                lkeyed |= strcmp(eqv[i], lt) == 0 ||
+                          (nd->lkey[0]->op == WR_C_COLUMN && eqvcol[i] == nd->lkey[0]->col);
         }
         if (rtable && !rkeyed)
             return eng_fail_at(err, rel->on->loc,
                                "Invalid join condition: %s joins require to join on the "
-                               "%sprimary key. Got %s.",
+                               "%s. Got %s.",
                                left_table ? "table-table" : "stream-table",
-                               left_table ? "right input table's " : "table's ",
+                               left_table ? "primary key of the right input table"
+                                          : "table's primary key",
                                eng_expr_text(a, rel->on));
         if (left_table && !lkeyed) {
             /* a foreign key of the left: the right table is read whole by every task */
@@ -419,6 +427,13 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
             J->sides[0].rekeyed = true; /* a repartition topic, made when the query starts */
         if (!rkeyed)
             rs->rekeyed = true;
+        if (j == 0 || !keyed_left)
+            neqv = 0;
+        for (int i = 0; neq == 1 && i < 2 && neqv < 2 * MAXS; i++) {
+            const wr_cexpr *ce = i == 0 ? nd->lkey[0] : rs->key[0];
+            eqv[neqv] = eng_expr_text(a, i == 0 ? lx[0] : rx[0]);
+            eqvcol[neqv++] = ce->op == WR_C_COLUMN ? ce->col + (i == 0 ? 0 : rs->base) : -1;
+        }
         /* the result's key: the join key (FULL OUTER: ROWKEY, either side's) */
         if (j == 0 || !keyed_left) {
             J->nkeytexts = J->nkeycols = 0;
@@ -427,7 +442,8 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
                                   eng_expr_text(a, i == 0 ? lx[0] : rx[0]))) != WR_OK)
                     return rc;
             J->keytype = nd->ktype[0];
-        } else if ((rc = key_add(a, J, NULL, eng_expr_text(a, rx[0]))) != WR_OK) {
+        } else if ((rc = key_add(a, J, nd->lkey[0], eng_expr_text(a, lx[0]))) != WR_OK ||
+                   (rc = key_add(a, J, NULL, eng_expr_text(a, rx[0]))) != WR_OK) {
             return rc;
         }
         /* the right's key columns hold the key too */

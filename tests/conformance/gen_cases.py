@@ -960,6 +960,9 @@ files["windowed_sources"] = [
         "aggregations over windowed streams are not supported"),
 ]
 
+import join_cases
+files.update(join_cases.files())
+
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
         f.write("// " + name + ": weir's own cases, written by gen_cases.py\n")
