@@ -1516,6 +1516,22 @@ cur_time(jrun *r, jcur *c, const wr_val *v, int64_t rowtime, int64_t offset, int
     return false;
 }
 
+/* Whether the source of a repartitioned side has records its repartition query has not
+   written yet: the side is not idle, only behind, and the merge waits for it (else a later
+   record of another side would pass an earlier one of this side on its way through). */
+static bool
+repart_pending(wr_engine *e, const jside *sd)
+{
+    const wr_query *rq = sd->repart;
+    for (int i = 0; rq != NULL && i < rq->ntasks; i++) {
+        wr_partition *lp;
+        if (wr_log_partition(e->opts.db, rq->src->topic, rq->tasks[i].partition, &lp) == WR_OK &&
+            rq->tasks[i].offset < wr_log_end_offset(lp))
+            return true;
+    }
+    return false;
+}
+
 /* Fills c's next row, reading more of its partition as needed. */
 static int
 cur_peek(jrun *r, jcur *c)
@@ -1530,7 +1546,10 @@ cur_peek(jrun *r, jcur *c)
                 if (c->in->offset < wr_log_start_offset(c->lp))
                     c->in->offset = wr_log_start_offset(c->lp);
                 if (c->in->offset >= wr_log_end_offset(c->lp)) {
-                    c->idle = true;
+                    if (repart_pending(r->e, sd))
+                        c->stop = true;
+                    else
+                        c->idle = true;
                     break;
                 }
                 int rc = wr_log_read(c->lp, c->in->offset, READ_BYTES, &c->data, &res, r->err);
@@ -1541,7 +1560,7 @@ cur_peek(jrun *r, jcur *c)
                            ? wr_rbatch_size(c->data.data + c->off, c->data.len - c->off)
                            : 0;
             if (n == 0) {
-                if (c->in->offset < wr_log_end_offset(c->lp))
+                if (c->in->offset < wr_log_end_offset(c->lp) || repart_pending(r->e, sd))
                     c->stop = true;
                 else
                     c->idle = true;
