@@ -526,6 +526,7 @@ struct jtask {
     int nin, njoins;
     jin *in;
     int64_t *time, *saved_time; /* each join's stream time */
+    int64_t *expired;           /* stream-stream: rows before this time are gone (in memory) */
     uint64_t seq, saved_seq;    /* numbers buffered stream rows apart */
 };
 
@@ -677,11 +678,13 @@ eng_join_open_tasks(wr_engine *e, wr_session *ss, wr_query *q, wr_err *err)
             nin += J->sides[s].global ? J->sides[s].src->partitions : 1;
         if (jt == NULL || (jt->in = wr_arena_calloc(a, (size_t)nin, sizeof *jt->in)) == NULL ||
             (jt->time = wr_arena_calloc(a, (size_t)J->njoins + 1, sizeof *jt->time)) == NULL ||
-            (jt->saved_time = wr_arena_calloc(a, (size_t)J->njoins + 1, sizeof *jt->time)) == NULL)
+            (jt->saved_time = wr_arena_calloc(a, (size_t)J->njoins + 1, sizeof *jt->time)) ==
+                NULL ||
+            (jt->expired = wr_arena_calloc(a, (size_t)J->njoins + 1, sizeof *jt->time)) == NULL)
             return wr_err_set(err, WR_ENOMEM, "out of memory");
         jt->njoins = J->njoins;
         for (int j = 0; j < J->njoins; j++)
-            jt->time[j] = INT64_MIN;
+            jt->time[j] = jt->expired[j] = INT64_MIN;
         for (int s = 0; s < J->nsides; s++) {
             const jside *sd = &J->sides[s];
             int32_t parts = wr_log_topic_partitions(e->opts.db, sd->topic);
@@ -1176,16 +1179,27 @@ ss_expire(jrun *r, int j)
     int64_t now = r->t->jt->time[j];
     if (now == INT64_MIN)
         return WR_OK;
-    uint8_t lo[2] = {pfx(j), 'T'};
-    wr_buf hi = WR_BUF_INIT;
-    wr_buf_append(&hi, lo, 2);
-    wr_key_put_i64(&hi, now - (nd->before + nd->after + nd->grace));
-    wr_store_iter *it =
-        wr_store_iter_open(r->e->opts.state, r->t->txn, r->t->store, lo, 2, hi.data, hi.len);
+    /* from where the last expiry stopped: the deleted rows before it are not scanned again */
+    int64_t upto = now - (nd->before + nd->after + nd->grace);
+    int64_t *from = &r->t->jt->expired[j];
+    if (upto <= *from)
+        return WR_OK;
+    wr_buf lo = WR_BUF_INIT, hi = WR_BUF_INIT;
+    uint8_t p2[2] = {pfx(j), 'T'};
+    wr_buf_append(&lo, p2, 2);
+    wr_buf_append(&hi, p2, 2);
+    if (*from != INT64_MIN)
+        wr_key_put_i64(&lo, *from);
+    wr_key_put_i64(&hi, upto);
+    wr_store_iter *it = wr_buf_ok(&lo) && wr_buf_ok(&hi)
+                            ? wr_store_iter_open(r->e->opts.state, r->t->txn, r->t->store, lo.data,
+                                                 lo.len, hi.data, hi.len)
+                            : NULL;
+    wr_buf_free(&lo);
     wr_buf_free(&hi);
     if (it == NULL)
         return oom(r);
-    int n = 0, cap = 64;
+    int n = 0, cap = 1 << 16;
     uint8_t **keys = wr_arena_alloc(r->ra, (size_t)cap * sizeof *keys);
     size_t *lens = wr_arena_alloc(r->ra, (size_t)cap * sizeof *lens);
     const uint8_t *k, *v;
@@ -1214,8 +1228,10 @@ ss_expire(jrun *r, int j)
             rc = del(r, keys[i], lens[i]);
         wr_buf_free(&bk);
     }
-    if (rc == WR_OK && n == cap) /* more next run */
-        return WR_OK;
+    if (rc == WR_OK && n < cap)
+        *from = upto; /* all of it gone; else the rest next run */
+    else if (rc == WR_OK)
+        *from = wr_key_get_i64(keys[n - 1] + 2);
     return rc;
 }
 
