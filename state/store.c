@@ -402,6 +402,13 @@ wr_state_open(const wr_state_opts *o, wr_state **out, wr_err *err)
        reading a data block (the block-based options own the policy) */
     rocksdb_block_based_options_set_filter_policy(s->bbo,
                                                   rocksdb_filterpolicy_create_bloom_full(10));
+    /* Filters and indexes in 4 KiB partitions under a pinned top level. A whole-file filter of a
+       large table store (1.2 MB for a million keys) outgrows its cache shard (the cache has 64)
+       and was read from disk and checksummed again on every get. */
+    rocksdb_block_based_options_set_partition_filters(s->bbo, 1);
+    rocksdb_block_based_options_set_index_type(
+        s->bbo, rocksdb_block_based_table_index_type_two_level_index_search);
+    rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->bbo, 1);
     s->opts = rocksdb_options_create();
     rocksdb_options_set_block_based_table_factory(s->opts, s->bbo);
     rocksdb_options_set_create_if_missing(s->opts, 1);
