@@ -185,6 +185,7 @@ typedef struct wr_query {
     wr_fmt rekey_fmt;     /* ... and their format */
     int nreparts;
     struct wr_query **reparts; /* the repartition queries feeding this one (run first) */
+    const char *repart_text;   /* a GROUP BY that needs a repartition: its key, as SQL */
     const char *having_text;
     const char *where_text;
     /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
@@ -241,7 +242,8 @@ struct pulltab;
 #define STORE_JOIN 0xf3 /* a join task's input positions and times */
 /* join state keys start with 0xd0 + the join's index (join.c) */
 #define STORE_JOIN_BASE 0xd0
-#define REKEY_HEADER    "weir.key" /* a repartitioned record's original key */
+#define REKEY_HEADER    "weir.key"  /* a repartitioned record's original key */
+#define UNDO_HEADER     "weir.undo" /* ... a table's row taken out of its old key */
 
 /* engine.c */
 int eng_check_formats(wr_source *s, wr_loc at, wr_err *err);
@@ -291,6 +293,24 @@ char *eng_transient_id(wr_engine *e, const wr_query *qr);
 int eng_plan_needed(wr_query *q, wr_err *err);
 int eng_source_scope(wr_arena *a, const wr_source *s, const char *alias, wr_scope *sc);
 int eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err);
+/* What a repartition query writes: each record of src (its columns: scope) by its new key, the
+   nkey expressions key (key_text as SQL), encoded in format kf, over `partitions` partitions. */
+typedef struct repart_spec {
+    wr_source *src;
+    const wr_scope *scope;
+    wr_cexpr **key;
+    int nkey;
+    const char *key_text;
+    int32_t partitions;
+    wr_fmt_kind kf;
+} repart_spec;
+int eng_repart_start(wr_engine *e,
+                     wr_session *ss,
+                     wr_query *q,
+                     int n,
+                     const repart_spec *rs,
+                     wr_query **out,
+                     wr_err *err);
 const char *eng_expr_text(wr_arena *a, const wr_expr *x);
 
 /* run.c */
@@ -306,7 +326,7 @@ int eng_emit_record(wr_engine *e,
                     int64_t when,
                     wr_err *err);
 int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
-void eng_rekeyed_key(wr_record *rec);
+bool eng_rekeyed_key(wr_record *rec);
 int32_t eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt);
 void eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what);
 void eng_push_row(wr_query *q, const wr_val *vals, bool gone, wr_buf *b);

@@ -530,58 +530,18 @@ struct jtask {
     uint64_t seq, saved_seq;    /* numbers buffered stream rows apart */
 };
 
-/* The repartition query of side s: it reads the side's source and writes each record to
-   `topic` by its join key, encoded as the key of the side it must meet (fmt). */
+/* The repartition query of side s: it writes each record of the side to a repartition topic by
+   its join key, encoded as the key of the side it must meet (kf). */
 static int
 start_repart(wr_engine *e, wr_session *ss, wr_query *q, int s, int n, wr_fmt_kind kf, wr_err *err)
 {
     joinexec *J = q->join;
     jside *sd = &J->sides[s];
-    wr_arena *a = q->arena;
-    char *topic = wr_arena_printf(a, "%s-%s-%d-repartition", e->service_id, q->id, n);
-    wr_query *rq = wr_arena_calloc(a, 1, sizeof *rq);
-    wr_source *sink = wr_arena_calloc(a, 1, sizeof *sink);
-    if (topic == NULL || rq == NULL || sink == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
-    if (wr_log_topic_partitions(e->opts.db, topic) < 1) {
-        int rc = wr_log_topic_create(e->opts.db, topic, J->partitions, NULL, err);
-        if (rc != WR_OK)
-            return rc;
-    }
-    sink->name = sink->topic = topic;
-    sink->partitions = J->partitions;
-    sink->ts_col = -1;
-    sink->window_kind = -1;
-    rq->arena = a;
-    rq->id = wr_arena_printf(a, "%s-repartition-%d", q->id, n);
-    rq->sql = q->sql;
-    rq->src = sd->src;
-    rq->sink = sink;
-    rq->scope = sd->scope;
-    rq->nrekey = rq->nout = sd->nkey;
-    rq->out = sd->key;
-    rq->tfn_out = -1;
-    const char **names = wr_arena_calloc(a, (size_t)sd->nkey, sizeof *names);
-    const wr_sql_type **types = wr_arena_calloc(a, (size_t)sd->nkey, sizeof *types);
-    if (rq->id == NULL || names == NULL || types == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
-    for (int i = 0; i < sd->nkey; i++) {
-        names[i] = wr_arena_printf(a, "KEY%d", i);
-        types[i] = sd->key[i]->type;
-    }
-    rq->rekey_fmt = (wr_fmt){.kind = kf, .ncols = sd->nkey, .names = names, .types = types};
-    if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
-        return eng_fail_at(err, (wr_loc){0}, "the join key %s cannot be a %s key: %s", sd->key_text,
-                           kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
-    int rc = eng_plan_needed(rq, err);
+    repart_spec rs = {sd->src, &sd->scope, sd->key, sd->nkey, sd->key_text, J->partitions, kf};
+    int rc = eng_repart_start(e, ss, q, n, &rs, &sd->repart, err);
     if (rc == WR_OK)
-        rc = eng_start_tasks(e, ss, rq, err);
-    if (rc != WR_OK)
-        return rc;
-    sd->topic = topic;
-    sd->repart = rq;
-    q->reparts[q->nreparts++] = rq;
-    return WR_OK;
+        sd->topic = sd->repart->sink->topic;
+    return rc;
 }
 
 static void

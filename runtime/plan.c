@@ -351,6 +351,68 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
     return WR_OK;
 }
 
+/* Starts q's repartition query number n (rs: what it writes) into `<service>-<query>-<n>-
+   repartition`, created if need be: each record goes unchanged to the partition murmur2 of its
+   new key picks. Over a table it remembers each key's row, so that a row moving to another key
+   is taken out where it was (weir.undo) before it is added where it goes. */
+int
+eng_repart_start(wr_engine *e,
+                 wr_session *ss,
+                 wr_query *q,
+                 int n,
+                 const repart_spec *rs,
+                 wr_query **out,
+                 wr_err *err)
+{
+    int nkey = rs->nkey;
+    wr_arena *a = q->arena;
+    char *topic = wr_arena_printf(a, "%s-%s-%d-repartition", e->service_id, q->id, n);
+    wr_query *rq = wr_arena_calloc(a, 1, sizeof *rq);
+    wr_source *sink = wr_arena_calloc(a, 1, sizeof *sink);
+    const char **names = wr_arena_calloc(a, (size_t)nkey, sizeof *names);
+    const wr_sql_type **types = wr_arena_calloc(a, (size_t)nkey, sizeof *types);
+    if (topic == NULL || rq == NULL || sink == NULL || names == NULL || types == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (int i = 0; i < nkey; i++) {
+        names[i] = wr_arena_printf(a, "KEY%d", i);
+        types[i] = rs->key[i]->type;
+    }
+    rq->rekey_fmt = (wr_fmt){.kind = rs->kf, .ncols = nkey, .names = names, .types = types};
+    if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
+        return eng_fail_at(err, (wr_loc){0}, "%s cannot be a %s key: %s", rs->key_text,
+                           rs->kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
+    if (wr_log_topic_partitions(e->opts.db, topic) < 1) {
+        int rc = wr_log_topic_create(e->opts.db, topic, rs->partitions, NULL, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    sink->name = sink->topic = topic;
+    sink->partitions = rs->partitions;
+    sink->ts_col = -1;
+    sink->window_kind = -1;
+    rq->arena = a;
+    rq->id = wr_arena_printf(a, "%s-repartition-%d", q->id, n);
+    rq->sql = q->sql;
+    rq->src = rs->src;
+    rq->sink = sink;
+    rq->scope = *rs->scope;
+    rq->nrekey = rq->nout = nkey;
+    rq->out = rs->key;
+    rq->tfn_out = -1;
+    if (rq->id == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = eng_plan_needed(rq, err);
+    if (rc == WR_OK)
+        rc = eng_start_tasks(e, ss, rq, err);
+    if (rc == WR_OK && rs->src->is_table)
+        rc = eng_open_task_stores(e, rq, err);
+    if (rc != WR_OK)
+        return rc;
+    q->reparts[q->nreparts++] = rq;
+    *out = rq;
+    return WR_OK;
+}
+
 static void
 schema_text(wr_buf *b, const wr_col *cols, int n, const wr_source *s)
 {
@@ -403,6 +465,10 @@ eng_explain_query(wr_buf *out, const wr_query *q)
                            "picks. State and input positions commit together.\n");
         return;
     }
+    if (q->repart_text != NULL)
+        wr_buf_printf(out, "%*s > [ REPARTITION ] | by %s | Topic: %s\n", 2 * ind++, "",
+                      q->repart_text,
+                      q->in_topic ? q->in_topic : "<service>-<query>-0-repartition");
     wr_buf_printf(out, "%*s > [ SOURCE ] | Schema: ", 2 * ind, "");
     schema_text(out, q->scope.cols, q->scope.n, q->src);
     wr_buf_printf(out, " | Topic: %s (%d partitions, key %s, value %s)\n", q->src->topic,
@@ -830,9 +896,35 @@ eng_push_header(wr_engine *e, wr_query *qr)
     }
 }
 
+/* Whether qr's GROUP BY must move its rows first: rows of one group must meet in one task, and
+   a source with more than one partition keeps them together only when it is grouped by its key.
+   Sets qr->repart_text, the grouping as SQL. */
+static bool
+group_repart(wr_query *qr, const wr_select *q)
+{
+    const aggexec *ax = qr->agg;
+    if (ax == NULL || qr->join != NULL || qr->src->partitions <= 1)
+        return false;
+    int nkeys = 0;
+    for (int i = 0; i < qr->src->ncols; i++)
+        nkeys += eng_is_key_role(qr->src->cols[i].role);
+    bool by_key = ax->ngroup == nkeys;
+    for (int g = 0; g < ax->ngroup && by_key; g++)
+        by_key = ax->group[g]->op == WR_C_COLUMN && ax->group[g]->col < qr->src->ncols &&
+                 eng_is_key_role(qr->src->cols[ax->group[g]->col].role);
+    if (by_key)
+        return false;
+    wr_buf b = WR_BUF_INIT;
+    for (int g = 0; g < q->ngroup; g++)
+        wr_buf_printf(&b, "%s%s", g ? ", " : "", eng_expr_text(qr->arena, q->group_by[g]));
+    qr->repart_text =
+        wr_buf_ok(&b) ? wr_arena_strndup(qr->arena, (const char *)b.data, b.len) : "?";
+    wr_buf_free(&b);
+    return true;
+}
+
 /* What an aggregation needs before it runs: state stores, and rows of one group meeting in one
-   task (until repartition topics arrive, the GROUP BY of a source with more than one partition
-   must be its key). */
+   task (a repartition topic, when group_repart). */
 static int
 check_aggregation(
     wr_engine *e, const wr_query *qr, const wr_select *q, const wr_query *replacing, wr_err *err)
@@ -859,22 +951,31 @@ check_aggregation(
                                J->partitions, J->nkeytexts ? J->keytexts[0] : "?");
         return WR_OK;
     }
-    if (qr->src->partitions <= 1)
-        return WR_OK;
-    int nkeys = 0;
-    for (int i = 0; i < qr->src->ncols; i++)
-        nkeys += eng_is_key_role(qr->src->cols[i].role);
-    bool by_key = ax->ngroup == nkeys;
-    for (int g = 0; g < ax->ngroup && by_key; g++)
-        by_key = ax->group[g]->op == WR_C_COLUMN && ax->group[g]->col < qr->src->ncols &&
-                 eng_is_key_role(qr->src->cols[ax->group[g]->col].role);
-    if (!by_key)
-        return eng_fail_at(
-            err, q->group_by[0]->loc,
-            "GROUP BY on anything but the key of %s, which has %d partitions, needs a "
-            "repartition topic, which weir does not create yet: group by the key, or "
-            "repartition the source first (CREATE STREAM ... PARTITION BY ...)",
-            qr->src->name, qr->src->partitions);
+    if (qr->repart_text != NULL && e->transient)
+        return eng_fail_at(err, q->group_by[0]->loc,
+                           "a push query grouping %s, which has %d partitions, by %s needs a "
+                           "repartition topic: create a persistent query (CREATE TABLE ... AS "
+                           "SELECT) and query its result, or group by the key",
+                           qr->src->name, qr->src->partitions, qr->repart_text);
+    return WR_OK;
+}
+
+/* Starts a GROUP BY's repartition query: its tasks then read the repartition topic, in which
+   each record sits in the partition of its group (in the sink's key format). */
+static int
+start_group_repart(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
+{
+    qr->reparts = wr_arena_calloc(qr->arena, 1, sizeof *qr->reparts);
+    if (qr->reparts == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    repart_spec rs = {qr->src,         &qr->scope,          qr->agg->group,   qr->agg->ngroup,
+                      qr->repart_text, qr->src->partitions, qr->sink->key_fmt};
+    wr_query *rq;
+    int rc = eng_repart_start(e, ss, qr, 0, &rs, &rq, err);
+    if (rc != WR_OK)
+        return rc;
+    qr->in_topic = rq->sink->topic;
+    qr->rekeyed = true;
     return WR_OK;
 }
 
@@ -1091,6 +1192,8 @@ eng_exec_query_into(
     qr->sql = wr_arena_strdup(a, sql);
     if ((rc = eng_plan_needed(qr, err)) != WR_OK)
         goto fail;
+    if (aggregated)
+        (void)group_repart(qr, q);
     if (aggregated && !e->dry_run && (rc = check_aggregation(e, qr, q, replacing, err)) != WR_OK)
         goto fail;
     if (e->transient && !e->dry_run) {
@@ -1119,7 +1222,8 @@ eng_exec_query_into(
     }
     if (qr->join != NULL)
         rc = eng_join_open_tasks(e, ss, qr, err);
-    else if ((rc = eng_start_tasks(e, ss, qr, err)) == WR_OK && qr->agg != NULL)
+    else if ((qr->repart_text == NULL || (rc = start_group_repart(e, ss, qr, err)) == WR_OK) &&
+             (rc = eng_start_tasks(e, ss, qr, err)) == WR_OK && qr->agg != NULL)
         rc = eng_open_task_stores(e, qr, err);
     if (rc != WR_OK)
         goto fail;

@@ -231,25 +231,35 @@ table_swap(wr_engine *e, task *t, const wr_record *rec, wr_buf *old, bool *found
     return rc;
 }
 
-/* A record read from a repartition topic: its source key back from the first header, which
-   the repartition query put there (wr_record's key then points into the header). */
-void
-eng_rekeyed_key(wr_record *rec)
+static bool
+take_header(wr_record *rec, const char *name, wr_rheader *h)
 {
     wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
-    wr_rheader h;
-    rec->key = NULL;
-    rec->key_len = -1;
-    if (rec->header_count < 1 || wr_record_header_next(&rd, &h) != 1 ||
-        h.key_len != (int32_t)strlen(REKEY_HEADER) ||
-        memcmp(h.key, REKEY_HEADER, strlen(REKEY_HEADER)) != 0)
-        return; /* the source key was null */
-    rec->key = h.value;
-    rec->key_len = h.value_len;
+    size_t nl = strlen(name);
+    if (rec->header_count < 1 || wr_record_header_next(&rd, h) != 1 || h->key_len != (int32_t)nl ||
+        memcmp(h->key, name, nl) != 0)
+        return false;
     size_t used = rec->headers_len - (size_t)(rd.end - rd.p);
     rec->headers += used;
     rec->headers_len -= used;
     rec->header_count--;
+    return true;
+}
+
+/* A record read from a repartition topic: its source key back from the first header, which
+   the repartition query put there (wr_record's key then points into the header). True when
+   the record is a table's row taken out of this key (its next header is weir.undo). */
+bool
+eng_rekeyed_key(wr_record *rec)
+{
+    wr_rheader h;
+    rec->key = NULL;
+    rec->key_len = -1;
+    if (take_header(rec, REKEY_HEADER, &h)) {
+        rec->key = h.value;
+        rec->key_len = h.value_len;
+    } /* else the source key was null */
+    return take_header(rec, UNDO_HEADER, &h);
 }
 
 /* A repartition query's batch: each record goes unchanged (value, headers, its event time as
@@ -265,7 +275,7 @@ rekey_batch(wr_engine *e,
             wr_batch *b,
             const int64_t *ts,
             const wr_record *recs,
-            int64_t first_offset,
+            const int8_t *sign,
             wr_err *err)
 {
     wr_batch_select_all(b);
@@ -298,15 +308,19 @@ rekey_batch(wr_engine *e,
             q->stats.null_keys++;
             continue;
         }
-        wr_rheader *hs = wr_arena_calloc(ra, (size_t)rec->header_count + 2, sizeof *hs);
+        wr_rheader *hs = wr_arena_calloc(ra, (size_t)rec->header_count + 3, sizeof *hs);
         if (hs == NULL)
             return wr_err_set(err, WR_ENOMEM, "out of memory");
         int32_t nh = 0;
         if (rec->key_len >= 0)
             hs[nh++] = (wr_rheader){(const uint8_t *)REKEY_HEADER, (int32_t)strlen(REKEY_HEADER),
                                     rec->key, rec->key_len};
+        if (sign != NULL && sign[r] < 0)
+            hs[nh++] = (wr_rheader){(const uint8_t *)UNDO_HEADER, (int32_t)strlen(UNDO_HEADER),
+                                    (const uint8_t *)"", 0};
+        int32_t base = nh;
         wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
-        while (nh < rec->header_count + 1 && wr_record_header_next(&rd, &hs[nh]) == 1)
+        while (nh < base + rec->header_count && wr_record_header_next(&rd, &hs[nh]) == 1)
             nh++;
         int32_t op = wr_murmur2_partition(kb.data, kb.len, so->parts);
         wr_rbatch_builder_add(&so->bb[op], ts[r], kb.data, (int32_t)kb.len, rec->value,
@@ -315,7 +329,6 @@ rekey_batch(wr_engine *e,
         if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
             rc = flush_one(e, q, so, op, err);
     }
-    (void)first_offset;
     wr_buf_free(&kb);
     return rc;
 }
@@ -351,7 +364,8 @@ eng_run_batch(wr_engine *e,
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     vf.needed = q->val_needed; /* the decoder skips the value columns nothing reads */
     const wr_source *s = q->src;
-    bool table = s->is_table, undo = table && q->agg != NULL;
+    /* a table's GROUP BY, and its repartition, take each key's previous row back out */
+    bool table = s->is_table, undo = table && (q->agg != NULL || q->nrekey > 0);
     int32_t cap = (it.remaining > 0 ? it.remaining : 1) * (undo ? 2 : 1);
     wr_batch b;
     int64_t *ts = wr_arena_alloc(ra, (size_t)cap * sizeof *ts);
@@ -381,8 +395,7 @@ eng_run_batch(wr_engine *e,
         q->stats.records_in++;
         wr_err derr = {0};
         int64_t win[2] = {0, 0};
-        if (q->rekeyed)
-            eng_rekeyed_key(&rec);
+        bool taken_out = q->rekeyed && eng_rekeyed_key(&rec);
         if (s->window_kind >= 0 && rec.key_len >= 0 &&
             !wr_window_key_get(rec.key, &rec.key_len, s->window_kind == WR_WIN_SESSION,
                                s->window_size, &win[0], &win[1])) {
@@ -423,6 +436,10 @@ eng_run_batch(wr_engine *e,
             gone[r] = rec.value_len < 0;
         if (!undo)
             continue;
+        if (q->rekeyed) { /* its repartition query knew the previous row */
+            sign[r] = taken_out ? -1 : 1;
+            continue;
+        }
         bool found = false;
         if ((rc = table_swap(e, t, &rec, &old, &found, err)) != WR_OK)
             break;
@@ -448,6 +465,12 @@ eng_run_batch(wr_engine *e,
             put_row(s, &b, r, kv, pv, &rec, ra);
             put_pseudo(s, &b, r, when, t->partition, rec.offset, win);
             sign[r] = -1;
+            if (recs != NULL) { /* a repartition sends the previous row's bytes */
+                if (nr >= 0)
+                    recs[nr] = rec;
+                recs[r].value = ob;
+                recs[r].value_len = (int32_t)old.len;
+            }
         } else if (nr < 0) {
             b.n--; /* a delete of a key the table does not have */
         }
@@ -462,7 +485,7 @@ eng_run_batch(wr_engine *e,
     if (!stopped && it.remaining == 0 && batch_end > t->offset)
         t->offset = batch_end;
     if (q->nrekey > 0)
-        return rekey_batch(e, q, t, so, ra, &b, ts, recs, first_offset, err);
+        return rekey_batch(e, q, t, so, ra, &b, ts, recs, sign, err);
     return eng_batch_out(e, q, t, so, ra, &b, ts, sign, gone, first_offset, err);
 }
 

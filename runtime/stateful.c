@@ -54,13 +54,26 @@ task_meta_get(wr_engine *e, task *t)
     return found;
 }
 
+/* Whether q keeps state: an aggregation, a join, or the repartition of a table (its rows). */
+static bool
+has_state(const wr_query *q)
+{
+    return q->agg != NULL || q->join != NULL || (q->nrekey > 0 && q->src->is_table);
+}
+
+/* What q's stores and changelog are named after. */
+static const char *
+store_kind(const wr_query *q)
+{
+    return q->agg ? "Aggregate-Materialize" : q->join ? "Join" : "Source";
+}
+
 static char *
 changelog_topic(wr_engine *e, const wr_query *q)
 {
     char *s = malloc(strlen(e->service_id) + strlen(q->id) + 64);
     if (s != NULL)
-        sprintf(s, "%s-%s-%s-changelog", e->service_id, q->id,
-                q->agg ? "Aggregate-Materialize" : "Join");
+        sprintf(s, "%s-%s-%s-changelog", e->service_id, q->id, store_kind(q));
     return s;
 }
 
@@ -88,8 +101,7 @@ eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err)
         task *t = &q->tasks[i];
         wr_partition *cl;
         char name[600];
-        snprintf(name, sizeof name, "%s#%s#%d", q->id, q->agg ? "Aggregate-Materialize" : "Join",
-                 t->partition);
+        snprintf(name, sizeof name, "%s#%s#%d", q->id, store_kind(q), t->partition);
         if (q->is_push) { /* a client's query: its state lives as long as it, no changelog */
             cl = NULL;
         } else if ((rc = wr_log_partition(e->opts.db, topic, t->partition, &cl)) != WR_OK) {
@@ -117,9 +129,12 @@ eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err)
 void
 eng_drop_task_stores(wr_engine *e, wr_query *q)
 {
-    for (int i = 0; i < q->nreparts && !e->replaying && !q->is_push; i++)
-        (void)wr_log_topic_delete(e->opts.db, q->reparts[i]->sink->topic, NULL);
-    if ((q->agg == NULL && q->join == NULL) || e->opts.state == NULL)
+    for (int i = 0; i < q->nreparts; i++) {
+        if (!e->replaying && !q->is_push)
+            (void)wr_log_topic_delete(e->opts.db, q->reparts[i]->sink->topic, NULL);
+        eng_drop_task_stores(e, q->reparts[i]);
+    }
+    if (!has_state(q) || e->opts.state == NULL)
         return;
     for (int i = 0; i < q->ntasks; i++)
         if (q->tasks[i].store != NULL) {
@@ -842,7 +857,7 @@ agg_windows(aggctx *c, wr_err *err)
 int
 eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
 {
-    bool stateful = q->agg != NULL || q->join != NULL;
+    bool stateful = has_state(q);
     wr_partition *in = NULL;
     int rc;
     if (q->join != NULL) {
@@ -907,6 +922,8 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     }
     if (q->join != NULL && rc == WR_OK && !q->is_push)
         eng_join_store_meta(t);
+    else if (q->agg == NULL && stateful && rc == WR_OK)
+        task_meta_put(t); /* a table's repartition: the rows it knows, and where it is */
     if (rc == WR_OK && !q->is_push)
         rc = eng_flush_sink(e, q, &so, err);
     if (stateful && t->txn != NULL) {

@@ -4,7 +4,9 @@
 The cases are data; this script only saves typing (one line per case). Edit the cases here and
 re-run it: python3 tests/conformance/gen_cases.py
 """
-import json, os
+import json, os, random
+
+import join_cases
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = ("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) "
@@ -546,14 +548,19 @@ def call(fn, col, arg=None):
 ASRC = ("CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT, PRICE DOUBLE) "
         "WITH (kafka_topic='input', value_format='JSON');")
 
-def model(rows, fns, window=None, having=None, where=None):
+def model(rows, fns, window=None, having=None, where=None, part=None):
     """rows: (name, amount, price, ts); fns: [(fn, col, arg)]; window: None or
-    ("T", size, grace) / ("H", size, advance, grace). Returns the emitted records."""
-    groups, outs, stream_time = {}, [], -1
+    ("T", size, grace) / ("H", size, advance, grace). Returns the emitted records. part: the
+    source is repartitioned by NAME, and part(name) is a group's partition there: null names
+    are dropped before it, and each partition (task) has its own stream time."""
+    groups, outs, times = {}, [], {}
     for name, amount, price, ts in rows:
+        if part and name is None:
+            continue
         if where and not where(amount):
             continue
-        stream_time = max(stream_time, ts)
+        p = part(name) if part else 0
+        times[p] = stream_time = max(times.get(p, -1), ts)
         if name is None:
             continue
         wins = [None]
@@ -578,7 +585,15 @@ def model(rows, fns, window=None, having=None, where=None):
             outs.append(o)
     return outs
 
-def agg_case(name, fns, rows, window=None, having=None, having_sql=None, where=None, where_fn=None):
+def str_part(key, parts):
+    """The partition of a STRING key in the KAFKA format (its UTF-8 bytes)."""
+    return (join_cases.murmur2(key.encode()) & 0x7FFFFFFF) % parts
+
+def by_str_part(outs, parts):
+    """Outputs as weir-qtt reads them back: partition by partition, in order within each."""
+    return sorted(outs, key=lambda o: str_part(o["key"], parts))
+
+def agg_case(name, fns, rows, window=None, having=None, having_sql=None, where=None, where_fn=None, parts=None):
     sel = ", ".join(f"{call(fn, col, arg)} AS A{i}" for i, (fn, col, arg) in enumerate(fns))
     win = ""
     if window and window[0] == "T":
@@ -589,8 +604,13 @@ def agg_case(name, fns, rows, window=None, having=None, having_sql=None, where=N
          f" GROUP BY NAME" + (f" HAVING {having_sql}" if having_sql else "") + ";")
     inputs = [{"topic": "input", "key": i, "value": {"NAME": n, "AMOUNT": a, "PRICE": p}, "timestamp": ts}
               for i, (n, a, p, ts) in enumerate(rows)]
+    if not parts:
+        return {"name": name, "statements": [ASRC, q], "inputs": inputs,
+                "outputs": model(rows, fns, window, having, where_fn)}
+    part = lambda n: str_part(n, parts)
     return {"name": name, "statements": [ASRC, q], "inputs": inputs,
-            "outputs": model(rows, fns, window, having, where_fn)}
+            "topics": [{"name": "input", "partitions": parts}],
+            "outputs": by_str_part(model(rows, fns, window, having, where_fn, part), parts)}
 
 D1 = [("a", 1, 1.5, 10), ("b", 2, 2.5, 20), ("a", 3, None, 30), ("a", None, 4.0, 40), ("b", 5, 0.5, 50)]
 D2 = [("x", 7, 1.0, 5), ("x", 7, 2.0, 6), ("x", -3, 3.0, 7), ("y", 0, None, 8), ("x", 10, 4.0, 9)]
@@ -708,8 +728,6 @@ files["windows"] = [
     err("TOPK k out of range", [S, "CREATE TABLE OUTPUT AS SELECT NAME, TOPK(AMOUNT, 0) FROM INPUT GROUP BY NAME;"], "k must be between 1 and 1000"),
     err("retention shorter than the window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 10 SECONDS, RETENTION 5 SECONDS) GROUP BY NAME;"], "RETENTION (5000 ms) must be at least its SIZE plus its GRACE PERIOD"),
     err("EMIT FINAL without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME EMIT FINAL;"], "EMIT FINAL is only for windowed aggregations"),
-    dict(err("GROUP BY a non-key column of a multi-partition source", ["CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING) WITH (kafka_topic='input2', value_format='JSON');",
-        "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "needs a repartition topic"), topics=[{"name": "input2", "partitions": 2}]),
     err("HISTOGRAM of a number", [S, "CREATE TABLE OUTPUT AS SELECT NAME, HISTOGRAM(AMOUNT) FROM INPUT GROUP BY NAME;"], "function HISTOGRAM does not accept (INTEGER)"),
     err("SUM of a string", [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "function SUM does not accept (STRING)"),
     err("WINDOWSTART without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, WINDOWSTART, COUNT(*) FROM INPUT GROUP BY NAME;"], "WINDOWSTART"),
@@ -726,9 +744,13 @@ TSRC = ("CREATE TABLE INPUT (ID BIGINT PRIMARY KEY, NAME STRING, AMOUNT INT, PRI
 def trec(k, v, ts):
     return {"topic": "input", "key": k, "value": v, "timestamp": ts}
 
-def tcase(name, query, events, outputs, src=TSRC):
-    return {"name": name, "statements": [src, query],
-            "inputs": [trec(k, v, ts) for k, v, ts in events], "outputs": outputs}
+def tcase(name, query, events, outputs, src=TSRC, parts=None):
+    c = {"name": name, "statements": [src, query],
+         "inputs": [trec(k, v, ts) for k, v, ts in events], "outputs": outputs}
+    if parts:
+        c["topics"] = [{"name": "input", "partitions": parts}]
+        c["outputs"] = by_str_part(outputs, parts)
+    return c
 
 class Agg:
     """ksqlDB's table aggregate state for fn, with add and undo as its UDAFs have them."""
@@ -784,11 +806,11 @@ def table_model(events, fns, where=None, having=None):
         if n: touch(n, 1, ts); emit(n["NAME"])
     return outs
 
-def tagg(name, fns, events, where=None, where_fn=None, having_sql=None, having=None):
+def tagg(name, fns, events, where=None, where_fn=None, having_sql=None, having=None, parts=None):
     sel = ", ".join(f"{call(fn, col, arg)} AS A{i}" for i, (fn, col, arg) in enumerate(fns))
     q = (f"CREATE TABLE OUTPUT AS SELECT NAME, {sel} FROM INPUT" + (f" WHERE {where}" if where else "") +
          " GROUP BY NAME" + (f" HAVING {having_sql}" if having_sql else "") + ";")
-    return tcase(name, q, events, table_model(events, fns, where_fn, having))
+    return tcase(name, q, events, table_model(events, fns, where_fn, having), parts=parts)
 
 def row(name, amount=None, price=None):
     return {"NAME": name, "AMOUNT": amount, "PRICE": price}
@@ -885,12 +907,87 @@ cases += [
                                             "INSERT INTO S SELECT * FROM INPUT;"],
         "INSERT INTO ... SELECT needs a stream to read: INPUT is a table"),
     err("table: the key must be projected", [TSRC, "CREATE TABLE OUTPUT AS SELECT NAME FROM INPUT;"], "key"),
-    dict(err("table: GROUP BY a non-key column of a multi-partition table",
-             ["CREATE TABLE INPUT (ID BIGINT PRIMARY KEY, NAME STRING) WITH (kafka_topic='input2', value_format='JSON');",
-              "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "needs a repartition topic"),
-         topics=[{"name": "input2", "partitions": 2}]),
 ]
 files["tables"] = cases
+
+# ---- GROUP BY through a repartition topic ----------------------------------------------------
+# A source with several partitions grouped by anything but its key: an internal query writes
+# each record to <service>-<query>-0-repartition by its group, and the aggregation reads that.
+# The same models, with one stream time per partition; a table's row that changes group is
+# taken out of its old group's partition and added to the new one's.
+def rand_rows(seed, n, names="abcdefgh", nulls=True):
+    rng = random.Random(seed)
+    rows, ts = [], 10
+    for _ in range(n):
+        ts += rng.randint(0, 6)
+        name = None if nulls and rng.random() < 0.05 else rng.choice(names)
+        rows.append((name, rng.choice([None, rng.randint(-5, 20)]) if rng.random() < 0.2 else rng.randint(-5, 20),
+                     round(rng.uniform(0, 10), 2), ts - rng.randint(0, 8)))
+    return rows
+
+def rand_table(seed, n, ids=8, names="abcdefg"):
+    rng = random.Random(seed)
+    return [(rng.randint(1, ids), None if rng.random() < 0.15 else row(rng.choice(names), rng.randint(0, 9)), i)
+            for i in range(1, n + 1)]
+
+JKEYS = [("a", 1), ("a", 2), ("b", 1), ("a", 1), ("b", 1), ("d", 7)]
+RFNS = [("COUNT(*)", None, None), ("SUM", "AMOUNT", None), ("AVG", "PRICE", None), ("MAX", "AMOUNT", None),
+        ("COLLECT_LIST", "AMOUNT", None), ("EARLIEST_BY_OFFSET", "AMOUNT", None), ("TOPK", "AMOUNT", 2)]
+cases = []
+for seed in range(1, 4):
+    rows = rand_rows(seed, 40)
+    for parts in (2, 3):
+        cases.append(agg_case(f"repartitioned over {parts} partitions, random rows {seed}", RFNS, rows, parts=parts))
+        cases.append(agg_case(f"repartitioned tumbling windows over {parts} partitions, random rows {seed}",
+                              [("COUNT(*)", None, None), ("SUM", "AMOUNT", None)], rows, window=("T", 20, 5), parts=parts))
+        cases.append(agg_case(f"repartitioned hopping windows over {parts} partitions, random rows {seed}",
+                              [("COUNT(*)", None, None), ("MIN", "PRICE", None)], rows, window=("H", 20, 10, 0), parts=parts))
+cases += [
+    agg_case("repartitioned: WHERE before the aggregation", [("COUNT(*)", None, None)], rand_rows(7, 30),
+             where="AMOUNT > 5", where_fn=lambda a: a is not None and a > 5, parts=2),
+    agg_case("repartitioned: HAVING", [("SUM", "AMOUNT", None)], rand_rows(8, 30),
+             having=lambda v: v["A0"] is not None and v["A0"] > 20, having_sql="SUM(AMOUNT) > 20", parts=2),
+    agg_case("repartitioned: null groups are dropped by the repartition", [("COUNT(*)", None, None)],
+             [("a", 1, 1.0, 1), (None, 2, 2.0, 2), ("d", 3, 3.0, 3), (None, 4, 4.0, 4), ("a", 5, 5.0, 5)], parts=2),
+    agg_case("repartitioned: each partition has its own stream time", [("COUNT(*)", None, None)],
+             [("a", 1, 1.0, 100), ("d", 2, 2.0, 5), ("a", 3, 3.0, 6), ("d", 4, 4.0, 7)], window=("T", 10, 0), parts=2),
+    {"name": "repartitioned: GROUP BY an expression",
+     "statements": [ASRC, "CREATE TABLE OUTPUT AS SELECT UCASE(NAME) AS U, COUNT(*) AS C FROM INPUT GROUP BY UCASE(NAME);"],
+     "topics": [{"name": "input", "partitions": 2}],
+     "inputs": [rec({"NAME": n}, k=i, ts=i) for i, n in enumerate(["a", "d", "A", "D", "b", "a"])],
+     "outputs": by_str_part([out({"C": c}, k=n, ts=i) for i, (n, c) in
+                             enumerate([("A", 1), ("D", 1), ("A", 2), ("D", 2), ("B", 1), ("A", 3)])], 2)},
+    {"name": "repartitioned: two group columns in a JSON key",
+     "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, NAME STRING, AMOUNT INT) WITH (kafka_topic='input', key_format='JSON', value_format='JSON');",
+                    "CREATE TABLE OUTPUT AS SELECT NAME, AMOUNT, COUNT(*) AS C FROM INPUT GROUP BY NAME, AMOUNT;"],
+     "topics": [{"name": "input", "partitions": 2}],
+     "inputs": [rec({"NAME": n, "AMOUNT": a}, k=i, ts=i) for i, (n, a) in enumerate(JKEYS)],
+     "outputs": sorted([out({"C": c}, k={"NAME": n, "AMOUNT": a}, ts=i) for i, (n, a, c) in
+                        enumerate([("a", 1, 1), ("a", 2, 1), ("b", 1, 1), ("a", 1, 2), ("b", 1, 2), ("d", 7, 1)])],
+                       key=lambda o: (join_cases.murmur2(json.dumps(o["key"], separators=(",", ":")).encode()) & 0x7FFFFFFF) % 2)},
+    {"name": "repartitioned: the source key stays readable after the repartition",
+     "statements": [ASRC, "CREATE TABLE OUTPUT AS SELECT NAME, COLLECT_LIST(ID) AS IDS FROM INPUT GROUP BY NAME;"],
+     "topics": [{"name": "input", "partitions": 2}],
+     "inputs": [rec({"NAME": n}, k=k, ts=i) for i, (n, k) in enumerate([("a", 10), ("d", 11), ("a", 12), ("d", 13)])],
+     "outputs": by_str_part([out({"IDS": v}, k=n, ts=i) for i, (n, v) in
+                             enumerate([("a", [10]), ("d", [11]), ("a", [10, 12]), ("d", [11, 13])])], 2)},
+]
+for d, dn in ((T1, "t1"), (T3, "t3"), (T5, "t5")):
+    for parts in (2, 3):
+        cases.append(tagg(f"table repartitioned over {parts} partitions, {dn}",
+                          [("COUNT(*)", None, None), ("SUM", "AMOUNT", None), ("COLLECT_LIST", "AMOUNT", None)], d, parts=parts))
+for seed in range(1, 5):
+    for parts in (2, 3):
+        cases.append(tagg(f"table repartitioned over {parts} partitions, random updates and deletes {seed}",
+                          [("COUNT(*)", None, None), ("SUM", "AMOUNT", None), ("AVG", "AMOUNT", None)],
+                          rand_table(seed, 40), parts=parts))
+cases += [
+    tagg("table repartitioned: WHERE over the old and the new row", [("COUNT(*)", None, None)], rand_table(9, 30),
+         where="AMOUNT > 4", where_fn=lambda r: r["AMOUNT"] is not None and r["AMOUNT"] > 4, parts=2),
+    tagg("table repartitioned: HAVING removes a group counted back to zero", [("COUNT(*)", None, None)], T3,
+         having=lambda v: v["A0"] > 0, having_sql="COUNT(*) > 0", parts=2),
+]
+files["repartition"] = cases
 
 # ---- windowed sources -----------------------------------------------------------------------
 # A stream over the topic of a windowed aggregation (WINDOW_TYPE, WINDOW_SIZE): its keys carry
@@ -960,7 +1057,6 @@ files["windowed_sources"] = [
         "aggregations over windowed streams are not supported"),
 ]
 
-import join_cases
 files.update(join_cases.files())
 
 for name, cases in files.items():

@@ -7,6 +7,9 @@
 #      fed in two phases; the server is stopped with both sides in flight (rows buffered, outer
 #      rows waiting for their windows) and started again; the output equals a run without the
 #      restart, record for record, partition by partition;
+#      In the same runs, a GROUP BY of a two-partition table on a value column (repartitioned,
+#      rows moving between groups and deleted) gives the same records with and without the
+#      restart, and its final rows equal the groups computed here;
 #   3. EXPLAIN names the join operators and the repartition topic.
 set -euo pipefail
 WEIR=$1
@@ -33,6 +36,8 @@ SET 'auto.offset.reset' = 'earliest';
 CREATE STREAM L (ID BIGINT KEY, A STRING) WITH (KAFKA_TOPIC='l', VALUE_FORMAT='JSON', PARTITIONS=2);
 CREATE STREAM R (ID BIGINT KEY, K BIGINT, B STRING) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON', PARTITIONS=1);
 CREATE STREAM J AS SELECT L.ID, A, B FROM L LEFT JOIN R WITHIN 5 SECONDS GRACE PERIOD 1 SECOND ON L.ID = R.K;
+CREATE TABLE T (ID BIGINT PRIMARY KEY, G STRING, X INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON', PARTITIONS=2);
+CREATE TABLE BYG AS SELECT G, COUNT(*) AS C, SUM(X) AS S FROM T GROUP BY G;
 SQL
 # the input, in event-time order (one producer, flushed record by record: each partition gets
 # its records in time order, whenever the query reads them)
@@ -40,6 +45,9 @@ cat >"$DIR/io.py" <<'PY'
 import json, random, sys, time
 from confluent_kafka import Consumer, Producer, TopicPartition
 port, what = sys.argv[1], sys.argv[2]
+trnd = random.Random(7)  # the table T: upserts and deletes of 50 keys among 6 groups
+table = [(trnd.randrange(50), None if trnd.random() < 0.1 else {"G": f"g{trnd.randrange(6)}", "X": trnd.randint(0, 99)})
+         for _ in range(600)]
 if what == "produce":
     phase = int(sys.argv[3])
     rnd = random.Random(99)
@@ -57,19 +65,41 @@ if what == "produce":
     for topic, k, v, ts in recs[:half] if phase == 1 else recs[half:]:
         p.produce(topic, key=k.to_bytes(8, "big", signed=True), value=json.dumps(v), timestamp=ts)
         p.flush()
-else:  # read: every record of J, partition by partition, once nothing new came for 3 s
+    th = len(table) // 2
+    for i, (k, v) in enumerate(table[:th] if phase == 1 else table[th:]):
+        p.produce("t", key=k.to_bytes(8, "big", signed=True), value=None if v is None else json.dumps(v),
+                  timestamp=1_700_000_000_000 + i + (0 if phase == 1 else th))
+    p.flush()
+else:  # read: every record of J and BYG, partition by partition, once nothing new came for 3 s
     c = Consumer({"bootstrap.servers": f"127.0.0.1:{port}", "group.id": "read",
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.assign([TopicPartition("J", 0, 0), TopicPartition("J", 1, 0)])
-    out, last = {0: [], 1: []}, time.time()
+    c.assign([TopicPartition(t, p, 0) for t in ("J", "BYG") for p in (0, 1)])
+    out, last = {}, time.time()
+    final = {}
     while time.time() - last < 3:
         m = c.poll(0.3)
         if m is not None and m.error() is None:
-            out[m.partition()].append(f"{m.partition()} {m.key().hex()} {m.timestamp()[1]} {m.value().decode()}")
+            v = m.value().decode() if m.value() is not None else "null"
+            out.setdefault((m.topic(), m.partition()), []).append(
+                f"{m.topic()} {m.partition()} {m.key().hex()} {m.timestamp()[1]} {v}")
+            if m.topic() == "BYG":
+                final[m.key().decode()] = json.loads(v)
             last = time.time()
     c.close()
-    for p in (0, 1):
-        print("\n".join(out[p]))
+    for tp in sorted(out):
+        print("\n".join(out[tp]))
+    # BYG's last row of each group against the groups of the final table (a group counted down
+    # to zero keeps a row with C = 0)
+    rows = {}
+    for k, v in table:
+        rows.pop(k, None) if v is None else rows.__setitem__(k, v)
+    want = {}
+    for v in rows.values():
+        c_, s_ = want.get(v["G"], (0, 0))
+        want[v["G"]] = (c_ + 1, s_ + v["X"])
+    got = {g: (r["C"], r["S"]) for g, r in final.items() if r is not None and r["C"] > 0}
+    if got != want:
+        sys.exit(f"FAIL: BYG is {sorted(got.items())}, the table's groups are {sorted(want.items())}")
 PY
 wait_quiet() { # until the server has processed everything there is (its records-in stops moving)
     local prev= cur
@@ -91,25 +121,30 @@ run() { # DIR RESTART(0|1) -> DIR/out
     fi
     "$PY" "$DIR/io.py" "$KPORT" produce 2
     wait_quiet
-    "$PY" "$DIR/io.py" "$KPORT" read >"$1/out"
+    "$PY" "$DIR/io.py" "$KPORT" read >"$1/out" || fail "the GROUP BY through a repartition topic is wrong"
     if [ "$2" = 0 ]; then
         curl -sf -XPOST "127.0.0.1:$HPORT/ksql" \
             -d '{"ksql":"EXPLAIN SELECT L.ID, A, B FROM L JOIN R WITHIN 5 SECONDS ON L.ID = R.K EMIT CHANGES;"}' \
             >"$DIR/explain" || fail "EXPLAIN failed"
+        curl -sf -XPOST "127.0.0.1:$HPORT/ksql" \
+            -d '{"ksql":"EXPLAIN CREATE TABLE BYG2 AS SELECT G, COUNT(*) AS C FROM T GROUP BY G;"}' \
+            >"$DIR/explain_group" || fail "EXPLAIN failed"
     fi
     stop
 }
 run "$DIR/straight" 0
 run "$DIR/restarted" 1
 n=$(wc -l <"$DIR/straight/out")
-[ "$n" -gt 300 ] || fail "only $n join results"
+[ "$(grep -c '^J ' "$DIR/straight/out")" -gt 300 ] || fail "only $n join results"
+[ "$(grep -c '^BYG ' "$DIR/straight/out")" -gt 300 ] || fail "too few GROUP BY results"
 grep -q ' null' "$DIR/straight/out" || grep -q '"B":null' "$DIR/straight/out" || fail "no outer rows"
 if ! cmp -s "$DIR/straight/out" "$DIR/restarted/out"; then
     diff "$DIR/straight/out" "$DIR/restarted/out" | head -20
     fail "the output after a restart differs from the output without one"
 fi
-echo "ok   restart mid-window: $n records, equal with and without the restart"
+echo "ok   restart mid-window: $n records of a join and a repartitioned table GROUP BY, equal with and without the restart"
 for want in 'LEFT OUTER stream-stream join\|INNER stream-stream join' 'REPARTITION' 'grace\|no grace period'; do
     grep -q "$want" "$DIR/explain" || { cat "$DIR/explain"; fail "EXPLAIN lacks $want"; }
 done
-echo "ok   EXPLAIN shows the join and its repartition"
+grep -q 'REPARTITION ] | by G' "$DIR/explain_group" || { cat "$DIR/explain_group"; fail "EXPLAIN lacks the GROUP BY's repartition"; }
+echo "ok   EXPLAIN shows the join and its repartition, and a GROUP BY's"
