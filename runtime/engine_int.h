@@ -186,6 +186,7 @@ typedef struct wr_query {
     int nreparts;
     struct wr_query **reparts; /* the repartition queries feeding this one (run first) */
     const char *repart_text;   /* a GROUP BY that needs a repartition: its key, as SQL */
+    bool rows_in;              /* reads rows its join (reparts[0]) wrote to in_topic, over scope */
     const char *having_text;
     const char *where_text;
     /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
@@ -327,6 +328,15 @@ int eng_emit_record(wr_engine *e,
                     wr_err *err);
 int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
 bool eng_rekeyed_key(wr_record *rec);
+void eng_row_encode(wr_buf *b, const wr_scope *sc, const wr_val *v, int64_t ts, int lo, int hi);
+bool eng_row_decode(const wr_scope *sc,
+                    wr_arena *a,
+                    const uint8_t *p,
+                    size_t n,
+                    wr_val *v,
+                    int64_t *ts,
+                    int lo,
+                    int hi);
 int32_t eng_partition_for(const uint8_t *key, int32_t klen, int32_t parts, int32_t dflt);
 void eng_plog(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, const char *what);
 void eng_push_row(wr_query *q, const wr_val *vals, bool gone, wr_buf *b);

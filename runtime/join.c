@@ -511,6 +511,9 @@ eng_join_uses(const wr_query *q, const wr_source *s)
     for (int i = 0; q->join != NULL && i < q->join->nsides; i++)
         if (q->join->sides[i].src == s)
             return true;
+    for (int i = 0; i < q->nreparts; i++) /* a join that feeds q */
+        if (eng_join_uses(q->reparts[i], s))
+            return true;
     return false;
 }
 
@@ -742,27 +745,16 @@ row_null(jrun *r, wr_val *v, int lo, int hi)
         v[c] = wr_val_null(r->q->scope.cols[c].type);
 }
 
-/* Appends ts and the columns [lo, hi) of v to b, in the value codec. */
 static void
 row_encode(jrun *r, wr_buf *b, const wr_val *v, int64_t ts, int lo, int hi)
 {
-    wr_buf_reset(b);
-    wr_buf_put_varint(b, ts);
-    for (int c = lo; c < hi; c++)
-        wr_val_encode(b, r->q->scope.cols[c].type, &v[c]);
+    eng_row_encode(b, &r->q->scope, v, ts, lo, hi);
 }
 
-/* Decodes columns [lo, hi) into v (and the time); false on malformed bytes. */
 static bool
 row_decode(jrun *r, const uint8_t *p, size_t n, wr_val *v, int64_t *ts, int lo, int hi)
 {
-    wr_rd rd = wr_rd_make(p, n);
-    int64_t t = wr_rd_varint(&rd, 10);
-    for (int c = lo; c < hi && rd.err == WR_OK; c++)
-        wr_val_decode(&rd, r->q->scope.cols[c].type, &v[c], r->ra);
-    if (ts != NULL)
-        *ts = t;
-    return rd.err == WR_OK;
+    return eng_row_decode(&r->q->scope, r->ra, p, n, v, ts, lo, hi);
 }
 
 static uint8_t

@@ -351,6 +351,39 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
     return WR_OK;
 }
 
+/* The repartition topic number n of q (created if need be) as rq's sink, and rq's key format:
+   rs's key in the format rs->kf. */
+static int
+repart_sink(wr_engine *e, wr_query *q, int n, const repart_spec *rs, wr_query *rq, wr_err *err)
+{
+    wr_arena *a = q->arena;
+    char *topic = wr_arena_printf(a, "%s-%s-%d-repartition", e->service_id, q->id, n);
+    wr_source *sink = wr_arena_calloc(a, 1, sizeof *sink);
+    const char **names = wr_arena_calloc(a, (size_t)rs->nkey, sizeof *names);
+    const wr_sql_type **types = wr_arena_calloc(a, (size_t)rs->nkey, sizeof *types);
+    if (topic == NULL || sink == NULL || names == NULL || types == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (int i = 0; i < rs->nkey; i++) {
+        names[i] = wr_arena_printf(a, "KEY%d", i);
+        types[i] = rs->key[i]->type;
+    }
+    rq->rekey_fmt = (wr_fmt){.kind = rs->kf, .ncols = rs->nkey, .names = names, .types = types};
+    if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
+        return eng_fail_at(err, (wr_loc){0}, "%s cannot be a %s key: %s", rs->key_text,
+                           rs->kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
+    if (wr_log_topic_partitions(e->opts.db, topic) < 1) {
+        int rc = wr_log_topic_create(e->opts.db, topic, rs->partitions, NULL, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    sink->name = sink->topic = topic;
+    sink->partitions = rs->partitions;
+    sink->ts_col = -1;
+    sink->window_kind = -1;
+    rq->sink = sink;
+    return WR_OK;
+}
+
 /* Starts q's repartition query number n (rs: what it writes) into `<service>-<query>-<n>-
    repartition`, created if need be: each record goes unchanged to the partition murmur2 of its
    new key picks. Over a table it remembers each key's row, so that a row moving to another key
@@ -364,44 +397,24 @@ eng_repart_start(wr_engine *e,
                  wr_query **out,
                  wr_err *err)
 {
-    int nkey = rs->nkey;
     wr_arena *a = q->arena;
-    char *topic = wr_arena_printf(a, "%s-%s-%d-repartition", e->service_id, q->id, n);
     wr_query *rq = wr_arena_calloc(a, 1, sizeof *rq);
-    wr_source *sink = wr_arena_calloc(a, 1, sizeof *sink);
-    const char **names = wr_arena_calloc(a, (size_t)nkey, sizeof *names);
-    const wr_sql_type **types = wr_arena_calloc(a, (size_t)nkey, sizeof *types);
-    if (topic == NULL || rq == NULL || sink == NULL || names == NULL || types == NULL)
+    if (rq == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
-    for (int i = 0; i < nkey; i++) {
-        names[i] = wr_arena_printf(a, "KEY%d", i);
-        types[i] = rs->key[i]->type;
-    }
-    rq->rekey_fmt = (wr_fmt){.kind = rs->kf, .ncols = nkey, .names = names, .types = types};
-    if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
-        return eng_fail_at(err, (wr_loc){0}, "%s cannot be a %s key: %s", rs->key_text,
-                           rs->kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
-    if (wr_log_topic_partitions(e->opts.db, topic) < 1) {
-        int rc = wr_log_topic_create(e->opts.db, topic, rs->partitions, NULL, err);
-        if (rc != WR_OK)
-            return rc;
-    }
-    sink->name = sink->topic = topic;
-    sink->partitions = rs->partitions;
-    sink->ts_col = -1;
-    sink->window_kind = -1;
+    int rc = repart_sink(e, q, n, rs, rq, err);
+    if (rc != WR_OK)
+        return rc;
     rq->arena = a;
     rq->id = wr_arena_printf(a, "%s-repartition-%d", q->id, n);
     rq->sql = q->sql;
     rq->src = rs->src;
-    rq->sink = sink;
     rq->scope = *rs->scope;
-    rq->nrekey = rq->nout = nkey;
+    rq->nrekey = rq->nout = rs->nkey;
     rq->out = rs->key;
     rq->tfn_out = -1;
     if (rq->id == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
-    int rc = eng_plan_needed(rq, err);
+    rc = eng_plan_needed(rq, err);
     if (rc == WR_OK)
         rc = eng_start_tasks(e, ss, rq, err);
     if (rc == WR_OK && rs->src->is_table)
@@ -455,10 +468,15 @@ eng_explain_query(wr_buf *out, const wr_query *q)
         wr_buf_printf(out, "%*s > [ FILTER ] | Having: %s\n", 2 * ind++, "", q->having_text);
     if (q->agg_text != NULL)
         wr_buf_printf(out, "%*s > [ AGGREGATE ] | %s\n", 2 * ind++, "", q->agg_text);
+    const wr_query *jq = q->rows_in ? q->reparts[0] : q;
+    if (q->rows_in) /* the join's rows, filtered, then regrouped */
+        wr_buf_printf(out, "%*s > [ REPARTITION ] | by %s | Topic: %s\n", 2 * ind++, "",
+                      q->repart_text,
+                      q->in_topic ? q->in_topic : "<service>-<query>-<n>-repartition");
     if (q->where_text != NULL)
         wr_buf_printf(out, "%*s > [ FILTER ] | Condition: %s\n", 2 * ind++, "", q->where_text);
-    if (q->join != NULL) {
-        eng_explain_join(out, q, ind);
+    if (jq->join != NULL) {
+        eng_explain_join(out, jq, ind);
         wr_buf_printf(out, "\nTasks: one per partition of the joined sides; each reads its "
                            "inputs merged by event time, joins over its state store, filters, "
                            "projects and appends to the sink partition that murmur2 of the key "
@@ -903,15 +921,23 @@ static bool
 group_repart(wr_query *qr, const wr_select *q)
 {
     const aggexec *ax = qr->agg;
-    if (ax == NULL || qr->join != NULL || qr->src->partitions <= 1)
+    const joinexec *J = qr->join;
+    if (ax == NULL || (J ? J->partitions : qr->src->partitions) <= 1)
         return false;
-    int nkeys = 0;
-    for (int i = 0; i < qr->src->ncols; i++)
-        nkeys += eng_is_key_role(qr->src->cols[i].role);
-    bool by_key = ax->ngroup == nkeys;
-    for (int g = 0; g < ax->ngroup && by_key; g++)
-        by_key = ax->group[g]->op == WR_C_COLUMN && ax->group[g]->col < qr->src->ncols &&
-                 eng_is_key_role(qr->src->cols[ax->group[g]->col].role);
+    bool by_key = false;
+    if (J != NULL) { /* a join's result is keyed by the join key */
+        for (int k = 0; k < J->nkeycols && !by_key; k++)
+            by_key = ax->ngroup == 1 && ax->group[0]->op == WR_C_COLUMN &&
+                     ax->group[0]->col == J->keycols[k];
+    } else {
+        int nkeys = 0;
+        for (int i = 0; i < qr->src->ncols; i++)
+            nkeys += eng_is_key_role(qr->src->cols[i].role);
+        by_key = ax->ngroup == nkeys;
+        for (int g = 0; g < ax->ngroup && by_key; g++)
+            by_key = ax->group[g]->op == WR_C_COLUMN && ax->group[g]->col < qr->src->ncols &&
+                     eng_is_key_role(qr->src->cols[ax->group[g]->col].role);
+    }
     if (by_key)
         return false;
     wr_buf b = WR_BUF_INIT;
@@ -936,28 +962,61 @@ check_aggregation(
         return eng_fail_at(err, q->loc,
                            "CREATE OR REPLACE cannot change an aggregation: its state would not "
                            "match; drop the table and create it again");
-    const aggexec *ax = qr->agg;
-    if (qr->join != NULL) {
-        const joinexec *J = qr->join;
-        bool by_key = J->partitions <= 1;
-        for (int k = 0; k < J->nkeycols && !by_key; k++)
-            by_key = ax->ngroup == 1 && ax->group[0]->op == WR_C_COLUMN &&
-                     ax->group[0]->col == J->keycols[k];
-        if (!by_key)
-            return eng_fail_at(err, q->group_by[0]->loc,
-                               "GROUP BY over a join with %d partitions must be by the join key "
-                               "(%s): grouping a join's result by anything else needs a "
-                               "repartition of that result, which weir does not do yet",
-                               J->partitions, J->nkeytexts ? J->keytexts[0] : "?");
-        return WR_OK;
-    }
     if (qr->repart_text != NULL && e->transient)
         return eng_fail_at(err, q->group_by[0]->loc,
                            "a push query grouping %s, which has %d partitions, by %s needs a "
                            "repartition topic: create a persistent query (CREATE TABLE ... AS "
                            "SELECT) and query its result, or group by the key",
-                           qr->src->name, qr->src->partitions, qr->repart_text);
+                           qr->join ? "a join" : qr->src->name,
+                           qr->join ? qr->join->partitions : qr->src->partitions, qr->repart_text);
     return WR_OK;
+}
+
+/* A join grouped by anything but its key runs as two queries: the join (qr's join, source and
+   filter, moved to a query of its own that runs first) writes each result row, in the value
+   codec over the join's scope, to a repartition topic by its group; qr then aggregates the rows
+   it reads there. */
+static int
+split_join(wr_query *qr, wr_err *err)
+{
+    wr_query *jq = wr_arena_calloc(qr->arena, 1, sizeof *jq);
+    qr->reparts = wr_arena_calloc(qr->arena, 1, sizeof *qr->reparts);
+    if (jq == NULL || qr->reparts == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    jq->arena = qr->arena;
+    jq->src = qr->src;
+    jq->scope = qr->scope;
+    jq->join = qr->join;
+    jq->where = qr->where;
+    jq->nrekey = jq->nout = qr->agg->ngroup;
+    jq->out = qr->agg->group;
+    jq->tfn_out = -1;
+    qr->join = NULL;
+    qr->where = NULL; /* the join filters (where_text stays, for EXPLAIN) */
+    qr->rows_in = true;
+    qr->reparts[qr->nreparts++] = jq;
+    return eng_plan_needed(jq, err);
+}
+
+/* Starts the join of a split query (split_join): its repartition topic, numbered after those of
+   its sides, then the join's own tasks; qr's tasks read that topic. */
+static int
+start_split_join(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
+{
+    wr_query *jq = qr->reparts[0];
+    int n = 0;
+    for (int s = 0; s < jq->join->nsides; s++)
+        n += jq->join->sides[s].rekeyed;
+    jq->id = qr->id;
+    jq->sql = qr->sql;
+    repart_spec rs = {jq->src,         &jq->scope,           jq->out,          jq->nrekey,
+                      qr->repart_text, jq->join->partitions, qr->sink->key_fmt};
+    int rc = repart_sink(e, qr, n, &rs, jq, err);
+    if (rc == WR_OK)
+        rc = eng_join_open_tasks(e, ss, jq, err);
+    if (rc == WR_OK)
+        qr->in_topic = jq->sink->topic;
+    return rc;
 }
 
 /* Starts a GROUP BY's repartition query: its tasks then read the repartition topic, in which
@@ -1196,6 +1255,8 @@ eng_exec_query_into(
         (void)group_repart(qr, q);
     if (aggregated && !e->dry_run && (rc = check_aggregation(e, qr, q, replacing, err)) != WR_OK)
         goto fail;
+    if (qr->join != NULL && qr->repart_text != NULL && (rc = split_join(qr, err)) != WR_OK)
+        goto fail;
     if (e->transient && !e->dry_run) {
         if ((rc = start_push(e, ss, qr, q, err)) != WR_OK)
             goto fail;
@@ -1222,7 +1283,9 @@ eng_exec_query_into(
     }
     if (qr->join != NULL)
         rc = eng_join_open_tasks(e, ss, qr, err);
-    else if ((qr->repart_text == NULL || (rc = start_group_repart(e, ss, qr, err)) == WR_OK) &&
+    else if ((qr->repart_text == NULL ||
+              (rc = qr->rows_in ? start_split_join(e, ss, qr, err)
+                                : start_group_repart(e, ss, qr, err)) == WR_OK) &&
              (rc = eng_start_tasks(e, ss, qr, err)) == WR_OK && qr->agg != NULL)
         rc = eng_open_task_stores(e, qr, err);
     if (rc != WR_OK)

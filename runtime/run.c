@@ -231,6 +231,37 @@ table_swap(wr_engine *e, task *t, const wr_record *rec, wr_buf *old, bool *found
     return rc;
 }
 
+/* Appends ts and the columns [lo, hi) of v (a row over sc) to b, in the value codec. */
+void
+eng_row_encode(wr_buf *b, const wr_scope *sc, const wr_val *v, int64_t ts, int lo, int hi)
+{
+    wr_buf_reset(b);
+    wr_buf_put_varint(b, ts);
+    for (int c = lo; c < hi; c++)
+        wr_val_encode(b, sc->cols[c].type, &v[c]);
+}
+
+/* Decodes columns [lo, hi) of a row over sc into v (strings in a) and its time into *ts (unless
+   NULL); false on malformed bytes. */
+bool
+eng_row_decode(const wr_scope *sc,
+               wr_arena *a,
+               const uint8_t *p,
+               size_t n,
+               wr_val *v,
+               int64_t *ts,
+               int lo,
+               int hi)
+{
+    wr_rd rd = wr_rd_make(p, n);
+    int64_t t = wr_rd_varint(&rd, 10);
+    for (int c = lo; c < hi && rd.err == WR_OK; c++)
+        wr_val_decode(&rd, sc->cols[c].type, &v[c], a);
+    if (ts != NULL)
+        *ts = t;
+    return rd.err == WR_OK;
+}
+
 static bool
 take_header(wr_record *rec, const char *name, wr_rheader *h)
 {
@@ -262,10 +293,43 @@ eng_rekeyed_key(wr_record *rec)
     return take_header(rec, UNDO_HEADER, &h);
 }
 
+/* One record to partition op of a repartition topic, unchanged, under its new key kb: the
+   source key goes first in the headers (weir.key), then weir.undo for a table's row taken out. */
+static int
+rekey_record(sink_out *so,
+             int32_t op,
+             const wr_record *rec,
+             int64_t ts,
+             bool undo,
+             const wr_buf *kb,
+             wr_arena *ra,
+             wr_err *err)
+{
+    wr_rheader *hs = wr_arena_calloc(ra, (size_t)rec->header_count + 3, sizeof *hs);
+    if (hs == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int32_t nh = 0;
+    if (rec->key_len >= 0)
+        hs[nh++] = (wr_rheader){(const uint8_t *)REKEY_HEADER, (int32_t)strlen(REKEY_HEADER),
+                                rec->key, rec->key_len};
+    if (undo)
+        hs[nh++] = (wr_rheader){(const uint8_t *)UNDO_HEADER, (int32_t)strlen(UNDO_HEADER),
+                                (const uint8_t *)"", 0};
+    int32_t base = nh;
+    wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
+    while (nh < base + rec->header_count && wr_record_header_next(&rd, &hs[nh]) == 1)
+        nh++;
+    wr_rbatch_builder_add(&so->bb[op], ts, kb->data, (int32_t)kb->len, rec->value, rec->value_len,
+                          hs, nh);
+    return WR_OK;
+}
+
 /* A repartition query's batch: each record goes unchanged (value, headers, its event time as
    timestamp) to the partition of the repartition topic that murmur2 of its new key picks; the
    new key is the record's key there, and the source key travels in the first header. Records
-   whose new key is null are dropped (as Kafka Streams drops them before a repartition). */
+   whose new key is null are dropped (as Kafka Streams drops them before a repartition). A join
+   feeding a GROUP BY (recs NULL) sends the selected rows of b instead, each in the value codec
+   over its scope. */
 static int
 rekey_batch(wr_engine *e,
             wr_query *q,
@@ -278,20 +342,21 @@ rekey_batch(wr_engine *e,
             const int8_t *sign,
             wr_err *err)
 {
-    wr_batch_select_all(b);
+    if (recs != NULL)
+        wr_batch_select_all(b);
     wr_eval_ctx cx = {.arena = ra};
     wr_vec *kv = wr_arena_calloc(ra, (size_t)q->nrekey, sizeof *kv);
     wr_val *k = wr_arena_calloc(ra, (size_t)q->nrekey, sizeof *k);
-    if (kv == NULL || k == NULL)
+    wr_val *row = recs == NULL ? wr_arena_calloc(ra, (size_t)q->scope.n + 1, sizeof *row) : NULL;
+    if (kv == NULL || k == NULL || (recs == NULL && row == NULL))
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     int rc = WR_OK;
     for (int i = 0; i < q->nrekey && b->nsel > 0; i++)
         if ((rc = wr_expr_eval_batch(q->out[i], b, &cx, &kv[i])) != WR_OK)
             return wr_err_set(err, rc, "out of memory");
-    wr_buf kb = WR_BUF_INIT;
+    wr_buf kb = WR_BUF_INIT, vb = WR_BUF_INIT;
     for (int32_t j = 0; j < b->nsel && rc == WR_OK; j++) {
         int32_t r = b->sel[j];
-        const wr_record *rec = &recs[r];
         bool knull = false;
         for (int i = 0; i < q->nrekey; i++) {
             k[i] = wr_vec_get(&kv[i], r);
@@ -301,36 +366,80 @@ rekey_batch(wr_engine *e,
         wr_buf_reset(&kb);
         if (!knull && wr_fmt_encode(&q->rekey_fmt, k, &kb, &knull, &eerr) != WR_OK) {
             q->stats.eval_errors++;
-            eng_plog(e, q, t->partition, rec->offset, eerr.msg);
+            eng_plog(e, q, t->partition, recs ? recs[r].offset : -1, eerr.msg);
             continue;
         }
         if (knull) {
             q->stats.null_keys++;
             continue;
         }
-        wr_rheader *hs = wr_arena_calloc(ra, (size_t)rec->header_count + 3, sizeof *hs);
-        if (hs == NULL)
-            return wr_err_set(err, WR_ENOMEM, "out of memory");
-        int32_t nh = 0;
-        if (rec->key_len >= 0)
-            hs[nh++] = (wr_rheader){(const uint8_t *)REKEY_HEADER, (int32_t)strlen(REKEY_HEADER),
-                                    rec->key, rec->key_len};
-        if (sign != NULL && sign[r] < 0)
-            hs[nh++] = (wr_rheader){(const uint8_t *)UNDO_HEADER, (int32_t)strlen(UNDO_HEADER),
-                                    (const uint8_t *)"", 0};
-        int32_t base = nh;
-        wr_rd rd = wr_rd_make(rec->headers, rec->headers_len);
-        while (nh < base + rec->header_count && wr_record_header_next(&rd, &hs[nh]) == 1)
-            nh++;
         int32_t op = wr_murmur2_partition(kb.data, kb.len, so->parts);
-        wr_rbatch_builder_add(&so->bb[op], ts[r], kb.data, (int32_t)kb.len, rec->value,
-                              rec->value_len, hs, nh);
+        if (recs == NULL) {
+            for (int c = 0; c < q->scope.n; c++)
+                row[c] = wr_vec_get(&b->cols[c], r);
+            eng_row_encode(&vb, &q->scope, row, ts[r], 0, q->scope.n);
+            wr_rbatch_builder_add(&so->bb[op], ts[r], kb.data, (int32_t)kb.len, vb.data,
+                                  (int32_t)vb.len, NULL, 0);
+        } else {
+            rc = rekey_record(so, op, &recs[r], ts[r], sign && sign[r] < 0, &kb, ra, err);
+            if (rc != WR_OK)
+                break;
+        }
         q->stats.records_out++;
         if (wr_rbatch_builder_size(&so->bb[op]) >= OUT_BATCH_BYTES)
             rc = flush_one(e, q, so, op, err);
     }
     wr_buf_free(&kb);
+    wr_buf_free(&vb);
     return rc;
+}
+
+/* A batch of the rows a join wrote for q to aggregate (q->rows_in): each record's value is the
+   row over q->scope in the value codec, with its event time. */
+static int
+rows_batch(wr_engine *e,
+           wr_query *q,
+           task *t,
+           wr_rbatch_iter *it,
+           sink_out *so,
+           wr_arena *ra,
+           int64_t *consumed,
+           wr_err *err)
+{
+    int32_t cap = it->remaining > 0 ? it->remaining : 1;
+    wr_batch b;
+    int64_t *ts = wr_arena_alloc(ra, (size_t)cap * sizeof *ts);
+    wr_val *row = wr_arena_calloc(ra, (size_t)q->scope.n + 1, sizeof *row);
+    if (wr_batch_init(&b, &q->scope, cap, ra) != WR_OK || ts == NULL || row == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int64_t first_offset = -1;
+    wr_record rec;
+    int rc = WR_OK;
+    while (b.n < cap && (rc = wr_rbatch_iter_next(it, &rec, err)) == 1) {
+        if (rec.offset < t->offset)
+            continue;
+        t->offset = rec.offset + 1;
+        (*consumed)++;
+        q->stats.records_in++;
+        int32_t r = b.n;
+        if (rec.value_len < 0 || !eng_row_decode(&q->scope, ra, rec.value, (size_t)rec.value_len,
+                                                 row, &ts[r], 0, q->scope.n)) {
+            q->stats.decode_errors++;
+            eng_plog(e, q, t->partition, rec.offset, "a malformed row in the repartition topic");
+            continue;
+        }
+        for (int c = 0; c < q->scope.n; c++)
+            wr_vec_set(&b.cols[c], r, &row[c]);
+        b.n++;
+        if (first_offset < 0)
+            first_offset = rec.offset;
+    }
+    if (rc < 0)
+        return rc;
+    int64_t batch_end = it->hdr.base_offset + it->hdr.last_offset_delta + 1;
+    if (it->remaining == 0 && batch_end > t->offset)
+        t->offset = batch_end;
+    return eng_batch_out(e, q, t, so, ra, &b, ts, NULL, NULL, first_offset, err);
 }
 
 /* Processes one input record batch of task t as one column-vector batch: decode every record
@@ -358,6 +467,8 @@ eng_run_batch(wr_engine *e,
     int rc = wr_rbatch_iter_init(&it, data, len, scratch, MAX_DECOMPRESSED, err);
     if (rc != WR_OK)
         return rc;
+    if (q->rows_in)
+        return rows_batch(e, q, t, &it, so, ra, consumed, err);
     wr_fmt kf, vf;
     if (eng_make_fmt(ra, q->src, true, &kf) != WR_OK ||
         eng_make_fmt(ra, q->src, false, &vf) != WR_OK)
@@ -523,6 +634,8 @@ eng_batch_out(wr_engine *e,
         return wr_err_set(err, rc, "out of memory");
     if (q->agg != NULL)
         return eng_agg_run_batch(e, q, t, so, ra, first_offset, cx.warning, &b, ts, sign, err);
+    if (q->nrekey > 0) /* a join feeding a GROUP BY */
+        return rekey_batch(e, q, t, so, ra, &b, ts, NULL, NULL, err);
     bool *keep = NULL; /* a table's rows: kept, or gone (deleted, or filtered out) */
     if (gone != NULL && b.n > 0) {
         if ((keep = wr_arena_calloc(ra, (size_t)b.n, sizeof *keep)) == NULL)
@@ -649,26 +762,33 @@ poll_pushes(wr_engine *e, int64_t *records)
     }
 }
 
+/* Runs every task of q, after the queries that feed its repartition topics. */
+static int
+run_query(wr_engine *e, wr_query *q, int64_t *records, wr_err *err)
+{
+    for (int r = 0; r < q->nreparts; r++) {
+        int rc = run_query(e, q->reparts[r], records, err);
+        if (rc != WR_OK)
+            return rc;
+    }
+    for (int i = 0; i < q->ntasks; i++) {
+        int rc = eng_run_task(e, q, &q->tasks[i], records, err);
+        if (rc != WR_OK) {
+            wr_err_prefix(err, "query %s", q->id);
+            return rc;
+        }
+    }
+    return WR_OK;
+}
+
 int
 wr_engine_poll(wr_engine *e, int64_t *records, wr_err *err)
 {
     *records = 0;
     for (wr_query *q = e->queries; q != NULL; q = q->next) {
-        for (int r = 0; r < q->nreparts; r++) /* what feeds its repartition topics first */
-            for (int i = 0; i < q->reparts[r]->ntasks; i++) {
-                int rc = eng_run_task(e, q->reparts[r], &q->reparts[r]->tasks[i], records, err);
-                if (rc != WR_OK) {
-                    wr_err_prefix(err, "query %s", q->reparts[r]->id);
-                    return rc;
-                }
-            }
-        for (int i = 0; i < q->ntasks; i++) {
-            int rc = eng_run_task(e, q, &q->tasks[i], records, err);
-            if (rc != WR_OK) {
-                wr_err_prefix(err, "query %s", q->id);
-                return rc;
-            }
-        }
+        int rc = run_query(e, q, records, err);
+        if (rc != WR_OK)
+            return rc;
     }
     poll_pushes(e, records);
     return WR_OK;

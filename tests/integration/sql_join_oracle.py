@@ -8,8 +8,8 @@ Seeded random input through the Kafka protocol, over two partitions per topic:
   repartitions it).
 Queries: a stream-table LEFT join (CLICKS, USERS), table-table INNER, LEFT and FULL OUTER joins
 (USERS, PROFILES) and a foreign-key join (ORDERS, USERS); and GROUP BYs on value columns, which
-weir repartitions: CLICKS by N (a stream) and USERS by REGION (a table whose rows move between
-regions and are deleted). The tables are written before the
+weir repartitions: CLICKS by N (a stream), USERS by REGION (a table whose rows move between
+regions and are deleted), and the CLICKS-USERS join's result by REGION. The tables are written before the
 stream, with earlier event times, so every click joins the users' final rows. Each table
 result, read back from its topic (last record per key, tombstones deleting), must equal the
 same join computed by sqlite3 over the final tables; the stream result must hold one record
@@ -81,6 +81,7 @@ ksql("CREATE TABLE UP_FULL AS SELECT ROWKEY AS ID, REGION, SCORE, TIER FROM USER
 ksql("CREATE TABLE ORDER_USERS AS SELECT OID, AMT, REGION FROM ORDERS JOIN USERS ON ORDERS.USER = USERS.ID;")
 ksql("CREATE TABLE CLICKS_BY_N AS SELECT N, COUNT(*) AS C, SUM(USER) AS S FROM CLICKS GROUP BY N;")
 ksql("CREATE TABLE USERS_BY_REGION AS SELECT REGION, COUNT(*) AS C, SUM(SCORE) AS S FROM USERS GROUP BY REGION;")
+ksql("CREATE TABLE CLICKS_BY_REGION AS SELECT REGION, COUNT(*) AS C, SUM(N) AS S FROM CLICKS JOIN USERS ON CLICKS.USER = USERS.ID GROUP BY REGION;")
 
 # murmur2, as Java clients partition: librdkafka's default (CRC32) would put a key elsewhere than
 # the repartition topic does (Kafka Streams needs the same of its producers)
@@ -174,4 +175,8 @@ check("stream GROUP BY a value column (repartitioned)",
 by_region = {k: v for k, v in table_of("USERS_BY_REGION", ("C", "S"), lambda k: k.decode()).items() if v[0] > 0}
 check("table GROUP BY a value column (repartitioned, rows moving and deleted)", by_region,
       {r[0]: r[1:] for r in db.execute("SELECT region, count(*), sum(score) FROM users GROUP BY region")})
+check("GROUP BY a table column over a stream-table join (both repartitioned)",
+      table_of("CLICKS_BY_REGION", ("C", "S"), lambda k: k.decode()),
+      {r[0]: r[1:] for r in db.execute(
+          "SELECT u.region, count(*), sum(c.n) FROM clicks c JOIN users u ON c.user = u.id GROUP BY u.region")})
 sys.exit(1 if fails else 0)
