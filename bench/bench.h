@@ -1,15 +1,18 @@
 /*
- * bench.h - what the benchmark programs share: a monotonic clock in seconds, and the decode
- * limit (reading, decompressing and decoding every value of a partition without a query) that
- * the SQL benchmarks print their ratios against. Header-only; each program is one file.
+ * bench.h - what the benchmark programs share: a monotonic clock in seconds, the peak RSS, the
+ * decode limit (reading, decompressing and decoding every value of a partition without a query)
+ * that the SQL benchmarks print their ratios against, loading generated records into a topic,
+ * and running an engine until it is idle. Header-only; each program is one file.
  */
 #ifndef WR_BENCH_BENCH_H
 #define WR_BENCH_BENCH_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
+#include "runtime/engine.h"
 #include "runtime/format.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
@@ -20,6 +23,75 @@ bench_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The process's peak resident set so far, in MiB. */
+static inline double
+bench_peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static inline void
+bench_die(const char *what, const wr_err *err)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+/* Makes record i into buf (its length returned), its 8-byte key and its timestamp. */
+typedef int (*bench_make_fn)(char *buf, size_t cap, long i, int64_t *key, int64_t *ts);
+
+/* Appends n records made by make to a new one-partition topic, in zstd batches of 500. */
+static inline void
+bench_load(wr_logdb *db, const char *topic, long n, bench_make_fn make)
+{
+    wr_err err = {0};
+    if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
+        bench_die("topic", &err);
+    wr_partition *p;
+    wr_log_partition(db, topic, 0, &p);
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
+    wr_buf batch = WR_BUF_INIT;
+    char value[256];
+    for (long i = 0; i < n; i++) {
+        int64_t ts, k;
+        int len = make(value, sizeof value, i, &k, &ts);
+        uint8_t key[8];
+        wr_be64_put(key, (uint64_t)k);
+        wr_rbatch_builder_add(&bb, ts, key, 8, value, len, NULL, 0);
+        if (bb.count == 500 || i == n - 1) {
+            wr_buf_reset(&batch);
+            wr_log_append_result res;
+            if (wr_rbatch_builder_finish(&bb, &batch, &err) != WR_OK ||
+                wr_log_append(p, batch.data, batch.len, &res, &err) != WR_OK)
+                bench_die("append", &err);
+        }
+    }
+    wr_rbatch_builder_free(&bb);
+    wr_buf_free(&batch);
+}
+
+/* Polls e until it has nothing left to do; returns records/s of the run, the records read in
+ *consumed. */
+static inline double
+bench_run_engine(wr_engine *e, long *consumed)
+{
+    wr_err err = {0};
+    *consumed = 0;
+    double t0 = bench_now();
+    for (;;) {
+        int64_t n = 0;
+        if (wr_engine_poll(e, &n, &err) != WR_OK)
+            bench_die("poll", &err);
+        if (n == 0)
+            break;
+        *consumed += n;
+    }
+    return (double)*consumed / (bench_now() - t0);
 }
 
 /* Reads every batch of p, decompresses it and decodes every value with f; returns records/s

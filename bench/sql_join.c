@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench/bench.h"
 #include "runtime/engine.h"
@@ -34,46 +33,6 @@ die(const char *what, const wr_err *err)
 {
     fprintf(stderr, "sql_join: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static double
-peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
-typedef int (*make_fn)(char *buf, size_t cap, long i, int64_t *key, int64_t *ts);
-
-/* Appends n records made by make to a new one-partition topic, in zstd batches of 500. */
-static void
-load(wr_logdb *db, const char *topic, long n, make_fn make, wr_err *err)
-{
-    if (wr_log_topic_create(db, topic, 1, NULL, err) != WR_OK)
-        die("topic", err);
-    wr_partition *p;
-    wr_log_partition(db, topic, 0, &p);
-    wr_rbatch_builder bb;
-    wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
-    wr_buf batch = WR_BUF_INIT;
-    char value[256];
-    for (long i = 0; i < n; i++) {
-        int64_t ts, k;
-        int len = make(value, sizeof value, i, &k, &ts);
-        uint8_t key[8];
-        wr_be64_put(key, (uint64_t)k);
-        wr_rbatch_builder_add(&bb, ts, key, 8, value, len, NULL, 0);
-        if (bb.count == 500 || i == n - 1) {
-            wr_buf_reset(&batch);
-            wr_log_append_result res;
-            if (wr_rbatch_builder_finish(&bb, &batch, err) != WR_OK ||
-                wr_log_append(p, batch.data, batch.len, &res, err) != WR_OK)
-                die("append", err);
-        }
-    }
-    wr_rbatch_builder_free(&bb);
-    wr_buf_free(&batch);
 }
 
 static long table_rows = 1000000;
@@ -111,22 +70,6 @@ right_rec(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
     return snprintf(buf, cap, "{\"B\":\"right-%ld\"}", i);
 }
 
-static double
-run_query(wr_engine *e, long *consumed, wr_err *err)
-{
-    *consumed = 0;
-    double t0 = bench_now();
-    for (;;) {
-        int64_t n = 0;
-        if (wr_engine_poll(e, &n, err) != WR_OK)
-            die("poll", err);
-        if (n == 0)
-            break;
-        *consumed += n;
-    }
-    return (double)*consumed / (bench_now() - t0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -152,10 +95,10 @@ main(int argc, char **argv)
     printf("sql_join: in %s; loading %ld clicks, %ld users, 2 x %ld stream-stream records\n", dir,
            stream_n, table_rows, ss_n);
     fflush(stdout);
-    load(db, "users", table_rows, user_row, &err);
-    load(db, "clicks", stream_n, click, &err);
-    load(db, "l", ss_n, left_rec, &err);
-    load(db, "r", ss_n, right_rec, &err);
+    bench_load(db, "users", table_rows, user_row);
+    bench_load(db, "clicks", stream_n, click);
+    bench_load(db, "l", ss_n, left_rec);
+    bench_load(db, "r", ss_n, right_rec);
     static const char *names[] = {"N", "PAGE"};
     const wr_sql_type *types[] = {wr_type_of(WR_T_INT), wr_type_of(WR_T_STRING)};
     wr_fmt f = {.kind = WR_FMT_JSON, .ncols = 2, .names = names, .types = types};
@@ -183,8 +126,8 @@ main(int argc, char **argv)
     if (wr_engine_execute(e, ss, st_sql, strlen(st_sql), &out, &err) != WR_OK)
         die("stream-table statements", &err);
     long st_consumed;
-    double st_rate = run_query(e, &st_consumed, &err);
-    double st_rss = peak_rss_mb();
+    double st_rate = bench_run_engine(e, &st_consumed);
+    double st_rss = bench_peak_rss_mb();
     static const char ss_sql[] =
         "TERMINATE ALL;"
         "CREATE STREAM L (ID BIGINT KEY, A STRING) WITH (KAFKA_TOPIC='l', VALUE_FORMAT='JSON');"
@@ -193,8 +136,8 @@ main(int argc, char **argv)
     if (wr_engine_execute(e, ss, ss_sql, strlen(ss_sql), &out, &err) != WR_OK)
         die("stream-stream statements", &err);
     long ss_consumed;
-    double ss_rate = run_query(e, &ss_consumed, &err);
-    double ss_rss = peak_rss_mb();
+    double ss_rate = bench_run_engine(e, &ss_consumed);
+    double ss_rss = bench_peak_rss_mb();
     wr_partition *op;
     int64_t st_out = wr_log_partition(db, "ENRICHED", 0, &op) == WR_OK ? wr_log_end_offset(op) : 0;
     int64_t ss_out = wr_log_partition(db, "LR", 0, &op) == WR_OK ? wr_log_end_offset(op) : 0;

@@ -45,14 +45,6 @@ die(const char *what, const wr_err *err)
     exit(1);
 }
 
-static double
-peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
 /* Bytes of the files under path (recursively). */
 static double
 disk_bytes(const char *path)
@@ -76,51 +68,19 @@ disk_bytes(const char *path)
     return total;
 }
 
-/* Appends n JSON records made by fmt_fn to topic, in zstd batches of 500. */
-static void
-load(wr_logdb *db,
-     const char *topic,
-     long n,
-     int (*make)(char *buf, size_t cap, long i, int64_t *ts),
-     wr_err *err)
-{
-    if (wr_log_topic_create(db, topic, 1, NULL, err) != WR_OK)
-        die("topic", err);
-    wr_partition *p;
-    wr_log_partition(db, topic, 0, &p);
-    wr_rbatch_builder bb;
-    wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
-    wr_buf batch = WR_BUF_INIT;
-    char value[256];
-    for (long i = 0; i < n; i++) {
-        int64_t ts;
-        int len = make(value, sizeof value, i, &ts);
-        uint8_t key[8];
-        wr_be64_put(key, (uint64_t)i);
-        wr_rbatch_builder_add(&bb, ts, key, 8, value, len, NULL, 0);
-        if (bb.count == 500 || i == n - 1) {
-            wr_buf_reset(&batch);
-            wr_log_append_result res;
-            if (wr_rbatch_builder_finish(&bb, &batch, err) != WR_OK ||
-                wr_log_append(p, batch.data, batch.len, &res, err) != WR_OK)
-                die("append", err);
-        }
-    }
-    wr_rbatch_builder_free(&bb);
-    wr_buf_free(&batch);
-}
-
 static int
-group_record(char *buf, size_t cap, long i, int64_t *ts)
+group_record(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
 {
+    *key = i;
     *ts = 1700000000000L + i;
     return snprintf(buf, cap, "{\"K\":\"key-%08ld\",\"V\":%ld,\"NOTE\":\"some payload %ld\"}",
                     (i * 7919) % 100000000, i % 1000, i);
 }
 
 static int
-window_record(char *buf, size_t cap, long i, int64_t *ts)
+window_record(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
 {
+    *key = i;
     *ts = 1700000000000L + i; /* one record a millisecond: 60,000 a window */
     return snprintf(buf, cap, "{\"G\":\"g-%04ld\",\"V\":%ld}", (i * 31) % 1000, i % 100);
 }
@@ -137,23 +97,6 @@ decode_rate(wr_logdb *db, const char *topic)
     wr_partition *p;
     wr_log_partition(db, topic, 0, &p);
     return bench_decode_rate(p, &f);
-}
-
-/* Runs the engine until it has nothing left to do; returns records/s of the run. */
-static double
-run_query(wr_engine *e, long *consumed, wr_err *err)
-{
-    *consumed = 0;
-    double t0 = bench_now();
-    for (;;) {
-        int64_t n = 0;
-        if (wr_engine_poll(e, &n, err) != WR_OK)
-            die("poll", err);
-        if (n == 0)
-            break;
-        *consumed += n;
-    }
-    return (double)*consumed / (bench_now() - t0);
 }
 
 int
@@ -180,8 +123,8 @@ main(int argc, char **argv)
         die("state", &err);
     printf("sql_stateful: in %s; loading %ld + %ld records\n", dir, group_n, window_n);
     fflush(stdout);
-    load(db, "events", group_n, group_record, &err);
-    load(db, "ticks", window_n, window_record, &err);
+    bench_load(db, "events", group_n, group_record);
+    bench_load(db, "ticks", window_n, window_record);
     double limit = decode_rate(db, "events");
 
     wr_fn_registry *fns = wr_fn_registry_create();
@@ -201,8 +144,8 @@ main(int argc, char **argv)
     if (wr_engine_execute(e, ss, group_sql, strlen(group_sql), &out, &err) != WR_OK)
         die("group statements", &err);
     long consumed;
-    double group_rate = run_query(e, &consumed, &err);
-    double group_rss = peak_rss_mb(), group_disk = disk_bytes(statedir);
+    double group_rate = bench_run_engine(e, &consumed);
+    double group_rss = bench_peak_rss_mb(), group_disk = disk_bytes(statedir);
     static const char window_sql[] = "TERMINATE ALL;"
                                      "CREATE STREAM TICKS (ID BIGINT KEY, G STRING, V INT)"
                                      " WITH (KAFKA_TOPIC='ticks', VALUE_FORMAT='JSON');"
@@ -211,8 +154,8 @@ main(int argc, char **argv)
     if (wr_engine_execute(e, ss, window_sql, strlen(window_sql), &out, &err) != WR_OK)
         die("window statements", &err);
     long wconsumed;
-    double window_rate = run_query(e, &wconsumed, &err);
-    double window_rss = peak_rss_mb(), window_disk = disk_bytes(statedir);
+    double window_rate = bench_run_engine(e, &wconsumed);
+    double window_rss = bench_peak_rss_mb(), window_disk = disk_bytes(statedir);
     wr_session_destroy(ss);
     wr_engine_destroy(e);
     wr_fn_registry_destroy(fns);
@@ -272,7 +215,7 @@ main(int argc, char **argv)
     printf("restore of a %.0f MB changelog (%ld records of 1 KB, written at %.0f records/s): "
            "%.0f records/s, %.0f MB/s; %.0f MB in RocksDB after; peak RSS %.0f MB\n",
            changelog_bytes / MIB, written, (double)written / write_s, (double)replayed / restore_s,
-           changelog_bytes / MIB / restore_s, restored_disk / MIB, peak_rss_mb());
+           changelog_bytes / MIB / restore_s, restored_disk / MIB, bench_peak_rss_mb());
     if (replayed != written)
         fprintf(stderr, "sql_stateful: restored %lld of %ld records\n", (long long)replayed,
                 written);
