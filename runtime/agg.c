@@ -10,6 +10,7 @@
 #include "runtime/rowcodec.h"
 #include "runtime/types.h"
 #include "src/base/varint.h"
+#include "udf/fn.h"
 
 static const struct {
     const char *name;
@@ -31,19 +32,60 @@ static const struct {
     {"HISTOGRAM", WR_AGG_HISTOGRAM},
 };
 
+/* A library's aggregate: its state's type, and its call (kept in arena: states are made long
+   after planning). */
+static int
+plan_udaf(wr_agg *ag,
+          const wr_fn_desc *fn,
+          int variant,
+          wr_arena *arena,
+          const wr_sql_type *const *args,
+          const wr_val *const *consts,
+          int n,
+          wr_err *err)
+{
+    ag->kind = WR_AGG_UDAF;
+    ag->fn = fn;
+    ag->arg = n > 0 ? args[0] : NULL;
+    ag->state = fn->udaf->state(fn, variant);
+    ag->call = wr_arena_calloc(arena, 1, sizeof *ag->call);
+    const wr_sql_type **types = wr_arena_calloc(arena, (size_t)n + 1, sizeof *types);
+    ag->consts = wr_arena_calloc(arena, (size_t)n + 1, sizeof *ag->consts);
+    if (ag->call == NULL || types == NULL || ag->consts == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        types[i] = args[i];
+    for (int i = 1; i < n; i++) {
+        if (consts[i] == NULL)
+            return wr_err_set(err, WR_ESEMANTIC,
+                              "%s: argument %d must be a constant (only the first argument of an "
+                              "aggregate is a column)",
+                              fn->name, i + 1);
+        ag->consts[ag->nconsts++] = *consts[i];
+    }
+    *ag->call =
+        (wr_fn_ctx){.ret = ag->ret, .variant = variant, .nargs = n, .args = types, .fn = fn};
+    return WR_OK;
+}
+
 int
 wr_agg_plan(wr_agg *ag,
-            const char *name,
+            const wr_fn_desc *fn,
+            int variant,
+            wr_arena *arena,
             const wr_sql_type *const *args,
             const wr_val *const *consts,
             int n,
             const wr_sql_type *ret,
             wr_err *err)
 {
+    const char *name = fn->name;
     memset(ag, 0, sizeof *ag);
     ag->name = name;
     ag->ret = ret;
     ag->ignore_nulls = true;
+    if (fn->udaf != NULL)
+        return plan_udaf(ag, fn, variant, arena, args, consts, n, err);
     size_t i = 0;
     while (i < sizeof NAMES / sizeof NAMES[0] && strcasecmp(NAMES[i].name, name) != 0)
         i++;
@@ -77,9 +119,17 @@ wr_agg_plan(wr_agg *ag,
 }
 
 bool
+wr_agg_mergeable(const wr_agg *ag)
+{
+    return ag->kind != WR_AGG_UDAF || ag->fn->udaf->can_merge(ag->fn, ag->call->variant);
+}
+
+bool
 wr_agg_undoable(const wr_agg *ag)
 {
     switch (ag->kind) {
+    case WR_AGG_UDAF:
+        return ag->fn->udaf->can_undo(ag->fn, ag->call->variant);
     case WR_AGG_COUNT_STAR:
     case WR_AGG_COUNT:
     case WR_AGG_SUM:
@@ -98,8 +148,55 @@ void
 wr_agg_init(const wr_agg *ag, wr_aggst *st)
 {
     memset(st, 0, sizeof *st);
-    st->v = wr_val_null(ag->kind == WR_AGG_SUM ? ag->ret : ag->arg);
+    st->v = wr_val_null(ag->kind == WR_AGG_SUM    ? ag->ret
+                        : ag->kind == WR_AGG_UDAF ? ag->state
+                                                  : ag->arg);
     st->off = -1;
+}
+
+/* A library aggregate's call: its state is made by its init when the first row comes (n counts
+   that it was). */
+static wr_fn_ctx
+udaf_call(const wr_agg *ag, wr_aggst *st, wr_arena *a)
+{
+    wr_fn_ctx c = *ag->call;
+    c.arena = a;
+    c.warning[0] = 0;
+    if (st != NULL && st->n == 0) {
+        ag->fn->udaf->init(ag->fn, &c, &st->v);
+        st->n = 1;
+    }
+    return c;
+}
+
+/* The aggregated value x and the constant arguments, as the UDAF's arguments. */
+static wr_val *
+udaf_args(const wr_agg *ag, const wr_val *x, wr_val *buf, int cap, wr_arena *a)
+{
+    wr_val *v =
+        ag->nconsts + 1 <= cap ? buf : wr_arena_alloc(a, (size_t)(ag->nconsts + 1) * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    v[0] = x != NULL ? *x : wr_val_null(ag->arg);
+    for (int i = 0; i < ag->nconsts; i++)
+        v[i + 1] = ag->consts[i];
+    return v;
+}
+
+static void
+udaf_step(const wr_agg *ag, wr_aggst *st, const wr_val *x, wr_arena *a, bool undo)
+{
+    if ((x == NULL || x->null) && (ag->fn->flags & WR_FN_NULL_IN_NULL_OUT))
+        return; /* as ksqlDB's UDAFs: a null row is skipped */
+    wr_fn_ctx c = udaf_call(ag, st, a);
+    wr_val buf[4];
+    wr_val *args = udaf_args(ag, x, buf, 4, a);
+    if (args == NULL)
+        return;
+    if (undo)
+        ag->fn->udaf->undo(ag->fn, &c, &st->v, args, ag->nconsts + 1);
+    else
+        ag->fn->udaf->add(ag->fn, &c, &st->v, args, ag->nconsts + 1);
 }
 
 /* ---- lists ---------------------------------------------------------------------------------- */
@@ -214,6 +311,9 @@ wr_agg_add(const wr_agg *ag, wr_aggst *st, const wr_val *x, int64_t offset, wr_a
     case WR_AGG_COUNT_STAR:
         st->n++;
         return;
+    case WR_AGG_UDAF:
+        udaf_step(ag, st, x, a, false);
+        return;
     default:
         break;
     }
@@ -296,9 +396,11 @@ wr_agg_add(const wr_agg *ag, wr_aggst *st, const wr_val *x, int64_t offset, wr_a
 void
 wr_agg_undo(const wr_agg *ag, wr_aggst *st, const wr_val *x, wr_arena *a)
 {
-    (void)a;
     bool null = x == NULL || x->null;
     switch (ag->kind) {
+    case WR_AGG_UDAF:
+        udaf_step(ag, st, x, a, true);
+        break;
     case WR_AGG_COUNT_STAR:
         st->n--;
         break;
@@ -353,6 +455,17 @@ void
 wr_agg_merge(const wr_agg *ag, wr_aggst *into, const wr_aggst *from, wr_arena *a)
 {
     switch (ag->kind) {
+    case WR_AGG_UDAF: {
+        if (from->n == 0)
+            break;
+        if (into->n == 0) {
+            *into = *from;
+            break;
+        }
+        wr_fn_ctx c = udaf_call(ag, NULL, a);
+        ag->fn->udaf->merge(ag->fn, &c, &into->v, &from->v);
+        break;
+    }
     case WR_AGG_COUNT_STAR:
     case WR_AGG_COUNT:
         into->n += from->n;
@@ -426,6 +539,16 @@ wr_val
 wr_agg_result(const wr_agg *ag, const wr_aggst *st, wr_arena *a)
 {
     switch (ag->kind) {
+    case WR_AGG_UDAF: {
+        wr_val out = wr_val_null(ag->ret);
+        if (st->n == 0)
+            return out;
+        wr_fn_ctx c = udaf_call(ag, NULL, a);
+        ag->fn->udaf->result(ag->fn, &c, &st->v, &out);
+        if (out.type == NULL)
+            out.type = ag->ret;
+        return out;
+    }
     case WR_AGG_COUNT_STAR:
     case WR_AGG_COUNT:
         return wr_val_bigint(st->n);
@@ -475,6 +598,10 @@ void
 wr_agg_encode(const wr_agg *ag, const wr_aggst *st, wr_buf *b)
 {
     switch (ag->kind) {
+    case WR_AGG_UDAF:
+        wr_buf_put_varint(b, st->n);
+        wr_val_encode(b, ag->state, &st->v);
+        break;
     case WR_AGG_COUNT_STAR:
     case WR_AGG_COUNT:
         wr_buf_put_varint(b, st->n);
@@ -511,6 +638,10 @@ wr_agg_decode(const wr_agg *ag, wr_aggst *st, wr_rd *r, wr_arena *a)
 {
     wr_agg_init(ag, st);
     switch (ag->kind) {
+    case WR_AGG_UDAF:
+        st->n = wr_rd_varint(r, 10);
+        wr_val_decode(r, ag->state, &st->v, a);
+        break;
     case WR_AGG_COUNT_STAR:
     case WR_AGG_COUNT:
         st->n = wr_rd_varint(r, 10);

@@ -35,6 +35,7 @@ typedef enum wr_agg_kind {
     WR_AGG_TOPK,
     WR_AGG_TOPKDISTINCT,
     WR_AGG_HISTOGRAM,
+    WR_AGG_UDAF, /* a library's aggregate (udf/weir_udf.h): its state is v */
 } wr_agg_kind;
 
 /* ksqlDB's ksql.functions.collect_list.limit and collect_set.limit defaults */
@@ -47,6 +48,13 @@ typedef struct wr_agg {
     const wr_sql_type *ret;
     int64_t k;         /* TOPK's k */
     bool ignore_nulls; /* LATEST/EARLIEST_BY_OFFSET: nulls do not replace a value (default) */
+    /* WR_AGG_UDAF: the function, its call (variant, argument and return types), its state's
+       type and the call's constant arguments after the aggregated one */
+    const struct wr_fn_desc *fn;
+    struct wr_fn_ctx *call;
+    const wr_sql_type *state;
+    int nconsts;
+    wr_val *consts;
 } wr_agg;
 
 typedef struct wr_aggst {
@@ -60,11 +68,14 @@ typedef struct wr_aggst {
 } wr_aggst;
 
 /*
- * Plans the aggregate `name` over argument types args[0..n) (n == 0: COUNT(*)) whose result type
- * is ret; consts[i] is the value of a constant argument (TOPK's k), NULL otherwise.
+ * Plans the aggregate fn (its overload variant) over argument types args[0..n) (n == 0:
+ * COUNT(*)) whose result type is ret; consts[i] is the value of a constant argument (TOPK's k),
+ * NULL otherwise. A library's aggregate keeps its plan in arena (the query's).
  */
 int wr_agg_plan(wr_agg *ag,
-                const char *name,
+                const struct wr_fn_desc *fn,
+                int variant,
+                wr_arena *arena,
                 const wr_sql_type *const *args,
                 const wr_val *const *consts,
                 int n,
@@ -73,6 +84,8 @@ int wr_agg_plan(wr_agg *ag,
 
 /* Whether the aggregate can take a row back (used on tables). */
 bool wr_agg_undoable(const wr_agg *ag);
+/* Whether two of its states can become one (session windows). */
+bool wr_agg_mergeable(const wr_agg *ag);
 
 void wr_agg_init(const wr_agg *ag, wr_aggst *st);
 /* x: the argument's value (NULL for COUNT(*)); offset: the row's input offset. */

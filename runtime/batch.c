@@ -272,6 +272,13 @@ eval_call(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec *out)
     bool nino = (e->fn->flags & WR_FN_NULL_IN_NULL_OUT) != 0;
     wr_fn_ctx fc = *e->fctx;
     fc.arena = b->arena;
+    fc.warning[0] = 0;
+    if (e->fn->veval != NULL) { /* the function takes the vectors whole */
+        e->fn->veval(&fc, av, e->n, b->sel, b->nsel, out);
+        if (fc.warning[0] != 0 && cx->warning[0] == 0)
+            snprintf(cx->warning, sizeof cx->warning, "%s: %s", e->fn->name, fc.warning);
+        return WR_OK;
+    }
     for (int32_t s = 0; s < b->nsel; s++) {
         int32_t r = b->sel[s];
         bool any_null = false;

@@ -171,6 +171,7 @@ typedef struct wr_query {
     const wr_fn_desc *tfn; /* a table function in the select list (EXPLODE), or NULL */
     const char *tfn_name, *tfn_col_name;
     int tfn_out;           /* its output column */
+    wr_fn_ctx *tfn_call;   /* its call: overload, argument and result types */
     const char **out_text; /* each output expression as SQL, and the filter's (EXPLAIN) */
     bool *val_needed;      /* value columns the query reads: the decoder skips the others */
     const char *agg_text;  /* GROUP BY: the aggregation, for EXPLAIN (NULL: none) */

@@ -541,11 +541,20 @@ analyze_call(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
     n->type = fn->resolve(fn, a, types, e->n, &variant, &ferr);
     if (n->type == NULL)
         return fail(err, e->loc, "%s", ferr.msg[0] ? ferr.msg : "no matching signature");
+    for (int i = 0; fn->param != NULL && i < e->n; i++) { /* the overload's parameter types */
+        const wr_sql_type *pt = fn->param(fn, a, types, e->n, variant, i);
+        if (pt != NULL && n->args[i]->type != NULL && !wr_type_equal(pt, n->args[i]->type))
+            n->args[i] = wr_expr_coerce(a, n->args[i], pt);
+        types[i] = pt != NULL ? pt : types[i];
+    }
     n->fctx = wr_arena_calloc(a, 1, sizeof *n->fctx);
     if (n->fctx == NULL)
         return WR_ENOMEM;
     n->fctx->ret = n->type;
     n->fctx->variant = variant;
+    n->fctx->nargs = e->n;
+    n->fctx->args = types;
+    n->fctx->fn = fn;
     if (fn->init != NULL) {
         const wr_val **consts = wr_arena_calloc(a, (size_t)(e->n + 1), sizeof *consts);
         for (int i = 0; i < e->n; i++)

@@ -144,6 +144,12 @@ plan_projection(wr_engine *e,
                 return eng_fail_at(err, it->loc, "%s", ferr.msg);
             qr->tfn = fd;
             qr->tfn_name = it->alias ? it->alias : NULL;
+            const wr_sql_type **ats = wr_arena_calloc(a, 1, sizeof *ats);
+            if ((qr->tfn_call = wr_arena_calloc(a, 1, sizeof *qr->tfn_call)) == NULL || ats == NULL)
+                return wr_err_set(err, WR_ENOMEM, "out of memory");
+            ats[0] = at;
+            *qr->tfn_call = (wr_fn_ctx){
+                .ret = coltype, .variant = variant, .nargs = 1, .args = ats, .fn = fd};
         } else if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK) {
             return rc;
         }
@@ -607,6 +613,21 @@ collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap,
     const wr_sql_type *rt = f->resolve(f, in->arena, types, nargs, &variant, &ferr);
     if (rt == NULL)
         return eng_fail_at(err, x->loc, "%s", ferr.msg);
+    for (int i = 0; f->param != NULL && i < nargs; i++) { /* the overload's parameter types */
+        const wr_sql_type *pt = f->param(f, in->arena, types, nargs, variant, i);
+        if (pt != NULL && ces[i]->type != NULL && !wr_type_equal(pt, ces[i]->type)) {
+            bool konst = ces[i]->op == WR_C_CONST;
+            ces[i] = wr_expr_coerce(in->arena, ces[i], pt);
+            if (konst && ces[i]->op != WR_C_CONST) { /* a constant stays one, converted */
+                wr_eval_ctx cx = {.arena = in->arena};
+                wr_val v;
+                wr_expr_eval(ces[i], &cx, &v);
+                ces[i]->op = WR_C_CONST;
+                ces[i]->k = v;
+            }
+        }
+        types[i] = pt != NULL ? pt : types[i];
+    }
     if (ap->n == ap->cap) {
         int cap = ap->cap ? ap->cap * 2 : 8;
         const char **nt = wr_arena_calloc(in->arena, (size_t)cap, sizeof *nt);
@@ -633,7 +654,8 @@ collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap,
     for (int i = 0; i < nargs; i++)
         consts[i] = ces[i]->op == WR_C_CONST ? &ces[i]->k : NULL;
     wr_err aerr = {0};
-    if (wr_agg_plan(&ap->aggs[ap->n], f->name, types, consts, nargs, rt, &aerr) != WR_OK)
+    if (wr_agg_plan(&ap->aggs[ap->n], f, variant, in->arena, types, consts, nargs, rt, &aerr) !=
+        WR_OK)
         return eng_fail_at(err, x->loc, "%s", aerr.msg);
     ap->args[ap->n] = nargs > 0 ? ces[0] : NULL;
     ap->text[ap->n] = t;
@@ -701,6 +723,11 @@ plan_aggregate(
     } else if (ax->final) {
         return eng_fail_at(err, q->loc, "EMIT FINAL is only for windowed aggregations");
     }
+    for (int i = 0; q->window != NULL && q->window->kind == WR_WIN_SESSION && i < ap.n; i++)
+        if (!wr_agg_mergeable(&ap.aggs[i]))
+            return eng_fail_at(err, q->window->loc,
+                               "%s cannot be used with WINDOW SESSION: it has no merge",
+                               ap.aggs[i].name);
     if (qr->src->is_table) {
         /* a table's changes are taken back out of their groups: every aggregate needs undo */
         if (q->window != NULL)

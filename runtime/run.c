@@ -671,7 +671,9 @@ eng_batch_out(wr_engine *e,
         int nrows = 1;
         if (q->tfn != NULL) {
             wr_val arr = wr_vec_get(&outv[q->tfn_out], r);
-            wr_fn_ctx fc = {.arena = ra, .ret = q->sink->cols[q->tfn_out].type};
+            wr_fn_ctx fc = *q->tfn_call;
+            fc.arena = ra;
+            fc.ret = q->sink->cols[q->tfn_out].type;
             q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
             if (nrows > ecap) {
                 ecap = nrows;

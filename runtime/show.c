@@ -358,18 +358,18 @@ eng_exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         const wr_fn_desc *f = e->opts.fns ? wr_fn_lookup(e->opts.fns, st->name) : NULL;
         if (f == NULL)
             return eng_fail_at(err, st->name_loc, "function %s does not exist", st->name);
+        const char *kind = f->kind == WR_FN_TABLE       ? "TABLE"
+                           : f->kind == WR_FN_AGGREGATE ? "AGGREGATE"
+                                                        : "SCALAR";
         if (e->ent != NULL) {
             wr_buf *b = e->ent;
             e->ent_type = "describe_function";
             eng_jkv(b, true, "name", f->name);
             eng_jkv(b, false, "description", f->description ? f->description : "");
-            eng_jkv(b, false, "author", "weir");
-            eng_jkv(b, false, "version", "");
-            eng_jkv(b, false, "path", "internal");
-            eng_jkv(b, false, "type",
-                    f->kind == WR_FN_TABLE       ? "TABLE"
-                    : f->kind == WR_FN_AGGREGATE ? "AGGREGATE"
-                                                 : "SCALAR");
+            eng_jkv(b, false, "author", f->path ? f->author : "weir");
+            eng_jkv(b, false, "version", f->path ? f->version : WR_VERSION);
+            eng_jkv(b, false, "path", f->path ? f->path : "internal");
+            eng_jkv(b, false, "type", kind);
             wr_buf_printf(b, ",\"functions\":[");
             const char *sig = f->signatures ? f->signatures : "";
             bool first = true;
@@ -390,10 +390,13 @@ eng_exec_describe(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
             wr_buf_put_u8(b, ']');
         }
         eng_msg(out, "Name        : %s", f->name);
-        eng_msg(out, "Type        : %s", f->kind == WR_FN_TABLE ? "TABLE" : "SCALAR");
+        eng_msg(out, "Author      : %s", f->path ? f->author : "weir");
+        eng_msg(out, "Version     : %s", f->path ? f->version : WR_VERSION);
+        eng_msg(out, "Overview    : %s", f->description ? f->description : "");
+        eng_msg(out, "Type        : %s", kind);
         eng_msg(out, "Category    : %s", f->category ? f->category : "");
-        eng_msg(out, "Description : %s", f->description ? f->description : "");
-        eng_msg(out, "Signatures  : %s", f->signatures ? f->signatures : "");
+        eng_msg(out, "Jar         : %s", f->path ? f->path : "internal");
+        eng_msg(out, "Variations  : %s", f->signatures ? f->signatures : "");
         return WR_OK;
     }
     if (st->all) {

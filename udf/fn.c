@@ -67,6 +67,16 @@ wr_fn_register(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err)
     return WR_OK;
 }
 
+int
+wr_fn_replace(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err)
+{
+    int at = find(r, d->name);
+    if (at < 0)
+        return wr_err_set(err, WR_ENOENT, "function %s does not exist", d->name);
+    r->v[at] = d;
+    return WR_OK;
+}
+
 const wr_fn_desc *
 wr_fn_lookup(const wr_fn_registry *r, const char *name)
 {

@@ -1,6 +1,7 @@
 /*
- * fn.h - the function registry: built-in scalar and table functions now, user-defined ones
- * loaded from shared objects later (the UDF issue uses the same descriptors).
+ * fn.h - the function registry: built-in functions and user-defined ones loaded from shared
+ * objects (udf/loader.c adapts a library's weir_udf.h functions into these descriptors), one
+ * registry for both: SHOW FUNCTIONS and DESCRIBE FUNCTION cannot tell them apart.
  *
  * A function is one descriptor per name. Its resolve() picks the overload for the argument
  * types the analyzer found (coercing where ksqlDB would: INT where BIGINT is wanted, ...) and
@@ -39,6 +40,9 @@ typedef struct wr_fn_ctx {
     int variant;            /* the overload resolve() chose */
     void *state;            /* from init(): a compiled pattern, a parsed format, ... */
     char warning[160];      /* set by wr_fn_warn; read and cleared by the runtime */
+    int nargs;              /* the call's argument types (after coercion) */
+    const wr_sql_type *const *args;
+    const struct wr_fn_desc *fn; /* the function called */
 } wr_fn_ctx;
 
 /*
@@ -64,6 +68,15 @@ typedef void (*wr_fn_eval_fn)(wr_fn_ctx *ctx, const wr_val *args, int n, wr_val 
 typedef void (*wr_fn_table_fn)(
     wr_fn_ctx *ctx, const wr_val *args, int n, wr_val *out, int cap, int *nout);
 
+/* Optional vector form of eval: rows sel[0..nsel) of out from the argument vectors (null rows
+   included: the function handles WR_FN_NULL_IN_NULL_OUT itself). */
+typedef void (*wr_fn_vec_fn)(
+    wr_fn_ctx *ctx, const wr_vec *args, int n, const int32_t *sel, int32_t nsel, wr_vec *out);
+
+/* Optional: after resolve(), the type argument i is coerced to (NULL: as it is). */
+typedef const wr_sql_type *(*wr_fn_param_fn)(
+    const wr_fn_desc *self, wr_arena *a, const wr_sql_type *const *args, int n, int variant, int i);
+
 /* Optional: called once per call site, with the values of constant arguments (NULL entries for
    arguments that are not constant), to precompute state. Returns WR_OK or an error that the
    analyzer reports for the statement ("invalid pattern ..."). */
@@ -83,6 +96,28 @@ struct wr_fn_desc {
     wr_fn_init_fn init;   /* optional */
     wr_fn_fini_fn fini;   /* optional */
     const void *data;     /* the implementation's own description (overload tables) */
+    wr_fn_vec_fn veval;   /* optional: WR_FN_SCALAR a vector at a time */
+    wr_fn_param_fn param; /* optional */
+    /* DESCRIBE FUNCTION: who wrote it, its version, where it came from (NULL for a built-in:
+       "weir", weir's version, "internal") */
+    const char *author, *version, *path;
+    /* WR_FN_AGGREGATE from a library: its UDAF (udf/loader.c); NULL for a built-in */
+    const struct wr_udaf *udaf;
+};
+
+/* An aggregate function from a library (WR_FN_AGGREGATE with udaf set): its state is a value
+   of state(variant), kept by weir in the aggregation's store; c carries the call's variant,
+   argument and return types and the arena states and results are allocated in. args: the
+   aggregated column's value, then the call's constant arguments. */
+struct wr_udaf {
+    const wr_sql_type *(*state)(const wr_fn_desc *f, int variant);
+    bool (*can_undo)(const wr_fn_desc *f, int variant);
+    bool (*can_merge)(const wr_fn_desc *f, int variant);
+    void (*init)(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state);
+    void (*add)(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int n);
+    void (*undo)(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int n);
+    void (*merge)(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *into, const wr_val *from);
+    void (*result)(const wr_fn_desc *f, wr_fn_ctx *c, const wr_val *state, wr_val *out);
 };
 
 typedef struct wr_fn_registry wr_fn_registry;
@@ -92,6 +127,9 @@ void wr_fn_registry_destroy(wr_fn_registry *r);
 /* Adds d (kept by reference: static storage or owned by a loaded library). WR_EEXIST when the
    name is taken. */
 int wr_fn_register(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err);
+/* Puts d in the place of the function of the same name (new lookups find d; whoever holds the
+   old descriptor keeps using it). WR_ENOENT when there is none. */
+int wr_fn_replace(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err);
 /* Case-insensitive lookup; NULL when unknown. */
 const wr_fn_desc *wr_fn_lookup(const wr_fn_registry *r, const char *name);
 /* The descriptors in name order (for SHOW FUNCTIONS): returns the count, *out borrowed. */

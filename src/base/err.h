@@ -41,7 +41,8 @@
     X(EDUPLICATE, -24, "duplicate")                            \
     X(ESEQUENCE, -25, "out-of-order sequence number")          \
     X(EBUSY, -26, "busy")                                      \
-    X(EINTERNAL, -27, "internal error")
+    X(EINTERNAL, -27, "internal error")                        \
+    X(EPERM, -28, "permission denied")
 
 enum {
     WR_OK = 0,

@@ -46,6 +46,9 @@ static const char server_help[] =
     "                                        --queries-file): ksqlDB's headless mode\n"
     "  ksql.streams.auto.offset.reset=earliest|latest   where new queries start (latest)\n"
     "  ksql.service.id=ID                    names the processing log ID_processing_log\n"
+    "  ksql.extension.dir=DIR                UDF libraries (*.so) loaded at start\n"
+    "  weir.udf.allowlist=DIR[,DIR...]       the only directories UDF libraries may come from\n"
+    "                                        (default: ksql.extension.dir)\n"
     "  auto.create.topics.enable=true|false  create topics on first use (default true)\n"
     "  socket.request.max.bytes=N            largest Kafka request (default 104857600)\n"
     "  connections.max.idle.ms=N             close idle connections (default 600000)\n"
@@ -273,6 +276,8 @@ run(int argc, char **argv, bool all_roles)
             .auto_offset_reset = wr_cli_get(&cli, "ksql.streams.auto.offset.reset", "latest"),
             .service_id = wr_cli_get(&cli, "ksql.service.id", "weir"),
             .catalog_path = catalog,
+            .extension_dir = wr_cli_get(&cli, "ksql.extension.dir", NULL),
+            .udf_allowlist = wr_cli_get(&cli, "weir.udf.allowlist", NULL),
         };
         if (wr_sqlworker_start(db, &so, &sql, &err) != WR_OK) {
             wr_cli_errorf(&cli, "cannot start the SQL engine: %s", err.msg);

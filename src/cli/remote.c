@@ -11,7 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #if defined(__clang__) /* librdkafka's RD_KAFKA_V_* macros are GNU statement expressions */
-#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#    pragma clang diagnostic ignored "-Wgnu-statement-expression"
 #endif
 #include <signal.h>
 #include <stdio.h>

@@ -18,6 +18,7 @@
 #include "runtime/engine.h"
 #include "src/base/logging.h"
 #include "state/store.h"
+#include "udf/loader.h"
 
 typedef struct job {
     struct job *next;
@@ -35,6 +36,7 @@ struct wr_sqlworker {
     wr_state *state; /* the engine's state stores (owned) */
     wr_session *session;
     wr_fn_registry *fns;
+    wr_udf_loader *udfs; /* the UDF libraries: open while the engine may call them */
     char service_id[128];
 };
 
@@ -135,6 +137,38 @@ run_file(wr_sqlworker *w, const char *path, wr_err *err)
     return rc;
 }
 
+/* The UDF loader, with its allowlist, and the libraries of the extension directory (one that
+   is refused is logged and skipped; the server starts with the rest). */
+static int
+start_udfs(wr_sqlworker *w, const wr_sqlworker_opts *o, wr_err *err)
+{
+    const char *list = o->udf_allowlist ? o->udf_allowlist : o->extension_dir;
+    char *copy = list ? strdup(list) : NULL;
+    const char *dirs[64];
+    int n = 0;
+    for (char *save = NULL, *d = copy ? strtok_r(copy, ",", &save) : NULL; d != NULL && n < 64;
+         d = strtok_r(NULL, ",", &save)) {
+        while (*d == ' ')
+            d++;
+        if (*d != 0)
+            dirs[n++] = d;
+    }
+    w->udfs = wr_udf_loader_create(w->fns, dirs, n);
+    free(copy);
+    if (w->udfs == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    if (o->extension_dir == NULL || o->extension_dir[0] == 0)
+        return WR_OK;
+    int nlibs = 0;
+    wr_err lerr = {0};
+    if (wr_udf_load_dir(w->udfs, o->extension_dir, &nlibs, &lerr) != WR_OK)
+        wr_log(WR_LOG_ERROR, "udf", "%s: no UDFs loaded", lerr.msg);
+    else
+        wr_log(WR_LOG_INFO, "udf", "%d UDF librar%s loaded from %s", nlibs,
+               nlibs == 1 ? "y" : "ies", o->extension_dir);
+    return WR_OK;
+}
+
 int
 wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err)
 {
@@ -153,6 +187,8 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
         goto fail;
     }
     if ((rc = wr_fn_register_builtins(w->fns, err)) != WR_OK)
+        goto fail;
+    if ((rc = start_udfs(w, o, err)) != WR_OK)
         goto fail;
     /* ksqlDB's headless mode keeps no command topic: the queries file is the catalog */
     if (o->state_dir != NULL) {
@@ -192,6 +228,7 @@ fail:
     wr_state_close(w->state);
     wr_session_destroy(w->session);
     wr_fn_registry_destroy(w->fns);
+    wr_udf_loader_destroy(w->udfs);
     free(w);
     return rc;
 }
@@ -210,6 +247,7 @@ wr_sqlworker_stop(wr_sqlworker *w)
     wr_state_close(w->state); /* after the engine: its stores belong to the state */
     wr_session_destroy(w->session);
     wr_fn_registry_destroy(w->fns);
+    wr_udf_loader_destroy(w->udfs); /* after every query that could call its libraries */
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);

@@ -20,6 +20,9 @@ typedef struct wr_sqlworker_opts {
     size_t state_cache_bytes;        /* the stores' shared block cache */
     size_t state_write_buffer_bytes; /* all memtables together */
     bool pull_scan_disabled;         /* ksql.query.pull.table.scan.enabled=false */
+    const char *extension_dir;       /* ksql.extension.dir: UDF libraries loaded at start */
+    const char *udf_allowlist;       /* weir.udf.allowlist: directories (comma-separated) UDF
+                                        libraries may come from; NULL: extension_dir alone */
 } wr_sqlworker_opts;
 
 int wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err);

@@ -313,7 +313,7 @@ Test(engine, describe_extended_and_show_functions)
     cr_assert(strstr(t, " TRANSFORM | LAMBDA") != NULL && strstr(t, " UCASE | STRING") != NULL &&
                   strstr(t, " COUNT | AGGREGATE") != NULL && strstr(t, " EXPLODE | TABLE") != NULL,
               "%s", t);
-    cr_assert(strstr(t, "Signatures  : TRANSFORM(ARRAY<T>, x => U) -> ARRAY<U>") != NULL, "%s", t);
+    cr_assert(strstr(t, "Variations  : TRANSFORM(ARRAY<T>, x => U) -> ARRAY<U>") != NULL, "%s", t);
     wr_buf_free(&out);
     wr_engine_destroy(e);
 }

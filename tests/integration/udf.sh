@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# udf.sh WEIR_BINARY TEST_LIBS_DIR SOURCE_ROOT - UDF libraries on the real binary:
+#   1. examples/udf is built with its own meson project against udf/weir_udf.h, as a user
+#      would, and put in the extension directory with the test libraries of tests/udf: a newer
+#      version of one of its functions, an older one, and one library for each refusal (wrong
+#      ABI version, no weir_udf_init, no weir_udf_abi, a built-in's name, an unknown type, a
+#      file other users can write);
+#   2. the server starts, logs each refusal with its exact message, and runs CSAS/CTAS queries
+#      with every kind of function (vector and row scalars, generic variadic, an aggregate, a
+#      table function); their outputs, read with kcat and pull queries, are checked byte for
+#      byte; a UDF's error for a row is null and a processing-log record;
+#   3. after a restart the functions are loaded again, the queries go on, and the aggregate's
+#      state came back;
+#   4. an extension directory that is not on the allowlist is not loaded from.
+set -euo pipefail
+WEIR=$1 LIBS=$2 SRC=$3
+for tool in curl kcat meson ninja; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+DIR=$(mktemp -d /tmp/weir-udf-test.XXXXXX)
+PID=
+trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$DIR"' EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/server_lib.sh"
+fail() { echo "FAIL: $*"; tail -30 "$DIR/server.log" 2>/dev/null; exit 1; }
+stop() { kill "$PID"; wait "$PID" || true; PID=; }
+ksql() { # STATEMENT -> the response (fails on an HTTP error)
+    curl -sf -XPOST "127.0.0.1:$HPORT/ksql" \
+        -d "{\"ksql\":\"$1\",\"streamsProperties\":{\"auto.offset.reset\":\"earliest\"}}" ||
+        fail "statement failed: $1"
+}
+values() { # TOPIC N -> the first N record values of TOPIC, one a line
+    kcat -b "127.0.0.1:$KPORT" -C -t "$1" -o beginning -c "$2" -e -q -f '%s\n'
+}
+
+# ---- 1. the libraries ------------------------------------------------------------------------
+meson setup "$DIR/exbuild" "$SRC/examples/udf" -Dweir_include="$SRC/udf" >"$DIR/exbuild.log" 2>&1 ||
+    { cat "$DIR/exbuild.log"; fail "the example does not configure"; }
+ninja -C "$DIR/exbuild" >>"$DIR/exbuild.log" 2>&1 || { cat "$DIR/exbuild.log"; fail "the example does not build"; }
+EXT="$DIR/ext"
+mkdir -m 755 "$EXT"
+install -m 644 "$DIR/exbuild/weir_example.so" "$EXT/a_example.so" # loaded in name order
+install -m 644 "$LIBS/udf_v2.so" "$EXT/b_v2.so"
+install -m 644 "$LIBS/udf_older.so" "$EXT/c_older.so"
+for lib in bad_abi no_init no_abi builtin bad_type; do
+    install -m 644 "$LIBS/udf_$lib.so" "$EXT/d_$lib.so"
+done
+install -m 666 "$LIBS/udf_leaky.so" "$EXT/e_writable.so"
+EXT=$(cd "$EXT" && pwd -P)
+
+# ---- 2. loading, refusals, queries ----------------------------------------------------------------
+weir_start "$WEIR" "$DIR" --property "ksql.extension.dir=$EXT" || exit 1
+expect_log() {
+    grep -qF -- "$1" "$DIR/server.log" || fail "the log lacks: $1"
+}
+expect_log "loaded $EXT/a_example.so: SPLIT_WORDS 1.0.0, GEOMEAN 1.0.0, FIRST_NON_NULL 1.0.0, SAFE_DIV 1.0.0, REVERSE_WORDS 1.0.0, MULTIPLY 1.0.0"
+expect_log "loaded $EXT/b_v2.so: REVERSE_WORDS 2.0.0 (replaces the older one for new queries)"
+expect_log "refused $EXT/c_older.so: function REVERSE_WORDS version 0.9.0 is not newer than the loaded version 2.0.0 from $EXT/b_v2.so: only a newer version replaces it"
+expect_log "refused $EXT/d_bad_abi.so: it was built for UDF ABI version 99; this weir speaks version 1"
+expect_log "refused $EXT/d_no_init.so: it does not export weir_udf_init"
+expect_log "refused $EXT/d_no_abi.so: it does not export weir_udf_abi (build it with WEIR_UDF_LIBRARY from weir_udf.h)"
+expect_log "refused $EXT/d_builtin.so: function ABS has the name of a built-in function; a library cannot replace it"
+expect_log "refused $EXT/d_bad_type.so: function TEST_FN: unknown type FOO in 'STRING, FOO'"
+expect_log "refused $EXT/e_writable.so: it or its directory is writable by other users"
+expect_log "2 UDF libraries loaded from $EXT"
+echo "ok   the example and a newer version loaded; 7 libraries refused, each with its reason"
+
+ksql "DESCRIBE FUNCTION GEOMEAN;" | grep -qF "\"author\":\"weir examples\",\"version\":\"1.0.0\",\"path\":\"$EXT/a_example.so\",\"type\":\"AGGREGATE\",\"functions\":[{\"signature\":\"GEOMEAN(DOUBLE) -> DOUBLE\"" ||
+    fail "DESCRIBE FUNCTION GEOMEAN"
+ksql "DESCRIBE FUNCTION ABS;" | grep -qF '"author":"weir","version":"' || fail "DESCRIBE FUNCTION ABS"
+ksql "SHOW FUNCTIONS;" | grep -qF '{"name":"SPLIT_WORDS","type":"table","category":"TABLE"}' ||
+    fail "SHOW FUNCTIONS lacks SPLIT_WORDS"
+echo "ok   DESCRIBE FUNCTION and SHOW FUNCTIONS list UDFs as they list built-ins"
+
+ksql "CREATE STREAM S (ID BIGINT KEY, A INT, B BIGINT, TXT STRING, X DOUBLE) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);" >/dev/null
+ksql "CREATE STREAM O AS SELECT ID, MULTIPLY(A, B) AS M, MULTIPLY(X, 1.5) AS MD, REVERSE_WORDS(TXT) AS R, SAFE_DIV(B, A) AS D, FIRST_NON_NULL(TXT, 'none') AS F FROM S;" >/dev/null
+ksql "CREATE TABLE G AS SELECT ID, GEOMEAN(X) AS GM, COUNT(*) AS C FROM S GROUP BY ID;" >/dev/null
+ksql "CREATE STREAM W AS SELECT ID, SPLIT_WORDS(TXT) AS WORD FROM S;" >/dev/null
+ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (1, 3, 4, 'hello big world', 2.0);" >/dev/null
+ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (2, 0, 9, 'one', 8.0);" >/dev/null
+ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (1, NULL, 7, NULL, 4.0);" >/dev/null
+cat >"$DIR/want_o" <<'EOF'
+{"M":12,"MD":3.0,"R":"HELLO BIG WORLD","D":1,"F":"hello big world"}
+{"M":0,"MD":12.0,"R":"ONE","D":null,"F":"one"}
+{"M":null,"MD":6.0,"R":null,"D":null,"F":"none"}
+EOF
+values O 3 >"$DIR/got_o" || true
+diff "$DIR/want_o" "$DIR/got_o" || fail "scalar UDFs' output"
+printf '%s\n' '{"WORD":"hello"}' '{"WORD":"big"}' '{"WORD":"world"}' '{"WORD":"one"}' >"$DIR/want_w"
+values W 4 >"$DIR/got_w" || true
+diff "$DIR/want_w" "$DIR/got_w" || fail "the table function's output"
+kcat -b "127.0.0.1:$KPORT" -C -t weir_processing_log -o beginning -e -q >"$DIR/plog" || true
+grep -qF 'SAFE_DIV: division by zero' "$DIR/plog" || { cat "$DIR/plog"; fail "no processing-log record of the UDF's error"; }
+echo "ok   CSAS with vector, row, generic and table UDFs; a row's error is null and in the processing log"
+
+pull() { curl -sf -XPOST "127.0.0.1:$HPORT/query" -d "{\"ksql\":\"$1\"}"; }
+pull "SELECT ID, GM, C FROM G WHERE ID = 1;" | grep -qF '{"row":{"columns":[1,2.82842712474619,2]}}' ||
+    { pull "SELECT * FROM G;"; fail "GEOMEAN's table"; }
+echo "ok   CTAS with a UDAF (state in the store)"
+
+# ---- 3. restart ------------------------------------------------------------------------------------
+stop
+weir_start "$WEIR" "$DIR" --property "ksql.extension.dir=$EXT" || exit 1
+ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (1, 2, 5, 'last words', 8.0);" >/dev/null
+printf '%s\n' '{"M":10,"MD":12.0,"R":"LAST WORDS","D":2,"F":"last words"}' >"$DIR/want_o4"
+for _ in $(seq 1 50); do
+    values O 4 2>/dev/null | tail -1 >"$DIR/got_o4" || true
+    cmp -s "$DIR/want_o4" "$DIR/got_o4" && break
+    sleep 0.2
+done
+diff "$DIR/want_o4" "$DIR/got_o4" || fail "the CSAS after a restart"
+gm_is() { # the geometric mean of 2, 4 and 8 over 3 rows: its state (2 and 4) came back
+    pull "SELECT ID, GM, C FROM G WHERE ID = 1;" | /usr/bin/python3 -c '
+import json, sys
+rows = [json.loads(l.rstrip(",\n"))["row"]["columns"] for l in sys.stdin if "\"row\"" in l]
+sys.exit(0 if len(rows) == 1 and abs(rows[0][1] - 4.0) < 1e-9 and rows[0][2] == 3 else 1)'
+}
+for _ in $(seq 1 50); do
+    gm_is && break
+    sleep 0.2
+done
+gm_is || { pull "SELECT * FROM G;"; fail "GEOMEAN after a restart: its state should have come back"; }
+stop
+echo "ok   after a restart the UDFs are loaded again and the UDAF's state is back"
+
+# ---- 4. the allowlist ------------------------------------------------------------------------------
+weir_start "$WEIR" "$DIR" --property "ksql.extension.dir=$EXT" --property "weir.udf.allowlist=$DIR/exbuild" || exit 1
+expect_log "extension directory $EXT is not on the allowlist (weir.udf.allowlist): no UDFs loaded"
+curl -s -XPOST "127.0.0.1:$HPORT/ksql" -d '{"ksql":"DESCRIBE FUNCTION GEOMEAN;"}' |
+    grep -qF 'function GEOMEAN does not exist' || fail "GEOMEAN loaded from outside the allowlist"
+stop
+echo "ok   nothing is loaded from a directory off the allowlist"
