@@ -12,6 +12,12 @@
  *           FROM it WHERE a predicate passing about half: from the query's first poll to its
  *           last output appended (the output goes to the same log, uncompressed).
  * Prints records/s for both and their ratio. One core: records/s is records/s per core.
+ *
+ * Then the UDF call overhead: the same records through a projection of eight calls of the
+ * built-in ABS, of a trivial UDF (tests/udf/libs.c, TRIVIAL) in the vector form (MY_ABS), and in
+ * the row form (MY_ABS_ROW), loaded from UDF_LIB (default: the build tree's udf_trivial.so):
+ *
+ *   build/bench/sql_stateless [RECORDS] [DIR] [UDF_LIB]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +33,8 @@
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
 #include "udf/fn.h"
+#include "udf/loader.h"
+#include "udf/loader.h"
 
 static void
 die(const char *what, const wr_err *err)
@@ -127,6 +135,31 @@ main(int argc, char **argv)
         consumed += n;
     }
     double query_s = bench_now() - t0;
+    /* the UDF call overhead: 8 calls a record of ABS, MY_ABS, MY_ABS_ROW */
+    const char *udf_lib = argc > 3 ? argv[3] : WR_BENCH_UDF_LIB;
+    char libdir[4096];
+    snprintf(libdir, sizeof libdir, "%s", udf_lib);
+    char *slash = strrchr(libdir, '/');
+    if (slash != NULL)
+        *slash = 0;
+    const char *allow[] = {libdir};
+    wr_udf_loader *udfs = wr_udf_loader_create(fns, allow, 1);
+    if (udfs == NULL || wr_udf_load(udfs, udf_lib, NULL, &err) != WR_OK)
+        die("the UDF library", &err);
+    static const char *const fnames[] = {"ABS", "MY_ABS", "MY_ABS_ROW"};
+    double fn_rate[3];
+    for (int k = 0; k < 3; k++) {
+        char q[1024];
+        int n = snprintf(q, sizeof q, "TERMINATE ALL; CREATE STREAM F%d AS SELECT ID", k);
+        for (int c = 0; c < 8; c++)
+            n += snprintf(q + n, sizeof q - (size_t)n, ", %s(ORDER_ID + %d) AS C%d", fnames[k], c,
+                          c);
+        snprintf(q + n, sizeof q - (size_t)n, " FROM ORDERS;");
+        if (wr_engine_execute(e, ss, q, strlen(q), &out, &err) != WR_OK)
+            die("a function query", &err);
+        long fn_consumed;
+        fn_rate[k] = bench_run_engine(e, &fn_consumed);
+    }
     wr_partition *op;
     wr_log_partition(db, "BIG", 0, &op);
     long produced = (long)wr_log_end_offset(op);
@@ -136,10 +169,17 @@ main(int argc, char **argv)
     printf("CSAS filter + projection, end to end      %10.0f      %.2f\n",
            (double)consumed / query_s, ((double)consumed / query_s) / decode_rate);
     printf("(the query read %ld records and wrote %ld)\n", consumed, produced);
+    printf("\n8 calls a record                            records/s   vs built-in\n");
+    printf("built-in ABS(ORDER_ID + c)                %10.0f      1.00\n", fn_rate[0]);
+    printf("UDF MY_ABS, vector form                   %10.0f      %.2f\n", fn_rate[1],
+           fn_rate[1] / fn_rate[0]);
+    printf("UDF MY_ABS_ROW, row form                  %10.0f      %.2f\n", fn_rate[2],
+           fn_rate[2] / fn_rate[0]);
 
     wr_buf_free(&out);
     wr_session_destroy(ss);
     wr_engine_destroy(e);
+    wr_udf_loader_destroy(udfs);
     wr_fn_registry_destroy(fns);
     wr_buf_free(&batch);
     wr_log_close(db);

@@ -8,6 +8,8 @@
  *   BUILTIN    a function named ABS
  *   BAD_TYPE   a signature with an unknown type
  *   LEAKY      LEAKY_UPPER(STRING): allocates its result per row (the ASan test)
+ *   TRIVIAL    MY_ABS(BIGINT) in the vector form and MY_ABS_ROW(BIGINT) in the row form: the
+ *              call overhead against the built-in ABS (bench/sql_stateless)
  */
 #include <ctype.h>
 #include <string.h>
@@ -15,15 +17,15 @@
 #include "weir_udf.h"
 
 #ifndef NO_ABI
-#ifdef BAD_ABI
+#    ifdef BAD_ABI
 uint64_t
 weir_udf_abi(void)
 {
     return WEIR_UDF_ABI_TAG(99);
 }
-#else
+#    else
 WEIR_UDF_LIBRARY
-#endif
+#    endif
 #endif
 
 static const weir_host *host;
@@ -45,13 +47,13 @@ upper_words(weir_ctx *ctx, const weir_value *args, int nargs, weir_value *out)
 }
 
 #if defined(GOOD_V2) || defined(OLDER)
-#define NAME "REVERSE_WORDS"
+#    define NAME "REVERSE_WORDS"
 #elif defined(BUILTIN)
-#define NAME "ABS"
+#    define NAME "ABS"
 #elif defined(LEAKY)
-#define NAME "LEAKY_UPPER"
+#    define NAME "LEAKY_UPPER"
 #else
-#define NAME "TEST_FN"
+#    define NAME "TEST_FN"
 #endif
 
 static const weir_signature sigs[] = {
@@ -79,7 +81,62 @@ static const weir_function fn = {
     .signatures = sigs,
 };
 
-#ifdef NO_INIT
+#ifdef TRIVIAL
+static void
+my_abs(weir_ctx *ctx,
+       const weir_column *args,
+       int nargs,
+       const int32_t *rows,
+       int32_t n,
+       weir_column *out)
+{
+    (void)ctx;
+    (void)nargs;
+    const int64_t *x = args[0].d.i64;
+    for (int32_t k = 0; k < n; k++)
+        out->d.i64[rows[k]] = x[rows[k]] < 0 ? -x[rows[k]] : x[rows[k]];
+}
+
+static void
+my_abs_row(weir_ctx *ctx, const weir_value *args, int nargs, weir_value *out)
+{
+    (void)ctx;
+    (void)nargs;
+    out->null = false;
+    out->u.i64 = args[0].u.i64 < 0 ? -args[0].u.i64 : args[0].u.i64;
+}
+
+static const weir_signature abs_sig[] = {{.params = "BIGINT", .returns = "BIGINT", .eval = my_abs}};
+static const weir_signature abs_row_sig[] = {
+    {.params = "BIGINT", .returns = "BIGINT", .eval_row = my_abs_row}};
+static const weir_function abs_fns[] = {
+    {.size = sizeof(weir_function),
+     .name = "MY_ABS",
+     .description = "ABS, vector form.",
+     .author = "weir tests",
+     .version = "1.0.0",
+     .kind = WEIR_SCALAR,
+     .nsignatures = 1,
+     .signatures = abs_sig},
+    {.size = sizeof(weir_function),
+     .name = "MY_ABS_ROW",
+     .description = "ABS, row form.",
+     .author = "weir tests",
+     .version = "1.0.0",
+     .kind = WEIR_SCALAR,
+     .nsignatures = 1,
+     .signatures = abs_row_sig},
+};
+
+int
+weir_udf_init(const weir_host *h, weir_registry *registry)
+{
+    host = h;
+    (void)fn;
+    return h->register_function(registry, &abs_fns[0]) |
+           h->register_function(registry, &abs_fns[1]);
+}
+#elif defined(NO_INIT)
 const weir_function *weir_test_fn(void);
 WEIR_UDF_EXPORT const weir_function *
 weir_test_fn(void) /* keeps fn used */
