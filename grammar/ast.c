@@ -538,6 +538,9 @@ dump_stmt(wr_buf *b, int ind, const wr_stmt *s)
     case WR_S_TERMINATE:
         line(b, ind, "terminate %s", s->all ? "ALL" : s->name);
         break;
+    case WR_S_LOAD_FUNCTIONS:
+        line(b, ind, "create functions from '%s'", s->name);
+        break;
     case WR_S_SHOW:
         line(b, ind, "show %s%s%s", s->all ? "ALL " : "", shows[s->show],
              s->extended ? " extended" : "");

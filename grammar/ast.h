@@ -232,6 +232,7 @@ typedef enum wr_skind {
     WR_S_QUERY,         /* SELECT ... */
     WR_S_DROP,          /* DROP STREAM|TABLE [IF EXISTS] n [DELETE TOPIC] */
     WR_S_TERMINATE,     /* TERMINATE id | ALL */
+    WR_S_LOAD_FUNCTIONS, /* CREATE FUNCTIONS FROM 'library.so': a UDF library (name: its path) */
     WR_S_SHOW,          /* SHOW|LIST what [EXTENDED] */
     WR_S_DESCRIBE,      /* DESCRIBE [EXTENDED] n; DESCRIBE STREAMS|TABLES [EXTENDED] */
     WR_S_DESCRIBE_FUNC, /* DESCRIBE FUNCTION f */

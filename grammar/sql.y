@@ -214,6 +214,7 @@ statement
     | create                           { $$ = $1; }
     | insert_stmt                      { $$ = $1; }
     | drop                             { $$ = $1; }
+    | CREATE FUNCTIONS FROM string     { $$ = stmt(LX, WR_S_LOAD_FUNCTIONS, @$); OOM($$); $$->name = $4.s; $$->name_loc = WR_SQL_TO_LOC(@4); }
     | TERMINATE identifier             { $$ = stmt(LX, WR_S_TERMINATE, @$); OOM($$); $$->name = $2.s; $$->name_loc = WR_SQL_TO_LOC(@2); }
     | TERMINATE ALL                    { $$ = stmt(LX, WR_S_TERMINATE, @$); OOM($$); $$->all = true; }
     | show                             { $$ = $1; }

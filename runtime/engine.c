@@ -21,6 +21,8 @@
  */
 #include "runtime/engine_int.h"
 
+#include "udf/loader.h"
+
 /* ---- sessions ---------------------------------------------------------------------------- */
 
 wr_session *
@@ -1086,6 +1088,23 @@ exec_drop(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
     return WR_OK;
 }
 
+/* CREATE FUNCTIONS FROM 'library.so': a UDF library, loaded through the server's loader (its
+   allowlist and checks). A function it replaces serves new queries; running ones keep theirs.
+   On a restart the command runs again, after the extension directory's libraries. */
+static int
+exec_load_functions(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
+{
+    if (e->opts.udfs == NULL)
+        return eng_fail_at(err, st->loc, "this server does not load UDF libraries");
+    int n = 0;
+    wr_err lerr = {0};
+    int rc = wr_udf_load(e->opts.udfs, st->name, &n, &lerr);
+    if (rc != WR_OK)
+        return wr_sql_error_at(err, rc, st->name_loc, "%s", lerr.msg);
+    eng_msg(out, "Loaded %d function%s from %s", n, n == 1 ? "" : "s", st->name);
+    return WR_OK;
+}
+
 static int
 exec_terminate(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
 {
@@ -1234,6 +1253,8 @@ exec_one(wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_bu
         return exec_drop(e, st, out, err);
     case WR_S_TERMINATE:
         return exec_terminate(e, st, out, err);
+    case WR_S_LOAD_FUNCTIONS:
+        return exec_load_functions(e, st, out, err);
     case WR_S_SHOW:
         return eng_exec_show(e, ss, st, out, err);
     case WR_S_DESCRIBE:
@@ -1303,7 +1324,8 @@ static bool
 changes_catalog(const wr_stmt *st)
 {
     return st->kind == WR_S_CREATE_SOURCE || st->kind == WR_S_CREATE_AS ||
-           st->kind == WR_S_INSERT_SELECT || st->kind == WR_S_DROP || st->kind == WR_S_TERMINATE;
+           st->kind == WR_S_INSERT_SELECT || st->kind == WR_S_DROP ||
+           st->kind == WR_S_TERMINATE || st->kind == WR_S_LOAD_FUNCTIONS;
 }
 
 /* Hands the catalog in memory to its sqlite3 materialisation, with the command at offset. */

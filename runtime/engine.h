@@ -41,6 +41,8 @@ typedef struct wr_engine_opts {
     /* ksql.query.pull.table.scan.enabled: pull queries may scan a whole table when their WHERE
        does not pin the key (true by default, as in ksqlDB) */
     bool pull_scan_disabled;
+    /* CREATE FUNCTIONS FROM 'library.so' loads through it (borrowed; NULL: refused) */
+    struct wr_udf_loader *udfs;
 } wr_engine_opts;
 
 /* Session state of one client: DEFINE'd variables and SET properties. */

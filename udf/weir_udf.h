@@ -7,12 +7,14 @@
  *     int weir_udf_init(const weir_host *host, weir_registry *registry);
  *
  * weir loads it at start-up from its extension directory (`ksql.extension.dir`: every *.so
- * there, in name order), and only from directories on its allowlist (`weir.udf.allowlist`,
- * default: the extension directory) whose files no other user can write. It checks the ABI tag,
- * then calls weir_udf_init once; init registers functions with host->register_function and returns
- * 0 (anything else: the library is refused). A library with the wrong ABI version, without one of
- * the symbols, whose function is named like a built-in, or whose signature names an unknown type is
- * refused with a message in the log and in the statement's error; weir goes on with the rest.
+ * there, in name order), or when a statement names it (CREATE FUNCTIONS FROM '<path>', kept in
+ * the catalog and run again on a restart), and only from directories on its allowlist
+ * (`weir.udf.allowlist`, default: the extension directory) whose files no other user can
+ * write. It checks the ABI tag, then calls weir_udf_init once; init registers functions with
+ * host->register_function and returns 0 (anything else: the library is refused). A library
+ * with the wrong ABI version, without one of the symbols, whose function is named like a
+ * built-in, or whose signature names an unknown type is refused with a message in the log and
+ * in the statement's error; weir goes on with the rest.
  *
  * A function has a name, a description, an author and a version (shown by DESCRIBE FUNCTION),
  * and one or more signatures. A signature's parameter and return types are SQL type text:

@@ -210,7 +210,8 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
                          .service_id = o->service_id,
                          .catalog_path = o->queries_file ? NULL : o->catalog_path,
                          .state = w->state,
-                         .pull_scan_disabled = o->pull_scan_disabled};
+                         .pull_scan_disabled = o->pull_scan_disabled,
+                         .udfs = w->udfs};
     if ((rc = wr_engine_create(&eo, &w->engine, err)) != WR_OK)
         goto fail;
     if (o->auto_offset_reset != NULL)

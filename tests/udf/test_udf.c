@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "grammar/sql.h"
+#include "runtime/agg.h"
 #include "runtime/batch.h"
 #include "runtime/types.h"
 #include "src/base/logging.h"
@@ -284,4 +285,54 @@ Test(loader, ten_million_allocating_rows, .timeout = 600)
     cr_assert_eq(checked, (rows + BATCH - 1) / BATCH);
     wr_arena_destroy(a);
     wr_arena_destroy(plan);
+}
+
+/* GEOMEAN's state through weir's aggregate operations: add, undo, merge (session windows),
+   and the value codec of the state store. */
+Test(loader, udaf_add_undo_merge_and_store)
+{
+    char path[4200];
+    wr_err err = {0};
+    lib(path, sizeof path, "weir_example");
+    cr_assert_eq(wr_udf_load(L, path, NULL, &err), WR_OK, "%s", err.msg);
+    const wr_fn_desc *f = wr_fn_lookup(F, "GEOMEAN");
+    cr_assert_not_null(f);
+    wr_arena *a = wr_arena_create(0);
+    const wr_sql_type *dbl = wr_type_of(WR_T_DOUBLE);
+    int variant = -1;
+    cr_assert_eq(f->resolve(f, a, &dbl, 1, &variant, &err), dbl);
+    wr_agg ag;
+    const wr_val *consts[1] = {NULL};
+    cr_assert_eq(wr_agg_plan(&ag, f, variant, a, &dbl, consts, 1, dbl, &err), WR_OK, "%s",
+                 err.msg);
+    cr_assert(wr_agg_undoable(&ag) && wr_agg_mergeable(&ag));
+    wr_aggst x, y;
+    wr_agg_init(&ag, &x);
+    wr_agg_init(&ag, &y);
+    double xs[] = {2, 8, 5}, ys[] = {4, -1};
+    for (int i = 0; i < 3; i++) {
+        wr_val v = wr_val_double(xs[i]);
+        wr_agg_add(&ag, &x, &v, i, a);
+    }
+    wr_val five = wr_val_double(5);
+    wr_agg_undo(&ag, &x, &five, a); /* x: 2, 8 */
+    for (int i = 0; i < 2; i++) {
+        wr_val v = wr_val_double(ys[i]);
+        wr_agg_add(&ag, &y, &v, i, a); /* y: 4 (a negative value does not count) */
+    }
+    wr_buf b = WR_BUF_INIT;
+    wr_agg_encode(&ag, &y, &b); /* through the store's codec and back */
+    wr_aggst y2;
+    wr_rd r = wr_rd_make(b.data, b.len);
+    wr_agg_decode(&ag, &y2, &r, a);
+    cr_assert_eq(r.err, WR_OK);
+    wr_agg_merge(&ag, &x, &y2, a); /* 2, 8, 4 */
+    wr_val gm = wr_agg_result(&ag, &x, a);
+    cr_assert(!gm.null);
+    cr_assert_float_eq(gm.u.f64, 4.0, 1e-12);
+    wr_aggst empty;
+    wr_agg_init(&ag, &empty);
+    cr_assert(wr_agg_result(&ag, &empty, a).null, "no row: null");
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
 }
