@@ -274,6 +274,7 @@ eval_call(const wr_cexpr *e, const wr_batch *b, wr_eval_ctx *cx, wr_vec *out)
     fc.arena = b->arena;
     fc.warning[0] = 0;
     if (e->fn->veval != NULL) { /* the function takes the vectors whole */
+        fc.errs = cx->errs;
         e->fn->veval(&fc, av, e->n, b->sel, b->nsel, out);
         if (fc.warning[0] != 0 && cx->warning[0] == 0)
             snprintf(cx->warning, sizeof cx->warning, "%s: %s", e->fn->name, fc.warning);

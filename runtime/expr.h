@@ -116,6 +116,7 @@ typedef struct wr_eval_ctx {
     const wr_val *row; /* the current row's columns, scope order */
     wr_val params[16]; /* lambda parameter slots */
     char warning[200]; /* the first problem met since the caller cleared it */
+    wr_fn_errs *errs;  /* rows a function reported an error for (NULL: the warning only) */
 } wr_eval_ctx;
 
 /* Evaluates e for the row in cx->row. */

@@ -600,6 +600,33 @@ eng_run_batch(wr_engine *e,
     return eng_batch_out(e, q, t, so, ra, &b, ts, sign, gone, first_offset, err);
 }
 
+/* The input offset of row r of b: its ROWOFFSET when the batch holds the source's columns, else
+   the batch's first. */
+static int64_t
+row_offset(const wr_query *q, const wr_batch *b, int32_t r, int64_t first_offset)
+{
+    int col = q->src->ncols + 2; /* ROWTIME, ROWPARTITION, ROWOFFSET follow the columns */
+    if (q->join != NULL || q->rows_in || col >= b->ncols)
+        return first_offset;
+    wr_val v = wr_vec_get(&b->cols[col], r);
+    return v.null ? first_offset : v.u.i64;
+}
+
+/* A processing-log record for each row a function reported an error for. */
+static void
+plog_rows(wr_engine *e,
+          wr_query *q,
+          task *t,
+          const wr_batch *b,
+          const wr_fn_errs *fe,
+          int64_t first_offset)
+{
+    for (int32_t i = 0; i < fe->n; i++) {
+        q->stats.eval_errors++;
+        eng_plog(e, q, t->partition, row_offset(q, b, fe->rows[i], first_offset), fe->msgs[i]);
+    }
+}
+
 /* The rows of b (event times ts; a table's: gone, deleted; an aggregation's over a table: sign)
    through the query's filter, then its aggregation, or its projection and sink. */
 int
@@ -630,8 +657,14 @@ eng_batch_out(wr_engine *e,
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     wr_batch_select_all(&b);
     wr_eval_ctx cx = {.arena = ra};
+    wr_fn_errs fe = {0, b.n, wr_arena_alloc(ra, ((size_t)b.n + 1) * sizeof *fe.rows),
+                     wr_arena_alloc(ra, ((size_t)b.n + 1) * sizeof *fe.msgs)};
+    if (fe.rows != NULL && fe.msgs != NULL)
+        cx.errs = &fe; /* a UDF's error for a row: that row's processing-log record */
     if (q->where != NULL && b.nsel > 0 && (rc = wr_expr_filter_batch(q->where, &b, &cx)) != WR_OK)
         return wr_err_set(err, rc, "out of memory");
+    plog_rows(e, q, t, &b, &fe, first_offset); /* the filter's */
+    fe.n = 0;
     if (q->agg != NULL)
         return eng_agg_run_batch(e, q, t, so, ra, first_offset, cx.warning, &b, ts, sign, err);
     if (q->nrekey > 0) /* a join feeding a GROUP BY */
@@ -647,6 +680,7 @@ eng_batch_out(wr_engine *e,
     for (int i = 0; i < q->nout && b.nsel > 0; i++)
         if ((rc = wr_expr_eval_batch(q->out[i], &b, &cx, &outv[i])) != WR_OK)
             return wr_err_set(err, rc, "out of memory");
+    plog_rows(e, q, t, &b, &fe, first_offset);
     if (cx.warning[0]) {
         /* per-row problems (a division by zero, a failed CAST) left those values null */
         q->stats.eval_errors++;

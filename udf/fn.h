@@ -34,6 +34,14 @@ enum {
     WR_FN_NONDETERMINISTIC = 1 << 1, /* RANDOM, NOW-like: never folded as constants */
 };
 
+/* Rows a function could not compute, each with its message (allocated in the batch's arena):
+   the caller sends each to the processing log with the row's offset. */
+typedef struct wr_fn_errs {
+    int32_t n, cap;
+    int32_t *rows;
+    const char **msgs;
+} wr_fn_errs;
+
 typedef struct wr_fn_ctx {
     wr_arena *arena;        /* results' strings, arrays, maps live here */
     const wr_sql_type *ret; /* the result type resolve() chose */
@@ -43,6 +51,7 @@ typedef struct wr_fn_ctx {
     int nargs;              /* the call's argument types (after coercion) */
     const wr_sql_type *const *args;
     const struct wr_fn_desc *fn; /* the function called */
+    wr_fn_errs *errs;            /* where per-row errors go (NULL: the warning only) */
 } wr_fn_ctx;
 
 /*

@@ -83,6 +83,7 @@ struct weir_ctx {
     wr_fn_ctx *c;
     wr_vec *out; /* vector form: the result column (an error nulls its row) */
     bool failed; /* row form: the row failed */
+    int32_t row; /* row form over a batch: the row (-1: none) */
 };
 
 /* ---- the host API ---------------------------------------------------------------------------- */
@@ -97,10 +98,19 @@ static void
 h_error(weir_ctx *x, int32_t row, const char *msg)
 {
     x->failed = true;
-    if (x->c->warning[0] == 0)
-        wr_fn_warn(x->c, "%s", msg ? msg : "failed");
-    if (x->out != NULL && row >= 0)
+    if (x->out == NULL)
+        row = x->row;
+    else if (row >= 0)
         x->out->null[row] = 1;
+    wr_fn_errs *e = x->c->errs;
+    if (e != NULL && row >= 0 && e->n < e->cap) { /* the row's own processing-log record */
+        e->rows[e->n] = row;
+        e->msgs[e->n] = wr_arena_printf(x->c->arena, "%s: %s", x->c->fn ? x->c->fn->name : "?",
+                                        msg ? msg : "failed");
+        e->n++;
+    } else if (x->c->warning[0] == 0) {
+        wr_fn_warn(x->c, "%s", msg ? msg : "failed");
+    }
 }
 
 static void
@@ -316,7 +326,7 @@ u_veval(wr_fn_ctx *c, const wr_vec *args, int n, const int32_t *sel, int32_t nse
 {
     const wr_fn_desc *self = c->fn;
     const weir_signature *ws = sig_of(self, c->variant);
-    weir_ctx x = {c, out, false};
+    weir_ctx x = {c, out, false, -1};
     const int32_t *rows = sel;
     int32_t m = nsel;
     if (self->flags & WR_FN_NULL_IN_NULL_OUT) { /* the rows with no null argument */
@@ -351,6 +361,7 @@ u_veval(wr_fn_ctx *c, const wr_vec *args, int n, const int32_t *sel, int32_t nse
         wr_val o = wr_val_null(c->ret);
         x.failed = false;
         x.out = NULL;
+        x.row = rows[k];
         ws->eval_row(&x, (const weir_value *)av, n, (weir_value *)&o);
         if (x.failed)
             o = wr_val_null(c->ret);
@@ -367,7 +378,7 @@ u_eval(wr_fn_ctx *c, const wr_val *args, int n, wr_val *out)
 {
     const wr_fn_desc *self = c->fn;
     const weir_signature *ws = sig_of(self, c->variant);
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     *out = wr_val_null(c->ret);
     if (ws->eval_row != NULL) {
         ws->eval_row(&x, (const weir_value *)args, n, (weir_value *)out);
@@ -402,7 +413,7 @@ u_table(wr_fn_ctx *c, const wr_val *args, int n, wr_val *out, int cap, int *nout
     for (int i = 0; (self->flags & WR_FN_NULL_IN_NULL_OUT) && i < n; i++)
         if (args[i].null)
             return;
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     int k =
         sig_of(self, c->variant)->table(&x, (const weir_value *)args, n, (weir_value *)out, cap);
     if (x.failed || k < 0) {
@@ -453,7 +464,7 @@ typed(const wr_fn_desc *f, int variant, wr_val *state)
 static void
 a_init(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state)
 {
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     *state = wr_val_null(a_state(f, c->variant));
     agg_of(f, c->variant)->init(&x, (weir_value *)state);
     typed(f, c->variant, state);
@@ -462,7 +473,7 @@ a_init(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state)
 static void
 a_add(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int n)
 {
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     agg_of(f, c->variant)->accumulate(&x, (weir_value *)state, (const weir_value *)args, n);
     typed(f, c->variant, state);
 }
@@ -470,7 +481,7 @@ a_add(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int 
 static void
 a_undo(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int n)
 {
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     agg_of(f, c->variant)->undo(&x, (weir_value *)state, (const weir_value *)args, n);
     typed(f, c->variant, state);
 }
@@ -478,7 +489,7 @@ a_undo(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *state, const wr_val *args, int
 static void
 a_merge(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *into, const wr_val *from)
 {
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     agg_of(f, c->variant)->merge(&x, (weir_value *)into, (const weir_value *)from);
     typed(f, c->variant, into);
 }
@@ -486,7 +497,7 @@ a_merge(const wr_fn_desc *f, wr_fn_ctx *c, wr_val *into, const wr_val *from)
 static void
 a_result(const wr_fn_desc *f, wr_fn_ctx *c, const wr_val *state, wr_val *out)
 {
-    weir_ctx x = {c, NULL, false};
+    weir_ctx x = {c, NULL, false, -1};
     *out = wr_val_null(c->ret);
     agg_of(f, c->variant)->finalize(&x, (const weir_value *)state, (weir_value *)out);
     if (x.failed)
