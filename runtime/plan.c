@@ -132,24 +132,53 @@ plan_projection(wr_engine *e,
             if (qr->src->is_table)
                 return eng_fail_at(err, it->loc,
                                    "Table source is not supported with table functions");
-            if (it->expr->n != 1)
+            int nargs = it->expr->n;
+            if (nargs != 1 && fd->path == NULL)
                 return eng_fail_at(err, it->loc, "%s takes one ARRAY argument", fd->name);
-            if ((rc = wr_expr_analyze(&an, it->expr->list[0], &ce, err)) != WR_OK)
+            if (nargs < 1)
+                return eng_fail_at(err, it->loc, "%s needs an argument", fd->name);
+            /* the column holds the argument until the rows are made; several arguments (a
+               library's table function) travel as a STRUCT of them */
+            wr_expr pack = *it->expr;
+            if (nargs > 1) {
+                pack.kind = WR_E_STRUCT;
+                pack.names = wr_arena_calloc(a, (size_t)nargs, sizeof *pack.names);
+                for (int k = 0; pack.names != NULL && k < nargs; k++)
+                    pack.names[k] = wr_arena_printf(a, "A%d", k);
+                if (pack.names == NULL)
+                    return wr_err_set(err, WR_ENOMEM, "out of memory");
+            }
+            if ((rc = wr_expr_analyze(&an, nargs > 1 ? &pack : it->expr->list[0], &ce, err)) !=
+                WR_OK)
                 return rc;
-            const wr_sql_type *at = ce->type;
+            const wr_sql_type **ats = wr_arena_calloc(a, (size_t)nargs, sizeof *ats);
+            if (ats == NULL)
+                return wr_err_set(err, WR_ENOMEM, "out of memory");
+            for (int k = 0; k < nargs; k++)
+                ats[k] = nargs > 1 ? ce->args[k]->type : ce->type;
             int variant;
             wr_err ferr = {0};
-            coltype = fd->resolve(fd, a, &at, 1, &variant, &ferr);
+            coltype = fd->resolve(fd, a, ats, nargs, &variant, &ferr);
             if (coltype == NULL)
                 return eng_fail_at(err, it->loc, "%s", ferr.msg);
+            for (int k = 0; fd->param != NULL && k < nargs; k++) { /* its parameters' types */
+                const wr_sql_type *pt = fd->param(fd, a, ats, nargs, variant, k);
+                if (pt == NULL || wr_type_equal(pt, ats[k]))
+                    continue;
+                if (nargs == 1) {
+                    ce = wr_expr_coerce(a, ce, pt);
+                } else {
+                    ce->args[k] = wr_expr_coerce(a, ce->args[k], pt);
+                    ((wr_sql_field *)ce->type->fields)[k].type = pt;
+                }
+                ats[k] = pt;
+            }
             qr->tfn = fd;
             qr->tfn_name = it->alias ? it->alias : NULL;
-            const wr_sql_type **ats = wr_arena_calloc(a, 1, sizeof *ats);
-            if ((qr->tfn_call = wr_arena_calloc(a, 1, sizeof *qr->tfn_call)) == NULL || ats == NULL)
+            if ((qr->tfn_call = wr_arena_calloc(a, 1, sizeof *qr->tfn_call)) == NULL)
                 return wr_err_set(err, WR_ENOMEM, "out of memory");
-            ats[0] = at;
             *qr->tfn_call = (wr_fn_ctx){
-                .ret = coltype, .variant = variant, .nargs = 1, .args = ats, .fn = fd};
+                .ret = coltype, .variant = variant, .nargs = nargs, .args = ats, .fn = fd};
         } else if ((rc = wr_expr_analyze(&an, it->expr, &ce, err)) != WR_OK) {
             return rc;
         }

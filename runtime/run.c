@@ -708,7 +708,12 @@ eng_batch_out(wr_engine *e,
             wr_fn_ctx fc = *q->tfn_call;
             fc.arena = ra;
             fc.ret = q->sink->cols[q->tfn_out].type;
-            q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+            const wr_val *targs = &arr; /* several arguments come as a STRUCT of them */
+            if (fc.nargs > 1)
+                targs = arr.null ? NULL : arr.u.st.f;
+            if (targs == NULL)
+                continue;
+            q->tfn->table(&fc, targs, fc.nargs, elems, ecap, &nrows);
             if (nrows > ecap) {
                 ecap = nrows;
                 elems = wr_arena_alloc(ra, (size_t)ecap * sizeof *elems);
@@ -716,7 +721,7 @@ eng_batch_out(wr_engine *e,
                     rc = wr_err_set(err, WR_ENOMEM, "out of memory");
                     break;
                 }
-                q->tfn->table(&fc, &arr, 1, elems, ecap, &nrows);
+                q->tfn->table(&fc, targs, fc.nargs, elems, ecap, &nrows);
             }
         }
         for (int er = 0; er < nrows && rc == WR_OK && !q->ended; er++) {

@@ -626,9 +626,6 @@ h_register(weir_registry *r, const weir_function *f)
         else if (f->kind == WEIR_TABLE && ws->table == NULL)
             rc = refuse(r, WR_EINVAL, "table function %s: signature (%s) has no table function",
                         upper, ws->params ? ws->params : "");
-        else if (f->kind == WEIR_TABLE && (u->sigs[s].nparams != 1 || u->sigs[s].variadic))
-            rc = refuse(r, WR_EINVAL, "table function %s: signature (%s) must take one argument",
-                        upper, ws->params ? ws->params : "");
         else if (f->kind == WEIR_AGGREGATE &&
                  (ws->aggregate == NULL || ws->aggregate->init == NULL ||
                   ws->aggregate->accumulate == NULL || ws->aggregate->finalize == NULL ||

@@ -12,10 +12,11 @@
  *   GEOMEAN(DOUBLE) -> DOUBLE
  *       aggregate: the geometric mean of the positive values; its state is a STRUCT weir keeps
  *       in its state store; with undo (over tables) and merge (session windows)
- *   SPLIT_WORDS(STRING) -> STRING rows
- *       table function: one row per word
+ *   SPLIT_WORDS(STRING) -> STRING rows, SPLIT_WORDS(STRING, BIGINT) -> STRING rows
+ *       table function: one row per word (at most the second argument's number of them)
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "weir_udf.h"
@@ -284,10 +285,10 @@ static int
 split_words(weir_ctx *ctx, const weir_value *args, int nargs, weir_value *out, int cap)
 {
     (void)ctx;
-    (void)nargs;
     weir_str s = args[0].u.s;
+    int64_t most = nargs > 1 ? args[1].u.i64 : INT64_MAX; /* the second signature's limit */
     int n = 0;
-    for (int32_t i = 0; i < s.len;) {
+    for (int32_t i = 0; i < s.len && n < most;) {
         while (i < s.len && s.ptr[i] == ' ')
             i++;
         int32_t start = i;
@@ -304,6 +305,7 @@ split_words(weir_ctx *ctx, const weir_value *args, int nargs, weir_value *out, i
 
 static const weir_signature split_words_sigs[] = {
     {.params = "STRING", .returns = "STRING", .table = split_words},
+    {.params = "STRING, BIGINT", .returns = "STRING", .table = split_words},
 };
 
 static const weir_function split_words_fn = {
@@ -313,7 +315,7 @@ static const weir_function split_words_fn = {
     .author = "weir examples",
     .version = "1.0.0",
     .kind = WEIR_TABLE,
-    .nsignatures = 1,
+    .nsignatures = 2,
     .signatures = split_words_sigs,
 };
 

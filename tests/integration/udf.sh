@@ -81,6 +81,7 @@ ksql "CREATE STREAM S (ID BIGINT KEY, A INT, B BIGINT, TXT STRING, X DOUBLE) WIT
 ksql "CREATE STREAM O AS SELECT ID, MULTIPLY(A, B) AS M, MULTIPLY(X, 1.5) AS MD, REVERSE_WORDS(TXT) AS R, SAFE_DIV(B, A) AS D, FIRST_NON_NULL(TXT, 'none') AS F FROM S;" >/dev/null
 ksql "CREATE TABLE G AS SELECT ID, GEOMEAN(X) AS GM, COUNT(*) AS C FROM S GROUP BY ID;" >/dev/null
 ksql "CREATE STREAM W AS SELECT ID, SPLIT_WORDS(TXT) AS WORD FROM S;" >/dev/null
+ksql "CREATE STREAM W2 AS SELECT ID, SPLIT_WORDS(TXT, A) AS WORD FROM S;" >/dev/null
 ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (1, 3, 4, 'hello big world', 2.0);" >/dev/null
 ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (2, 0, 9, 'one', 8.0);" >/dev/null
 ksql "INSERT INTO S (ID, A, B, TXT, X) VALUES (1, NULL, 7, NULL, 4.0);" >/dev/null
@@ -94,6 +95,11 @@ diff "$DIR/want_o" "$DIR/got_o" || fail "scalar UDFs' output"
 printf '%s\n' '{"WORD":"hello"}' '{"WORD":"big"}' '{"WORD":"world"}' '{"WORD":"one"}' >"$DIR/want_w"
 values W 4 >"$DIR/got_w" || true
 diff "$DIR/want_w" "$DIR/got_w" || fail "the table function's output"
+# two arguments, the INT one coerced to the BIGINT parameter: 3 words of the first row, none of
+# the second (A = 0), and a null argument gives no row; then the restart's row gives 2
+printf '%s\n' '{"WORD":"hello"}' '{"WORD":"big"}' '{"WORD":"world"}' >"$DIR/want_w2"
+values W2 3 >"$DIR/got_w2" || true
+diff "$DIR/want_w2" "$DIR/got_w2" || fail "the table function with two arguments"
 kcat -b "127.0.0.1:$KPORT" -C -t weir_processing_log -o beginning -e -q >"$DIR/plog" || true
 # one record for the row, at its offset (the second record of s)
 [ "$(grep -c 'SAFE_DIV: division by zero' "$DIR/plog")" = 1 ] &&
