@@ -1,12 +1,14 @@
 /*
  * bench.h - what the benchmark programs share: a monotonic clock in seconds, the peak RSS, the
  * decode limit (reading, decompressing and decoding every value of a partition without a query)
- * that the SQL benchmarks print their ratios against, loading generated records into a topic,
+ * that the SQL benchmarks print their ratios against, a fresh log (and state stores) in a
+ * temporary directory, the engine `weir server` runs, loading generated records into a topic,
  * and running an engine until it is idle. Header-only; each program is one file.
  */
 #ifndef WR_BENCH_BENCH_H
 #define WR_BENCH_BENCH_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -14,8 +16,10 @@
 
 #include "runtime/engine.h"
 #include "runtime/format.h"
+#include "src/base/logging.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
+#include "state/store.h"
 
 static inline double
 bench_now(void)
@@ -34,11 +38,61 @@ bench_peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0;
 }
 
+/* "<program>: what: the error", and exit. */
 static inline void
 bench_die(const char *what, const wr_err *err)
 {
-    fprintf(stderr, "bench: %s: %s\n", what, err ? err->msg : "");
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, err ? err->msg : "");
     exit(1);
+}
+
+/* A fresh directory BASE/weir-bench-NAME-XXXXXX (into dir) with a log in it that never fsyncs;
+   warnings and errors only in the program's log. */
+static inline wr_logdb *
+bench_open_log(const char *base, const char *name, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/weir-bench-%s-XXXXXX", base, name);
+    if (mkdtemp(dir) == NULL)
+        bench_die("mkdtemp", NULL);
+    wr_log_set_level(WR_LOG_WARN);
+    wr_err err = {0};
+    wr_logdb *db;
+    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
+    if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
+        bench_die("open", &err);
+    return db;
+}
+
+/* State stores in statedir with the server's default settings (64 MiB block cache, 64 MiB of
+   memtables); what names the step if it fails. */
+static inline wr_state *
+bench_open_state(const char *statedir, const char *what)
+{
+    wr_err err = {0};
+    wr_state_opts so = {.dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
+    wr_state *state;
+    if (wr_state_open(&so, &state, &err) != WR_OK)
+        bench_die(what, &err);
+    return state;
+}
+
+/* The engine over db (state: NULL for stateless queries) with the built-in functions (*fns, for
+   the caller to destroy after the engine), and a session whose queries start from the earliest
+   offset (*ss). */
+static inline wr_engine *
+bench_engine(wr_logdb *db, wr_state *state, wr_fn_registry **fns, wr_session **ss)
+{
+    wr_err err = {0};
+    *fns = wr_fn_registry_create();
+    if (*fns == NULL || wr_fn_register_builtins(*fns, &err) != WR_OK)
+        bench_die("functions", &err);
+    wr_engine *e;
+    wr_engine_opts eo = {.db = db, .fns = *fns, .state = state};
+    if (wr_engine_create(&eo, &e, &err) != WR_OK)
+        bench_die("engine", &err);
+    *ss = wr_session_create();
+    wr_session_set(*ss, "auto.offset.reset", "earliest");
+    return e;
 }
 
 /* Makes record i into buf (its length returned), its 8-byte key and its timestamp. */
@@ -56,7 +110,7 @@ bench_load(wr_logdb *db, const char *topic, long n, bench_make_fn make)
     wr_rbatch_builder bb;
     wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
     wr_buf batch = WR_BUF_INIT;
-    char value[256];
+    char value[512];
     for (long i = 0; i < n; i++) {
         int64_t ts, k;
         int len = make(value, sizeof value, i, &k, &ts);

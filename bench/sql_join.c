@@ -28,13 +28,6 @@
 #include "state/store.h"
 #include "udf/fn.h"
 
-static void
-die(const char *what, const wr_err *err)
-{
-    fprintf(stderr, "sql_join: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
-
 static long table_rows = 1000000;
 #define T0 1700000000000L
 
@@ -78,20 +71,10 @@ main(int argc, char **argv)
     long ss_n = argc > 3 ? atol(argv[3]) : 1000000;
     const char *base = argc > 4 ? argv[4] : "/tmp";
     char dir[512], statedir[600];
-    snprintf(dir, sizeof dir, "%s/weir-bench-join-XXXXXX", base);
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp", NULL);
+    wr_logdb *db = bench_open_log(base, "join", dir, sizeof dir);
     snprintf(statedir, sizeof statedir, "%s/state", dir);
-    wr_log_set_level(WR_LOG_WARN);
+    wr_state *state = bench_open_state(statedir, "state");
     wr_err err = {0};
-    wr_logdb *db;
-    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
-    if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
-        die("open", &err);
-    wr_state_opts so = {.dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
-    wr_state *state;
-    if (wr_state_open(&so, &state, &err) != WR_OK)
-        die("state", &err);
     printf("sql_join: in %s; loading %ld clicks, %ld users, 2 x %ld stream-stream records\n", dir,
            stream_n, table_rows, ss_n);
     fflush(stdout);
@@ -106,15 +89,9 @@ main(int argc, char **argv)
     wr_log_partition(db, "clicks", 0, &cp);
     double limit = bench_decode_rate(cp, &f);
 
-    wr_fn_registry *fns = wr_fn_registry_create();
-    if (wr_fn_register_builtins(fns, &err) != WR_OK)
-        die("functions", &err);
-    wr_engine *e;
-    wr_engine_opts eo = {.db = db, .fns = fns, .state = state};
-    if (wr_engine_create(&eo, &e, &err) != WR_OK)
-        die("engine", &err);
-    wr_session *ss = wr_session_create();
-    wr_session_set(ss, "auto.offset.reset", "earliest");
+    wr_fn_registry *fns;
+    wr_session *ss;
+    wr_engine *e = bench_engine(db, state, &fns, &ss);
     wr_buf out = WR_BUF_INIT;
     static const char st_sql[] =
         "CREATE TABLE USERS (ID BIGINT PRIMARY KEY, REGION STRING, SCORE INT)"
@@ -124,7 +101,7 @@ main(int argc, char **argv)
         "CREATE STREAM ENRICHED AS SELECT CLICKS.USER, N, PAGE, REGION, SCORE"
         " FROM CLICKS LEFT JOIN USERS ON CLICKS.USER = USERS.ID;";
     if (wr_engine_execute(e, ss, st_sql, strlen(st_sql), &out, &err) != WR_OK)
-        die("stream-table statements", &err);
+        bench_die("stream-table statements", &err);
     long st_consumed;
     double st_rate = bench_run_engine(e, &st_consumed);
     double st_rss = bench_peak_rss_mb();
@@ -134,7 +111,7 @@ main(int argc, char **argv)
         "CREATE STREAM R (ID BIGINT KEY, B STRING) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');"
         "CREATE STREAM LR AS SELECT L.ID, A, B FROM L JOIN R WITHIN 1 SECOND ON L.ID = R.ID;";
     if (wr_engine_execute(e, ss, ss_sql, strlen(ss_sql), &out, &err) != WR_OK)
-        die("stream-stream statements", &err);
+        bench_die("stream-stream statements", &err);
     long ss_consumed;
     double ss_rate = bench_run_engine(e, &ss_consumed);
     double ss_rss = bench_peak_rss_mb();

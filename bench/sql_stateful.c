@@ -38,13 +38,6 @@
 
 #define MIB (1024.0 * 1024.0)
 
-static void
-die(const char *what, const wr_err *err)
-{
-    fprintf(stderr, "sql_stateful: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
-
 /* Bytes of the files under path (recursively). */
 static double
 disk_bytes(const char *path)
@@ -107,42 +100,26 @@ main(int argc, char **argv)
     long restore_mb = argc > 3 ? atol(argv[3]) : 1024;
     const char *base = argc > 4 ? argv[4] : "/tmp";
     char dir[512], statedir[600];
-    snprintf(dir, sizeof dir, "%s/weir-bench-stateful-XXXXXX", base);
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp", NULL);
+    wr_logdb *db = bench_open_log(base, "stateful", dir, sizeof dir);
     snprintf(statedir, sizeof statedir, "%s/state", dir);
-    wr_log_set_level(WR_LOG_WARN);
+    wr_state *state = bench_open_state(statedir, "state");
     wr_err err = {0};
-    wr_logdb *db;
-    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
-    if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
-        die("open", &err);
-    wr_state_opts so = {.dir = statedir, .cache_bytes = 64u << 20, .write_buffer_bytes = 64u << 20};
-    wr_state *state;
-    if (wr_state_open(&so, &state, &err) != WR_OK)
-        die("state", &err);
     printf("sql_stateful: in %s; loading %ld + %ld records\n", dir, group_n, window_n);
     fflush(stdout);
     bench_load(db, "events", group_n, group_record);
     bench_load(db, "ticks", window_n, window_record);
     double limit = decode_rate(db, "events");
 
-    wr_fn_registry *fns = wr_fn_registry_create();
-    if (wr_fn_register_builtins(fns, &err) != WR_OK)
-        die("functions", &err);
-    wr_engine *e;
-    wr_engine_opts eo = {.db = db, .fns = fns, .state = state};
-    if (wr_engine_create(&eo, &e, &err) != WR_OK)
-        die("engine", &err);
-    wr_session *ss = wr_session_create();
-    wr_session_set(ss, "auto.offset.reset", "earliest");
+    wr_fn_registry *fns;
+    wr_session *ss;
+    wr_engine *e = bench_engine(db, state, &fns, &ss);
     wr_buf out = WR_BUF_INIT;
     static const char group_sql[] =
         "CREATE STREAM EVENTS (ID BIGINT KEY, K STRING, V INT, NOTE STRING)"
         " WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');"
         "CREATE TABLE BYKEY AS SELECT K, COUNT(*) AS N, SUM(V) AS S FROM EVENTS GROUP BY K;";
     if (wr_engine_execute(e, ss, group_sql, strlen(group_sql), &out, &err) != WR_OK)
-        die("group statements", &err);
+        bench_die("group statements", &err);
     long consumed;
     double group_rate = bench_run_engine(e, &consumed);
     double group_rss = bench_peak_rss_mb(), group_disk = disk_bytes(statedir);
@@ -152,7 +129,7 @@ main(int argc, char **argv)
                                      "CREATE TABLE PERMINUTE AS SELECT G, COUNT(*) AS N FROM TICKS"
                                      " WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY G;";
     if (wr_engine_execute(e, ss, window_sql, strlen(window_sql), &out, &err) != WR_OK)
-        die("window statements", &err);
+        bench_die("window statements", &err);
     long wconsumed;
     double window_rate = bench_run_engine(e, &wconsumed);
     double window_rss = bench_peak_rss_mb(), window_disk = disk_bytes(statedir);
@@ -162,12 +139,12 @@ main(int argc, char **argv)
 
     /* restore: a store with a changelog of restore_mb, rebuilt from nothing */
     if (wr_log_topic_create(db, "big-changelog", 1, NULL, &err) != WR_OK)
-        die("changelog", &err);
+        bench_die("changelog", &err);
     wr_partition *cl;
     wr_log_partition(db, "big-changelog", 0, &cl);
     wr_store *st;
     if (wr_store_open(state, "bench#big#0", cl, &st, &err) != WR_OK)
-        die("store", &err);
+        bench_die("store", &err);
     char value[1024];
     memset(value, 'x', sizeof value);
     long written = 0;
@@ -181,7 +158,7 @@ main(int argc, char **argv)
             wr_store_put(t, st, k, (size_t)kl, value, sizeof value);
         }
         if (wr_state_txn_commit(t, 0, &err) != WR_OK)
-            die("commit", &err);
+            bench_die("commit", &err);
     }
     double write_s = bench_now() - t0;
     char logdir[700];
@@ -191,15 +168,14 @@ main(int argc, char **argv)
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", statedir);
     if (system(cmd) != 0)
-        die("rm state", NULL);
-    if (wr_state_open(&so, &state, &err) != WR_OK)
-        die("state reopen", &err);
+        bench_die("rm state", NULL);
+    state = bench_open_state(statedir, "state reopen");
     if (wr_store_open(state, "bench#big#0", cl, &st, &err) != WR_OK)
-        die("store reopen", &err);
+        bench_die("store reopen", &err);
     int64_t replayed = 0;
     t0 = bench_now();
     if (wr_store_restore(state, st, &replayed, &err) != WR_OK)
-        die("restore", &err);
+        bench_die("restore", &err);
     double restore_s = bench_now() - t0;
     double restored_disk = disk_bytes(statedir);
     wr_state_close(state);

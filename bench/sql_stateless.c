@@ -34,16 +34,24 @@
 #include "src/log/rbatch.h"
 #include "udf/fn.h"
 #include "udf/loader.h"
-#include "udf/loader.h"
-
-static void
-die(const char *what, const wr_err *err)
-{
-    fprintf(stderr, "sql_stateless: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
 
 static const char *STATUS[] = {"NEW", "PAID", "SHIPPED", "DELIVERED"};
+
+static size_t order_bytes; /* the values' bytes, for their average */
+
+static int
+order(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
+{
+    *key = i;
+    *ts = 1700000000000L + i;
+    int n = snprintf(buf, cap,
+                     "{\"ORDER_ID\":%ld,\"CUSTOMER\":\"customer-%05ld\",\"AMOUNT\":%ld.%02ld,"
+                     "\"QTY\":%ld,\"STATUS\":\"%s\",\"CITY\":\"city-%03ld\",\"TS\":%ld,"
+                     "\"NOTE\":\"a note of some length for record %ld, padded\"}",
+                     i, i % 50000, i % 1000, i % 100, i % 20, STATUS[i % 4], i % 500, *ts, i);
+    order_bytes += (size_t)n;
+    return n;
+}
 
 int
 main(int argc, char **argv)
@@ -51,48 +59,13 @@ main(int argc, char **argv)
     long records = argc > 1 ? atol(argv[1]) : 500000;
     const char *base = argc > 2 ? argv[2] : "/tmp";
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/weir-bench-sql-XXXXXX", base);
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp", NULL);
-    wr_log_set_level(WR_LOG_WARN);
-    wr_logdb *db;
+    wr_logdb *db = bench_open_log(base, "sql", dir, sizeof dir);
     wr_err err = {0};
-    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
-    if (wr_log_open(dir, &lo, &db, &err) != WR_OK)
-        die("open", &err);
-    if (wr_log_topic_create(db, "orders", 1, NULL, &err) != WR_OK)
-        die("topic", &err);
+    bench_load(db, "orders", records, order);
     wr_partition *p;
     wr_log_partition(db, "orders", 0, &p);
-
-    /* load */
-    wr_rbatch_builder bb;
-    wr_rbatch_builder_init(&bb, WR_COMPRESSION_ZSTD);
-    wr_buf batch = WR_BUF_INIT;
-    char value[512];
-    size_t bytes = 0;
-    for (long i = 0; i < records; i++) {
-        int n = snprintf(value, sizeof value,
-                         "{\"ORDER_ID\":%ld,\"CUSTOMER\":\"customer-%05ld\",\"AMOUNT\":%ld.%02ld,"
-                         "\"QTY\":%ld,\"STATUS\":\"%s\",\"CITY\":\"city-%03ld\",\"TS\":%ld,"
-                         "\"NOTE\":\"a note of some length for record %ld, padded\"}",
-                         i, i % 50000, i % 1000, i % 100, i % 20, STATUS[i % 4], i % 500,
-                         1700000000000L + i, i);
-        uint8_t key[8];
-        wr_be64_put(key, (uint64_t)i);
-        wr_rbatch_builder_add(&bb, 1700000000000L + i, key, 8, value, n, NULL, 0);
-        bytes += (size_t)n;
-        if (bb.count == 500 || i == records - 1) {
-            wr_buf_reset(&batch);
-            wr_log_append_result res;
-            if (wr_rbatch_builder_finish(&bb, &batch, &err) != WR_OK ||
-                wr_log_append(p, batch.data, batch.len, &res, &err) != WR_OK)
-                die("append", &err);
-        }
-    }
-    wr_rbatch_builder_free(&bb);
     printf("sql_stateless: %ld JSON records, %.0f B average value, zstd batches of 500, in %s\n",
-           records, (double)bytes / (double)records, dir);
+           records, (double)order_bytes / (double)records, dir);
 
     /* the limit: read + decompress + decode every value */
     static const char *names[] = {"ORDER_ID", "CUSTOMER", "AMOUNT", "QTY",
@@ -106,15 +79,9 @@ main(int argc, char **argv)
     double decode_rate = bench_decode_rate(p, &f);
 
     /* the query */
-    wr_fn_registry *fns = wr_fn_registry_create();
-    if (wr_fn_register_builtins(fns, &err) != WR_OK)
-        die("functions", &err);
-    wr_engine *e;
-    wr_engine_opts eo = {.db = db, .fns = fns};
-    if (wr_engine_create(&eo, &e, &err) != WR_OK)
-        die("engine", &err);
-    wr_session *ss = wr_session_create();
-    wr_session_set(ss, "auto.offset.reset", "earliest");
+    wr_fn_registry *fns;
+    wr_session *ss;
+    wr_engine *e = bench_engine(db, NULL, &fns, &ss);
     static const char sql[] =
         "CREATE STREAM ORDERS (ID BIGINT KEY, ORDER_ID BIGINT, CUSTOMER STRING, AMOUNT DOUBLE,"
         " QTY INT, STATUS STRING, CITY STRING, TS BIGINT, NOTE STRING)"
@@ -123,18 +90,9 @@ main(int argc, char **argv)
         " FROM ORDERS WHERE QTY >= 10 AND STATUS <> 'NEW';";
     wr_buf out = WR_BUF_INIT;
     if (wr_engine_execute(e, ss, sql, strlen(sql), &out, &err) != WR_OK)
-        die("statements", &err);
-    long consumed = 0;
-    double t0 = bench_now();
-    for (;;) {
-        int64_t n = 0;
-        if (wr_engine_poll(e, &n, &err) != WR_OK)
-            die("poll", &err);
-        if (n == 0)
-            break;
-        consumed += n;
-    }
-    double query_s = bench_now() - t0;
+        bench_die("statements", &err);
+    long consumed;
+    double query_rate = bench_run_engine(e, &consumed);
     /* the UDF call overhead: 8 calls a record of ABS, MY_ABS, MY_ABS_ROW */
     const char *udf_lib = argc > 3 ? argv[3] : WR_BENCH_UDF_LIB;
     char libdir[4096];
@@ -145,7 +103,7 @@ main(int argc, char **argv)
     const char *allow[] = {libdir};
     wr_udf_loader *udfs = wr_udf_loader_create(fns, allow, 1);
     if (udfs == NULL || wr_udf_load(udfs, udf_lib, NULL, &err) != WR_OK)
-        die("the UDF library", &err);
+        bench_die("the UDF library", &err);
     static const char *const fnames[] = {"ABS", "MY_ABS", "MY_ABS_ROW"};
     double fn_rate[3];
     for (int k = 0; k < 3; k++) {
@@ -156,7 +114,7 @@ main(int argc, char **argv)
                           c);
         snprintf(q + n, sizeof q - (size_t)n, " FROM ORDERS;");
         if (wr_engine_execute(e, ss, q, strlen(q), &out, &err) != WR_OK)
-            die("a function query", &err);
+            bench_die("a function query", &err);
         long fn_consumed;
         fn_rate[k] = bench_run_engine(e, &fn_consumed);
     }
@@ -166,8 +124,8 @@ main(int argc, char **argv)
 
     printf("run                                        records/s   vs limit\n");
     printf("read + decode all 8 columns (the limit)   %10.0f      1.00\n", decode_rate);
-    printf("CSAS filter + projection, end to end      %10.0f      %.2f\n",
-           (double)consumed / query_s, ((double)consumed / query_s) / decode_rate);
+    printf("CSAS filter + projection, end to end      %10.0f      %.2f\n", query_rate,
+           query_rate / decode_rate);
     printf("(the query read %ld records and wrote %ld)\n", consumed, produced);
     printf("\n8 calls a record                            records/s   vs built-in\n");
     printf("built-in ABS(ORDER_ID + c)                %10.0f      1.00\n", fn_rate[0]);
@@ -181,7 +139,6 @@ main(int argc, char **argv)
     wr_engine_destroy(e);
     wr_udf_loader_destroy(udfs);
     wr_fn_registry_destroy(fns);
-    wr_buf_free(&batch);
     wr_log_close(db);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
