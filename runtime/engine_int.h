@@ -329,6 +329,8 @@ int eng_emit_record(wr_engine *e,
                     wr_err *err);
 int eng_flush_sink(wr_engine *e, wr_query *q, sink_out *so, wr_err *err);
 bool eng_rekeyed_key(wr_record *rec);
+bool eng_event_time(
+    const wr_source *s, const wr_val *tv, int64_t rowtime, int64_t *when, char *msg, size_t cap);
 void eng_row_encode(wr_buf *b, const wr_scope *sc, const wr_val *v, int64_t ts, int lo, int hi);
 bool eng_row_decode(const wr_scope *sc,
                     wr_arena *a,

@@ -24,14 +24,7 @@
 static const char *
 tname(wr_arena *a, const wr_sql_type *t)
 {
-    if (t == NULL)
-        return "NULL";
-    wr_buf b = WR_BUF_INIT;
-    wr_ast_format_type(&b, t);
-    wr_buf_put_u8(&b, 0);
-    const char *s = wr_buf_ok(&b) ? wr_arena_strdup(a, (const char *)b.data) : "?";
-    wr_buf_free(&b);
-    return s ? s : "?";
+    return wr_fn_type_list(a, &t, 1);
 }
 
 static int

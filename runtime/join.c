@@ -111,17 +111,6 @@ is_source_key(const jside *s, wr_cexpr *const *exprs, int n)
     return k == n && n > 0;
 }
 
-static const char *
-type_name(wr_arena *a, const wr_sql_type *t)
-{
-    wr_buf b = WR_BUF_INIT;
-    wr_ast_format_type(&b, t);
-    wr_buf_put_u8(&b, 0);
-    const char *s = wr_buf_ok(&b) ? wr_arena_strdup(a, (const char *)b.data) : "?";
-    wr_buf_free(&b);
-    return s;
-}
-
 static bool
 key_has_text(const joinexec *J, const char *t)
 {
@@ -333,8 +322,8 @@ eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err)
             if (ca->type == NULL || cb->type == NULL || !wr_type_equal(ca->type, cb->type))
                 return eng_fail_at(
                     err, x->loc, "Invalid join condition: types don't match. Got %s{%s} = %s{%s}.",
-                    eng_expr_text(a, x->a), ca->type ? type_name(a, ca->type) : "NULL",
-                    eng_expr_text(a, x->b2), cb->type ? type_name(a, cb->type) : "NULL");
+                    eng_expr_text(a, x->a), wr_fn_type_list(a, &ca->type, 1),
+                    eng_expr_text(a, x->b2), wr_fn_type_list(a, &cb->type, 1));
             nd->lkey[i] = lc;
             nd->ktype[i] = lc->type;
             lx[i] = le;
@@ -843,14 +832,14 @@ out_row(jrun *r, wr_val *v, int64_t ts, bool gone)
     return r->b.n == r->cap ? flush_out(r) : WR_OK;
 }
 
-static int node_left(jrun *r, int j, wr_val *v, int64_t ts, bool gone);
+static int node_row(jrun *r, int j, bool right, wr_val *v, int64_t ts, bool gone);
 
 /* A result of join j: the left input of the next join, or a result row. */
 static int
 emit(jrun *r, int j, wr_val *v, int64_t ts, bool gone)
 {
     if (j + 1 < r->J->njoins)
-        return node_left(r, j + 1, v, ts, gone);
+        return node_row(r, j + 1, false, v, ts, gone);
     return out_row(r, v, ts, gone);
 }
 
@@ -919,6 +908,18 @@ typedef struct match {
     size_t oklen;
 } match;
 
+/* ms (n of them) in an array twice *cap long (in the run's arena); NULL when out of memory. */
+static match *
+matches_grow(jrun *r, const match *ms, int n, int *cap)
+{
+    match *nm = wr_arena_alloc(r->ra, (size_t)*cap * 2 * sizeof *nm);
+    if (nm != NULL) {
+        memcpy(nm, ms, (size_t)n * sizeof *nm);
+        *cap *= 2;
+    }
+    return nm;
+}
+
 static int
 ss_emit_closed(jrun *r, int j)
 {
@@ -946,16 +947,8 @@ ss_emit_closed(jrun *r, int j)
         bool right = k[10] == 'R';
         if (ts + (right ? nd->before : nd->after) + nd->grace >= now)
             continue;
-        if (n == cap) {
-            match *nm = wr_arena_alloc(r->ra, (size_t)cap * 2 * sizeof *nm);
-            if (nm == NULL) {
-                ms = NULL;
-                break;
-            }
-            memcpy(nm, ms, (size_t)n * sizeof *nm);
-            ms = nm;
-            cap *= 2;
-        }
+        if (n == cap && (ms = matches_grow(r, ms, n, &cap)) == NULL)
+            break;
         wr_val *row = row_new(r);
         uint8_t *kc = wr_arena_alloc(r->ra, kl);
         if (row == NULL || kc == NULL) {
@@ -1063,16 +1056,8 @@ ss_row(jrun *r, int j, bool right, wr_val *row, int64_t ts)
     while (ms != NULL && wr_store_iter_next(it, &kp, &kl, &vp, &vl)) {
         if (kl != plen + 16)
             continue;
-        if (n == cap) {
-            match *nm = wr_arena_alloc(r->ra, (size_t)cap * 2 * sizeof *nm);
-            if (nm == NULL) {
-                ms = NULL;
-                break;
-            }
-            memcpy(nm, ms, (size_t)n * sizeof *nm);
-            ms = nm;
-            cap *= 2;
-        }
+        if (n == cap && (ms = matches_grow(r, ms, n, &cap)) == NULL)
+            break;
         wr_val *out = row_copy(r, row);
         int64_t ots;
         if (out == NULL) {
@@ -1419,34 +1404,19 @@ fk_right(jrun *r, int j, wr_val *row, int64_t ts, bool gone)
     return rc;
 }
 
+/* A row v that reached join j from its left (right: from its right side). */
 static int
-node_left(jrun *r, int j, wr_val *v, int64_t ts, bool gone)
+node_row(jrun *r, int j, bool right, wr_val *v, int64_t ts, bool gone)
 {
     switch (r->J->joins[j].kind) {
     case JN_SS:
-        return ss_row(r, j, false, v, ts);
+        return ss_row(r, j, right, v, ts);
     case JN_ST:
-        return st_row(r, j, false, v, ts, gone);
+        return st_row(r, j, right, v, ts, gone);
     case JN_TT:
-        return tt_row(r, j, false, v, ts, gone);
+        return tt_row(r, j, right, v, ts, gone);
     case JN_FK:
-        return fk_left(r, j, v, ts, gone);
-    }
-    return WR_OK;
-}
-
-static int
-node_right(jrun *r, int j, wr_val *v, int64_t ts, bool gone)
-{
-    switch (r->J->joins[j].kind) {
-    case JN_SS:
-        return ss_row(r, j, true, v, ts);
-    case JN_ST:
-        return st_row(r, j, true, v, ts, gone);
-    case JN_TT:
-        return tt_row(r, j, true, v, ts, gone);
-    case JN_FK:
-        return fk_right(r, j, v, ts, gone);
+        return right ? fk_right(r, j, v, ts, gone) : fk_left(r, j, v, ts, gone);
     }
     return WR_OK;
 }
@@ -1465,21 +1435,10 @@ static bool
 cur_time(jrun *r, jcur *c, const wr_val *v, int64_t rowtime, int64_t offset, int64_t *when)
 {
     const wr_source *s = c->sd->src;
-    *when = rowtime;
-    if (s->ts_col < 0 || v[s->ts_col].null)
-        return true;
-    wr_val tv = v[s->ts_col];
-    if (s->ts_format == NULL) {
-        *when = tv.u.i64;
-        return true;
-    }
-    char text[128];
-    snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
-    if (wr_time_parse(text, s->ts_format, NULL, when))
-        return true;
+    wr_val none = wr_val_null(NULL);
     char m[300];
-    snprintf(m, sizeof m, "failed to extract the timestamp from '%s' with TIMESTAMP_FORMAT '%s'",
-             text, s->ts_format);
+    if (eng_event_time(s, s->ts_col >= 0 ? &v[s->ts_col] : &none, rowtime, when, m, sizeof m))
+        return true;
     cur_log(r, c, offset, m);
     return false;
 }
@@ -1661,8 +1620,7 @@ eng_join_run(
         R.part = best->in->part;
         R.offset = best->roff;
         int side = best->in->side;
-        rc = side == 0 ? node_left(&R, 0, best->v, best->ts, best->gone)
-                       : node_right(&R, side - 1, best->v, best->ts, best->gone);
+        rc = node_row(&R, side == 0 ? 0 : side - 1, side > 0, best->v, best->ts, best->gone);
     }
     if (rc == WR_OK)
         rc = flush_out(&R);

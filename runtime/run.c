@@ -183,28 +183,40 @@ put_pseudo(const wr_source *s,
         wr_vec_set(&b->cols[s->ncols + i], r, &pv[i]);
 }
 
-/* The event time of row r (its record rec): ROWTIME, or the source's TIMESTAMP column. False
-   when that column cannot be parsed: as ksqlDB, the record is skipped (and described). */
+/* The event time of a row of source s whose TIMESTAMP column (if s has one) holds *tv: the
+   column's time, or rowtime when there is none or it is null. False when the column cannot be
+   parsed with TIMESTAMP_FORMAT: why goes into msg (as ksqlDB, the record is then skipped). */
+bool
+eng_event_time(
+    const wr_source *s, const wr_val *tv, int64_t rowtime, int64_t *when, char *msg, size_t cap)
+{
+    *when = rowtime;
+    if (s->ts_col < 0 || tv->null)
+        return true;
+    if (s->ts_format == NULL) {
+        *when = tv->u.i64;
+        return true;
+    }
+    char text[128];
+    snprintf(text, sizeof text, "%.*s", (int)tv->u.s.len, tv->u.s.p);
+    if (wr_time_parse(text, s->ts_format, NULL, when))
+        return true;
+    snprintf(msg, cap, "failed to extract the timestamp from '%s' with TIMESTAMP_FORMAT '%s'", text,
+             s->ts_format);
+    return false;
+}
+
+/* The event time of row r of b (its record rec); false (described in the processing log) when
+   it cannot be read. */
 static bool
 row_time(
     wr_engine *e, wr_query *q, task *t, wr_batch *b, int32_t r, const wr_record *rec, int64_t *when)
 {
     const wr_source *s = q->src;
-    *when = rec->timestamp;
-    if (s->ts_col < 0 || b->cols[s->ts_col].null[r])
-        return true;
-    wr_val tv = wr_vec_get(&b->cols[s->ts_col], r);
-    if (s->ts_format == NULL) {
-        *when = tv.u.i64;
-        return true;
-    }
-    char text[128];
-    snprintf(text, sizeof text, "%.*s", (int)tv.u.s.len, tv.u.s.p);
-    if (wr_time_parse(text, s->ts_format, NULL, when))
-        return true;
+    wr_val tv = s->ts_col >= 0 ? wr_vec_get(&b->cols[s->ts_col], r) : wr_val_null(NULL);
     char m[300];
-    snprintf(m, sizeof m, "failed to extract the timestamp from '%s' with TIMESTAMP_FORMAT '%s'",
-             text, s->ts_format);
+    if (eng_event_time(s, &tv, rec->timestamp, when, m, sizeof m))
+        return true;
     q->stats.decode_errors++;
     eng_plog(e, q, t->partition, rec->offset, m);
     return false;

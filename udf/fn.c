@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "grammar/sql.h"
+
 struct wr_fn_registry {
     const wr_fn_desc **v; /* sorted by name */
     int n, cap;
@@ -98,4 +100,22 @@ wr_fn_warn(wr_fn_ctx *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx->warning, sizeof ctx->warning, fmt, ap);
     va_end(ap);
+}
+
+const char *
+wr_fn_type_list(wr_arena *a, const wr_sql_type *const *types, int n)
+{
+    wr_buf b = WR_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            wr_buf_printf(&b, ", ");
+        if (types[i] == NULL)
+            wr_buf_printf(&b, "NULL");
+        else
+            wr_ast_format_type(&b, types[i]);
+    }
+    wr_buf_put_u8(&b, 0);
+    const char *s = wr_arena_strdup(a, wr_buf_ok(&b) ? (const char *)b.data : "?");
+    wr_buf_free(&b);
+    return s ? s : "?";
 }

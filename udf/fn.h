@@ -147,6 +147,10 @@ int wr_fn_list(const wr_fn_registry *r, const wr_fn_desc *const **out);
 /* Registers every built-in function (udf/builtin_*.c). */
 int wr_fn_register_builtins(wr_fn_registry *r, wr_err *err);
 
+/* Types as SQL text, "STRING, ARRAY<INT>" (a NULL entry: an untyped NULL, "NULL"), in a; for
+   messages about a call's arguments. */
+const char *wr_fn_type_list(wr_arena *a, const wr_sql_type *const *types, int n);
+
 /* Records a warning for the current row (printf-style, truncated). */
 void wr_fn_warn(wr_fn_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -227,22 +227,6 @@ sig_of(const wr_fn_desc *d, int variant)
     return &((const udf_fn *)d)->f->signatures[variant];
 }
 
-/* "(STRING, INT)" of the argument types of a call. */
-static void
-arg_list(wr_buf *b, const wr_sql_type *const *args, int n)
-{
-    wr_buf_put_u8(b, '(');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            wr_buf_printf(b, ", ");
-        if (args[i] != NULL)
-            wr_ast_format_type(b, args[i]);
-        else
-            wr_buf_printf(b, "NULL");
-    }
-    wr_buf_put_u8(b, ')');
-}
-
 static const wr_sql_type *
 u_resolve(const wr_fn_desc *self,
           wr_arena *a,
@@ -262,11 +246,8 @@ u_resolve(const wr_fn_desc *self,
         }
     }
     if (best < 0) {
-        wr_buf b = WR_BUF_INIT;
-        arg_list(&b, args, n);
-        wr_err_set(err, WR_ESEMANTIC, "function %s does not accept %.*s; it takes %s", self->name,
-                   wr_buf_ok(&b) ? (int)b.len : 0, (const char *)b.data, self->signatures);
-        wr_buf_free(&b);
+        wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s); it takes %s", self->name,
+                   wr_fn_type_list(a, args, n), self->signatures);
         return NULL;
     }
     wr_sig_bind(&uf->sigs[best], args, n, bound);
@@ -283,11 +264,8 @@ u_resolve(const wr_fn_desc *self,
     }
     char text[MAX_TYPE_TEXT] = "";
     if (ws->returns_fn((const weir_type *const *)args, n, text, sizeof text) != 0) {
-        wr_buf b = WR_BUF_INIT;
-        arg_list(&b, args, n);
-        wr_err_set(err, WR_ESEMANTIC, "function %s does not accept %.*s%s%s", self->name,
-                   wr_buf_ok(&b) ? (int)b.len : 0, (const char *)b.data, text[0] ? ": " : "", text);
-        wr_buf_free(&b);
+        wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s)%s%s", self->name,
+                   wr_fn_type_list(a, args, n), text[0] ? ": " : "", text);
         return NULL;
     }
     const wr_sql_type *t;

@@ -179,13 +179,6 @@ parse_tmpl(parser *ps, const wr_tmpl **out)
     return WR_OK;
 }
 
-/* Builds the concrete type of a template without variables. */
-static const wr_sql_type *
-concrete(wr_arena *a, const wr_tmpl *t)
-{
-    return wr_sig_instantiate(a, t, NULL);
-}
-
 int
 wr_sig_parse_type(wr_arena *a, const char *text, const wr_sql_type **out, wr_err *err)
 {
@@ -197,7 +190,7 @@ wr_sig_parse_type(wr_arena *a, const char *text, const wr_sql_type **out, wr_err
     skip_ws(&ps);
     if (*ps.p != 0)
         return fail(&ps, "unexpected text after the type", "");
-    *out = concrete(a, t);
+    *out = wr_sig_instantiate(a, t, NULL); /* no variables: concrete */
     return *out ? WR_OK : wr_err_set(err, WR_ENOMEM, "out of memory");
 }
 
