@@ -31,6 +31,7 @@ wr_cli_init(wr_cli *cli, const char *prog)
         {WR_CFG_RETENTION_CHECK, "300000"},     {WR_CFG_NUM_PARTITIONS, "1"},
         {WR_CFG_AUTO_CREATE, "true"},           {WR_CFG_NODE_ID, "0"},
         {WR_CFG_MAX_REQUEST, "104857600"},      {WR_CFG_IDLE_MS, "600000"},
+        {WR_CFG_TXN_MAX_TIMEOUT, "900000"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         wr_config_set(&cli->cfg, WR_CONFIG_DEFAULT, defaults[i][0], defaults[i][1]);

@@ -40,6 +40,7 @@
 #define WR_CFG_NODE_ID         "node.id"
 #define WR_CFG_MAX_REQUEST     "socket.request.max.bytes"
 #define WR_CFG_IDLE_MS         "connections.max.idle.ms"
+#define WR_CFG_TXN_MAX_TIMEOUT "transaction.max.timeout.ms"
 #define WR_CFG_ADVERTISED      "kafka.advertised.listeners"
 
 typedef struct wr_cli {

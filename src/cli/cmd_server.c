@@ -52,6 +52,8 @@ static const char server_help[] =
     "  auto.create.topics.enable=true|false  create topics on first use (default true)\n"
     "  socket.request.max.bytes=N            largest Kafka request (default 104857600)\n"
     "  connections.max.idle.ms=N             close idle connections (default 600000)\n"
+    "  transaction.max.timeout.ms=N          longest transaction timeout a producer may ask\n"
+    "                                        for (default 900000)\n"
     "  Topic defaults: retention.ms, retention.bytes, segment.bytes, segment.ms, ...\n"
     "\n" WR_CLI_COMMON_HELP;
 
@@ -183,13 +185,14 @@ run(int argc, char **argv, bool all_roles)
         wr_cli_errorf(&cli, "bad HTTP listener '%s' (want HOST:PORT)", hlisten);
         goto out;
     }
-    int64_t node_id, partitions, max_request, idle_ms;
+    int64_t node_id, partitions, max_request, idle_ms, txn_max;
     bool auto_create;
     wr_err err;
     if (!wr_cli_get_i64(&cli, WR_CFG_NODE_ID, 0, &node_id) ||
         !wr_cli_get_i64(&cli, WR_CFG_NUM_PARTITIONS, 1, &partitions) ||
         !wr_cli_get_i64(&cli, WR_CFG_MAX_REQUEST, 100 << 20, &max_request) ||
         !wr_cli_get_i64(&cli, WR_CFG_IDLE_MS, 600000, &idle_ms) ||
+        !wr_cli_get_i64(&cli, WR_CFG_TXN_MAX_TIMEOUT, 900000, &txn_max) ||
         !wr_cli_get_i64(&cli, WR_CFG_RETENTION_CHECK, 300000, &m.interval_ms))
         goto out;
     if (wr_config_get_bool(&cli.cfg, WR_CFG_AUTO_CREATE, true, &auto_create, &err) != WR_OK) {
@@ -197,7 +200,8 @@ run(int argc, char **argv, bool all_roles)
         goto out;
     }
     if (partitions < 1 || partitions > 100000 || node_id < 0 || node_id > INT32_MAX ||
-        max_request < 1024 || max_request > INT32_MAX || m.interval_ms < 1 || idle_ms < 1) {
+        max_request < 1024 || max_request > INT32_MAX || m.interval_ms < 1 || idle_ms < 1 ||
+        txn_max < 1) {
         wr_cli_errorf(&cli, "a setting is out of range (num.partitions 1..100000, node.id >= 0, "
                             "socket.request.max.bytes >= 1024, intervals >= 1 ms)");
         goto out;
@@ -235,6 +239,7 @@ run(int argc, char **argv, bool all_roles)
         .default_partitions = (int32_t)partitions,
         .max_request_bytes = (int32_t)max_request,
         .idle_timeout_ms = idle_ms,
+        .max_txn_timeout_ms = txn_max,
     };
     if (wr_broker_create(&bo, db, &broker, &err) != WR_OK ||
         wr_broker_start(broker, &err) != WR_OK) {

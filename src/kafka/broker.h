@@ -36,6 +36,7 @@ typedef struct wr_broker_opts {
     int32_t default_partitions;  /* num.partitions for auto-created topics; <= 0 means 1 */
     int32_t max_request_bytes;   /* socket.request.max.bytes; <= 0 means 100 MiB */
     int64_t idle_timeout_ms;     /* connections.max.idle.ms; <= 0 means 600000 */
+    int64_t max_txn_timeout_ms;  /* transaction.max.timeout.ms; <= 0 means 900000 */
 } wr_broker_opts;
 
 /* Fills opts with the Kafka defaults (auto-create on, 1 partition, 100 MiB, 10 min idle,
@@ -53,6 +54,11 @@ int wr_broker_start(wr_broker *b, wr_err *err);
 
 /* The bound port (useful with listen_port 0), or -1 before a successful start. */
 int wr_broker_port(wr_broker *b);
+
+/* The broker's transaction coordinator (borrowed: it lives as long as the broker), for the
+   runtime's exactly-once path in the same process. */
+struct wr_txn_coord;
+struct wr_txn_coord *wr_broker_txn_coord(wr_broker *b);
 
 /* Stops accepting, closes every connection and joins the loop thread. Idempotent. */
 void wr_broker_stop(wr_broker *b);

@@ -20,48 +20,11 @@
 
 #include "src/base/arena.h"
 #include "src/base/buf.h"
+#include "src/coord/txn.h"
 #include "src/kafka/broker.h"
+#include "src/kafka/kerr.h"
 #include "src/kafka/kmsg.h"
 #include "src/kafka/kproto.h"
-
-/* Kafka error codes the broker answers with. */
-enum {
-    WR_KERR_UNKNOWN_SERVER_ERROR = -1,
-    WR_KERR_NONE = 0,
-    WR_KERR_OFFSET_OUT_OF_RANGE = 1,
-    WR_KERR_CORRUPT_MESSAGE = 2,
-    WR_KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
-    WR_KERR_MESSAGE_TOO_LARGE = 10,
-    WR_KERR_COORDINATOR_NOT_AVAILABLE = 15,
-    WR_KERR_INVALID_TOPIC_EXCEPTION = 17,
-    WR_KERR_INVALID_REQUIRED_ACKS = 21,
-    WR_KERR_ILLEGAL_GENERATION = 22,
-    WR_KERR_INCONSISTENT_GROUP_PROTOCOL = 23,
-    WR_KERR_INVALID_GROUP_ID = 24,
-    WR_KERR_UNKNOWN_MEMBER_ID = 25,
-    WR_KERR_INVALID_SESSION_TIMEOUT = 26,
-    WR_KERR_REBALANCE_IN_PROGRESS = 27,
-    WR_KERR_UNSUPPORTED_VERSION = 35,
-    WR_KERR_TOPIC_ALREADY_EXISTS = 36,
-    WR_KERR_INVALID_PARTITIONS = 37,
-    WR_KERR_INVALID_REPLICATION_FACTOR = 38,
-    WR_KERR_INVALID_REPLICA_ASSIGNMENT = 39,
-    WR_KERR_INVALID_CONFIG = 40,
-    WR_KERR_INVALID_REQUEST = 42,
-    WR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
-    WR_KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
-    WR_KERR_INVALID_PRODUCER_EPOCH = 47,
-    WR_KERR_TOPIC_DELETION_DISABLED = 73,
-    WR_KERR_KAFKA_STORAGE_ERROR = 56,
-    WR_KERR_UNKNOWN_PRODUCER_ID = 59,
-    WR_KERR_INVALID_RECORD = 87,
-    WR_KERR_NON_EMPTY_GROUP = 68,
-    WR_KERR_GROUP_ID_NOT_FOUND = 69,
-    WR_KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
-    WR_KERR_MEMBER_ID_REQUIRED = 79,
-    WR_KERR_GROUP_MAX_SIZE_REACHED = 81,
-    WR_KERR_FENCED_INSTANCE_ID = 82,
-};
 
 typedef struct wr_kconn wr_kconn;
 typedef struct wr_kreq wr_kreq;
@@ -90,6 +53,7 @@ struct wr_broker {
     wr_kreq *parked;           /* long-poll fetches waiting for data or their deadline */
     wr_kidem *idem;            /* producer state (idempotence) */
     struct wr_kgroups *groups; /* consumer groups (kgroup.c) */
+    wr_txn_coord *txn;         /* the transaction coordinator (src/coord/txn.c) */
     uv_timer_t group_timer;    /* session and rebalance deadlines */
 };
 
@@ -165,6 +129,13 @@ void wr__kh_list_groups(wr_kreq *r);
 void wr__kh_describe_groups(wr_kreq *r);
 void wr__kh_delete_groups(wr_kreq *r);
 void wr__kh_offset_delete(wr_kreq *r);
+
+/* kh_txn.c: the transaction APIs over src/coord/txn.c */
+void wr__kh_init_producer_txn(wr_kreq *r); /* InitProducerId with a transactional id */
+void wr__kh_add_partitions_to_txn(wr_kreq *r);
+void wr__kh_add_offsets_to_txn(wr_kreq *r);
+void wr__kh_end_txn(wr_kreq *r);
+void wr__kh_txn_offset_commit(wr_kreq *r);
 
 /* kidem.c: idempotent producer state */
 int wr__kidem_create(wr_logdb *db, wr_kidem **out);

@@ -45,7 +45,7 @@
 #include "src/log/log.h"
 
 #define WR_KGROUP_INITIAL_DELAY_MS 500
-#define WR_KGROUP_OFFSETS          "group_offsets"
+#define WR_KGROUP_OFFSETS          WR_GROUP_OFFSETS_TABLE
 #define WR_KGROUP_MAX_MEMBERS      4096 /* members + pending member ids, like group.max.size */
 
 typedef enum gstate { G_EMPTY, G_PREPARING, G_COMPLETING, G_STABLE } gstate;
@@ -869,22 +869,6 @@ wr__kh_leave_group(wr_kreq *r)
 
 /* ---- offsets --------------------------------------------------------------------------- */
 
-static size_t
-offset_key(uint8_t *k, size_t cap, const char *group, const char *topic, int32_t part)
-{
-    size_t gl = strlen(group), tl = topic ? strlen(topic) : 0;
-    if (gl + tl + 6 > cap)
-        return 0;
-    memcpy(k, group, gl);
-    k[gl] = 0;
-    if (topic == NULL)
-        return gl + 1; /* prefix of the whole group */
-    memcpy(k + gl + 1, topic, tl);
-    k[gl + 1 + tl] = 0;
-    wr_be32_put(k + gl + tl + 2, (uint32_t)part);
-    return gl + tl + 6;
-}
-
 void
 wr__kh_offset_commit(wr_kreq *r)
 {
@@ -936,7 +920,8 @@ wr__kh_offset_commit(wr_kreq *r)
                 continue;
             }
             uint8_t key[600];
-            size_t kl = offset_key(key, sizeof key, q->group_id.s, t->name.s, p->partition_index);
+            size_t kl =
+                wr_group_offset_key(key, sizeof key, q->group_id.s, t->name.s, p->partition_index);
             size_t ml = p->committed_metadata.s ? (size_t)p->committed_metadata.len : 0;
             uint8_t *val = malloc(12 + ml);
             if (kl == 0 || val == NULL) {
@@ -1018,7 +1003,7 @@ fill_fetched(wr_kreq *r,
              const char *topic)
 {
     uint8_t key[600];
-    size_t kl = offset_key(key, sizeof key, group, topic, pr->partition_index);
+    size_t kl = wr_group_offset_key(key, sizeof key, group, topic, pr->partition_index);
     wr_buf v = WR_BUF_INIT;
     pr->committed_offset = -1;
     pr->metadata = wr_kstr_of("");
@@ -1054,6 +1039,10 @@ wr__kh_offset_fetch(wr_kreq *r)
             for (int32_t j = 0; j < np; j++) {
                 s->topics.v[i].partitions.v[j].partition_index = t->partition_indexes.v[j];
                 fill_fetched(r, &s->topics.v[i].partitions.v[j], q->group_id.s, t->name.s);
+                /* KIP-447: a reader that wants stable offsets waits out a pending commit */
+                if (q->require_stable && wr_txn_offset_pending(b->txn, q->group_id.s, t->name.s,
+                                                               t->partition_indexes.v[j]))
+                    s->topics.v[i].partitions.v[j].error_code = WR_KERR_UNSTABLE_OFFSET_COMMIT;
             }
         }
         wr__kreq_finish(r);
@@ -1061,7 +1050,7 @@ wr__kh_offset_fetch(wr_kreq *r)
     }
     /* null topics: every offset of the group */
     uint8_t prefix[600];
-    size_t pl = offset_key(prefix, sizeof prefix, q->group_id.s, NULL, 0);
+    size_t pl = wr_group_offset_key(prefix, sizeof prefix, q->group_id.s, NULL, 0);
     offscan sc = {.plen = pl};
     if (pl > 0)
         wr_log_meta_scan(b->db, WR_KGROUP_OFFSETS, prefix, pl, scan_cb, &sc, NULL);
@@ -1166,7 +1155,7 @@ static int
 delete_offsets(wr_broker *b, const char *group, bool *any)
 {
     uint8_t prefix[600];
-    size_t pl = offset_key(prefix, sizeof prefix, group, NULL, 0);
+    size_t pl = wr_group_offset_key(prefix, sizeof prefix, group, NULL, 0);
     offscan sc = {.plen = pl};
     if (pl == 0)
         return WR_EINVAL;
@@ -1174,7 +1163,7 @@ delete_offsets(wr_broker *b, const char *group, bool *any)
     *any = sc.n > 0;
     for (size_t i = 0; rc == WR_OK && i < sc.n; i++) {
         uint8_t key[600];
-        size_t kl = offset_key(key, sizeof key, group, sc.rows[i].topic, sc.rows[i].part);
+        size_t kl = wr_group_offset_key(key, sizeof key, group, sc.rows[i].topic, sc.rows[i].part);
         rc = wr_log_meta_del(b->db, WR_KGROUP_OFFSETS, key, kl, NULL);
     }
     offscan_free(&sc);
@@ -1291,7 +1280,8 @@ wr__kh_offset_delete(wr_kreq *r)
                 continue;
             }
             uint8_t key[600];
-            size_t kl = offset_key(key, sizeof key, q->group_id.s, t->name.s, pr->partition_index);
+            size_t kl =
+                wr_group_offset_key(key, sizeof key, q->group_id.s, t->name.s, pr->partition_index);
             int rc = kl ? wr_log_meta_del(b->db, WR_KGROUP_OFFSETS, key, kl, NULL) : WR_EINVAL;
             if (rc != WR_OK && rc != WR_ENOENT)
                 pr->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;

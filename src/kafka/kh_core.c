@@ -571,11 +571,11 @@ kh_find_coordinator(wr_kreq *r)
     wr_kp_find_coordinator_resp *s =
         wr_kp_new(r->arena, &wr_kp_find_coordinator_resp_desc, r->hdr.api_version);
     r->resp = s;
-    if (q->key_type != 0) {
-        s->error_code = WR_KERR_COORDINATOR_NOT_AVAILABLE; /* no transaction coordinator yet */
+    if (q->key_type != 0 && q->key_type != 1) {
+        s->error_code = WR_KERR_INVALID_REQUEST; /* 0 group, 1 transaction */
         s->node_id = -1;
         s->port = -1;
-        s->error_message = wr_kstr_of("transactions are not supported yet");
+        s->error_message = wr_kstr_of("unknown coordinator key type");
     } else {
         s->node_id = b->opts.node_id;
         s->host = wr_kstr_of(b->adv_host);
@@ -593,8 +593,7 @@ kh_init_producer_id(wr_kreq *r)
         wr_kp_new(r->arena, &wr_kp_init_producer_id_resp_desc, r->hdr.api_version);
     r->resp = s;
     if (q->transactional_id.s != NULL) {
-        s->error_code = WR_KERR_COORDINATOR_NOT_AVAILABLE;
-        wr__kreq_finish(r);
+        wr__kh_init_producer_txn(r);
         return;
     }
     if (q->producer_id >= 0 && q->producer_epoch >= 0 && q->producer_epoch < INT16_MAX - 1) {
@@ -639,6 +638,10 @@ static const wr_khandler handlers[] = {
     [WR_KAPI_DELETE_GROUPS] = wr__kh_delete_groups,
     [WR_KAPI_INCREMENTAL_ALTER_CONFIGS] = kh_incremental_alter_configs,
     [WR_KAPI_OFFSET_DELETE] = wr__kh_offset_delete,
+    [WR_KAPI_ADD_PARTITIONS_TO_TXN] = wr__kh_add_partitions_to_txn,
+    [WR_KAPI_ADD_OFFSETS_TO_TXN] = wr__kh_add_offsets_to_txn,
+    [WR_KAPI_END_TXN] = wr__kh_end_txn,
+    [WR_KAPI_TXN_OFFSET_COMMIT] = wr__kh_txn_offset_commit,
 };
 
 wr_khandler

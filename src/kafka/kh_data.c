@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "src/base/logging.h"
+#include "src/coord/txn.h"
 #include "src/kafka/broker_int.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
@@ -48,6 +49,35 @@ wr__kerr_from_log(int rc)
 
 /* ---- Produce --------------------------------------------------------------------------- */
 
+/* The transactional rules of a Produce to one partition: a transactional id sends transactional
+   batches of the id's current producer, to a partition of its open transaction (KIP-890 part 1:
+   a late Produce cannot open a transaction of its own); nobody sends control batches, which the
+   coordinator alone writes; without an id, no batch claims to be transactional. */
+static int16_t
+txn_check(
+    wr_broker *b, const char *txn_id, const char *topic, int32_t part, const uint8_t *d, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        wr_rbatch_hdr h;
+        if (wr_rbatch_parse_hdr(d + off, len - off, &h, NULL) != WR_OK)
+            return WR_KERR_NONE; /* the append's validation answers this one */
+        size_t size = wr_rbatch_size(d + off, len - off);
+        if (size == 0)
+            return WR_KERR_NONE;
+        off += size;
+        bool txnl = (h.attributes & WR_RBATCH_TRANSACTIONAL) != 0;
+        if ((h.attributes & WR_RBATCH_CONTROL) || txnl != (txn_id != NULL))
+            return WR_KERR_INVALID_RECORD;
+        if (txn_id != NULL) {
+            int16_t kerr =
+                wr_txn_verify_produce(b->txn, txn_id, h.producer_id, h.producer_epoch, topic, part);
+            if (kerr != WR_KERR_NONE)
+                return kerr;
+        }
+    }
+    return WR_KERR_NONE;
+}
+
 static void
 produce_work(wr_kreq *r)
 {
@@ -70,6 +100,12 @@ produce_work(wr_kreq *r)
             }
             if (pd->records.len <= 0) {
                 pr->error_code = WR_KERR_INVALID_RECORD;
+                continue;
+            }
+            int16_t terr = txn_check(b, q->transactional_id.s, td->name.s, pd->index, pd->records.p,
+                                     (size_t)pd->records.len);
+            if (terr != WR_KERR_NONE) {
+                pr->error_code = terr;
                 continue;
             }
             wr_log_append_result res = {0};
@@ -106,8 +142,6 @@ wr__kh_produce(wr_kreq *r)
         all_err = WR_KERR_UNSUPPORTED_VERSION; /* MessageSet v0/v1: as Kafka 4.0 */
     else if (q->acks != 0 && q->acks != 1 && q->acks != -1)
         all_err = WR_KERR_INVALID_REQUIRED_ACKS;
-    else if (q->transactional_id.s != NULL)
-        all_err = WR_KERR_UNSUPPORTED_VERSION; /* transactions are not served yet */
     bool any = false;
     for (int32_t i = 0; i < s->responses.n; i++) {
         wr_kp_produce_req_topic_produce_data *td = &q->topic_data.v[i];
@@ -133,6 +167,36 @@ wr__kh_produce(wr_kreq *r)
 }
 
 /* ---- Fetch ----------------------------------------------------------------------------- */
+
+/* The aborted transactions a read_committed reader of [from, LSO) must drop (Kafka lists those
+   whose marker is at or after the fetch offset and whose first offset is below the upper
+   bound of the read). */
+static void
+aborted_list(wr_kreq *r, wr_partition *p, int64_t from, wr_kp_fetch_resp_partition_data *pr)
+{
+    int64_t upto = pr->last_stable_offset;
+    wr_log_aborted_txn few[16];
+    size_t n = wr_log_aborted_txns(p, from, upto, few, 16);
+    if (n == 0)
+        return;
+    wr_log_aborted_txn *all = few;
+    if (n > 16) {
+        all = wr_arena_alloc(r->arena, n * sizeof *all);
+        if (all == NULL)
+            return;
+        n = wr_log_aborted_txns(p, from, upto, all, n);
+    }
+    int16_t v = r->hdr.api_version;
+    pr->aborted_transactions.v =
+        wr_kp_new_array(r->arena, &wr_kp_fetch_resp_aborted_transaction_desc, (int32_t)n, v);
+    if (pr->aborted_transactions.v == NULL)
+        return;
+    pr->aborted_transactions.n = (int32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        pr->aborted_transactions.v[i].producer_id = all[i].producer_id;
+        pr->aborted_transactions.v[i].first_offset = all[i].first_offset;
+    }
+}
 
 /* Reads every requested partition into r->data and builds the response. Returns the bytes. */
 static size_t
@@ -181,9 +245,13 @@ fetch_fill(wr_kreq *r)
                 pmax = budget;
             wr_log_read_result res = {0};
             int rc = WR_OK;
+            /* read_committed: nothing at or past the last stable offset */
+            int64_t lso = wr_log_stable_offset(p);
+            int64_t upto = q->isolation_level == 1 ? lso : INT64_MAX;
             if (pmax > 0 || total == 0) {
                 /* KIP-74: the first batch is served even when larger than the limits */
-                rc = wr_log_read(p, fp->fetch_offset, pmax > 0 ? pmax : 1, &r->data, &res, NULL);
+                rc = wr_log_read_upto(p, fp->fetch_offset, upto, pmax > 0 ? pmax : 1, &r->data,
+                                      &res, NULL);
             } else {
                 res.high_watermark = wr_log_end_offset(p);
                 res.log_start_offset = wr_log_start_offset(p);
@@ -192,12 +260,14 @@ fetch_fill(wr_kreq *r)
                 pr->error_code = wr__kerr_from_log(rc);
                 pr->high_watermark = wr_log_end_offset(p);
                 pr->log_start_offset = wr_log_start_offset(p);
-                pr->last_stable_offset = pr->high_watermark;
+                pr->last_stable_offset = lso;
                 continue;
             }
             pr->high_watermark = res.high_watermark;
-            pr->last_stable_offset = res.high_watermark;
+            pr->last_stable_offset = lso < res.high_watermark ? lso : res.high_watermark;
             pr->log_start_offset = res.log_start_offset;
+            if (q->isolation_level == 1 && res.bytes > 0)
+                aborted_list(r, p, fp->fetch_offset, pr);
             offs[2 * k + 1] = res.bytes;
             total += res.bytes;
             budget = budget > res.bytes ? budget - res.bytes : 0;
@@ -280,7 +350,8 @@ wr__kh_list_offsets(wr_kreq *r)
             if (pq->timestamp == -2) {
                 off = wr_log_start_offset(p);
             } else if (pq->timestamp == -1) {
-                off = wr_log_end_offset(p);
+                /* read_committed readers end at the last stable offset */
+                off = q->isolation_level == 1 ? wr_log_stable_offset(p) : wr_log_end_offset(p);
             } else if (pq->timestamp >= 0) {
                 int rc = wr_log_offset_for_time(p, pq->timestamp, &off, &ts, NULL);
                 if (rc != WR_OK) {

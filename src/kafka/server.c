@@ -662,6 +662,19 @@ wr_broker_opts_init(wr_broker_opts *o)
     };
 }
 
+/* The transaction coordinator's producer ids come from the idempotence table's allocator. */
+static int
+new_pid(void *arg, int64_t *pid, wr_err *err)
+{
+    return wr__kidem_new_pid(arg, pid, err);
+}
+
+wr_txn_coord *
+wr_broker_txn_coord(wr_broker *b)
+{
+    return b->txn;
+}
+
 int
 wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_err *err)
 {
@@ -700,6 +713,11 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     rc = wr__kgroups_create(b, &b->groups);
     if (rc != WR_OK)
         goto fail;
+    wr_txn_coord_opts topts = {
+        .max_timeout_ms = b->opts.max_txn_timeout_ms, .new_pid = new_pid, .new_pid_arg = b->idem};
+    rc = wr_txn_coord_open(db, &topts, &b->txn, err);
+    if (rc != WR_OK)
+        goto fail;
     /* A stable cluster id, kept in the meta store. */
     wr_buf cid = WR_BUF_INIT;
     if (wr_log_meta_get(db, "broker", "cluster_id", 10, &cid, NULL) == WR_OK && cid.len > 0 &&
@@ -726,6 +744,7 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
 fail:
     if (rc == WR_ENOMEM)
         wr_err_set(err, rc, "broker: out of memory");
+    wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
     free(b->listen_host);
@@ -779,6 +798,7 @@ wr_broker_destroy(wr_broker *b)
     wr_broker_stop(b);
     uv_loop_close(&b->loop);
     uv_sem_destroy(&b->ready);
+    wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
     free(b->listen_host);

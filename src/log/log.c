@@ -336,9 +336,9 @@ topic_forget(wr_logdb *db, const char *name, wr_err *err)
         return rc;
     MDB_val k = {strlen(name), (void *)name};
     mdb_del(txn, db->dbi_topics, &k, NULL);
-    MDB_dbi dbis[2] = {db->dbi_parts, db->dbi_index};
-    size_t plen = strlen(name) + 1; /* "name\0" prefixes both tables' keys */
-    for (int d = 0; d < 2 && rc == WR_OK; d++) {
+    MDB_dbi dbis[3] = {db->dbi_parts, db->dbi_index, db->dbi_txns};
+    size_t plen = strlen(name) + 1; /* "name\0" prefixes these tables' keys */
+    for (int d = 0; d < 3 && rc == WR_OK; d++) {
         MDB_cursor *cur;
         if ((rc = wr__lmdb_err(mdb_cursor_open(txn, dbis[d], &cur), err, "cursor")) != WR_OK)
             break;
@@ -807,6 +807,8 @@ wr_log_open(const char *dir, const wr_log_opts *opts, wr_logdb **out, wr_err *er
     if (mrc == 0)
         mrc = mdb_dbi_open(txn, "log.index", MDB_CREATE, &db->dbi_index);
     if (mrc == 0)
+        mrc = mdb_dbi_open(txn, "log.txns", MDB_CREATE, &db->dbi_txns);
+    if (mrc == 0)
         mrc = mdb_txn_commit(txn);
     else
         mdb_txn_abort(txn);
@@ -1041,6 +1043,45 @@ wr_log_meta_put(wr_logdb *db,
     int mrc = mdb_put(txn, dbi, &k, &v, 0);
     mrc = mrc ? (mdb_txn_abort(txn), mrc) : mdb_txn_commit(txn);
     return wr__lmdb_err(mrc, err, table);
+}
+
+/* Several puts and deletes, in several tables, in one durable LMDB transaction: all or none. */
+int
+wr_log_meta_write(wr_logdb *db, const wr_log_meta_op *ops, size_t n, wr_err *err)
+{
+    if (n == 0)
+        return WR_OK;
+    MDB_dbi *dbis = calloc(n, sizeof *dbis);
+    if (dbis == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = WR_OK;
+    for (size_t i = 0; i < n && rc == WR_OK; i++) {
+        rc = table_dbi(db, ops[i].table, &dbis[i], err);
+        if (rc == WR_OK && (ops[i].klen == 0 || ops[i].klen > 511))
+            rc = wr_err_set(err, WR_EINVAL, "metadata key of %zu bytes (1-511)", ops[i].klen);
+    }
+    MDB_txn *txn = NULL;
+    if (rc == WR_OK)
+        rc = wr__lmdb_err(mdb_txn_begin(db->env, NULL, 0, &txn), err, "begin");
+    if (rc != WR_OK) {
+        free(dbis);
+        return rc;
+    }
+    int mrc = 0;
+    for (size_t i = 0; i < n && mrc == 0; i++) {
+        MDB_val k = {ops[i].klen, (void *)ops[i].key};
+        if (ops[i].val != NULL) {
+            MDB_val v = {ops[i].vlen, (void *)ops[i].val};
+            mrc = mdb_put(txn, dbis[i], &k, &v, 0);
+        } else {
+            mrc = mdb_del(txn, dbis[i], &k, NULL);
+            if (mrc == MDB_NOTFOUND)
+                mrc = 0;
+        }
+    }
+    free(dbis);
+    mrc = mrc ? (mdb_txn_abort(txn), mrc) : mdb_txn_commit(txn);
+    return wr__lmdb_err(mrc, err, "metadata write");
 }
 
 int

@@ -142,6 +142,15 @@ int wr_log_read(wr_partition *p,
                 wr_log_read_result *res,
                 wr_err *err);
 
+/* wr_log_read that stops before offset upto (the last stable offset, for read_committed). */
+int wr_log_read_upto(wr_partition *p,
+                     int64_t offset,
+                     int64_t upto,
+                     size_t max_bytes,
+                     wr_buf *out,
+                     wr_log_read_result *res,
+                     wr_err *err);
+
 int64_t wr_log_start_offset(wr_partition *p);
 int64_t wr_log_end_offset(wr_partition *p);
 
@@ -161,6 +170,32 @@ void wr_log_watch(wr_logdb *db, void (*fn)(void *arg), void *arg);
 /* Deletes records below offset (DeleteRecords): whole segments below it are removed and the
    log start offset moves up. */
 int wr_log_delete_records(wr_partition *p, int64_t offset, wr_err *err);
+
+/* ---- transactions -------------------------------------------------------------------- */
+
+/* A partition keeps, from its own batches, the transactions open on it (a transactional data
+   batch opens its producer's, a COMMIT or ABORT control batch closes it) and the aborted ones
+   (src/log/txn.c). */
+
+/* The last stable offset: the first offset of the earliest open transaction, else the high
+   watermark. read_committed readers see only what lies below it. */
+int64_t wr_log_stable_offset(wr_partition *p);
+
+typedef struct wr_log_aborted_txn {
+    int64_t producer_id, first_offset;
+} wr_log_aborted_txn;
+
+/* The aborted transactions whose batches overlap [from, upto) (Fetch's AbortedTransactions),
+   in marker order, into out[0..cap); returns how many there are (more than cap: call again). */
+size_t wr_log_aborted_txns(
+    wr_partition *p, int64_t from, int64_t upto, wr_log_aborted_txn *out, size_t cap);
+
+/* The open transactions (producer id, first offset) into out[0..cap); returns their count. */
+size_t wr_log_open_txns(wr_partition *p, wr_log_aborted_txn *out, size_t cap);
+
+/* Makes the partition's transaction state durable as of now (the coordinator calls it after
+   writing markers), so that opening the log replays only what follows. */
+int wr_log_txn_checkpoint(wr_partition *p, wr_err *err);
 
 /* ---- maintenance ----------------------------------------------------------------------- */
 
@@ -182,6 +217,16 @@ int wr_log_meta_put(wr_logdb *db,
                     const void *val,
                     size_t vlen,
                     wr_err *err);
+/* One put (val != NULL) or delete (val == NULL; a missing key is fine) of wr_log_meta_write. */
+typedef struct wr_log_meta_op {
+    const char *table;
+    const void *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+} wr_log_meta_op;
+/* Applies ops[0..n) in one durable transaction: all of them or none. */
+int wr_log_meta_write(wr_logdb *db, const wr_log_meta_op *ops, size_t n, wr_err *err);
 int wr_log_meta_get(
     wr_logdb *db, const char *table, const void *key, size_t klen, wr_buf *out, wr_err *err);
 int wr_log_meta_del(wr_logdb *db, const char *table, const void *key, size_t klen, wr_err *err);

@@ -48,6 +48,22 @@ typedef struct wr__segment {
     atomic_int refs; /* the partition's reference + readers' */
 } wr__segment;
 
+/* A partition's transactions (txn.c): the open ones and the aborted ones still readable. */
+typedef struct wr__txn_open {
+    int64_t pid, first;
+} wr__txn_open;
+typedef struct wr__txn_aborted {
+    int64_t pid, first, last; /* last: the offset of the ABORT marker */
+} wr__txn_aborted;
+typedef struct wr__txn_state {
+    bool tracked;       /* the partition has a checkpoint row (it has seen transactions) */
+    int64_t scanned_to; /* the state covers the batches below this offset */
+    wr__txn_open *open;
+    size_t nopen, open_cap;
+    wr__txn_aborted *ab; /* in marker order */
+    size_t nab, ab_cap;
+} wr__txn_state;
+
 typedef struct wr__tcfg {
     int64_t segment_bytes, segment_ms, retention_ms, retention_bytes, max_message_bytes;
     int64_t index_interval;
@@ -74,7 +90,10 @@ struct wr_partition {
     bool dirty;          /* bytes written since the last fsync */
     uint64_t fail_gen;   /* bumped when unsynced appends are rolled back */
     bool deleted;
-    int64_t clean_upto; /* compaction: offsets below it are clean (in memory; 0 at open) */
+    int64_t clean_upto;     /* compaction: offsets below it are clean (in memory; 0 at open) */
+    wr__txn_state txn;      /* transactions as of everything written (txn.c) */
+    wr__txn_state txn_ckpt; /* as of the last checkpoint row */
+    bool txn_stale;         /* txn could not be kept up to date: LSO held at the log start */
 };
 
 typedef struct wr__topic {
@@ -96,7 +115,7 @@ struct wr_logdb {
     wr_props defaults; /* copy of opts.topic_defaults */
 
     MDB_env *env;
-    MDB_dbi dbi_topics, dbi_parts, dbi_index;
+    MDB_dbi dbi_topics, dbi_parts, dbi_index, dbi_txns;
     pthread_mutex_t tables_mu;
     wr__table *tables;
     size_t ntables;
@@ -141,6 +160,15 @@ int wr__idx_store(wr_partition *p, MDB_txn *txn, wr__segment *s, const wr__tail 
 /* compact.c: one cleaning pass over p's sealed segments (cleanup.policy=compact); no locks held
    by the caller, no LMDB transaction open in this thread. */
 int wr__part_compact(wr_partition *p, const wr__tcfg *cfg, int64_t now_ms, wr_err *err);
+
+/* txn.c (p->mu held unless said otherwise) */
+void wr__txn_observe(wr_partition *p, const uint8_t *batch, size_t len); /* a written batch */
+void wr__txn_read_ckpt(wr_partition *p, MDB_txn *txn); /* at open, p not shared yet */
+int wr__txn_recover(wr_partition *p, wr_err *err);     /* at open: checkpoint + replay */
+void wr__txn_rollback(wr_partition *p);                /* after unsynced appends were cut */
+int wr__txn_track(wr_partition *p, wr_err *err);       /* p->mu not held: before a first
+                                                          transactional append */
+void wr__txn_state_free(wr__txn_state *s);
 
 /* log.c */
 int wr__lmdb_err(int mrc, wr_err *err, const char *what);

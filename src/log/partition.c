@@ -589,6 +589,7 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
         if (s->persisted != s->t.size && (rc = wr__idx_store(p, txn, s, &s->t, err)) != WR_OK)
             goto fail;
     }
+    wr__txn_read_ckpt(p, txn);
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     if (mrc != 0) {
@@ -600,6 +601,13 @@ wr__part_open(wr_logdb *db, wr__topic *t, int32_t id, bool fresh, wr_partition *
     p->start_offset = start > p->segs[0]->base ? start : p->segs[0]->base;
     if (p->start_offset > p->visible_end)
         p->start_offset = p->visible_end;
+    {
+        wr_err terr = {0};
+        if (wr__txn_recover(p, &terr) != WR_OK) {
+            wr_log(WR_LOG_ERROR, TAG, "%s; read_committed readers of it wait", terr.msg);
+            p->txn_stale = true;
+        }
+    }
     free(bases);
     *out = p;
     return WR_OK;
@@ -611,6 +619,8 @@ fail:
         wr__seg_unref(p->segs[i]);
     free(p->segs);
     free(p->dir);
+    wr__txn_state_free(&p->txn);
+    wr__txn_state_free(&p->txn_ckpt);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cond);
     free(p);
@@ -639,6 +649,7 @@ rollback_locked(wr_partition *p, int cause)
     s->t = p->durable;
     p->dirty = false;
     p->fail_gen++;
+    wr__txn_rollback(p);
     pthread_cond_broadcast(&p->cond);
 }
 
@@ -726,6 +737,15 @@ wr_log_append(
                               cfg.max_message_bytes);
         off += size;
     }
+    for (size_t off = 0; off < len; off += wr_rbatch_size(data + off, len - off)) {
+        /* a first transaction here: checkpoint before it lands, so that a restart replays it */
+        if ((wr_be16_get(data + off + 21) & WR_RBATCH_TRANSACTIONAL)) {
+            int rc = wr__txn_track(p, err);
+            if (rc != WR_OK)
+                return rc;
+            break;
+        }
+    }
     uint8_t *copy = malloc(len);
     if (!copy || wr_fault_sim(WR_FAULT_ALLOC)) {
         free(copy);
@@ -788,6 +808,8 @@ wr_log_append(
         }
         off += size;
     }
+    for (size_t off = 0; off < len; off += wr_rbatch_size(copy + off, len - off))
+        wr__txn_observe(p, copy + off, wr_rbatch_size(copy + off, len - off));
     s->last_append_ms = now;
     p->dirty = true;
 
@@ -886,6 +908,18 @@ wr_log_read(wr_partition *p,
             wr_log_read_result *res,
             wr_err *err)
 {
+    return wr_log_read_upto(p, offset, INT64_MAX, max_bytes, out, res, err);
+}
+
+int
+wr_log_read_upto(wr_partition *p,
+                 int64_t offset,
+                 int64_t upto,
+                 size_t max_bytes,
+                 wr_buf *out,
+                 wr_log_read_result *res,
+                 wr_err *err)
+{
     pthread_mutex_lock(&p->mu);
     res->bytes = 0;
     res->high_watermark = p->visible_end;
@@ -901,7 +935,7 @@ wr_log_read(wr_partition *p,
                           "offset %" PRId64 " is outside the log [%" PRId64 ", %" PRId64 "]",
                           offset, lo, hi);
     }
-    int64_t vis = p->visible_end;
+    int64_t vis = p->visible_end < upto ? p->visible_end : upto;
     size_t si;
     seg_for(p, offset, &si);
     int rc = WR_OK;
@@ -1230,6 +1264,8 @@ wr__part_close(wr_partition *p)
         wr__seg_unref(p->segs[i]);
     free(p->segs);
     free(p->dir);
+    wr__txn_state_free(&p->txn);
+    wr__txn_state_free(&p->txn_ckpt);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cond);
     free(p);

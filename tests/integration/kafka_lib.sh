@@ -51,3 +51,13 @@ kafka_cleanup() {
     kafka_stop
     [ -n "${KAFKA_DIR:-}" ] && rm -rf "$KAFKA_DIR"
 }
+
+# Sets PY to a python3 with confluent_kafka (the Debian one carries python3-confluent-kafka;
+# another python3 may come first in PATH), or skips the test (exit 77).
+kafka_find_python() {
+    PY=
+    for cand in /usr/bin/python3 python3; do
+        if "$cand" -c 'import confluent_kafka' 2>/dev/null; then PY=$cand; break; fi
+    done
+    [ -n "$PY" ] || { echo "SKIP: no python3 with confluent_kafka"; exit 77; }
+}

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/base/crc32c.h"
+#include "src/base/varint.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
 
@@ -549,4 +551,126 @@ wr_log_meta_scan(wr_logdb *db,
     free(hits);
     pthread_mutex_unlock(&db->mu);
     return WR_OK;
+}
+
+/* ---- transactions: no read_committed model (the LSO is the end; nothing is aborted) ----- */
+
+int
+wr_log_meta_write(wr_logdb *db, const wr_log_meta_op *ops, size_t n, wr_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].val != NULL)
+            wr_log_meta_put(db, ops[i].table, ops[i].key, ops[i].klen, ops[i].val, ops[i].vlen,
+                            err);
+        else
+            wr_log_meta_del(db, ops[i].table, ops[i].key, ops[i].klen, err);
+    }
+    return WR_OK;
+}
+
+int
+wr_log_read_upto(wr_partition *p,
+                 int64_t offset,
+                 int64_t upto,
+                 size_t max_bytes,
+                 wr_buf *out,
+                 wr_log_read_result *res,
+                 wr_err *err)
+{
+    return wr_log_read(p, offset, max_bytes, out, res, err);
+}
+
+int64_t
+wr_log_stable_offset(wr_partition *p)
+{
+    return wr_log_end_offset(p);
+}
+
+size_t
+wr_log_aborted_txns(
+    wr_partition *p, int64_t from, int64_t upto, wr_log_aborted_txn *out, size_t cap)
+{
+    return 0;
+}
+
+int
+wr_log_txn_checkpoint(wr_partition *p, wr_err *err)
+{
+    return WR_OK;
+}
+
+/* A builder of uncompressed batches (the coordinator's markers). */
+void
+wr_rbatch_builder_init(wr_rbatch_builder *b, wr_compression compression)
+{
+    memset(b, 0, sizeof *b);
+    b->producer_id = -1;
+    b->producer_epoch = -1;
+    b->base_sequence = -1;
+    b->max_timestamp = -1;
+}
+
+void
+wr_rbatch_builder_add(wr_rbatch_builder *b,
+                      int64_t timestamp,
+                      const void *key,
+                      int32_t key_len,
+                      const void *value,
+                      int32_t value_len,
+                      const wr_rheader *headers,
+                      int32_t header_count)
+{
+    if (b->count == 0)
+        b->base_timestamp = timestamp;
+    if (timestamp > b->max_timestamp)
+        b->max_timestamp = timestamp;
+    uint8_t body[64 + 512], *q = body;
+    *q++ = 0; /* attributes */
+    q += wr_varint_encode(q, timestamp - b->base_timestamp);
+    q += wr_varint_encode(q, b->count);
+    q += wr_varint_encode(q, key ? key_len : -1);
+    if (key) {
+        memcpy(q, key, (size_t)key_len);
+        q += key_len;
+    }
+    q += wr_varint_encode(q, value ? value_len : -1);
+    if (value) {
+        memcpy(q, value, (size_t)value_len);
+        q += value_len;
+    }
+    q += wr_varint_encode(q, 0); /* headers */
+    uint8_t len[10];
+    wr_buf_append(&b->records, len, wr_varint_encode(len, q - body));
+    wr_buf_append(&b->records, body, (size_t)(q - body));
+    b->count++;
+}
+
+int
+wr_rbatch_builder_finish(wr_rbatch_builder *b, wr_buf *out, wr_err *err)
+{
+    uint8_t h[WR_RBATCH_HEADER_SIZE] = {0};
+    wr_be32_put(h + 8, (uint32_t)(WR_RBATCH_HEADER_SIZE - 12 + b->records.len));
+    h[16] = 2;
+    wr_be16_put(h + 21, (uint16_t)b->extra_attributes);
+    wr_be32_put(h + 23, (uint32_t)(b->count - 1));
+    wr_be64_put(h + 27, (uint64_t)b->base_timestamp);
+    wr_be64_put(h + 35, (uint64_t)b->max_timestamp);
+    wr_be64_put(h + 43, (uint64_t)b->producer_id);
+    wr_be16_put(h + 51, (uint16_t)b->producer_epoch);
+    wr_be32_put(h + 53, (uint32_t)b->base_sequence);
+    wr_be32_put(h + 57, (uint32_t)b->count);
+    uint32_t crc = wr_crc32c(0, h + 21, sizeof h - 21);
+    crc = wr_crc32c(crc, b->records.data, b->records.len);
+    wr_be32_put(h + 17, crc);
+    wr_buf_append(out, h, sizeof h);
+    wr_buf_append(out, b->records.data, b->records.len);
+    b->records.len = 0;
+    b->count = 0;
+    return WR_OK;
+}
+
+void
+wr_rbatch_builder_free(wr_rbatch_builder *b)
+{
+    wr_buf_free(&b->records);
 }

@@ -1,0 +1,968 @@
+/*
+ * txn.c - the transaction coordinator (see txn.h for the protocol and its guarantees).
+ *
+ * States of a transactional id, as Kafka's TransactionState:
+ *
+ *   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit | PrepareAbort
+ *   PrepareX --markers written--> CompleteX --AddPartitions/AddOffsets--> Ongoing ...
+ *
+ * InitProducerId from Empty/CompleteX bumps the epoch; from Ongoing it first aborts (with the
+ * bumped epoch, fencing the old producer). Prepare states last while markers are written, with
+ * the mutex released; anything else asked of that id meanwhile gets CONCURRENT_TRANSACTIONS,
+ * which clients retry.
+ *
+ * Ownership: the coordinator owns its table of ids; each entry owns its strings and arrays.
+ */
+#include "src/coord/txn.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "src/base/buf.h"
+#include "src/base/clock.h"
+#include "src/base/logging.h"
+#include "src/kafka/kerr.h"
+#include "src/log/rbatch.h"
+
+#define TAG        "txn"
+#define TABLE      "txn"
+#define BUCKETS    1024
+#define MAX_ID_LEN 256
+#define MAX_PARTS  10000 /* partitions in one transaction */
+#define MAX_OFFS   10000 /* pending offsets in one transaction */
+#define MAX_GROUPS 64    /* groups in one transaction */
+
+typedef enum tstate {
+    T_EMPTY,
+    T_ONGOING,
+    T_PREPARE_COMMIT,
+    T_PREPARE_ABORT,
+    T_COMPLETE_COMMIT,
+    T_COMPLETE_ABORT,
+} tstate;
+
+static const char *const state_names[] = {"Empty",        "Ongoing",        "PrepareCommit",
+                                          "PrepareAbort", "CompleteCommit", "CompleteAbort"};
+
+typedef struct tpart {
+    char *topic;
+    int32_t part;
+} tpart;
+
+typedef struct toff {
+    char *group, *topic, *meta; /* meta may be NULL */
+    int32_t part, leader_epoch;
+    int64_t offset;
+} toff;
+
+typedef struct txn {
+    struct txn *next; /* bucket chain by id */
+    char *id;
+    int64_t pid;
+    int16_t epoch;
+    int32_t timeout_ms;
+    tstate state;
+    bool bumped;      /* the last EndTxn moved the epoch on (a retry of it has epoch - 1) */
+    int64_t start_ms; /* wall clock when it became Ongoing */
+    tpart *parts;
+    int nparts;
+    char **groups;
+    int ngroups;
+    toff *offs;
+    int noffs;
+} txn;
+
+struct wr_txn_coord {
+    wr_logdb *db;
+    wr_txn_coord_opts opts;
+    pthread_mutex_t mu;
+    txn *buckets[BUCKETS];
+    pthread_t thread;
+    bool thread_started, stop;
+    pthread_cond_t cond;
+    void (*marker_hook)(void *arg, const char *topic, int32_t part);
+    void *marker_hook_arg;
+};
+
+static uint32_t
+hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static txn *
+find(wr_txn_coord *c, const char *id)
+{
+    for (txn *t = c->buckets[hash_str(id) % BUCKETS]; t != NULL; t = t->next)
+        if (strcmp(t->id, id) == 0)
+            return t;
+    return NULL;
+}
+
+static void
+clear_txn(txn *t)
+{
+    for (int i = 0; i < t->nparts; i++)
+        free(t->parts[i].topic);
+    for (int i = 0; i < t->ngroups; i++)
+        free(t->groups[i]);
+    for (int i = 0; i < t->noffs; i++) {
+        free(t->offs[i].group);
+        free(t->offs[i].topic);
+        free(t->offs[i].meta);
+    }
+    free(t->parts);
+    free(t->groups);
+    free(t->offs);
+    t->parts = NULL;
+    t->groups = NULL;
+    t->offs = NULL;
+    t->nparts = t->ngroups = t->noffs = 0;
+}
+
+static void
+free_txn(txn *t)
+{
+    if (t == NULL)
+        return;
+    clear_txn(t);
+    free(t->id);
+    free(t);
+}
+
+/* ---- the durable row ------------------------------------------------------------------- */
+
+static void
+put_str(wr_buf *b, const char *s)
+{
+    if (s == NULL) {
+        wr_buf_put_be32(b, UINT32_MAX);
+        return;
+    }
+    size_t n = strlen(s);
+    wr_buf_put_be32(b, (uint32_t)n);
+    wr_buf_append(b, s, n);
+}
+
+static void
+encode(const txn *t, wr_buf *b)
+{
+    wr_buf_put_u8(b, 1); /* version */
+    wr_buf_put_be64(b, (uint64_t)t->pid);
+    wr_buf_put_be16(b, (uint16_t)t->epoch);
+    wr_buf_put_be32(b, (uint32_t)t->timeout_ms);
+    wr_buf_put_u8(b, (uint8_t)t->state);
+    wr_buf_put_u8(b, t->bumped);
+    wr_buf_put_be64(b, (uint64_t)t->start_ms);
+    wr_buf_put_be32(b, (uint32_t)t->nparts);
+    for (int i = 0; i < t->nparts; i++) {
+        put_str(b, t->parts[i].topic);
+        wr_buf_put_be32(b, (uint32_t)t->parts[i].part);
+    }
+    wr_buf_put_be32(b, (uint32_t)t->ngroups);
+    for (int i = 0; i < t->ngroups; i++)
+        put_str(b, t->groups[i]);
+    wr_buf_put_be32(b, (uint32_t)t->noffs);
+    for (int i = 0; i < t->noffs; i++) {
+        const toff *o = &t->offs[i];
+        put_str(b, o->group);
+        put_str(b, o->topic);
+        wr_buf_put_be32(b, (uint32_t)o->part);
+        wr_buf_put_be64(b, (uint64_t)o->offset);
+        wr_buf_put_be32(b, (uint32_t)o->leader_epoch);
+        put_str(b, o->meta);
+    }
+}
+
+/* A string of the row (NULL for a null one; *ok false when malformed or out of memory). */
+static char *
+get_str(wr_rd *r, bool *ok)
+{
+    uint32_t n = wr_rd_be32(r);
+    if (n == UINT32_MAX || !*ok)
+        return NULL;
+    const uint8_t *p = wr_rd_take(r, n);
+    char *s = p ? strndup((const char *)p, n) : NULL;
+    if (s == NULL)
+        *ok = false;
+    return s;
+}
+
+static txn *
+decode(const char *id, const uint8_t *d, size_t n)
+{
+    wr_rd r = wr_rd_make(d, n);
+    txn *t = calloc(1, sizeof *t);
+    if (t == NULL || wr_rd_u8(&r) != 1)
+        goto bad;
+    t->id = strdup(id);
+    t->pid = (int64_t)wr_rd_be64(&r);
+    t->epoch = (int16_t)wr_rd_be16(&r);
+    t->timeout_ms = (int32_t)wr_rd_be32(&r);
+    uint8_t st = wr_rd_u8(&r);
+    t->bumped = wr_rd_u8(&r) != 0;
+    t->start_ms = (int64_t)wr_rd_be64(&r);
+    if (t->id == NULL || st > T_COMPLETE_ABORT)
+        goto bad;
+    t->state = (tstate)st;
+    bool ok = true;
+    uint32_t np = wr_rd_be32(&r);
+    if (np > MAX_PARTS || (np && (t->parts = calloc(np, sizeof *t->parts)) == NULL))
+        goto bad;
+    for (; t->nparts < (int)np && ok && r.err == 0; t->nparts++) {
+        t->parts[t->nparts].topic = get_str(&r, &ok);
+        t->parts[t->nparts].part = (int32_t)wr_rd_be32(&r);
+    }
+    uint32_t ng = wr_rd_be32(&r);
+    if (ng > MAX_GROUPS || (ng && (t->groups = calloc(ng, sizeof *t->groups)) == NULL))
+        goto bad;
+    for (; t->ngroups < (int)ng && ok && r.err == 0; t->ngroups++)
+        t->groups[t->ngroups] = get_str(&r, &ok);
+    uint32_t no = wr_rd_be32(&r);
+    if (no > MAX_OFFS || (no && (t->offs = calloc(no, sizeof *t->offs)) == NULL))
+        goto bad;
+    for (; t->noffs < (int)no && ok && r.err == 0; t->noffs++) {
+        toff *o = &t->offs[t->noffs];
+        o->group = get_str(&r, &ok);
+        o->topic = get_str(&r, &ok);
+        o->part = (int32_t)wr_rd_be32(&r);
+        o->offset = (int64_t)wr_rd_be64(&r);
+        o->leader_epoch = (int32_t)wr_rd_be32(&r);
+        o->meta = get_str(&r, &ok);
+    }
+    if (!ok || r.err != 0)
+        goto bad;
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].topic == NULL)
+            goto bad;
+    for (int i = 0; i < t->ngroups; i++)
+        if (t->groups[i] == NULL)
+            goto bad;
+    for (int i = 0; i < t->noffs; i++)
+        if (t->offs[i].group == NULL || t->offs[i].topic == NULL)
+            goto bad;
+    return t;
+bad:
+    free_txn(t);
+    return NULL;
+}
+
+/* Writes t's row, with extra operations (the offsets of a commit) in the same transaction. */
+static int16_t
+persist(wr_txn_coord *c, const txn *t, const wr_log_meta_op *extra, size_t nextra)
+{
+    wr_buf v = WR_BUF_INIT;
+    encode(t, &v);
+    wr_log_meta_op *ops = calloc(nextra + 1, sizeof *ops);
+    int rc = WR_ENOMEM;
+    wr_err err = {0};
+    if (ops != NULL && wr_buf_ok(&v)) {
+        if (nextra > 0)
+            memcpy(ops, extra, nextra * sizeof *ops);
+        ops[nextra] = (wr_log_meta_op){TABLE, t->id, strlen(t->id), v.data, v.len};
+        rc = wr_log_meta_write(c->db, ops, nextra + 1, &err);
+    }
+    free(ops);
+    wr_buf_free(&v);
+    if (rc != WR_OK) {
+        wr_log(WR_LOG_ERROR, TAG, "%s: cannot store the transaction state: %s", t->id,
+               rc == WR_ENOMEM ? "out of memory" : err.msg);
+        return WR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    return WR_KERR_NONE;
+}
+
+/* ---- markers --------------------------------------------------------------------------- */
+
+size_t
+wr_group_offset_key(uint8_t *k, size_t cap, const char *group, const char *topic, int32_t part)
+{
+    size_t gl = strlen(group), tl = topic ? strlen(topic) : 0;
+    if (gl + tl + 6 > cap)
+        return 0;
+    memcpy(k, group, gl);
+    k[gl] = 0;
+    if (topic == NULL)
+        return gl + 1; /* prefix of the whole group */
+    memcpy(k + gl + 1, topic, tl);
+    k[gl + 1 + tl] = 0;
+    wr_be32_put(k + gl + tl + 2, (uint32_t)part);
+    return gl + tl + 6;
+}
+
+/* Appends a COMMIT or ABORT marker for (pid, epoch) to one partition and checkpoints the
+   partition's transaction state. */
+static int
+write_marker(wr_txn_coord *c, const tpart *tp, int64_t pid, int16_t epoch, bool commit, wr_err *err)
+{
+    if (c->marker_hook)
+        c->marker_hook(c->marker_hook_arg, tp->topic, tp->part);
+    wr_partition *p = NULL;
+    if (wr_log_partition(c->db, tp->topic, tp->part, &p) != WR_OK) {
+        /* the topic was deleted: nothing left to mark */
+        wr_log(WR_LOG_WARN, TAG, "no partition %s-%d for a transaction marker", tp->topic,
+               tp->part);
+        return WR_OK;
+    }
+    uint8_t key[4], val[6];
+    wr_be16_put(key, 0);                  /* version */
+    wr_be16_put(key + 2, commit ? 1 : 0); /* ControlRecordType: 0 ABORT, 1 COMMIT */
+    wr_be16_put(val, 0);                  /* version */
+    wr_be32_put(val + 2, 0);              /* coordinator epoch: one coordinator */
+    wr_rbatch_builder bb;
+    wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
+    bb.producer_id = pid;
+    bb.producer_epoch = epoch;
+    bb.base_sequence = -1;
+    bb.extra_attributes = WR_RBATCH_TRANSACTIONAL | WR_RBATCH_CONTROL;
+    wr_rbatch_builder_add(&bb, wr_clock_wall_ms(), key, 4, val, 6, NULL, 0);
+    wr_buf batch = WR_BUF_INIT;
+    int rc = wr_rbatch_builder_finish(&bb, &batch, err);
+    wr_rbatch_builder_free(&bb);
+    wr_log_append_result res;
+    if (rc == WR_OK)
+        rc = wr_log_append(p, batch.data, batch.len, &res, err);
+    wr_buf_free(&batch);
+    if (rc == WR_OK)
+        rc = wr_log_txn_checkpoint(p, err);
+    return rc;
+}
+
+/* Finishes a transaction in a Prepare state: writes its markers (mutex released), applies its
+   offsets on commit and records the Complete state. c->mu held on entry and on return. */
+static int16_t
+complete(wr_txn_coord *c, txn *t)
+{
+    bool commit = t->state == T_PREPARE_COMMIT;
+    int64_t pid = t->pid;
+    int16_t epoch = t->epoch;
+    int n = t->nparts;
+    tpart *parts = t->parts; /* stable: nothing changes t while it is in a Prepare state */
+    pthread_mutex_unlock(&c->mu);
+    int rc = WR_OK;
+    wr_err err = {0};
+    for (int i = 0; i < n && rc == WR_OK; i++)
+        rc = write_marker(c, &parts[i], pid, epoch, commit, &err);
+    pthread_mutex_lock(&c->mu);
+    if (rc != WR_OK) {
+        /* stays in its Prepare state: the next start (or EndTxn retry) writes the markers */
+        wr_log(WR_LOG_ERROR, TAG, "%s: writing %s markers: %s", t->id, commit ? "COMMIT" : "ABORT",
+               err.msg);
+        return WR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    /* the offsets of a commit reach the group's table in the same LMDB transaction as the
+       Complete state */
+    wr_log_meta_op *ops = NULL;
+    uint8_t(*keys)[600] = NULL;
+    wr_buf *vals = NULL;
+    int nops = 0;
+    if (commit && t->noffs > 0) {
+        ops = calloc((size_t)t->noffs, sizeof *ops);
+        keys = calloc((size_t)t->noffs, sizeof *keys);
+        vals = calloc((size_t)t->noffs, sizeof *vals);
+        if (ops == NULL || keys == NULL || vals == NULL) {
+            free(ops);
+            free(keys);
+            free(vals);
+            return WR_KERR_KAFKA_STORAGE_ERROR;
+        }
+        for (int i = 0; i < t->noffs; i++) {
+            const toff *o = &t->offs[i];
+            size_t kl = wr_group_offset_key(keys[i], sizeof keys[i], o->group, o->topic, o->part);
+            if (kl == 0)
+                continue;
+            wr_buf_put_be64(&vals[i], (uint64_t)o->offset);
+            wr_buf_put_be32(&vals[i], (uint32_t)o->leader_epoch);
+            if (o->meta)
+                wr_buf_append(&vals[i], o->meta, strlen(o->meta));
+            ops[nops++] =
+                (wr_log_meta_op){WR_GROUP_OFFSETS_TABLE, keys[i], kl, vals[i].data, vals[i].len};
+        }
+    }
+    tstate before = t->state;
+    t->state = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
+    txn saved = *t;
+    /* the partitions, groups and offsets are done with: the row keeps the outcome only */
+    t->nparts = t->ngroups = t->noffs = 0;
+    int16_t kerr = persist(c, t, ops, (size_t)nops);
+    t->nparts = saved.nparts;
+    t->ngroups = saved.ngroups;
+    t->noffs = saved.noffs;
+    for (int i = 0; vals != NULL && i < t->noffs; i++)
+        wr_buf_free(&vals[i]);
+    free(ops);
+    free(keys);
+    free(vals);
+    if (kerr != WR_KERR_NONE) {
+        t->state = before;
+        return kerr;
+    }
+    clear_txn(t);
+    wr_log(WR_LOG_DEBUG, TAG, "%s: %s (producer %" PRId64 ", epoch %d)", t->id,
+           state_names[t->state], t->pid, t->epoch);
+    return WR_KERR_NONE;
+}
+
+/* Moves an Ongoing transaction to PrepareCommit/PrepareAbort (durably) and completes it. With
+   bump, the epoch moves on first and the markers carry the new one. c->mu held. */
+static int16_t
+end_locked(wr_txn_coord *c, txn *t, bool commit, bool bump)
+{
+    tstate before = t->state;
+    int16_t epoch = t->epoch;
+    bool bumped = t->bumped;
+    t->state = commit ? T_PREPARE_COMMIT : T_PREPARE_ABORT;
+    if (bump) {
+        t->epoch++;
+        t->bumped = true;
+    } else {
+        t->bumped = false;
+    }
+    int16_t kerr = persist(c, t, NULL, 0);
+    if (kerr != WR_KERR_NONE) {
+        t->state = before;
+        t->epoch = epoch;
+        t->bumped = bumped;
+        return kerr;
+    }
+    return complete(c, t);
+}
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+/* The checks every request about an existing transaction makes. */
+static int16_t
+check_producer(const txn *t, int64_t pid, int16_t epoch)
+{
+    if (t == NULL || t->pid != pid)
+        return WR_KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (epoch != t->epoch)
+        return WR_KERR_PRODUCER_FENCED;
+    if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT)
+        return WR_KERR_CONCURRENT_TRANSACTIONS;
+    return WR_KERR_NONE;
+}
+
+static bool
+valid_id(const char *id)
+{
+    return id != NULL && *id != 0 && strlen(id) <= MAX_ID_LEN;
+}
+
+/* Makes t Ongoing (from Empty or Complete), starting its timeout. */
+static void
+begin(txn *t)
+{
+    if (t->state != T_ONGOING) {
+        clear_txn(t);
+        t->state = T_ONGOING;
+        t->start_ms = wr_clock_wall_ms();
+    }
+}
+
+int16_t
+wr_txn_init_producer(wr_txn_coord *c,
+                     const char *txn_id,
+                     int32_t timeout_ms,
+                     int64_t cur_pid,
+                     int16_t cur_epoch,
+                     int64_t *pid,
+                     int16_t *epoch)
+{
+    *pid = -1;
+    *epoch = -1;
+    if (!valid_id(txn_id))
+        return WR_KERR_INVALID_REQUEST;
+    if (timeout_ms <= 0 || timeout_ms > c->opts.max_timeout_ms)
+        return WR_KERR_INVALID_TRANSACTION_TIMEOUT;
+    pthread_mutex_lock(&c->mu);
+    int16_t kerr = WR_KERR_NONE;
+    txn *t = find(c, txn_id);
+    if (t == NULL) {
+        if (cur_pid >= 0) {
+            kerr = WR_KERR_INVALID_PRODUCER_ID_MAPPING;
+            goto out;
+        }
+        wr_err err = {0};
+        int64_t np = -1;
+        t = calloc(1, sizeof *t);
+        if (t == NULL || (t->id = strdup(txn_id)) == NULL ||
+            c->opts.new_pid(c->opts.new_pid_arg, &np, &err) != WR_OK) {
+            free_txn(t);
+            wr_log(WR_LOG_ERROR, TAG, "cannot allocate a producer id: %s", err.msg);
+            kerr = WR_KERR_UNKNOWN_SERVER_ERROR;
+            goto out;
+        }
+        t->pid = np;
+        t->epoch = 0;
+        t->timeout_ms = timeout_ms;
+        t->state = T_EMPTY;
+        if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE) {
+            free_txn(t);
+            goto out;
+        }
+        uint32_t h = hash_str(txn_id) % BUCKETS;
+        t->next = c->buckets[h];
+        c->buckets[h] = t;
+        *pid = t->pid;
+        *epoch = t->epoch;
+        goto out;
+    }
+    if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT) {
+        kerr = WR_KERR_CONCURRENT_TRANSACTIONS;
+        goto out;
+    }
+    /* KIP-360: a producer that says who it is must be the current one (or, after a bumping
+       EndTxn it may not have seen, the one just before) */
+    if (cur_pid >= 0 && (cur_pid != t->pid ||
+                         (cur_epoch != t->epoch && !(t->bumped && cur_epoch == t->epoch - 1)))) {
+        kerr = WR_KERR_PRODUCER_FENCED;
+        goto out;
+    }
+    if (t->state == T_ONGOING) {
+        /* the previous producer left a transaction open: abort it, fencing that producer */
+        wr_log(WR_LOG_INFO, TAG, "%s: a new producer aborts the open transaction", t->id);
+        if ((kerr = end_locked(c, t, false, true)) != WR_KERR_NONE)
+            goto out;
+    }
+    int64_t old_pid = t->pid;
+    int16_t old_epoch = t->epoch;
+    if (t->epoch >= INT16_MAX - 2) {
+        /* the epoch is used up: a new producer id, as Kafka does */
+        wr_err err = {0};
+        int64_t np = -1;
+        if (c->opts.new_pid(c->opts.new_pid_arg, &np, &err) != WR_OK) {
+            kerr = WR_KERR_UNKNOWN_SERVER_ERROR;
+            goto out;
+        }
+        t->pid = np;
+        t->epoch = 0;
+    } else {
+        t->epoch++;
+    }
+    t->timeout_ms = timeout_ms;
+    t->bumped = false;
+    t->state = T_EMPTY;
+    if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE) {
+        t->pid = old_pid;
+        t->epoch = old_epoch;
+        goto out;
+    }
+    *pid = t->pid;
+    *epoch = t->epoch;
+out:
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
+}
+
+int16_t
+wr_txn_add_partitions(
+    wr_txn_coord *c, const char *txn_id, int64_t pid, int16_t epoch, wr_txn_partition *parts, int n)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr = check_producer(t, pid, epoch);
+    int bad = -1;
+    if (kerr == WR_KERR_NONE) {
+        for (int i = 0; i < n; i++) {
+            if (parts[i].topic == NULL || parts[i].partition < 0 ||
+                wr_log_topic_partitions(c->db, parts[i].topic) <= parts[i].partition) {
+                bad = i;
+                kerr = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                break;
+            }
+        }
+    }
+    if (kerr == WR_KERR_NONE) {
+        begin(t);
+        int had = t->nparts;
+        for (int i = 0; i < n && kerr == WR_KERR_NONE; i++) {
+            bool known = false;
+            for (int k = 0; k < t->nparts && !known; k++)
+                known = t->parts[k].part == parts[i].partition &&
+                        strcmp(t->parts[k].topic, parts[i].topic) == 0;
+            if (known)
+                continue;
+            tpart *np = t->nparts < MAX_PARTS
+                            ? realloc(t->parts, (size_t)(t->nparts + 1) * sizeof *np)
+                            : NULL;
+            char *topic = np ? strdup(parts[i].topic) : NULL;
+            if (topic == NULL) {
+                if (np)
+                    t->parts = np;
+                kerr =
+                    t->nparts < MAX_PARTS ? WR_KERR_UNKNOWN_SERVER_ERROR : WR_KERR_INVALID_REQUEST;
+                break;
+            }
+            t->parts = np;
+            t->parts[t->nparts++] = (tpart){topic, parts[i].partition};
+        }
+        if (kerr == WR_KERR_NONE && (t->nparts != had || had == 0))
+            kerr = persist(c, t, NULL, 0);
+        if (kerr != WR_KERR_NONE) {
+            while (t->nparts > had)
+                free(t->parts[--t->nparts].topic);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < n; i++)
+        parts[i].error = bad < 0 || i == bad ? kerr : WR_KERR_OPERATION_NOT_ATTEMPTED;
+    return kerr;
+}
+
+int16_t
+wr_txn_add_offsets(
+    wr_txn_coord *c, const char *txn_id, int64_t pid, int16_t epoch, const char *group)
+{
+    if (group == NULL || *group == 0)
+        return WR_KERR_INVALID_GROUP_ID;
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr = check_producer(t, pid, epoch);
+    if (kerr == WR_KERR_NONE) {
+        begin(t);
+        bool known = false;
+        for (int i = 0; i < t->ngroups && !known; i++)
+            known = strcmp(t->groups[i], group) == 0;
+        if (!known) {
+            char **ng = t->ngroups < MAX_GROUPS
+                            ? realloc(t->groups, (size_t)(t->ngroups + 1) * sizeof *ng)
+                            : NULL;
+            char *g = ng ? strdup(group) : NULL;
+            if (ng)
+                t->groups = ng;
+            if (g == NULL) {
+                kerr = t->ngroups < MAX_GROUPS ? WR_KERR_UNKNOWN_SERVER_ERROR
+                                               : WR_KERR_INVALID_REQUEST;
+            } else {
+                t->groups[t->ngroups++] = g;
+                if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE)
+                    free(t->groups[--t->ngroups]);
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
+}
+
+int16_t
+wr_txn_offset_commit(wr_txn_coord *c,
+                     const char *txn_id,
+                     int64_t pid,
+                     int16_t epoch,
+                     const char *group,
+                     wr_txn_offset *offs,
+                     int n)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr = check_producer(t, pid, epoch);
+    if (kerr == WR_KERR_NONE) {
+        bool added = false;
+        for (int i = 0; t->state == T_ONGOING && i < t->ngroups && !added; i++)
+            added = strcmp(t->groups[i], group) == 0;
+        if (!added)
+            kerr = WR_KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first */
+    }
+    int had = t ? t->noffs : 0;
+
+    for (int i = 0; i < n && kerr == WR_KERR_NONE; i++) {
+        toff *o = NULL;
+        for (int k = 0; k < t->noffs && o == NULL; k++)
+            if (t->offs[k].part == offs[i].partition && !strcmp(t->offs[k].group, group) &&
+                !strcmp(t->offs[k].topic, offs[i].topic))
+                o = &t->offs[k];
+        if (o == NULL) {
+            toff *no =
+                t->noffs < MAX_OFFS ? realloc(t->offs, (size_t)(t->noffs + 1) * sizeof *no) : NULL;
+            if (no == NULL) {
+                kerr = WR_KERR_INVALID_REQUEST;
+                break;
+            }
+            t->offs = no;
+            o = &t->offs[t->noffs++];
+            *o = (toff){strdup(group), strdup(offs[i].topic), NULL, offs[i].partition, -1, -1};
+            if (o->group == NULL || o->topic == NULL) {
+                kerr = WR_KERR_UNKNOWN_SERVER_ERROR;
+                break;
+            }
+        }
+        free(o->meta);
+        o->meta = offs[i].metadata ? strdup(offs[i].metadata) : NULL;
+        o->offset = offs[i].offset;
+        o->leader_epoch = offs[i].leader_epoch;
+    }
+
+    if (kerr == WR_KERR_NONE)
+        kerr = persist(c, t, NULL, 0);
+    if (kerr != WR_KERR_NONE && t != NULL && t->noffs > had) {
+        /* new entries go; replaced values stay in memory only until the next write, which
+           the client's retry makes anyway */
+        while (t->noffs > had) {
+            toff *o = &t->offs[--t->noffs];
+            free(o->group);
+            free(o->topic);
+            free(o->meta);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < n; i++)
+        offs[i].error = kerr;
+    return kerr;
+}
+
+int16_t
+wr_txn_end(wr_txn_coord *c,
+           const char *txn_id,
+           int64_t pid,
+           int16_t epoch,
+           bool commit,
+           bool bump,
+           int64_t *new_pid,
+           int16_t *new_epoch)
+{
+    *new_pid = pid;
+    *new_epoch = epoch;
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr;
+    tstate done = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
+    if (t != NULL && t->pid == pid && t->bumped && epoch == t->epoch - 1 &&
+        (t->state == T_COMPLETE_COMMIT || t->state == T_COMPLETE_ABORT)) {
+        /* a retry of the EndTxn that moved the epoch on: the same outcome is success, and the
+           client learns the epoch; any other use of the old epoch is fenced */
+        kerr = t->state == done && bump ? WR_KERR_NONE : WR_KERR_PRODUCER_FENCED;
+        if (kerr == WR_KERR_NONE)
+            *new_epoch = t->epoch;
+        goto out;
+    }
+    if ((kerr = check_producer(t, pid, epoch)) != WR_KERR_NONE)
+        goto out;
+    switch (t->state) {
+    case T_ONGOING:
+        kerr = end_locked(c, t, commit, bump);
+        if (kerr == WR_KERR_NONE) {
+            *new_pid = t->pid;
+            *new_epoch = t->epoch;
+        }
+        break;
+    case T_COMPLETE_COMMIT:
+    case T_COMPLETE_ABORT:
+        /* a retried EndTxn of a client that keeps its epoch (Kafka's transaction version 1);
+           one asking for the other outcome, or a bumping client, is wrong */
+        kerr = t->state == done && !bump && !t->bumped ? WR_KERR_NONE : WR_KERR_INVALID_TXN_STATE;
+        break;
+    default:
+        kerr = WR_KERR_INVALID_TXN_STATE; /* Empty: nothing was added */
+        break;
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
+}
+
+int16_t
+wr_txn_verify_produce(wr_txn_coord *c,
+                      const char *txn_id,
+                      int64_t pid,
+                      int16_t epoch,
+                      const char *topic,
+                      int32_t partition)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr = WR_KERR_NONE;
+    if (t == NULL || t->pid != pid)
+        kerr = WR_KERR_INVALID_PRODUCER_ID_MAPPING;
+    else if (epoch != t->epoch)
+        kerr = WR_KERR_INVALID_PRODUCER_EPOCH;
+    else if (t->state != T_ONGOING)
+        kerr = WR_KERR_INVALID_TXN_STATE;
+    else {
+        kerr = WR_KERR_INVALID_TXN_STATE; /* a partition not added to the transaction */
+        for (int i = 0; i < t->nparts; i++)
+            if (t->parts[i].part == partition && strcmp(t->parts[i].topic, topic) == 0) {
+                kerr = WR_KERR_NONE;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
+}
+
+bool
+wr_txn_offset_pending(wr_txn_coord *c, const char *group, const char *topic, int32_t part)
+{
+    bool pending = false;
+    pthread_mutex_lock(&c->mu);
+    for (int b = 0; b < BUCKETS && !pending; b++)
+        for (txn *t = c->buckets[b]; t != NULL && !pending; t = t->next)
+            for (int i = 0; i < t->noffs && !pending; i++)
+                pending = t->offs[i].part == part && !strcmp(t->offs[i].group, group) &&
+                          !strcmp(t->offs[i].topic, topic);
+    pthread_mutex_unlock(&c->mu);
+    return pending;
+}
+
+int
+wr_txn_expire(wr_txn_coord *c, int64_t now_ms)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    for (int b = 0; b < BUCKETS; b++) {
+        for (txn *t = c->buckets[b]; t != NULL; t = t->next) {
+            if (t->state != T_ONGOING || now_ms - t->start_ms <= t->timeout_ms)
+                continue;
+            wr_log(WR_LOG_INFO, TAG,
+                   "%s: transaction open for %" PRId64 " ms (timeout %d ms): aborting it", t->id,
+                   now_ms - t->start_ms, t->timeout_ms);
+            /* the epoch moves on: the producer that let it time out is fenced (Kafka) */
+            if (end_locked(c, t, false, true) == WR_KERR_NONE)
+                n++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void
+wr_txn_coord_set_marker_hook(wr_txn_coord *c,
+                             void (*fn)(void *arg, const char *topic, int32_t part),
+                             void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->marker_hook = fn;
+    c->marker_hook_arg = arg;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+static void *
+expire_thread(void *arg)
+{
+    wr_txn_coord *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (c->opts.check_interval_ms % 1000) * 1000000;
+        ts.tv_sec += c->opts.check_interval_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+        if (c->stop)
+            break;
+        pthread_mutex_unlock(&c->mu);
+        wr_txn_expire(c, wr_clock_wall_ms());
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+typedef struct load_ctx {
+    wr_txn_coord *c;
+    int bad;
+} load_ctx;
+
+static int
+load_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    load_ctx *lc = arg;
+    char id[MAX_ID_LEN + 1];
+    if (klen > MAX_ID_LEN) {
+        lc->bad++;
+        return 0;
+    }
+    memcpy(id, key, klen);
+    id[klen] = 0;
+    txn *t = decode(id, val, vlen);
+    if (t == NULL) {
+        wr_log(WR_LOG_ERROR, TAG, "%s: unreadable transaction state; the id starts afresh", id);
+        lc->bad++;
+        return 0;
+    }
+    uint32_t h = hash_str(id) % BUCKETS;
+    t->next = lc->c->buckets[h];
+    lc->c->buckets[h] = t;
+    return 0;
+}
+
+int
+wr_txn_coord_open(wr_logdb *db, const wr_txn_coord_opts *opts, wr_txn_coord **out, wr_err *err)
+{
+    wr_txn_coord *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    c->db = db;
+    c->opts = *opts;
+    if (c->opts.max_timeout_ms <= 0)
+        c->opts.max_timeout_ms = 900000;
+    if (c->opts.check_interval_ms <= 0)
+        c->opts.check_interval_ms = 1000;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    load_ctx lc = {c, 0};
+    int rc = wr_log_meta_scan(db, TABLE, NULL, 0, load_cb, &lc, err);
+    if (rc != WR_OK) {
+        wr_txn_coord_close(c);
+        return rc;
+    }
+    /* transactions caught between their Prepare state and Complete: finish them */
+    pthread_mutex_lock(&c->mu);
+    int finished = 0, failed = 0;
+    for (int b = 0; b < BUCKETS; b++)
+        for (txn *t = c->buckets[b]; t != NULL; t = t->next)
+            if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT) {
+                wr_log(WR_LOG_INFO, TAG, "%s: finishing %s after a restart", t->id,
+                       state_names[t->state]);
+                if (complete(c, t) == WR_KERR_NONE)
+                    finished++;
+                else
+                    failed++;
+            }
+    pthread_mutex_unlock(&c->mu);
+    if (failed > 0) {
+        wr_txn_coord_close(c);
+        return wr_err_set(err, WR_EIO, "%d interrupted transactions could not be finished", failed);
+    }
+    if (finished > 0)
+        wr_log(WR_LOG_INFO, TAG, "%d interrupted transactions finished", finished);
+    if (pthread_create(&c->thread, NULL, expire_thread, c) != 0) {
+        wr_txn_coord_close(c);
+        return wr_err_set(err, WR_ENOMEM, "cannot start the transaction timeout thread");
+    }
+    c->thread_started = true;
+    *out = c;
+    return WR_OK;
+}
+
+void
+wr_txn_coord_close(wr_txn_coord *c)
+{
+    if (c == NULL)
+        return;
+    if (c->thread_started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    for (int b = 0; b < BUCKETS; b++) {
+        while (c->buckets[b] != NULL) {
+            txn *t = c->buckets[b];
+            c->buckets[b] = t->next;
+            free_txn(t);
+        }
+    }
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cond);
+    free(c);
+}
