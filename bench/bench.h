@@ -9,6 +9,7 @@
 #define WR_BENCH_BENCH_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -98,6 +99,39 @@ bench_engine(wr_logdb *db, wr_state *state, wr_fn_registry **fns, wr_session **s
 /* Makes record i into buf (its length returned), its 8-byte key and its timestamp. */
 typedef int (*bench_make_fn)(char *buf, size_t cap, long i, int64_t *key, int64_t *ts);
 
+/* Appends what bb holds (if anything) to p, through batch, a scratch buffer. */
+static inline void
+bench_flush(wr_partition *p, wr_rbatch_builder *bb, wr_buf *batch)
+{
+    wr_err err = {0};
+    if (bb->count == 0)
+        return;
+    wr_buf_reset(batch);
+    wr_log_append_result res;
+    if (wr_rbatch_builder_finish(bb, batch, &err) != WR_OK ||
+        wr_log_append(p, batch->data, batch->len, &res, &err) != WR_OK)
+        bench_die("append", &err);
+}
+
+/* Adds a record keyed by the 8-byte big-endian k to bb, and appends bb to p once it holds 500
+   records or when last is set. */
+static inline void
+bench_add(wr_partition *p,
+          wr_rbatch_builder *bb,
+          wr_buf *batch,
+          int64_t k,
+          int64_t ts,
+          const char *value,
+          int len,
+          bool last)
+{
+    uint8_t key[8];
+    wr_be64_put(key, (uint64_t)k);
+    wr_rbatch_builder_add(bb, ts, key, 8, value, len, NULL, 0);
+    if (bb->count == 500 || last)
+        bench_flush(p, bb, batch);
+}
+
 /* Appends n records made by make to a new one-partition topic, in zstd batches of 500. */
 static inline void
 bench_load(wr_logdb *db, const char *topic, long n, bench_make_fn make)
@@ -114,16 +148,7 @@ bench_load(wr_logdb *db, const char *topic, long n, bench_make_fn make)
     for (long i = 0; i < n; i++) {
         int64_t ts, k;
         int len = make(value, sizeof value, i, &k, &ts);
-        uint8_t key[8];
-        wr_be64_put(key, (uint64_t)k);
-        wr_rbatch_builder_add(&bb, ts, key, 8, value, len, NULL, 0);
-        if (bb.count == 500 || i == n - 1) {
-            wr_buf_reset(&batch);
-            wr_log_append_result res;
-            if (wr_rbatch_builder_finish(&bb, &batch, &err) != WR_OK ||
-                wr_log_append(p, batch.data, batch.len, &res, &err) != WR_OK)
-                bench_die("append", &err);
-        }
+        bench_add(p, &bb, &batch, k, ts, value, len, i == n - 1);
     }
     wr_rbatch_builder_free(&bb);
     wr_buf_free(&batch);
