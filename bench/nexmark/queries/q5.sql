@@ -1,0 +1,23 @@
+-- q5, hot items: the auctions with the most bids in each 10-second window sliding by 2 seconds.
+-- The count per auction and window is final once the window closes (EMIT FINAL); the windows'
+-- rows, stamped with their window's start, go through a 2-second tumbling EMIT FINAL maximum
+-- (one window start per tumbling window), and each count meets its window's maximum in a
+-- stream-stream join on the window start. Windows close when event time passes their end, so
+-- the last windows of a finite input never come out (Flink's do, at the end of input).
+CREATE TABLE Q5_COUNTS AS SELECT AUCTION, COUNT(*) AS NUM, WINDOWSTART AS WSTART FROM BID
+  WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 2 SECONDS, GRACE PERIOD 0 SECONDS)
+  GROUP BY AUCTION EMIT FINAL;
+CREATE STREAM Q5_COUNTS_W (AUCTION BIGINT KEY, NUM BIGINT, WSTART BIGINT)
+  WITH (KAFKA_TOPIC='Q5_COUNTS', VALUE_FORMAT='JSON', WINDOW_TYPE='HOPPING',
+        WINDOW_SIZE='10 SECONDS');
+CREATE STREAM Q5_COUNTS_S WITH (TIMESTAMP='WSTART') AS SELECT AUCTION, NUM, WSTART
+  FROM Q5_COUNTS_W PARTITION BY AUCTION;
+CREATE TABLE Q5_MAX AS SELECT WSTART, MAX(NUM) AS MAXN FROM Q5_COUNTS_S
+  WINDOW TUMBLING (SIZE 2 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY WSTART EMIT FINAL;
+CREATE STREAM Q5_MAX_W (WSTART BIGINT KEY, MAXN BIGINT)
+  WITH (KAFKA_TOPIC='Q5_MAX', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING',
+        WINDOW_SIZE='2 SECONDS');
+CREATE STREAM Q5_MAX_S AS SELECT WSTART, MAXN FROM Q5_MAX_W PARTITION BY WSTART;
+CREATE STREAM Q5 AS SELECT C.AUCTION AS AUCTION, C.NUM AS NUM, C.WSTART AS STARTTIME
+  FROM Q5_COUNTS_S C JOIN Q5_MAX_S M WITHIN 1 SECOND ON C.WSTART = M.WSTART
+  WHERE C.NUM >= M.MAXN;
