@@ -10,7 +10,8 @@
  * --seed     xor'd into every event's seed (default 0: the reference's events)
  * --base-time event time of the first event, ms since the epoch (default: now, as the
  *            reference; give it to make two runs write the same events)
- * --side-input also write ROWS rows {"key":k,"value":"side-k"} keyed k to side_input (q13)
+ * --side-input also write ROWS rows {"key":k,"value":"side-k"} keyed k to side_input (q13), 1 ms
+ *            before the first event
  * --stdout   (default) one JSON line per record: {"topic","key","timestamp","value":{...}}
  * --log      append to the embedded log in DIR (not while a server holds it)
  * --bootstrap produce over the Kafka protocol (librdkafka, murmur2_random partitioner, record
@@ -57,7 +58,7 @@ to_stdout(const nx_config *c, long n, long side_rows)
     for (long k = 0; k < side_rows; k++) {
         nx_side_json(k, value, sizeof value);
         printf("{\"topic\":\"side_input\",\"key\":%ld,\"timestamp\":%lld,\"value\":%s}\n", k,
-               (long long)c->base_time, value);
+               (long long)c->base_time - 1, value);
     }
 }
 
@@ -127,7 +128,7 @@ to_kafka(const char *bootstrap, const nx_config *c, long n, long side_rows)
     }
     for (long k = 0; k < side_rows; k++) {
         int len = nx_side_json(k, value, sizeof value);
-        produce(rk, "side_input", k, c->base_time, value, len);
+        produce(rk, "side_input", k, c->base_time - 1, value, len);
     }
     if (rd_kafka_flush(rk, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR || failed > 0) {
         fprintf(stderr, "gen: %ld records not delivered\n", failed + rd_kafka_outq_len(rk));

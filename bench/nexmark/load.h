@@ -24,7 +24,8 @@ nx_log_topic(wr_logdb *db, const char *name)
 
 /* Appends events [0, n) of c to the topics person, auction and bid (keys: person and auction id,
    the bid's auction; record time: the event time), then side_rows rows of q13's side input to
-   side_input, in zstd batches of up to 500. Returns the bytes of the values written. */
+   side_input (record time: 1 ms before the first event, so a join by event time sees them first),
+   in zstd batches of up to 500. Returns the bytes of the values written. */
 static inline long
 nx_log_load(wr_logdb *db, const nx_config *c, long n, long side_rows)
 {
@@ -53,7 +54,7 @@ nx_log_load(wr_logdb *db, const nx_config *c, long n, long side_rows)
         wr_rbatch_builder_init(&bb[0], WR_COMPRESSION_ZSTD);
         for (long k = 0; k < side_rows; k++) {
             int len = nx_side_json(k, value, sizeof value);
-            bench_add(sp, &bb[0], &batch, k, c->base_time, value, len, k == side_rows - 1);
+            bench_add(sp, &bb[0], &batch, k, c->base_time - 1, value, len, k == side_rows - 1);
         }
         wr_rbatch_builder_free(&bb[0]);
     }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The reference's constants (GeneratorConfig, *Generator). */
@@ -362,8 +363,9 @@ nx_channel_url(int32_t channel, bool with_id, char *out, size_t cap)
         uint32_t v = (uint32_t)channel, rev = 0;
         for (int i = 0; i < 32; i++, v >>= 1)
             rev = (rev << 1) | (v & 1);
-        int32_t s = (int32_t)rev;
-        snprintf(out + n, cap - (size_t)n, "&channel_id=%lld", (long long)llabs((long long)s));
+        int32_t s = (int32_t)rev; /* Math.abs(Integer.reverse(channel)): MIN_VALUE stays */
+        snprintf(out + n, cap - (size_t)n, "&channel_id=%ld",
+                 s == INT32_MIN ? (long)s : labs((long)s));
     }
 }
 
