@@ -7,6 +7,7 @@
 #                   a trip through the SQL worker thread, a scan of the stream and the response
 # and prints requests/s, p99 latency and each figure as a ratio of the /livez figure of the
 # same client in the same run. p99 comes from wrk --latency, and from h2load's per-request log.
+# Last, the server's peak RSS (VmHWM).
 #   bench/http.sh [WEIR_BINARY] [SECONDS]
 set -euo pipefail
 WEIR=${1:-build/weir}
@@ -71,6 +72,7 @@ for client in wrk h2load; do
             "$rps" "$p99" "$(awk -v a="$rps" -v b="$base" 'BEGIN {print a / b}')"
     done
 done
+printf "server peak RSS: %s MB\n" "$(awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")"
 kill "$PID"
 wait "$PID" || true
 PID=
