@@ -83,7 +83,7 @@ struct wr_txn_coord {
     pthread_t thread;
     bool thread_started, stop;
     pthread_cond_t cond;
-    void (*marker_hook)(void *arg, const char *topic, int32_t part);
+    bool (*marker_hook)(void *arg, const char *topic, int32_t part);
     void *marker_hook_arg;
 };
 
@@ -301,8 +301,8 @@ wr_group_offset_key(uint8_t *k, size_t cap, const char *group, const char *topic
 static int
 write_marker(wr_txn_coord *c, const tpart *tp, int64_t pid, int16_t epoch, bool commit, wr_err *err)
 {
-    if (c->marker_hook)
-        c->marker_hook(c->marker_hook_arg, tp->topic, tp->part);
+    if (c->marker_hook && !c->marker_hook(c->marker_hook_arg, tp->topic, tp->part))
+        return wr_err_set(err, WR_EIO, "marker for %s-%d failed (test hook)", tp->topic, tp->part);
     wr_partition *p = NULL;
     if (wr_log_partition(c->db, tp->topic, tp->part, &p) != WR_OK) {
         /* the topic was deleted: nothing left to mark */
@@ -833,7 +833,7 @@ wr_txn_expire(wr_txn_coord *c, int64_t now_ms)
 
 void
 wr_txn_coord_set_marker_hook(wr_txn_coord *c,
-                             void (*fn)(void *arg, const char *topic, int32_t part),
+                             bool (*fn)(void *arg, const char *topic, int32_t part),
                              void *arg)
 {
     pthread_mutex_lock(&c->mu);

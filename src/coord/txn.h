@@ -132,9 +132,10 @@ bool wr_txn_offset_pending(wr_txn_coord *c, const char *group, const char *topic
    tests call it with their own clock). Returns how many were aborted. */
 int wr_txn_expire(wr_txn_coord *c, int64_t now_ms);
 
-/* For tests: a hook called before each marker is written (the delayed-markers case). */
+/* For tests: a hook called before each marker is written; returning false fails that marker
+   as a crash or an I/O error would (the transaction stays in its Prepare state). */
 void wr_txn_coord_set_marker_hook(wr_txn_coord *c,
-                                  void (*fn)(void *arg, const char *topic, int32_t part),
+                                  bool (*fn)(void *arg, const char *topic, int32_t part),
                                   void *arg);
 
 /* The committed offset table the group coordinator reads (shared encoding): key

@@ -159,8 +159,18 @@ replay(wr_partition *p, wr__txn_state *s, int64_t from, wr_err *err)
         for (uint64_t pos = 0; pos + WR_RBATCH_HEADER_SIZE <= seg->t.size;) {
             if ((rc = wr__pread_full(seg->fd, hb, sizeof hb, pos)) != WR_OK)
                 break;
-            wr_rbatch_hdr h;
-            if (wr_rbatch_parse_hdr(hb, sizeof hb, &h, NULL) != WR_OK) {
+            /* the stored header alone (the batch was validated when it was appended) */
+            wr_rbatch_hdr h = {
+                .base_offset = (int64_t)wr_be64_get(hb),
+                .batch_length = (int32_t)wr_be32_get(hb + 8),
+                .magic = (int8_t)hb[16],
+                .attributes = (int16_t)wr_be16_get(hb + 21),
+                .last_offset_delta = (int32_t)wr_be32_get(hb + 23),
+                .producer_id = (int64_t)wr_be64_get(hb + 43),
+                .producer_epoch = (int16_t)wr_be16_get(hb + 51),
+            };
+            if (h.magic != 2 || h.batch_length < WR_RBATCH_HEADER_SIZE - WR_RBATCH_LOG_OVERHEAD ||
+                h.last_offset_delta < 0) {
                 rc = WR_ECORRUPT;
                 break;
             }

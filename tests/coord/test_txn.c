@@ -1,0 +1,420 @@
+/* Unit tests for src/coord/txn.c over the real log (src/log): the state machine and its errors,
+   markers and the last stable offset, the KIP-890 epoch bump against a delayed EndTxn and a
+   delayed Produce, transaction timeouts, pending offsets, and restarts: an open transaction
+   replayed from the log, and a coordinator that dies between the markers of a commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "src/base/clock.h"
+#include "src/base/logging.h"
+#include "src/coord/txn.h"
+#include "src/kafka/kerr.h"
+#include "src/log/log.h"
+#include "src/log/rbatch.h"
+
+static char dir[64];
+static wr_logdb *db;
+static wr_txn_coord *coord;
+static int64_t next_pid = 100;
+
+static int
+new_pid(void *arg, int64_t *pid, wr_err *err)
+{
+    (void)arg;
+    (void)err;
+    *pid = next_pid++;
+    return WR_OK;
+}
+
+static void
+open_all(void)
+{
+    wr_log_opts o = {.flush = WR_LOG_FLUSH_NONE};
+    wr_err err = {0};
+    cr_assert_eq(wr_log_open(dir, &o, &db, &err), WR_OK, "%s", err.msg);
+    wr_txn_coord_opts co = {
+        .max_timeout_ms = 60000, .check_interval_ms = 3600000, .new_pid = new_pid};
+    cr_assert_eq(wr_txn_coord_open(db, &co, &coord, &err), WR_OK, "%s", err.msg);
+}
+
+static void
+close_all(void)
+{
+    wr_txn_coord_close(coord);
+    wr_log_close(db);
+    coord = NULL;
+    db = NULL;
+}
+
+static void
+setup(void)
+{
+    strcpy(dir, "/tmp/wr_test_txn_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    wr_log_set_level(WR_LOG_ERROR);
+    open_all();
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "t", 2, NULL, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_log_topic_create(db, "u", 1, NULL, &err), WR_OK, "%s", err.msg);
+}
+
+static void
+teardown(void)
+{
+    close_all();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(txn, .init = setup, .fini = teardown);
+
+static wr_partition *
+part(const char *topic, int32_t p)
+{
+    wr_partition *out = NULL;
+    cr_assert_eq(wr_log_partition(db, topic, p, &out), WR_OK);
+    return out;
+}
+
+/* Appends one record (transactional when pid >= 0) as the broker would after its checks. */
+static int64_t
+produce(const char *topic, int32_t p, int64_t pid, int16_t epoch, int32_t seq, const char *v)
+{
+    wr_rbatch_builder b;
+    wr_rbatch_builder_init(&b, WR_COMPRESSION_NONE);
+    if (pid >= 0) {
+        b.producer_id = pid;
+        b.producer_epoch = epoch;
+        b.base_sequence = seq;
+        b.extra_attributes = WR_RBATCH_TRANSACTIONAL;
+    }
+    wr_rbatch_builder_add(&b, 1000, "k", 1, v, (int32_t)strlen(v), NULL, 0);
+    wr_buf out = WR_BUF_INIT;
+    wr_err err = {0};
+    cr_assert_eq(wr_rbatch_builder_finish(&b, &out, &err), WR_OK);
+    wr_log_append_result res;
+    cr_assert_eq(wr_log_append(part(topic, p), out.data, out.len, &res, &err), WR_OK, "%s",
+                 err.msg);
+    wr_rbatch_builder_free(&b);
+    wr_buf_free(&out);
+    return res.base_offset;
+}
+
+/* The control batches of a partition: their types (0 ABORT, 1 COMMIT) into types, count. */
+static int
+markers(const char *topic, int32_t p, int *types, int16_t *epochs, int cap)
+{
+    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    wr_log_read_result res;
+    cr_assert_eq(wr_log_read(part(topic, p), 0, 1 << 20, &data, &res, NULL), WR_OK);
+    int n = 0;
+    for (size_t off = 0; off < data.len;) {
+        size_t size = wr_rbatch_size(data.data + off, data.len - off);
+        wr_rbatch_iter it;
+        cr_assert_eq(wr_rbatch_iter_init(&it, data.data + off, size, &scratch, 1 << 20, NULL),
+                     WR_OK);
+        if (it.hdr.attributes & WR_RBATCH_CONTROL) {
+            cr_assert(it.hdr.attributes & WR_RBATCH_TRANSACTIONAL);
+            wr_record rec;
+            cr_assert_eq(wr_rbatch_iter_next(&it, &rec, NULL), 1);
+            cr_assert_eq(rec.key_len, 4);
+            if (n < cap) {
+                types[n] = wr_be16_get(rec.key + 2);
+                epochs[n] = it.hdr.producer_epoch;
+            }
+            n++;
+        }
+        off += size;
+    }
+    wr_buf_free(&data);
+    wr_buf_free(&scratch);
+    return n;
+}
+
+static void
+init(const char *id, int64_t *pid, int16_t *epoch)
+{
+    cr_assert_eq(wr_txn_init_producer(coord, id, 10000, -1, -1, pid, epoch), WR_KERR_NONE);
+}
+
+static void
+add(const char *id, int64_t pid, int16_t epoch, const char *topic, int32_t p)
+{
+    wr_txn_partition tp = {topic, p, 0};
+    cr_assert_eq(wr_txn_add_partitions(coord, id, pid, epoch, &tp, 1), WR_KERR_NONE);
+}
+
+Test(txn, commit_and_abort_move_the_lso_and_list_aborted)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("a", &pid, &ep);
+    add("a", pid, ep, "t", 0);
+    cr_assert_eq(wr_txn_verify_produce(coord, "a", pid, ep, "t", 0), WR_KERR_NONE);
+    cr_assert_eq(wr_txn_verify_produce(coord, "a", pid, ep, "t", 1), WR_KERR_INVALID_TXN_STATE,
+                 "a partition not added must be refused (KIP-890 part 1)");
+    produce("t", 0, -1, -1, -1, "plain0"); /* offset 0 */
+    int64_t first = produce("t", 0, pid, ep, 0, "x1");
+    produce("t", 0, -1, -1, -1, "plain1");
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), first);
+    cr_assert_eq(wr_txn_end(coord, "a", pid, ep, false, false, &np, &ne), WR_KERR_NONE);
+    int64_t hw = wr_log_end_offset(part("t", 0));
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), hw);
+    wr_log_aborted_txn ab[4];
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), 0, hw, ab, 4), 1);
+    cr_assert_eq(ab[0].producer_id, pid);
+    cr_assert_eq(ab[0].first_offset, first);
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), hw, hw + 10, ab, 4), 0);
+    /* the next transaction commits: no new aborted entry */
+    add("a", pid, ep, "t", 0);
+    produce("t", 0, pid, ep, 1, "x2");
+    cr_assert_eq(wr_txn_end(coord, "a", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), 0, INT64_MAX, ab, 4), 1);
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 2);
+    cr_assert_eq(types[0], 0);
+    cr_assert_eq(types[1], 1);
+    /* an EndTxn retried with the same outcome succeeds; the other outcome does not */
+    cr_assert_eq(wr_txn_end(coord, "a", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(wr_txn_end(coord, "a", pid, ep, false, false, &np, &ne),
+                 WR_KERR_INVALID_TXN_STATE);
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 2, "a retry writes no marker");
+}
+
+Test(txn, errors_of_the_protocol)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    cr_assert_eq(wr_txn_init_producer(coord, "e", 0, -1, -1, &pid, &ep),
+                 WR_KERR_INVALID_TRANSACTION_TIMEOUT);
+    cr_assert_eq(wr_txn_init_producer(coord, "e", 60001, -1, -1, &pid, &ep),
+                 WR_KERR_INVALID_TRANSACTION_TIMEOUT);
+    init("e", &pid, &ep);
+    wr_txn_partition tp = {"nope", 0, 0};
+    cr_assert_eq(wr_txn_add_partitions(coord, "e", pid, ep, &tp, 1),
+                 WR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    wr_txn_partition two[2] = {{"t", 0, 0}, {"t", 9, 0}};
+    cr_assert_eq(wr_txn_add_partitions(coord, "e", pid, ep, two, 2),
+                 WR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    cr_assert_eq(two[0].error, WR_KERR_OPERATION_NOT_ATTEMPTED);
+    cr_assert_eq(wr_txn_end(coord, "e", pid, ep, true, false, &np, &ne), WR_KERR_INVALID_TXN_STATE,
+                 "nothing added: nothing to end");
+    cr_assert_eq(wr_txn_add_partitions(coord, "e", pid + 1, ep, &two[0], 1),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+    cr_assert_eq(wr_txn_add_partitions(coord, "nobody", pid, ep, &two[0], 1),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+    cr_assert_eq(wr_txn_add_offsets(coord, "e", pid, ep, ""), WR_KERR_INVALID_GROUP_ID);
+    wr_txn_offset o = {"t", 0, 5, -1, NULL, 0};
+    cr_assert_eq(wr_txn_offset_commit(coord, "e", pid, ep, "g", &o, 1), WR_KERR_INVALID_TXN_STATE,
+                 "offsets of a group not added to the transaction");
+}
+
+Test(txn, a_new_producer_fences_the_old_and_aborts_its_transaction)
+{
+    int64_t pid, pid2, np;
+    int16_t ep, ep2, ne;
+    init("f", &pid, &ep);
+    add("f", pid, ep, "t", 1);
+    produce("t", 1, pid, ep, 0, "zombie");
+    init("f", &pid2, &ep2);
+    cr_assert_eq(pid2, pid);
+    cr_assert_gt(ep2, ep);
+    cr_assert_eq(wr_log_stable_offset(part("t", 1)), wr_log_end_offset(part("t", 1)),
+                 "the zombie's transaction was aborted");
+    wr_log_aborted_txn ab[2];
+    cr_assert_eq(wr_log_aborted_txns(part("t", 1), 0, INT64_MAX, ab, 2), 1);
+    wr_txn_partition tp = {"t", 1, 0};
+    cr_assert_eq(wr_txn_add_partitions(coord, "f", pid, ep, &tp, 1), WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_end(coord, "f", pid, ep, true, false, &np, &ne), WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_verify_produce(coord, "f", pid, ep, "t", 1),
+                 WR_KERR_INVALID_PRODUCER_EPOCH);
+    /* KIP-360: a producer naming an epoch that is not the current one is fenced */
+    int64_t p3;
+    int16_t e3;
+    cr_assert_eq(wr_txn_init_producer(coord, "f", 10000, pid, ep, &p3, &e3),
+                 WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_init_producer(coord, "f", 10000, pid2, ep2, &p3, &e3), WR_KERR_NONE);
+    cr_assert_eq(e3, ep2 + 1);
+}
+
+/* The Jepsen/KAFKA-17754 case: T1's EndTxn is delayed and arrives again while T2 runs. With an
+   epoch per transaction it cannot end T2, and T1's late Produce cannot join T2. */
+Test(txn, delayed_endtxn_and_produce_cannot_touch_the_next_transaction)
+{
+    int64_t pid, np;
+    int16_t e1, e2;
+    init("d", &pid, &e1);
+    add("d", pid, e1, "t", 0);
+    produce("t", 0, pid, e1, 0, "t1");
+    cr_assert_eq(wr_txn_end(coord, "d", pid, e1, true, true, &np, &e2), WR_KERR_NONE);
+    cr_assert_eq(np, pid);
+    cr_assert_eq(e2, e1 + 1, "the epoch moves on with every transaction");
+    /* a retry of T1's EndTxn (the client missed the answer) learns the new epoch */
+    int16_t again;
+    cr_assert_eq(wr_txn_end(coord, "d", pid, e1, true, true, &np, &again), WR_KERR_NONE);
+    cr_assert_eq(again, e2);
+    /* T2 starts on both partitions */
+    add("d", pid, e2, "t", 0);
+    add("d", pid, e2, "t", 1);
+    produce("t", 0, pid, e2, 0, "t2-a");
+    /* the delayed EndTxn of T1 arrives now: fenced, T2 stays open */
+    int16_t ne;
+    cr_assert_eq(wr_txn_end(coord, "d", pid, e1, true, true, &np, &ne), WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_end(coord, "d", pid, e1, false, true, &np, &ne), WR_KERR_PRODUCER_FENCED);
+    cr_assert_lt(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)),
+                 "T2 must still be open");
+    /* a delayed Produce of T1 is refused: it cannot land in T2 */
+    cr_assert_eq(wr_txn_verify_produce(coord, "d", pid, e1, "t", 0),
+                 WR_KERR_INVALID_PRODUCER_EPOCH);
+    cr_assert_eq(wr_txn_verify_produce(coord, "d", pid, e2, "t", 1), WR_KERR_NONE);
+    produce("t", 1, pid, e2, 0, "t2-b");
+    int16_t e3;
+    cr_assert_eq(wr_txn_end(coord, "d", pid, e2, true, true, &np, &e3), WR_KERR_NONE);
+    cr_assert_eq(e3, e2 + 1);
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 2);
+    cr_assert_eq(epochs[0], e2, "T1's marker carries the bumped epoch");
+    cr_assert_eq(epochs[1], e3);
+    cr_assert_eq(markers("t", 1, types, epochs, 4), 1, "T2 committed on both partitions");
+    cr_assert_eq(types[0], 1);
+}
+
+Test(txn, a_timed_out_transaction_is_aborted_and_its_producer_fenced)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("slow", &pid, &ep);
+    add("slow", pid, ep, "u", 0);
+    produce("u", 0, pid, ep, 0, "late");
+    cr_assert_eq(wr_txn_expire(coord, wr_clock_wall_ms() + 5000), 0, "not yet (10 s timeout)");
+    cr_assert_eq(wr_txn_expire(coord, wr_clock_wall_ms() + 11000), 1);
+    cr_assert_eq(wr_log_stable_offset(part("u", 0)), wr_log_end_offset(part("u", 0)));
+    cr_assert_eq(wr_txn_end(coord, "slow", pid, ep, true, false, &np, &ne),
+                 WR_KERR_PRODUCER_FENCED);
+}
+
+Test(txn, offsets_commit_with_the_transaction_only)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("o", &pid, &ep);
+    cr_assert_eq(wr_txn_add_offsets(coord, "o", pid, ep, "grp"), WR_KERR_NONE);
+    wr_txn_offset o = {"t", 1, 42, 3, "meta", 0};
+    cr_assert_eq(wr_txn_offset_commit(coord, "o", pid, ep, "grp", &o, 1), WR_KERR_NONE);
+    cr_assert(wr_txn_offset_pending(coord, "grp", "t", 1));
+    cr_assert_not(wr_txn_offset_pending(coord, "grp", "t", 0));
+    uint8_t key[64];
+    size_t kl = wr_group_offset_key(key, sizeof key, "grp", "t", 1);
+    wr_buf v = WR_BUF_INIT;
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, key, kl, &v, NULL), WR_ENOENT);
+    cr_assert_eq(wr_txn_end(coord, "o", pid, ep, false, false, &np, &ne), WR_KERR_NONE);
+    cr_assert_not(wr_txn_offset_pending(coord, "grp", "t", 1));
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, key, kl, &v, NULL), WR_ENOENT,
+                 "aborted offsets are dropped");
+    cr_assert_eq(wr_txn_add_offsets(coord, "o", pid, ep, "grp"), WR_KERR_NONE);
+    cr_assert_eq(wr_txn_offset_commit(coord, "o", pid, ep, "grp", &o, 1), WR_KERR_NONE);
+    cr_assert_eq(wr_txn_end(coord, "o", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, key, kl, &v, NULL), WR_OK);
+    cr_assert_eq(v.len, 16);
+    cr_assert_eq((int64_t)wr_be64_get(v.data), 42);
+    cr_assert_eq((int32_t)wr_be32_get(v.data + 8), 3);
+    cr_assert_eq(memcmp(v.data + 12, "meta", 4), 0);
+    wr_buf_free(&v);
+}
+
+Test(txn, an_open_transaction_survives_a_restart)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("r", &pid, &ep);
+    add("r", pid, ep, "t", 0);
+    /* an earlier aborted transaction, checkpointed with its marker */
+    int64_t a1 = produce("t", 0, pid, ep, 0, "aborted");
+    cr_assert_eq(wr_txn_end(coord, "r", pid, ep, false, false, &np, &ne), WR_KERR_NONE);
+    add("r", pid, ep, "t", 0);
+    int64_t first = produce("t", 0, pid, ep, 1, "open"); /* after the checkpoint: replayed */
+    produce("t", 0, -1, -1, -1, "plain");
+    close_all();
+    open_all();
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), first, "the open transaction is replayed");
+    wr_log_aborted_txn ab[2];
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), 0, INT64_MAX, ab, 2), 1);
+    cr_assert_eq(ab[0].first_offset, a1);
+    cr_assert_eq(wr_txn_verify_produce(coord, "r", pid, ep, "t", 0), WR_KERR_NONE,
+                 "the coordinator still knows the open transaction");
+    cr_assert_eq(wr_txn_end(coord, "r", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)));
+    close_all();
+    open_all();
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)));
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), 0, INT64_MAX, ab, 2), 1);
+}
+
+/* The coordinator fails after the first marker of a commit over three partitions (as a crash
+   would leave it: PrepareCommit stored, one marker written): the next start writes the markers
+   again, so every partition commits, and applies the offsets. */
+static int marker_count;
+
+static bool
+fail_after_first_marker(void *arg, const char *topic, int32_t p)
+{
+    (void)arg;
+    (void)topic;
+    (void)p;
+    return ++marker_count < 2;
+}
+
+Test(txn, no_torn_transaction_when_the_coordinator_dies_between_markers)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("torn", &pid, &ep);
+    add("torn", pid, ep, "t", 0);
+    add("torn", pid, ep, "t", 1);
+    add("torn", pid, ep, "u", 0);
+    cr_assert_eq(wr_txn_add_offsets(coord, "torn", pid, ep, "g"), WR_KERR_NONE);
+    wr_txn_offset o = {"u", 0, 7, -1, NULL, 0};
+    cr_assert_eq(wr_txn_offset_commit(coord, "torn", pid, ep, "g", &o, 1), WR_KERR_NONE);
+    produce("t", 0, pid, ep, 0, "a");
+    produce("t", 1, pid, ep, 0, "b");
+    produce("u", 0, pid, ep, 0, "c");
+    wr_txn_coord_set_marker_hook(coord, fail_after_first_marker, NULL);
+    cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne),
+                 WR_KERR_KAFKA_STORAGE_ERROR);
+    cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne),
+                 WR_KERR_CONCURRENT_TRANSACTIONS, "a retry waits while the commit is unfinished");
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 0, types, epochs, 4) + markers("t", 1, types, epochs, 4) +
+                     markers("u", 0, types, epochs, 4),
+                 1, "one marker written before the failure");
+    close_all();
+    open_all(); /* finds PrepareCommit: writes the markers again */
+    const char *topics[] = {"t", "t", "u"};
+    int32_t parts[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        int n = markers(topics[i], parts[i], types, epochs, 4);
+        cr_assert_geq(n, 1, "%s-%d has no marker", topics[i], parts[i]);
+        for (int k = 0; k < n && k < 4; k++)
+            cr_assert_eq(types[k], 1, "%s-%d: every marker is a COMMIT", topics[i], parts[i]);
+        cr_assert_eq(wr_log_stable_offset(part(topics[i], parts[i])),
+                     wr_log_end_offset(part(topics[i], parts[i])));
+        wr_log_aborted_txn ab[2];
+        cr_assert_eq(wr_log_aborted_txns(part(topics[i], parts[i]), 0, INT64_MAX, ab, 2), 0);
+    }
+    uint8_t key[64];
+    size_t kl = wr_group_offset_key(key, sizeof key, "g", "u", 0);
+    wr_buf v = WR_BUF_INIT;
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, key, kl, &v, NULL), WR_OK,
+                 "the commit's offsets were applied");
+    cr_assert_eq((int64_t)wr_be64_get(v.data), 7);
+    wr_buf_free(&v);
+    cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne), WR_KERR_NONE,
+                 "the client's retry of EndTxn sees its commit done");
+}
