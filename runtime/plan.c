@@ -133,7 +133,7 @@ plan_projection(wr_engine *e,
                 return eng_fail_at(err, it->loc,
                                    "Table source is not supported with table functions");
             int nargs = it->expr->n;
-            if (nargs != 1 && fd->path == NULL)
+            if (nargs != 1 && (fd->flags & WR_FN_BUILTIN))
                 return eng_fail_at(err, it->loc, "%s takes one ARRAY argument", fd->name);
             if (nargs < 1)
                 return eng_fail_at(err, it->loc, "%s needs an argument", fd->name);

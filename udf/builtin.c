@@ -1,17 +1,27 @@
 /*
- * builtin.c - weir's built-in scalar functions and their registration (see fn.h).
+ * builtin.c - weir's built-in functions: an in-binary library of the UDF ABI (weir_udf.h).
  *
- * Overloads are described by a small signature language and matched by one resolver: each
- * function lists its signatures as parameter kinds ("S" STRING, "I" INT, "L" BIGINT, "D" DOUBLE,
- * "N" any number, "B" BOOLEAN, "A" ARRAY, "M" MAP, "T" TIMESTAMP, "*" anything, a trailing "+"
- * repeats the last kind); the result is a fixed kind or derived from the arguments. Arguments are
- * coerced as ksqlDB does (an INT where a BIGINT is wanted). The signature number is the variant
- * that eval() sees. Semantics follow ksqlDB's UDFs; a row that cannot be computed gives null.
+ * Every function is a weir_function with weir_signatures in the public signature text
+ * ("STRING, BIGINT", "ARRAY<T>, U", "T, T..."), implemented with the ABI's call types
+ * (weir_scalar_row_fn, weir_scalar_fn, weir_table_fn) and registered by builtin_init through
+ * the host's register_function, exactly as a shared object's functions are (udf/loader.c
+ * checks and adapts them; wr_udf_register_internal gives them the path "internal"). So the
+ * resolution of overloads, the coercion of arguments to the parameters' types, null handling
+ * and per-row errors are the loader's, the same for built-ins and UDFs. The bodies see values
+ * as weir's own wr_val (the ABI's weir_value has its layout, checked in loader.c) and use
+ * weir's helpers (value comparisons, timefmt, jansson). Aggregates are declared here too, as
+ * WEIR_NATIVE (computed by runtime/agg.c), and so are TRANSFORM, FILTER and REDUCE, whose
+ * lambdas the analyser evaluates. Semantics follow ksqlDB's UDFs; a row that cannot be computed
+ * gives null and a processing-log record.
+ *
+ * Thread locality: none; the host table H is set by builtin_init (the same for every registry)
+ * and a regular expression prepared for a call is only read.
  */
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,176 +32,63 @@
 #include "runtime/timefmt.h"
 #include "runtime/types.h"
 #include "udf/fn.h"
-
-/* ---- signatures ----------------------------------------------------------------------------- */
-
-typedef enum ret_rule {
-    R_FIXED,           /* ret_kind */
-    R_ARG0,            /* the first argument's type */
-    R_COMMON,          /* the common type of all arguments */
-    R_ELEM0,           /* the element type of the first argument (ARRAY) */
-    R_KEYS0,           /* ARRAY of the first argument's MAP keys */
-    R_VALS0,           /* ARRAY of the first argument's MAP values */
-    R_ARRAY_OF_COMMON, /* ARRAY of the common type of all arguments */
-    R_ARRAY_OF_STRING, /* ARRAY<STRING> */
-    R_ARRAY_OF_ARG0,   /* ARRAY of the first argument's type */
-    R_MAP_TO_BIGINT,   /* MAP<STRING, BIGINT> (HISTOGRAM) */
-} ret_rule;
-
-typedef struct sig {
-    const char *params; /* kinds, see above */
-    ret_rule rule;
-    wr_tkind ret_kind;
-} sig;
-
-typedef struct fdef {
-    wr_fn_desc d;
-    const sig *sigs;
-    int nsigs;
-} fdef;
-
-static bool
-kind_ok(char k, const wr_sql_type *t)
-{
-    if (t == NULL)
-        return true; /* a NULL literal fits anywhere */
-    switch (k) {
-    case 'S':
-        return t->kind == WR_T_STRING;
-    case 'I':
-        return t->kind == WR_T_INT;
-    case 'L':
-        return t->kind == WR_T_INT || t->kind == WR_T_BIGINT;
-    case 'D':
-    case 'N':
-        return wr_type_is_numeric(t);
-    case 'B':
-        return t->kind == WR_T_BOOLEAN;
-    case 'A':
-        return t->kind == WR_T_ARRAY;
-    case 'M':
-        return t->kind == WR_T_MAP;
-    case 'T':
-        return t->kind == WR_T_TIMESTAMP;
-    case 'Y':
-        return t->kind == WR_T_BYTES;
-    case 'Q':
-        return t->kind == WR_T_DATE;
-    default:
-        return true;
-    }
-}
-
-static bool
-sig_matches(const char *p, const wr_sql_type *const *args, int n)
-{
-    size_t np = strlen(p);
-    bool rep = np > 0 && p[np - 1] == '+';
-    size_t fixed = rep ? np - 1 : np;
-    if (rep ? (size_t)n < fixed : (size_t)n != fixed)
-        return false;
-    for (int i = 0; i < n; i++) {
-        char k = (size_t)i < fixed ? p[i] : p[fixed - 1];
-        if (!kind_ok(k, args[i]))
-            return false;
-    }
-    return true;
-}
-
-static const wr_sql_type *
-common_of(wr_arena *a, const wr_sql_type *const *args, int n)
-{
-    const wr_sql_type *t = NULL;
-    for (int i = 0; i < n; i++) {
-        if (args[i] == NULL)
-            continue;
-        t = t == NULL ? args[i] : wr_type_common(a, t, args[i]);
-        if (t == NULL)
-            return NULL;
-    }
-    return t;
-}
-
-/* The resolver shared by every built-in: finds the first matching signature. It relies on the
-   registry passing the descriptor's name through the error path, so each function has a tiny
-   wrapper generated by the DEF macro below. */
-static const wr_sql_type *
-resolve_by(
-    const fdef *f, wr_arena *a, const wr_sql_type *const *args, int n, int *variant, wr_err *err)
-{
-    for (int s = 0; s < f->nsigs; s++) {
-        if (!sig_matches(f->sigs[s].params, args, n))
-            continue;
-        *variant = s;
-        const wr_sql_type *t = NULL;
-        switch (f->sigs[s].rule) {
-        case R_FIXED:
-            t = wr_type_of(f->sigs[s].ret_kind);
-            break;
-        case R_ARG0:
-            t = args[0] ? args[0] : wr_type_of(WR_T_STRING);
-            break;
-        case R_COMMON:
-            t = common_of(a, args, n);
-            if (t == NULL && n > 0) {
-                wr_err_set(err, WR_ESEMANTIC, "%s: its arguments must have a common type, got (%s)",
-                           f->d.name, wr_fn_type_list(a, args, n));
-                return NULL;
-            }
-            if (t == NULL)
-                t = wr_type_of(WR_T_STRING);
-            break;
-        case R_ELEM0:
-            t = args[0] ? args[0]->elem : wr_type_of(WR_T_STRING);
-            break;
-        case R_MAP_TO_BIGINT: {
-            wr_sql_type *m = wr_arena_calloc(a, 1, sizeof *m);
-            if (m == NULL)
-                return NULL;
-            m->kind = WR_T_MAP;
-            m->key = wr_type_of(WR_T_STRING);
-            m->elem = wr_type_of(WR_T_BIGINT);
-            t = m;
-            break;
-        }
-        case R_KEYS0:
-        case R_VALS0:
-        case R_ARRAY_OF_ARG0:
-        case R_ARRAY_OF_STRING:
-        case R_ARRAY_OF_COMMON: {
-            wr_sql_type *arr = wr_arena_calloc(a, 1, sizeof *arr);
-            if (arr == NULL)
-                return NULL;
-            arr->kind = WR_T_ARRAY;
-            if (f->sigs[s].rule == R_ARRAY_OF_STRING)
-                arr->elem = wr_type_of(WR_T_STRING);
-            else if (f->sigs[s].rule == R_ARRAY_OF_ARG0)
-                arr->elem = args[0];
-            else if (f->sigs[s].rule == R_ARRAY_OF_COMMON)
-                arr->elem = common_of(a, args, n);
-            else
-                arr->elem = args[0] == NULL              ? wr_type_of(WR_T_STRING)
-                            : f->sigs[s].rule == R_KEYS0 ? args[0]->key
-                                                         : args[0]->elem;
-            if (arr->elem == NULL)
-                arr->elem = wr_type_of(WR_T_STRING);
-            t = arr;
-            break;
-        }
-        }
-        return t;
-    }
-    wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s); it takes %s", f->d.name,
-               wr_fn_type_list(a, args, n), f->d.signatures);
-    return NULL;
-}
+#include "udf/loader.h"
+#include "udf/weir_udf.h"
 
 /* ---- helpers for eval ----------------------------------------------------------------------- */
 
-static wr_val
-str_out(wr_fn_ctx *c, const char *p, int32_t n)
+static const weir_host *H; /* weir's host table, from builtin_init */
+
+/* The call's return type (the ABI's weir_type is weir's wr_sql_type). */
+#define RET(c) ((const wr_sql_type *)H->return_type(c))
+
+/* size * n zeroed bytes in the batch's arena (NULL when out of memory). */
+static void *
+zalloc(weir_ctx *c, size_t n, size_t size)
 {
-    return wr_val_string_copy(c->arena, p, n);
+    void *p = H->alloc(c, n * size);
+    return p != NULL ? memset(p, 0, n * size) : NULL;
+}
+
+static void *
+memdup_in(weir_ctx *c, const void *p, size_t n)
+{
+    void *d = H->alloc(c, n);
+    return d != NULL ? memcpy(d, p, n) : NULL;
+}
+
+/* A copy of string p[0..n) in the batch's arena; null when out of memory. */
+static wr_val
+str_out(weir_ctx *c, const char *p, int32_t n)
+{
+    char *d = memdup_in(c, n > 0 ? p : "", n > 0 ? (size_t)n : 1);
+    return d != NULL ? wr_val_string(d, n) : wr_val_null(wr_type_of(WR_T_STRING));
+}
+
+/* A STRING value as a NUL-terminated copy in the batch's arena. */
+static char *
+cstr(weir_ctx *c, const wr_val *x)
+{
+    char *s = H->alloc(c, (size_t)x->u.s.len + 1);
+    if (s != NULL) {
+        memcpy(s, x->u.s.p, (size_t)x->u.s.len);
+        s[x->u.s.len] = 0;
+    }
+    return s;
+}
+
+static void fail(weir_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* This row cannot be computed: its result is null, the message goes to the processing log. */
+static void
+fail(weir_ctx *c, const char *fmt, ...)
+{
+    char m[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    H->error(c, -1, m);
 }
 
 static int64_t
@@ -229,8 +126,10 @@ num_to(const wr_val *x, const wr_sql_type *t)
 /* ---- strings -------------------------------------------------------------------------------- */
 
 static void
-f_ucase(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_ucase(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     *o = str_out(c, a[0].u.s.p, a[0].u.s.len);
     for (int32_t i = 0; !o->null && i < o->u.s.len; i++)
@@ -238,8 +137,10 @@ f_ucase(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_lcase(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_lcase(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     *o = str_out(c, a[0].u.s.p, a[0].u.s.len);
     for (int32_t i = 0; !o->null && i < o->u.s.len; i++)
@@ -271,8 +172,10 @@ u8off(const char *p, int32_t n, int32_t ci)
 }
 
 static void
-f_len(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_len(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     *o = wr_val_int(u8len(a[0].u.s.p, a[0].u.s.len));
@@ -280,8 +183,10 @@ f_len(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 
 /* SUBSTRING(s, pos[, len]): 1-based; a negative pos counts from the end (ksqlDB). */
 static void
-f_substring(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_substring(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int32_t chars = u8len(a[0].u.s.p, a[0].u.s.len);
     int64_t pos = as_i64(&a[1]);
     int64_t start = pos > 0 ? pos - 1 : pos < 0 ? chars + pos : 0;
@@ -304,8 +209,10 @@ f_substring(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_concat(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_concat(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     wr_buf b = WR_BUF_INIT;
     for (int i = 0; i < n; i++)
         if (!a[i].null)
@@ -315,10 +222,12 @@ f_concat(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_concat_ws(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_concat_ws(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     if (a[0].null) {
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
         return;
     }
     wr_buf b = WR_BUF_INIT;
@@ -342,7 +251,7 @@ is_ws(char ch)
 }
 
 static void
-trim_impl(wr_fn_ctx *c, const wr_val *a, wr_val *o, bool left, bool right)
+trim_impl(weir_ctx *c, const wr_val *a, wr_val *o, bool left, bool right)
 {
     const char *p = a[0].u.s.p;
     int32_t s = 0, e = a[0].u.s.len;
@@ -354,33 +263,39 @@ trim_impl(wr_fn_ctx *c, const wr_val *a, wr_val *o, bool left, bool right)
 }
 
 static void
-f_trim(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_trim(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     trim_impl(c, a, o, true, true);
 }
 
 static void
-f_ltrim(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_ltrim(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     trim_impl(c, a, o, true, false);
 }
 
 static void
-f_rtrim(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_rtrim(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     trim_impl(c, a, o, false, true);
 }
 
 /* LPAD/RPAD(s, len, pad): truncates to len; an empty pad gives null (ksqlDB). */
 static void
-pad_impl(wr_fn_ctx *c, const wr_val *a, wr_val *o, bool left)
+pad_impl(weir_ctx *c, const wr_val *a, wr_val *o, bool left)
 {
     int64_t len = as_i64(&a[1]);
     if (len < 0 || a[2].u.s.len == 0 || len > (1 << 24)) {
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
         return;
     }
     int32_t chars = u8len(a[0].u.s.p, a[0].u.s.len);
@@ -405,22 +320,28 @@ pad_impl(wr_fn_ctx *c, const wr_val *a, wr_val *o, bool left)
 }
 
 static void
-f_lpad(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_lpad(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     pad_impl(c, a, o, true);
 }
 
 static void
-f_rpad(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_rpad(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     pad_impl(c, a, o, false);
 }
 
 static void
-f_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_replace(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     const wr_str *s = &a[0].u.s, *from = &a[1].u.s, *to = &a[2].u.s;
     if (from->len == 0) {
@@ -442,8 +363,10 @@ f_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 
 /* INSTR(s, sub[, pos[, occurrence]]): 1-based position of sub, 0 when absent. */
 static void
-f_instr(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_instr(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     const wr_str *s = &a[0].u.s, *sub = &a[1].u.s;
     int64_t pos = n > 2 ? as_i64(&a[2]) : 1, occ = n > 3 ? as_i64(&a[3]) : 1;
@@ -475,8 +398,10 @@ f_instr(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_initcap(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_initcap(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     *o = str_out(c, a[0].u.s.p, a[0].u.s.len);
     bool start = true;
@@ -494,7 +419,7 @@ f_initcap(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 /* MASK family: upper -> 'X', lower -> 'x', digit -> 'n', other -> '-' (overridable). */
 static void
 mask_range(
-    wr_fn_ctx *c, const wr_val *a, int n, int first_extra, int32_t from, int32_t to, wr_val *o)
+    weir_ctx *c, const wr_val *a, int n, int first_extra, int32_t from, int32_t to, wr_val *o)
 {
     char m[4] = {'X', 'x', 'n', '-'};
     for (int i = 0; i < 4 && first_extra + i < n; i++) {
@@ -515,51 +440,63 @@ mask_range(
 }
 
 static void
-f_mask(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_mask(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     mask_range(c, a, n, 1, 0, a[0].u.s.len, o);
 }
 
 static void
-f_mask_left(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_mask_left(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t k = as_i64(&a[1]);
     mask_range(c, a, n, 2, 0, k < 0 ? 0 : (int32_t)(k > a[0].u.s.len ? a[0].u.s.len : k), o);
 }
 
 static void
-f_mask_right(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_mask_right(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t k = as_i64(&a[1]);
     int32_t len = a[0].u.s.len;
     mask_range(c, a, n, 2, k >= len ? 0 : len - (int32_t)(k < 0 ? 0 : k), len, o);
 }
 
 static void
-f_mask_keep_left(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_mask_keep_left(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t k = as_i64(&a[1]);
     mask_range(c, a, n, 2, k < 0 ? 0 : (int32_t)(k > a[0].u.s.len ? a[0].u.s.len : k), a[0].u.s.len,
                o);
 }
 
 static void
-f_mask_keep_right(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_mask_keep_right(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t k = as_i64(&a[1]);
     int32_t len = a[0].u.s.len;
     mask_range(c, a, n, 2, 0, k >= len ? 0 : len - (int32_t)(k < 0 ? 0 : k), o);
 }
 
 static void
-f_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_split(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     const wr_str *s = &a[0].u.s, *d = &a[1].u.s;
     int32_t cap = s->len + 2, cnt = 0;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)cap, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)cap, sizeof *v);
     if (v == NULL) {
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
         return;
     }
     if (d->len == 0) { /* split into characters */
@@ -583,7 +520,7 @@ f_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
         }
         v[cnt++] = wr_val_string(s->p + start, s->len - start);
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
 }
@@ -591,8 +528,10 @@ f_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 /* ---- math ------------------------------------------------------------------------------------ */
 
 static void
-f_abs(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_abs(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     (void)c;
     *o = a[0];
@@ -612,6 +551,39 @@ f_abs(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     }
 }
 
+/* ABS a vector at a time (the rows with no null argument): its own type. */
+static void
+v_abs(weir_ctx *c, const weir_column *args, int n, const int32_t *rows, int32_t m, weir_column *out)
+{
+    (void)c;
+    (void)n;
+    const weir_column *x = &args[0];
+    switch (H->type_kind(x->type)) {
+    case WEIR_INT:
+        for (int32_t k = 0; k < m; k++) {
+            int32_t v = x->d.i32[rows[k]];
+            out->d.i32[rows[k]] = v < 0 ? (int32_t)(0u - (uint32_t)v) : v;
+        }
+        break;
+    case WEIR_BIGINT:
+        for (int32_t k = 0; k < m; k++) {
+            int64_t v = x->d.i64[rows[k]];
+            out->d.i64[rows[k]] = v < 0 ? (int64_t)(0u - (uint64_t)v) : v;
+        }
+        break;
+    case WEIR_DECIMAL:
+        for (int32_t k = 0; k < m; k++) {
+            weir_i128 v = x->d.dec[rows[k]];
+            out->d.dec[rows[k]] = v < 0 ? -v : v;
+        }
+        break;
+    default:
+        for (int32_t k = 0; k < m; k++)
+            out->d.f64[rows[k]] = fabs(x->d.f64[rows[k]]);
+        break;
+    }
+}
+
 /* HALF_UP at a decimal place (Java's Math.round / BigDecimal HALF_UP): ties away from zero for
    decimals, towards +infinity for doubles as Math.round does. */
 static double
@@ -622,8 +594,10 @@ round_half_up(double d, int64_t places)
 }
 
 static void
-f_round(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_round(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t places = n > 1 ? as_i64(&a[1]) : 0;
     switch (a[0].type->kind) {
     case WR_T_INT:
@@ -642,12 +616,12 @@ f_round(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
             q += u < 0 ? -1 : 1;
         for (int i = 0; i < drop; i++)
             q *= 10; /* keep the type's scale: 1.25 -> 1.30 at scale 2 */
-        *o = wr_val_decimal(c->ret, q);
-        if (c->ret->kind != WR_T_DECIMAL || c->ret->scale != s) {
+        *o = wr_val_decimal(RET(c), q);
+        if (RET(c)->kind != WR_T_DECIMAL || RET(c)->scale != s) {
             /* the result type drops the scale: ROUND(DECIMAL) without places */
             for (int i = 0; i < drop; i++)
                 q /= 10;
-            *o = wr_val_decimal(c->ret, q);
+            *o = wr_val_decimal(RET(c), q);
         }
         return;
     }
@@ -660,16 +634,11 @@ f_round(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     }
 }
 
-static const wr_sql_type *resolve_round(const wr_fn_desc *self,
-                                        wr_arena *a,
-                                        const wr_sql_type *const *args,
-                                        int n,
-                                        int *variant,
-                                        wr_err *err);
-
 static void
-f_floor(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_floor(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     (void)c;
     *o = a[0];
@@ -687,8 +656,10 @@ f_floor(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_ceil(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_ceil(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     (void)c;
     *o = a[0];
@@ -705,13 +676,13 @@ f_ceil(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     }
 }
 
-#define DOUBLE_FN(fname, expr)                                         \
-    static void fname(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o) \
-    {                                                                  \
-        (void)c;                                                       \
-        (void)n;                                                       \
-        double x = wr_val_as_double(&a[0]);                            \
-        *o = wr_val_double(expr);                                      \
+#define DOUBLE_FN(fname, expr)                                                     \
+    static void fname(weir_ctx *c, const weir_value *args, int n, weir_value *out) \
+    {                                                                              \
+        (void)c;                                                                   \
+        (void)n;                                                                   \
+        double x = wr_val_as_double((const wr_val *)&args[0]);                     \
+        *(wr_val *)out = wr_val_double(expr);                                      \
     }
 
 DOUBLE_FN(f_sqrt, sqrt(x))
@@ -736,8 +707,10 @@ DOUBLE_FN(f_degrees, x * 180.0 / M_PI)
 DOUBLE_FN(f_radians, x *M_PI / 180.0)
 
 static void
-f_log(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_log(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     /* LOG(x) is the natural logarithm; LOG(base, x) */
     *o = n == 1 ? wr_val_double(log(wr_val_as_double(&a[0])))
@@ -745,16 +718,20 @@ f_log(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_power(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_power(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     *o = wr_val_double(pow(wr_val_as_double(&a[0]), wr_val_as_double(&a[1])));
 }
 
 static void
-f_sign(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_sign(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     double d = wr_val_as_double(&a[0]);
@@ -762,8 +739,10 @@ f_sign(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_random(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_random(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)a;
     (void)n;
@@ -771,8 +750,10 @@ f_random(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_pi(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_pi(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)a;
     (void)n;
@@ -780,7 +761,7 @@ f_pi(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-greatest_least(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o, int dir)
+greatest_least(weir_ctx *c, const wr_val *a, int n, wr_val *o, int dir)
 {
     const wr_val *best = NULL;
     for (int i = 0; i < n; i++) {
@@ -789,20 +770,24 @@ greatest_least(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o, int dir)
         if (best == NULL || wr_val_cmp(&a[i], best) * dir > 0)
             best = &a[i];
     }
-    *o = best ? num_to(best, c->ret) : wr_val_null(c->ret);
-    if (best && !wr_type_is_numeric(c->ret))
+    *o = best ? num_to(best, RET(c)) : wr_val_null(RET(c));
+    if (best && !wr_type_is_numeric(RET(c)))
         *o = *best;
 }
 
 static void
-f_greatest(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_greatest(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     greatest_least(c, a, n, o, 1);
 }
 
 static void
-f_least(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_least(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     greatest_least(c, a, n, o, -1);
 }
 
@@ -810,22 +795,26 @@ f_least(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
  */
 
 static void
-f_coalesce(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_coalesce(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     for (int i = 0; i < n; i++)
         if (!a[i].null) {
-            *o = wr_type_is_numeric(c->ret) ? num_to(&a[i], c->ret) : a[i];
+            *o = wr_type_is_numeric(RET(c)) ? num_to(&a[i], RET(c)) : a[i];
             return;
         }
-    *o = wr_val_null(c->ret);
+    *o = wr_val_null(RET(c));
 }
 
 static void
-f_nullif(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_nullif(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     if (!a[0].null && !a[1].null && wr_val_equal(&a[0], &a[1]))
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
     else
         *o = a[0];
 }
@@ -833,16 +822,20 @@ f_nullif(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 /* ---- collections --------------------------------------------------------------------------- */
 
 static void
-f_array_length(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_length(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     *o = wr_val_int(a[0].u.arr.n);
 }
 
 static void
-f_array_contains(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_contains(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     for (int32_t i = 0; i < a[0].u.arr.n; i++) {
@@ -856,11 +849,13 @@ f_array_contains(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_array_distinct(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_distinct(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int32_t cnt = 0;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)a[0].u.arr.n + 1, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)a[0].u.arr.n + 1, sizeof *v);
     for (int32_t i = 0; v != NULL && i < a[0].u.arr.n; i++) {
         const wr_val *e = &a[0].u.arr.v[i];
         bool seen = false;
@@ -869,14 +864,16 @@ f_array_distinct(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
         if (!seen)
             v[cnt++] = *e;
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
 }
 
 static void
-f_array_join(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_join(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     wr_buf b = WR_BUF_INIT;
     const char *d = ",";
     int32_t dl = 1;
@@ -907,12 +904,14 @@ cmp_vals(const void *x, const void *y)
 }
 
 static void
-f_array_sort(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_sort(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int32_t cnt = a[0].u.arr.n;
-    wr_val *v = wr_arena_memdup(c->arena, a[0].u.arr.v, (size_t)(cnt > 0 ? cnt : 1) * sizeof *v);
+    wr_val *v = memdup_in(c, a[0].u.arr.v, (size_t)(cnt > 0 ? cnt : 1) * sizeof *v);
     if (v == NULL) {
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
         return;
     }
     qsort(v, (size_t)cnt, sizeof *v, cmp_vals);
@@ -926,13 +925,13 @@ f_array_sort(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
             v[nn - 1 - i] = t;
         }
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
 }
 
 static void
-minmax(wr_fn_ctx *c, const wr_val *a, wr_val *o, int dir)
+minmax(weir_ctx *c, const wr_val *a, wr_val *o, int dir)
 {
     const wr_val *best = NULL;
     for (int32_t i = 0; i < a[0].u.arr.n; i++) {
@@ -940,27 +939,33 @@ minmax(wr_fn_ctx *c, const wr_val *a, wr_val *o, int dir)
         if (!e->null && (best == NULL || wr_val_cmp(e, best) * dir > 0))
             best = e;
     }
-    *o = best ? *best : wr_val_null(c->ret);
+    *o = best ? *best : wr_val_null(RET(c));
 }
 
 static void
-f_array_max(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_max(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     minmax(c, a, o, 1);
 }
 
 static void
-f_array_min(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_min(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     minmax(c, a, o, -1);
 }
 
 /* SLICE(arr, from, to): 1-based, inclusive. */
 static void
-f_slice(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_slice(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int64_t len = a[0].u.arr.n, from = as_i64(&a[1]), to = as_i64(&a[2]);
     if (from < 1)
@@ -968,16 +973,18 @@ f_slice(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     if (to > len)
         to = len;
     int32_t cnt = to >= from ? (int32_t)(to - from + 1) : 0;
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = cnt ? a[0].u.arr.v + from - 1 : NULL;
 }
 
 static void
-f_array_remove(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_remove(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)a[0].u.arr.n + 1, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)a[0].u.arr.n + 1, sizeof *v);
     int32_t cnt = 0;
     for (int32_t i = 0; v != NULL && i < a[0].u.arr.n; i++) {
         const wr_val *e = &a[0].u.arr.v[i];
@@ -985,60 +992,70 @@ f_array_remove(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
             continue;
         v[cnt++] = *e;
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
 }
 
 static void
-f_array_concat(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_array_concat(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     if (a[0].null && a[1].null) {
-        *o = wr_val_null(c->ret);
+        *o = wr_val_null(RET(c));
         return;
     }
     int32_t n0 = a[0].null ? 0 : a[0].u.arr.n, n1 = a[1].null ? 0 : a[1].u.arr.n;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)(n0 + n1) + 1, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)(n0 + n1) + 1, sizeof *v);
     for (int32_t i = 0; v != NULL && i < n0; i++)
         v[i] = a[0].u.arr.v[i];
     for (int32_t i = 0; v != NULL && i < n1; i++)
         v[n0 + i] = a[1].u.arr.v[i];
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = n0 + n1;
     o->u.arr.v = v;
 }
 
 static void
-f_map_keys(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_map_keys(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = a[0].u.map.n;
     o->u.arr.v = a[0].u.map.k;
 }
 
 static void
-f_map_values(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_map_values(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = a[0].u.map.n;
     o->u.arr.v = a[0].u.map.v;
 }
 
 /* ELT(n, s1, s2, ...): the n-th string (1-based), null out of range. */
 static void
-f_elt(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_elt(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t i = as_i64(&a[0]);
-    *o = i >= 1 && i < n ? a[i] : wr_val_null(c->ret);
+    *o = i >= 1 && i < n ? a[i] : wr_val_null(RET(c));
 }
 
 /* FIELD(s, s1, s2, ...): the 1-based position of s among the rest, 0 when absent. */
 static void
-f_field(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_field(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     *o = wr_val_int(0);
     if (a[0].null)
@@ -1061,8 +1078,10 @@ now_ms(void)
 }
 
 static void
-f_unix_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_unix_timestamp(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     if (n == 0) {
         *o = wr_val_bigint(now_ms());
@@ -1072,8 +1091,10 @@ f_unix_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_from_unixtime(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_from_unixtime(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     *o = wr_val_timestamp(as_i64(&a[0]));
@@ -1081,54 +1102,52 @@ f_from_unixtime(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 
 /* ---- regular expressions (POSIX extended; compiled once when the pattern is a constant) ------ */
 
-typedef struct rx_state {
-    regex_t re;
-    bool ok;
-} rx_state;
-
 static void
-rx_fini(void *p)
+rx_release(void *state)
 {
-    rx_state *s = p;
-    if (s->ok)
-        regfree(&s->re);
-    free(s);
+    regfree(state);
+    free(state);
 }
 
-/* init for functions whose second argument is a pattern */
+/* prepare for functions whose second argument is a pattern: a constant one is compiled once,
+   and a bad one fails the statement */
 static int
-rx_init(wr_fn_ctx *c, const wr_val *const *consts, int n, wr_err *err)
+rx_prepare(weir_ctx *c, const weir_value *const *consts, int n, void **state, char *msg, size_t cap)
 {
+    (void)c;
     if (n < 2 || consts[1] == NULL || consts[1]->null)
-        return WR_OK; /* not constant: compiled per row */
-    rx_state *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
+        return 0; /* not constant: compiled per row */
+    regex_t *re = malloc(sizeof *re);
+    if (re == NULL) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
     char pat[1024];
-    snprintf(pat, sizeof pat, "%.*s", (int)consts[1]->u.s.len, consts[1]->u.s.p);
-    int rc = regcomp(&s->re, pat, REG_EXTENDED);
+    snprintf(pat, sizeof pat, "%.*s", (int)consts[1]->u.s.len, consts[1]->u.s.ptr);
+    int rc = regcomp(re, pat, REG_EXTENDED);
     if (rc != 0) {
         char m[128];
-        regerror(rc, &s->re, m, sizeof m);
-        free(s);
-        return wr_err_set(err, WR_EINVAL, "invalid regular expression '%s': %s", pat, m);
+        regerror(rc, re, m, sizeof m);
+        free(re);
+        snprintf(msg, cap, "invalid regular expression '%s': %s", pat, m);
+        return -1;
     }
-    s->ok = true;
-    c->state = s;
-    return WR_OK;
+    *state = re;
+    return 0;
 }
 
 /* The compiled pattern of this row: the constant one, or a fresh one in *tmp. */
 static const regex_t *
-rx_get(wr_fn_ctx *c, const wr_val *pattern, regex_t *tmp, bool *fresh)
+rx_get(weir_ctx *c, const wr_val *pattern, regex_t *tmp, bool *fresh)
 {
     *fresh = false;
-    if (c->state != NULL)
-        return &((rx_state *)c->state)->re;
+    const regex_t *re = H->prepared(c);
+    if (re != NULL)
+        return re;
     char pat[1024];
     snprintf(pat, sizeof pat, "%.*s", (int)pattern->u.s.len, pattern->u.s.p);
     if (regcomp(tmp, pat, REG_EXTENDED) != 0) {
-        wr_fn_warn(c, "invalid regular expression '%s'", pat);
+        fail(c, "invalid regular expression '%s'", pat);
         return NULL;
     }
     *fresh = true;
@@ -1136,13 +1155,15 @@ rx_get(wr_fn_ctx *c, const wr_val *pattern, regex_t *tmp, bool *fresh)
 }
 
 static void
-f_regexp_extract(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_regexp_extract(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     regex_t tmp;
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
-    *o = wr_val_null(c->ret);
-    char *s = wr_val_cstr(c->arena, &a[0]);
+    *o = wr_val_null(RET(c));
+    char *s = cstr(c, &a[0]);
     int64_t group = n > 2 ? as_i64(&a[2]) : 0;
     regmatch_t m[10];
     if (re != NULL && s != NULL && group >= 0 && group < 10 && regexec(re, s, 10, m, 0) == 0 &&
@@ -1153,13 +1174,15 @@ f_regexp_extract(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_regexp_extract_all(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     regex_t tmp;
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
-    *o = wr_val_null(c->ret);
-    char *s = wr_val_cstr(c->arena, &a[0]);
+    *o = wr_val_null(RET(c));
+    char *s = cstr(c, &a[0]);
     int64_t group = n > 2 ? as_i64(&a[2]) : 0;
     if (re == NULL || s == NULL || group < 0 || group >= 10) {
         if (fresh)
@@ -1167,7 +1190,7 @@ f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
         return;
     }
     int32_t cap = a[0].u.s.len + 1, cnt = 0;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)cap, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)cap, sizeof *v);
     regmatch_t m[10];
     const char *p = s;
     while (v != NULL && cnt < cap && regexec(re, p, 10, m, p == s ? 0 : REG_NOTBOL) == 0) {
@@ -1177,7 +1200,7 @@ f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
         if (p > s + a[0].u.s.len)
             break;
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
     if (fresh)
@@ -1185,14 +1208,16 @@ f_regexp_extract_all(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_regexp_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_regexp_replace(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     regex_t tmp;
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
-    *o = wr_val_null(c->ret);
-    char *s = wr_val_cstr(c->arena, &a[0]);
+    *o = wr_val_null(RET(c));
+    char *s = cstr(c, &a[0]);
     if (re == NULL || s == NULL) {
         if (fresh)
             regfree(&tmp);
@@ -1223,21 +1248,23 @@ f_regexp_replace(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_regexp_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_regexp_split(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     regex_t tmp;
     bool fresh;
     const regex_t *re = rx_get(c, &a[1], &tmp, &fresh);
-    *o = wr_val_null(c->ret);
-    char *s = wr_val_cstr(c->arena, &a[0]);
+    *o = wr_val_null(RET(c));
+    char *s = cstr(c, &a[0]);
     if (re == NULL || s == NULL) {
         if (fresh)
             regfree(&tmp);
         return;
     }
     int32_t cap = a[0].u.s.len + 2, cnt = 0;
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)cap, sizeof *v);
+    wr_val *v = zalloc(c, (size_t)cap, sizeof *v);
     regmatch_t m[1];
     const char *p = s;
     while (v != NULL && cnt + 1 < cap && *p != 0 &&
@@ -1247,7 +1274,7 @@ f_regexp_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     }
     if (v != NULL)
         v[cnt++] = str_out(c, p, (int32_t)strlen(p));
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.arr.n = cnt;
     o->u.arr.v = v;
     if (fresh)
@@ -1259,15 +1286,17 @@ f_regexp_split(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 /* EXTRACTJSONFIELD(json, '$.a.b[0]'): a string as its text, anything else as JSON; null when the
    path does not exist or the text is not JSON. */
 static void
-f_extractjsonfield(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_extractjsonfield(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    *o = wr_val_null(c->ret);
+    *o = wr_val_null(RET(c));
     json_error_t je;
     json_t *root = json_loadb(a[0].u.s.p, (size_t)a[0].u.s.len, JSON_DECODE_ANY, &je);
     if (root == NULL)
         return;
-    char *path = wr_val_cstr(c->arena, &a[1]);
+    char *path = cstr(c, &a[1]);
     const char *p = path;
     json_t *cur = root;
     if (p != NULL && *p == '$')
@@ -1333,11 +1362,13 @@ unhex(char ch)
 
 /* ENCODE(s, from, to): between 'hex', 'utf8', 'ascii' and 'base64'. */
 static void
-f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_encode(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    *o = wr_val_null(c->ret);
-    char *from = wr_val_cstr(c->arena, &a[1]), *to = wr_val_cstr(c->arena, &a[2]);
+    *o = wr_val_null(RET(c));
+    char *from = cstr(c, &a[1]), *to = cstr(c, &a[2]);
     if (from == NULL || to == NULL)
         return;
     /* to bytes */
@@ -1345,13 +1376,13 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     const wr_str *s = &a[0].u.s;
     if (strcasecmp(from, "hex") == 0) {
         if (s->len % 2 != 0) {
-            wr_fn_warn(c, "odd number of hex digits");
+            fail(c, "odd number of hex digits");
             return;
         }
         for (int32_t i = 0; i < s->len; i += 2) {
             int hi = unhex(s->p[i]), lo = unhex(s->p[i + 1]);
             if (hi < 0 || lo < 0) {
-                wr_fn_warn(c, "not a hex string");
+                fail(c, "not a hex string");
                 wr_buf_free(&raw);
                 return;
             }
@@ -1369,7 +1400,7 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
                     : ch == '/'              ? 63
                                              : -1;
             if (v < 0) {
-                wr_fn_warn(c, "not a base64 string");
+                fail(c, "not a base64 string");
                 wr_buf_free(&raw);
                 return;
             }
@@ -1383,7 +1414,7 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     } else if (strcasecmp(from, "utf8") == 0 || strcasecmp(from, "ascii") == 0) {
         wr_buf_append(&raw, s->p, (size_t)s->len);
     } else {
-        wr_fn_warn(c, "unknown encoding '%s'", from);
+        fail(c, "unknown encoding '%s'", from);
         return;
     }
     wr_buf outb = WR_BUF_INIT;
@@ -1407,7 +1438,7 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
     } else if (strcasecmp(to, "utf8") == 0 || strcasecmp(to, "ascii") == 0) {
         wr_buf_append(&outb, raw.data, raw.len);
     } else {
-        wr_fn_warn(c, "unknown encoding '%s'", to);
+        fail(c, "unknown encoding '%s'", to);
     }
     if (outb.len > 0 || raw.len == 0)
         *o = str_out(c, outb.len ? (const char *)outb.data : "", (int32_t)outb.len);
@@ -1416,12 +1447,14 @@ f_encode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_as_map(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_as_map(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int32_t cnt = a[0].u.arr.n < a[1].u.arr.n ? a[0].u.arr.n : a[1].u.arr.n;
-    wr_val *k = wr_arena_calloc(c->arena, (size_t)cnt + 1, sizeof *k);
-    wr_val *v = wr_arena_calloc(c->arena, (size_t)cnt + 1, sizeof *v);
+    wr_val *k = zalloc(c, (size_t)cnt + 1, sizeof *k);
+    wr_val *v = zalloc(c, (size_t)cnt + 1, sizeof *v);
     int32_t m = 0;
     for (int32_t i = 0; k != NULL && v != NULL && i < cnt; i++) {
         const wr_val *kk = &a[0].u.arr.v[i];
@@ -1433,119 +1466,106 @@ f_as_map(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
         if (j == m)
             m++;
     }
-    *o = (wr_val){.type = c->ret};
+    *o = (wr_val){.type = RET(c)};
     o->u.map.n = m;
     o->u.map.k = k;
     o->u.map.v = v;
 }
 
-static const wr_sql_type *
-resolve_as_map(const wr_fn_desc *self,
-               wr_arena *a,
-               const wr_sql_type *const *args,
-               int n,
-               int *variant,
-               wr_err *err)
-{
-    *variant = 0;
-    if (n == 2 && args[0] != NULL && args[0]->kind == WR_T_ARRAY &&
-        args[0]->elem->kind == WR_T_STRING && args[1] != NULL && args[1]->kind == WR_T_ARRAY) {
-        wr_sql_type *t = wr_arena_calloc(a, 1, sizeof *t);
-        if (t == NULL)
-            return NULL;
-        t->kind = WR_T_MAP;
-        t->key = args[0]->elem;
-        t->elem = args[1]->elem;
-        return t;
-    }
-    wr_err_set(err, WR_ESEMANTIC, "function AS_MAP does not accept (%s); it takes %s",
-               wr_fn_type_list(a, args, n), self->signatures);
-    return NULL;
-}
-
 /* ---- dates and times: Java DateTimeFormatter patterns, UTC or fixed offsets ----------------- */
 
 static void
-fmt_ts(wr_fn_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *o)
+fmt_ts(weir_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *o)
 {
-    *o = wr_val_null(c->ret);
-    char *p = wr_val_cstr(c->arena, pat), *z = zone ? wr_val_cstr(c->arena, zone) : NULL;
+    *o = wr_val_null(RET(c));
+    char *p = cstr(c, pat), *z = zone ? cstr(c, zone) : NULL;
     const wr_tz *tz = wr_tz_get(z);
     if (tz == NULL) {
-        wr_fn_warn(c, "unknown time zone '%s'", z);
+        fail(c, "unknown time zone '%s'", z);
         return;
     }
     wr_buf b = WR_BUF_INIT;
     if (p != NULL && wr_time_format(&b, ms, tz, p))
         *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     else
-        wr_fn_warn(c, "unsupported pattern '%s'", p ? p : "");
+        fail(c, "unsupported pattern '%s'", p ? p : "");
     wr_buf_free(&b);
 }
 
 static bool
-parse_ts(wr_fn_ctx *c, const wr_val *text, const wr_val *pat, const wr_val *zone, int64_t *ms)
+parse_ts(weir_ctx *c, const wr_val *text, const wr_val *pat, const wr_val *zone, int64_t *ms)
 {
-    char *t = wr_val_cstr(c->arena, text), *p = wr_val_cstr(c->arena, pat),
-         *z = zone ? wr_val_cstr(c->arena, zone) : NULL;
+    char *t = cstr(c, text), *p = cstr(c, pat), *z = zone ? cstr(c, zone) : NULL;
     const wr_tz *tz = wr_tz_get(z);
     if (tz == NULL) {
-        wr_fn_warn(c, "unknown time zone '%s'", z);
+        fail(c, "unknown time zone '%s'", z);
         return false;
     }
     if (t == NULL || p == NULL || !wr_time_parse(t, p, tz, ms)) {
-        wr_fn_warn(c, "text '%s' does not match pattern '%s'", t ? t : "", p ? p : "");
+        fail(c, "text '%s' does not match pattern '%s'", t ? t : "", p ? p : "");
         return false;
     }
     return true;
 }
 
 static void
-f_timestamptostring(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_timestamptostring(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     fmt_ts(c, as_i64(&a[0]), &a[1], n > 2 ? &a[2] : NULL, o);
 }
 
 static void
-f_format_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_format_timestamp(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     fmt_ts(c, a[0].u.i64, &a[1], n > 2 ? &a[2] : NULL, o);
 }
 
 static void
-f_format_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_format_date(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     fmt_ts(c, (int64_t)a[0].u.i32 * 86400000, &a[1], NULL, o);
 }
 
 static void
-f_stringtotimestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_stringtotimestamp(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t ms;
     *o = parse_ts(c, &a[0], &a[1], n > 2 ? &a[2] : NULL, &ms) ? wr_val_bigint(ms)
-                                                              : wr_val_null(c->ret);
+                                                              : wr_val_null(RET(c));
 }
 
 static void
-f_parse_timestamp(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_parse_timestamp(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     int64_t ms;
     *o = parse_ts(c, &a[0], &a[1], n > 2 ? &a[2] : NULL, &ms) ? wr_val_timestamp(ms)
-                                                              : wr_val_null(c->ret);
+                                                              : wr_val_null(RET(c));
 }
 
 static void
-f_parse_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_parse_date(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int64_t ms;
     *o = parse_ts(c, &a[0], &a[1], NULL, &ms) ? wr_val_date((int32_t)(ms / 86400000))
-                                              : wr_val_null(c->ret);
+                                              : wr_val_null(RET(c));
 }
 
 static int64_t
-unit_ms(wr_fn_ctx *c, const wr_val *u)
+unit_ms(weir_ctx *c, const wr_val *u)
 {
     static const struct {
         const char *n;
@@ -1557,49 +1577,57 @@ unit_ms(wr_fn_ctx *c, const wr_val *u)
         if ((int32_t)strlen(units[i].n) == u->u.s.len &&
             strncasecmp(units[i].n, u->u.s.p, (size_t)u->u.s.len) == 0)
             return units[i].ms;
-    wr_fn_warn(c, "unknown time unit '%.*s'", (int)u->u.s.len, u->u.s.p);
+    fail(c, "unknown time unit '%.*s'", (int)u->u.s.len, u->u.s.p);
     return -1;
 }
 
 static void
-f_timestampadd(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_timestampadd(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int64_t u = unit_ms(c, &a[0]);
-    *o = u < 0 ? wr_val_null(c->ret) : wr_val_timestamp(a[2].u.i64 + as_i64(&a[1]) * u);
+    *o = u < 0 ? wr_val_null(RET(c)) : wr_val_timestamp(a[2].u.i64 + as_i64(&a[1]) * u);
 }
 
 static void
-f_timestampsub(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_timestampsub(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int64_t u = unit_ms(c, &a[0]);
-    *o = u < 0 ? wr_val_null(c->ret) : wr_val_timestamp(a[2].u.i64 - as_i64(&a[1]) * u);
+    *o = u < 0 ? wr_val_null(RET(c)) : wr_val_timestamp(a[2].u.i64 - as_i64(&a[1]) * u);
 }
 
 static void
-f_dateadd(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_dateadd(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
     int64_t u = unit_ms(c, &a[0]);
     if (u < 86400000) {
         if (u > 0)
-            wr_fn_warn(c, "DATEADD takes DAYS");
-        *o = wr_val_null(c->ret);
+            fail(c, "DATEADD takes DAYS");
+        *o = wr_val_null(RET(c));
         return;
     }
     *o = wr_val_date((int32_t)(a[2].u.i32 + as_i64(&a[1]) * (u / 86400000)));
 }
 
 static void
-f_convert_tz(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_convert_tz(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)n;
-    char *from = wr_val_cstr(c->arena, &a[1]), *to = wr_val_cstr(c->arena, &a[2]);
+    char *from = cstr(c, &a[1]), *to = cstr(c, &a[2]);
     const wr_tz *f = wr_tz_get(from), *t = wr_tz_get(to);
     if (f == NULL || t == NULL) {
-        wr_fn_warn(c, "unknown time zone '%s'", f == NULL ? from : to);
-        *o = wr_val_null(c->ret);
+        fail(c, "unknown time zone '%s'", f == NULL ? from : to);
+        *o = wr_val_null(RET(c));
         return;
     }
     /* the wall-clock time in `from` as the wall-clock time in `to` at the same instant */
@@ -1608,8 +1636,10 @@ f_convert_tz(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_unix_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_unix_date(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     if (n == 0) {
         *o = wr_val_int((int32_t)(now_ms() / 86400000));
@@ -1619,8 +1649,10 @@ f_unix_date(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 }
 
 static void
-f_from_days(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
+f_from_days(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
+    const wr_val *a = (const wr_val *)args;
+    wr_val *o = (wr_val *)out;
     (void)c;
     (void)n;
     *o = wr_val_date(a[0].u.i32);
@@ -1628,450 +1660,516 @@ f_from_days(wr_fn_ctx *c, const wr_val *a, int n, wr_val *o)
 
 /* ---- table functions ------------------------------------------------------------------------ */
 
-static void
-t_explode(wr_fn_ctx *c, const wr_val *a, int n, wr_val *out, int cap, int *nout)
+static int
+t_explode(weir_ctx *c, const weir_value *args, int n, weir_value *out, int cap)
 {
     (void)c;
     (void)n;
-    int32_t cnt = a[0].null ? 0 : a[0].u.arr.n;
-    *nout = cnt;
-    if (cnt > cap)
-        return;
-    for (int32_t i = 0; i < cnt; i++)
-        out[i] = a[0].u.arr.v[i];
+    int32_t cnt = args[0].null ? 0 : args[0].u.arr.n;
+    for (int32_t i = 0; i < cnt && cnt <= cap; i++)
+        out[i] = args[0].u.arr.v[i];
+    return cnt;
 }
 
-/* ---- the table ------------------------------------------------------------------------------ */
+/* ---- result types the parameters do not decide ------------------------------------------ */
 
-#define SIGS(...) \
-    (const sig[]){__VA_ARGS__}, (int)(sizeof((const sig[]){__VA_ARGS__}) / sizeof(sig))
+/* ROUND(DECIMAL(p, s)) -> DECIMAL(p - s + 1, 0) (ksqlDB). */
+static int
+round_decimal(const weir_type *const *args, int n, char *buf, size_t cap)
+{
+    (void)n;
+    int p, s;
+    H->type_decimal(args[0], &p, &s);
+    snprintf(buf, cap, "DECIMAL(%d, 0)", p - s + 1 > 38 ? 38 : p - s + 1);
+    return 0;
+}
 
-#define NIO WR_FN_NULL_IN_NULL_OUT
+/* ---- the library ---------------------------------------------------------------------------- */
 
-static const fdef defs[] = {
+/* Each function is a weir_function of the public ABI, registered by builtin_init through the
+   host's register_function as a library's would be. */
+#define SIGS(...)                                                                                 \
+    .nsignatures = (int)(sizeof((const weir_signature[]){__VA_ARGS__}) / sizeof(weir_signature)), \
+    .signatures = (const weir_signature[])                                                        \
+    {                                                                                             \
+        __VA_ARGS__                                                                               \
+    }
+#define FN(fname, kind_, cat, fl, desc, ...)                                                  \
+    {                                                                                         \
+        .size = sizeof(weir_function), .name = fname, .description = desc, .author = "weir",  \
+        .version = WR_VERSION, .kind = kind_, .flags = fl, .category = cat, SIGS(__VA_ARGS__) \
+    }
+/* a scalar function (row form) */
+#define SCALAR(fname, cat, fl, desc, ...) FN(fname, WEIR_SCALAR, cat, fl, desc, __VA_ARGS__)
+/* an aggregate computed by runtime/agg.c */
+#define AGGREGATE(fname, desc, ...) \
+    FN(fname, WEIR_AGGREGATE, "AGGREGATE", WEIR_NATIVE, desc, __VA_ARGS__)
+/* a higher-order function whose lambdas the analyser types and evaluates */
+#define LAMBDA(fname, desc, ...) FN(fname, WEIR_SCALAR, "LAMBDA", WEIR_NATIVE, desc, __VA_ARGS__)
+#define ROW(p, r, f)                             \
+    {                                            \
+        .params = p, .returns = r, .eval_row = f \
+    }
+#define TYPED(p, r)               \
+    {                             \
+        .params = p, .returns = r \
+    }
+
+#define ON_NULL WEIR_CALLED_ON_NULL
+#define NONDET  WEIR_NONDETERMINISTIC
+#define STR     "STRING"
+#define MATH    "MATHEMATICAL"
+#define DT      "DATE / TIME"
+
+/* ABS: vector form over a batch, row form in the interpreter (CASE branches, lambdas) */
+#define ABS_SIG(t)                                                  \
+    {                                                               \
+        .params = t, .returns = t, .eval = v_abs, .eval_row = f_abs \
+    }
+/* a function of one number whose result has its type */
+#define SAME_NUMBER(f)                                                            \
+    ROW("INT", "INT", f), ROW("BIGINT", "BIGINT", f), ROW("DOUBLE", "DOUBLE", f), \
+        ROW("DECIMAL", "DECIMAL", f)
+/* a function of a number (as a DOUBLE) into a DOUBLE */
+#define ON_DOUBLE(fname, desc, f) SCALAR(fname, MATH, 0, desc, ROW("DOUBLE", "DOUBLE", f))
+/* the mask functions' optional replacement characters */
+#define MASKS(f, p) ROW(p, STR, f), ROW(p ", STRING, STRING, STRING, STRING", STR, f)
+
+static const weir_function FUNCTIONS[] = {
     /* strings */
-    {{"UCASE", WR_FN_SCALAR, NIO, "STRING", "Upper-cases a string.", "UCASE(STRING) -> STRING",
-      NULL, f_ucase},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"LCASE", WR_FN_SCALAR, NIO, "STRING", "Lower-cases a string.", "LCASE(STRING) -> STRING",
-      NULL, f_lcase},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"LEN", WR_FN_SCALAR, NIO, "STRING", "The length of a string in characters.",
-      "LEN(STRING) -> INT", NULL, f_len},
-     SIGS({"S", R_FIXED, WR_T_INT})},
-    {{"SUBSTRING", WR_FN_SCALAR, NIO, "STRING",
-      "The part of a string from a 1-based position (negative: from the end), optionally of a "
-      "length.",
-      "SUBSTRING(STRING, INT[, INT]) -> STRING", NULL, f_substring},
-     SIGS({"SL", R_FIXED, WR_T_STRING}, {"SLL", R_FIXED, WR_T_STRING})},
-    {{"CONCAT", WR_FN_SCALAR, 0, "STRING", "Concatenates strings, skipping nulls.",
-      "CONCAT(STRING, ...) -> STRING", NULL, f_concat},
-     SIGS({"S+", R_FIXED, WR_T_STRING})},
-    {{"CONCAT_WS", WR_FN_SCALAR, 0, "STRING",
-      "Concatenates strings with a separator, skipping nulls.",
-      "CONCAT_WS(STRING separator, STRING, ...) -> STRING", NULL, f_concat_ws},
-     SIGS({"SS+", R_FIXED, WR_T_STRING})},
-    {{"TRIM", WR_FN_SCALAR, NIO, "STRING", "Removes leading and trailing whitespace.",
-      "TRIM(STRING) -> STRING", NULL, f_trim},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"LTRIM", WR_FN_SCALAR, NIO, "STRING", "Removes leading whitespace.",
-      "LTRIM(STRING) -> STRING", NULL, f_ltrim},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"RTRIM", WR_FN_SCALAR, NIO, "STRING", "Removes trailing whitespace.",
-      "RTRIM(STRING) -> STRING", NULL, f_rtrim},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"LPAD", WR_FN_SCALAR, NIO, "STRING",
-      "Pads a string on the left to a length (or truncates it).",
-      "LPAD(STRING, INT, STRING) -> STRING", NULL, f_lpad},
-     SIGS({"SLS", R_FIXED, WR_T_STRING})},
-    {{"RPAD", WR_FN_SCALAR, NIO, "STRING",
-      "Pads a string on the right to a length (or truncates it).",
-      "RPAD(STRING, INT, STRING) -> STRING", NULL, f_rpad},
-     SIGS({"SLS", R_FIXED, WR_T_STRING})},
-    {{"REPLACE", WR_FN_SCALAR, NIO, "STRING", "Replaces every occurrence of a substring.",
-      "REPLACE(STRING, STRING, STRING) -> STRING", NULL, f_replace},
-     SIGS({"SSS", R_FIXED, WR_T_STRING})},
-    {{"INSTR", WR_FN_SCALAR, NIO, "STRING",
-      "The 1-based position of a substring (0 when absent), from a position and for an occurrence.",
-      "INSTR(STRING, STRING[, INT[, INT]]) -> INT", NULL, f_instr},
-     SIGS({"SS", R_FIXED, WR_T_INT}, {"SSL", R_FIXED, WR_T_INT}, {"SSLL", R_FIXED, WR_T_INT})},
-    {{"INITCAP", WR_FN_SCALAR, NIO, "STRING", "Capitalises the first letter of each word.",
-      "INITCAP(STRING) -> STRING", NULL, f_initcap},
-     SIGS({"S", R_FIXED, WR_T_STRING})},
-    {{"MASK", WR_FN_SCALAR, 0, "STRING",
-      "Masks letters and digits ('X', 'x', 'n', '-' unless given).",
-      "MASK(STRING[, upper, lower, digit, other]) -> STRING", NULL, f_mask},
-     SIGS({"S", R_FIXED, WR_T_STRING}, {"SSSSS", R_FIXED, WR_T_STRING})},
-    {{"MASK_LEFT", WR_FN_SCALAR, 0, "STRING", "Masks the first n characters.",
-      "MASK_LEFT(STRING, INT[, upper, lower, digit, other]) -> STRING", NULL, f_mask_left},
-     SIGS({"SL", R_FIXED, WR_T_STRING}, {"SLSSSS", R_FIXED, WR_T_STRING})},
-    {{"MASK_RIGHT", WR_FN_SCALAR, 0, "STRING", "Masks the last n characters.",
-      "MASK_RIGHT(STRING, INT[, upper, lower, digit, other]) -> STRING", NULL, f_mask_right},
-     SIGS({"SL", R_FIXED, WR_T_STRING}, {"SLSSSS", R_FIXED, WR_T_STRING})},
-    {{"MASK_KEEP_LEFT", WR_FN_SCALAR, 0, "STRING", "Masks all but the first n characters.",
-      "MASK_KEEP_LEFT(STRING, INT[, upper, lower, digit, other]) -> STRING", NULL,
-      f_mask_keep_left},
-     SIGS({"SL", R_FIXED, WR_T_STRING}, {"SLSSSS", R_FIXED, WR_T_STRING})},
-    {{"MASK_KEEP_RIGHT", WR_FN_SCALAR, 0, "STRING", "Masks all but the last n characters.",
-      "MASK_KEEP_RIGHT(STRING, INT[, upper, lower, digit, other]) -> STRING", NULL,
-      f_mask_keep_right},
-     SIGS({"SL", R_FIXED, WR_T_STRING}, {"SLSSSS", R_FIXED, WR_T_STRING})},
-    {{"SPLIT", WR_FN_SCALAR, NIO, "STRING",
-      "Splits a string at a delimiter (into characters for an empty one).",
-      "SPLIT(STRING, STRING) -> ARRAY<STRING>", NULL, f_split},
-     SIGS({"SS", R_ARRAY_OF_COMMON, WR_T_ARRAY})},
+    SCALAR("UCASE", STR, 0, "Upper-cases a string.", ROW(STR, STR, f_ucase)),
+    SCALAR("LCASE", STR, 0, "Lower-cases a string.", ROW(STR, STR, f_lcase)),
+    SCALAR("LEN", STR, 0, "The length of a string in characters.", ROW(STR, "INT", f_len)),
+    SCALAR("SUBSTRING",
+           STR,
+           0,
+           "The part of a string from a 1-based position (negative: from the end), optionally of "
+           "a length.",
+           ROW("STRING, BIGINT", STR, f_substring),
+           ROW("STRING, BIGINT, BIGINT", STR, f_substring)),
+    SCALAR("CONCAT",
+           STR,
+           ON_NULL,
+           "Concatenates strings, skipping nulls.",
+           ROW("STRING, STRING...", STR, f_concat)),
+    SCALAR("CONCAT_WS",
+           STR,
+           ON_NULL,
+           "Concatenates strings with a separator, skipping nulls.",
+           ROW("STRING, STRING, STRING...", STR, f_concat_ws)),
+    SCALAR("TRIM", STR, 0, "Removes leading and trailing whitespace.", ROW(STR, STR, f_trim)),
+    SCALAR("LTRIM", STR, 0, "Removes leading whitespace.", ROW(STR, STR, f_ltrim)),
+    SCALAR("RTRIM", STR, 0, "Removes trailing whitespace.", ROW(STR, STR, f_rtrim)),
+    SCALAR("LPAD",
+           STR,
+           0,
+           "Pads a string on the left to a length (or truncates it).",
+           ROW("STRING, BIGINT, STRING", STR, f_lpad)),
+    SCALAR("RPAD",
+           STR,
+           0,
+           "Pads a string on the right to a length (or truncates it).",
+           ROW("STRING, BIGINT, STRING", STR, f_rpad)),
+    SCALAR("REPLACE",
+           STR,
+           0,
+           "Replaces every occurrence of a substring.",
+           ROW("STRING, STRING, STRING", STR, f_replace)),
+    SCALAR("INSTR",
+           STR,
+           0,
+           "The 1-based position of a substring (0 when absent), from a position and for an "
+           "occurrence.",
+           ROW("STRING, STRING", "INT", f_instr),
+           ROW("STRING, STRING, BIGINT", "INT", f_instr),
+           ROW("STRING, STRING, BIGINT, BIGINT", "INT", f_instr)),
+    SCALAR(
+        "INITCAP", STR, 0, "Capitalises the first letter of each word.", ROW(STR, STR, f_initcap)),
+    SCALAR("MASK",
+           STR,
+           ON_NULL,
+           "Masks letters and digits ('X', 'x', 'n', '-' unless given).",
+           MASKS(f_mask, "STRING")),
+    SCALAR("MASK_LEFT",
+           STR,
+           ON_NULL,
+           "Masks the first n characters.",
+           MASKS(f_mask_left, "STRING, BIGINT")),
+    SCALAR("MASK_RIGHT",
+           STR,
+           ON_NULL,
+           "Masks the last n characters.",
+           MASKS(f_mask_right, "STRING, BIGINT")),
+    SCALAR("MASK_KEEP_LEFT",
+           STR,
+           ON_NULL,
+           "Masks all but the first n characters.",
+           MASKS(f_mask_keep_left, "STRING, BIGINT")),
+    SCALAR("MASK_KEEP_RIGHT",
+           STR,
+           ON_NULL,
+           "Masks all but the last n characters.",
+           MASKS(f_mask_keep_right, "STRING, BIGINT")),
+    SCALAR("SPLIT",
+           STR,
+           0,
+           "Splits a string at a delimiter (into characters for an empty one).",
+           ROW("STRING, STRING", "ARRAY<STRING>", f_split)),
+    SCALAR("ELT",
+           STR,
+           ON_NULL,
+           "The n-th of the following strings (1-based).",
+           ROW("BIGINT, STRING, STRING...", STR, f_elt)),
+    SCALAR("FIELD",
+           STR,
+           ON_NULL,
+           "The 1-based position of the first string among the rest, 0 when absent.",
+           ROW("STRING, STRING, STRING...", "INT", f_field)),
     /* math */
-    {{"ABS", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The absolute value.", "ABS(number) -> same type",
-      NULL, f_abs},
-     SIGS({"N", R_ARG0, 0})},
-    {{"ROUND", WR_FN_SCALAR, NIO, "MATHEMATICAL",
-      "Rounds half up, to an integer or to decimal places.",
-      "ROUND(DOUBLE) -> BIGINT, ROUND(DOUBLE, INT) -> DOUBLE, ROUND(DECIMAL[, INT]) -> DECIMAL, "
-      "ROUND(INT|BIGINT) -> same",
-      resolve_round, f_round},
-     NULL,
-     0},
-    {{"FLOOR", WR_FN_SCALAR, NIO, "MATHEMATICAL", "Rounds down.", "FLOOR(number) -> same type",
-      NULL, f_floor},
-     SIGS({"N", R_ARG0, 0})},
-    {{"CEIL", WR_FN_SCALAR, NIO, "MATHEMATICAL", "Rounds up.", "CEIL(number) -> same type", NULL,
-      f_ceil},
-     SIGS({"N", R_ARG0, 0})},
-    {{"SQRT", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The square root.", "SQRT(number) -> DOUBLE", NULL,
-      f_sqrt},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"CBRT", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The cube root.", "CBRT(number) -> DOUBLE", NULL,
-      f_cbrt},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"EXP", WR_FN_SCALAR, NIO, "MATHEMATICAL", "e to the power of x.", "EXP(number) -> DOUBLE",
-      NULL, f_exp},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"LN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The natural logarithm.", "LN(number) -> DOUBLE",
-      NULL, f_ln},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"LOG", WR_FN_SCALAR, NIO, "MATHEMATICAL",
-      "The natural logarithm, or the logarithm in a base.",
-      "LOG(number) -> DOUBLE, LOG(base, number) -> DOUBLE", NULL, f_log},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE}, {"NN", R_FIXED, WR_T_DOUBLE})},
-    {{"POWER", WR_FN_SCALAR, NIO, "MATHEMATICAL", "x to the power of y.",
-      "POWER(number, number) -> DOUBLE", NULL, f_power},
-     SIGS({"NN", R_FIXED, WR_T_DOUBLE})},
-    {{"SIGN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "-1, 0 or 1.", "SIGN(number) -> INT", NULL,
-      f_sign},
-     SIGS({"N", R_FIXED, WR_T_INT})},
-    {{"RANDOM", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "MATHEMATICAL", "A random number in [0, 1).",
-      "RANDOM() -> DOUBLE", NULL, f_random},
-     SIGS({"", R_FIXED, WR_T_DOUBLE})},
-    {{"PI", WR_FN_SCALAR, 0, "MATHEMATICAL", "The number pi.", "PI() -> DOUBLE", NULL, f_pi},
-     SIGS({"", R_FIXED, WR_T_DOUBLE})},
-    {{"SIN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The sine (radians).", "SIN(number) -> DOUBLE",
-      NULL, f_sin},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"COS", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The cosine (radians).", "COS(number) -> DOUBLE",
-      NULL, f_cos},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"TAN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The tangent (radians).", "TAN(number) -> DOUBLE",
-      NULL, f_tan},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"ASIN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The arc sine.", "ASIN(number) -> DOUBLE", NULL,
-      f_asin},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"ACOS", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The arc cosine.", "ACOS(number) -> DOUBLE", NULL,
-      f_acos},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"ATAN", WR_FN_SCALAR, NIO, "MATHEMATICAL", "The arc tangent.", "ATAN(number) -> DOUBLE", NULL,
-      f_atan},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"DEGREES", WR_FN_SCALAR, NIO, "MATHEMATICAL", "Radians to degrees.",
-      "DEGREES(number) -> DOUBLE", NULL, f_degrees},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"RADIANS", WR_FN_SCALAR, NIO, "MATHEMATICAL", "Degrees to radians.",
-      "RADIANS(number) -> DOUBLE", NULL, f_radians},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"GREATEST", WR_FN_SCALAR, 0, "MATHEMATICAL", "The largest non-null argument.",
-      "GREATEST(value, ...) -> common type", NULL, f_greatest},
-     SIGS({"*+", R_COMMON, 0})},
-    {{"LEAST", WR_FN_SCALAR, 0, "MATHEMATICAL", "The smallest non-null argument.",
-      "LEAST(value, ...) -> common type", NULL, f_least},
-     SIGS({"*+", R_COMMON, 0})},
+    FN("ABS",
+       WEIR_SCALAR,
+       MATH,
+       0,
+       "The absolute value.",
+       ABS_SIG("INT"),
+       ABS_SIG("BIGINT"),
+       ABS_SIG("DOUBLE"),
+       ABS_SIG("DECIMAL")),
+    SCALAR("ROUND",
+           MATH,
+           0,
+           "Rounds half up, to an integer or to decimal places.",
+           ROW("INT", "INT", f_round),
+           ROW("BIGINT", "BIGINT", f_round),
+           ROW("DOUBLE", "BIGINT", f_round),
+           {.params = "DECIMAL", .returns_fn = round_decimal, .eval_row = f_round},
+           ROW("INT, BIGINT", "INT", f_round),
+           ROW("BIGINT, BIGINT", "BIGINT", f_round),
+           ROW("DOUBLE, BIGINT", "DOUBLE", f_round),
+           ROW("DECIMAL, BIGINT", "DECIMAL", f_round)),
+    SCALAR("FLOOR", MATH, 0, "Rounds down.", SAME_NUMBER(f_floor)),
+    SCALAR("CEIL", MATH, 0, "Rounds up.", SAME_NUMBER(f_ceil)),
+    ON_DOUBLE("SQRT", "The square root.", f_sqrt),
+    ON_DOUBLE("CBRT", "The cube root.", f_cbrt),
+    ON_DOUBLE("EXP", "e to the power of x.", f_exp),
+    ON_DOUBLE("LN", "The natural logarithm.", f_ln),
+    SCALAR("LOG",
+           MATH,
+           0,
+           "The natural logarithm, or the logarithm in a base.",
+           ROW("DOUBLE", "DOUBLE", f_log),
+           ROW("DOUBLE, DOUBLE", "DOUBLE", f_log)),
+    SCALAR("POWER", MATH, 0, "x to the power of y.", ROW("DOUBLE, DOUBLE", "DOUBLE", f_power)),
+    SCALAR("SIGN", MATH, 0, "-1, 0 or 1.", ROW("DOUBLE", "INT", f_sign)),
+    SCALAR("RANDOM",
+           MATH,
+           ON_NULL | NONDET,
+           "A random number in [0, 1).",
+           ROW("", "DOUBLE", f_random)),
+    SCALAR("PI", MATH, ON_NULL, "The number pi.", ROW("", "DOUBLE", f_pi)),
+    ON_DOUBLE("SIN", "The sine (radians).", f_sin),
+    ON_DOUBLE("COS", "The cosine (radians).", f_cos),
+    ON_DOUBLE("TAN", "The tangent (radians).", f_tan),
+    ON_DOUBLE("ASIN", "The arc sine.", f_asin),
+    ON_DOUBLE("ACOS", "The arc cosine.", f_acos),
+    ON_DOUBLE("ATAN", "The arc tangent.", f_atan),
+    ON_DOUBLE("DEGREES", "Radians to degrees.", f_degrees),
+    ON_DOUBLE("RADIANS", "Degrees to radians.", f_radians),
+    SCALAR("GREATEST",
+           MATH,
+           ON_NULL,
+           "The largest non-null argument.",
+           ROW("T, T...", "T", f_greatest)),
+    SCALAR("LEAST", MATH, ON_NULL, "The smallest non-null argument.", ROW("T, T...", "T", f_least)),
     /* nulls */
-    {{"COALESCE", WR_FN_SCALAR, 0, "CONDITIONAL", "The first non-null argument.",
-      "COALESCE(value, ...) -> common type", NULL, f_coalesce},
-     SIGS({"*+", R_COMMON, 0})},
-    {{"IFNULL", WR_FN_SCALAR, 0, "CONDITIONAL",
-      "The first argument, or the second when it is null.", "IFNULL(value, value) -> common type",
-      NULL, f_coalesce},
-     SIGS({"**", R_COMMON, 0})},
-    {{"NULLIF", WR_FN_SCALAR, 0, "CONDITIONAL",
-      "Null when both arguments are equal, else the first.", "NULLIF(value, value) -> first type",
-      NULL, f_nullif},
-     SIGS({"**", R_ARG0, 0})},
+    SCALAR("COALESCE",
+           "CONDITIONAL",
+           ON_NULL,
+           "The first non-null argument.",
+           ROW("T, T...", "T", f_coalesce)),
+    SCALAR("IFNULL",
+           "CONDITIONAL",
+           ON_NULL,
+           "The first argument, or the second when it is null.",
+           ROW("T, T", "T", f_coalesce)),
+    SCALAR("NULLIF",
+           "CONDITIONAL",
+           ON_NULL,
+           "Null when both arguments are equal, else the first.",
+           ROW("T, U", "T", f_nullif)),
     /* collections */
-    {{"ARRAY_LENGTH", WR_FN_SCALAR, NIO, "ARRAY", "The number of elements.",
-      "ARRAY_LENGTH(ARRAY) -> INT", NULL, f_array_length},
-     SIGS({"A", R_FIXED, WR_T_INT})},
-    {{"ARRAY_CONTAINS", WR_FN_SCALAR, 0, "ARRAY", "Whether an array holds a value.",
-      "ARRAY_CONTAINS(ARRAY, value) -> BOOLEAN", NULL, f_array_contains},
-     SIGS({"A*", R_FIXED, WR_T_BOOLEAN})},
-    {{"ARRAY_DISTINCT", WR_FN_SCALAR, NIO, "ARRAY", "The elements without repeats, in order.",
-      "ARRAY_DISTINCT(ARRAY) -> ARRAY", NULL, f_array_distinct},
-     SIGS({"A", R_ARG0, 0})},
-    {{"ARRAY_JOIN", WR_FN_SCALAR, 0, "ARRAY",
-      "The elements as text joined by a delimiter (',' by default).",
-      "ARRAY_JOIN(ARRAY[, STRING]) -> STRING", NULL, f_array_join},
-     SIGS({"A", R_FIXED, WR_T_STRING}, {"AS", R_FIXED, WR_T_STRING})},
-    {{"ARRAY_SORT", WR_FN_SCALAR, 0, "ARRAY", "The elements sorted ('ASC' or 'DESC'), nulls last.",
-      "ARRAY_SORT(ARRAY[, STRING]) -> ARRAY", NULL, f_array_sort},
-     SIGS({"A", R_ARG0, 0}, {"AS", R_ARG0, 0})},
-    {{"ARRAY_MAX", WR_FN_SCALAR, NIO, "ARRAY", "The largest non-null element.",
-      "ARRAY_MAX(ARRAY) -> element", NULL, f_array_max},
-     SIGS({"A", R_ELEM0, 0})},
-    {{"ARRAY_MIN", WR_FN_SCALAR, NIO, "ARRAY", "The smallest non-null element.",
-      "ARRAY_MIN(ARRAY) -> element", NULL, f_array_min},
-     SIGS({"A", R_ELEM0, 0})},
-    {{"ARRAY_REMOVE", WR_FN_SCALAR, 0, "ARRAY", "The array without the elements equal to a value.",
-      "ARRAY_REMOVE(ARRAY, value) -> ARRAY", NULL, f_array_remove},
-     SIGS({"A*", R_ARG0, 0})},
-    {{"ARRAY_CONCAT", WR_FN_SCALAR, 0, "ARRAY", "Two arrays one after the other.",
-      "ARRAY_CONCAT(ARRAY, ARRAY) -> ARRAY", NULL, f_array_concat},
-     SIGS({"AA", R_COMMON, 0})},
-    {{"SLICE", WR_FN_SCALAR, NIO, "ARRAY",
-      "Elements from a 1-based position to another, inclusive.", "SLICE(ARRAY, INT, INT) -> ARRAY",
-      NULL, f_slice},
-     SIGS({"ALL", R_ARG0, 0})},
-    {{"MAP_KEYS", WR_FN_SCALAR, NIO, "MAP", "The keys of a map.", "MAP_KEYS(MAP) -> ARRAY", NULL,
-      f_map_keys},
-     SIGS({"M", R_KEYS0, 0})},
-    {{"MAP_VALUES", WR_FN_SCALAR, NIO, "MAP", "The values of a map.", "MAP_VALUES(MAP) -> ARRAY",
-      NULL, f_map_values},
-     SIGS({"M", R_VALS0, 0})},
-    {{"ELT", WR_FN_SCALAR, 0, "STRING", "The n-th of the following strings (1-based).",
-      "ELT(INT, STRING, ...) -> STRING", NULL, f_elt},
-     SIGS({"LS+", R_FIXED, WR_T_STRING})},
-    {{"FIELD", WR_FN_SCALAR, 0, "STRING",
-      "The 1-based position of the first string among the rest, 0 when absent.",
-      "FIELD(STRING, STRING, ...) -> INT", NULL, f_field},
-     SIGS({"SS+", R_FIXED, WR_T_INT})},
-    /* regular expressions, JSON, encodings */
-    {{"REGEXP_EXTRACT", WR_FN_SCALAR, NIO, "STRING",
-      "The first match of a regular expression (POSIX extended), or of one of its groups.",
-      "REGEXP_EXTRACT(STRING, pattern[, INT group]) -> STRING", NULL, f_regexp_extract, NULL,
-      rx_init, rx_fini},
-     SIGS({"SS", R_FIXED, WR_T_STRING}, {"SSL", R_FIXED, WR_T_STRING})},
-    {{"REGEXP_EXTRACT_ALL", WR_FN_SCALAR, NIO, "STRING",
-      "Every match of a regular expression, or of one of its groups.",
-      "REGEXP_EXTRACT_ALL(STRING, pattern[, INT group]) -> ARRAY<STRING>", NULL,
-      f_regexp_extract_all, NULL, rx_init, rx_fini},
-     SIGS({"SS", R_ARRAY_OF_COMMON, WR_T_ARRAY}, {"SSL", R_ARRAY_OF_STRING, WR_T_ARRAY})},
-    {{"REGEXP_REPLACE", WR_FN_SCALAR, NIO, "STRING",
-      "Replaces every match of a regular expression.",
-      "REGEXP_REPLACE(STRING, pattern, STRING) -> STRING", NULL, f_regexp_replace, NULL, rx_init,
-      rx_fini},
-     SIGS({"SSS", R_FIXED, WR_T_STRING})},
-    {{"REGEXP_SPLIT_TO_ARRAY", WR_FN_SCALAR, NIO, "STRING",
-      "Splits a string at every match of a regular expression.",
-      "REGEXP_SPLIT_TO_ARRAY(STRING, pattern) -> ARRAY<STRING>", NULL, f_regexp_split, NULL,
-      rx_init, rx_fini},
-     SIGS({"SS", R_ARRAY_OF_COMMON, WR_T_ARRAY})},
-    {{"EXTRACTJSONFIELD", WR_FN_SCALAR, NIO, "JSON",
-      "The value at a JSON path ($.a.b[0]) of a JSON string, as text.",
-      "EXTRACTJSONFIELD(STRING json, STRING path) -> STRING", NULL, f_extractjsonfield},
-     SIGS({"SS", R_FIXED, WR_T_STRING})},
-    {{"ENCODE", WR_FN_SCALAR, NIO, "STRING",
-      "Converts between the encodings hex, utf8, ascii and base64.",
-      "ENCODE(STRING, STRING from, STRING to) -> STRING", NULL, f_encode},
-     SIGS({"SSS", R_FIXED, WR_T_STRING})},
-    {{"AS_MAP", WR_FN_SCALAR, NIO, "MAP", "A map from an array of keys and an array of values.",
-      "AS_MAP(ARRAY<STRING>, ARRAY<T>) -> MAP<STRING, T>", resolve_as_map, f_as_map},
-     NULL,
-     0},
+    SCALAR("ARRAY_LENGTH",
+           "ARRAY",
+           0,
+           "The number of elements.",
+           ROW("ARRAY<T>", "INT", f_array_length)),
+    SCALAR("ARRAY_CONTAINS",
+           "ARRAY",
+           ON_NULL,
+           "Whether an array holds a value.",
+           ROW("ARRAY<T>, U", "BOOLEAN", f_array_contains)),
+    SCALAR("ARRAY_DISTINCT",
+           "ARRAY",
+           0,
+           "The elements without repeats, in order.",
+           ROW("ARRAY<T>", "ARRAY<T>", f_array_distinct)),
+    SCALAR("ARRAY_JOIN",
+           "ARRAY",
+           ON_NULL,
+           "The elements as text joined by a delimiter (',' by default).",
+           ROW("ARRAY<T>", STR, f_array_join),
+           ROW("ARRAY<T>, STRING", STR, f_array_join)),
+    SCALAR("ARRAY_SORT",
+           "ARRAY",
+           ON_NULL,
+           "The elements sorted ('ASC' or 'DESC'), nulls last.",
+           ROW("ARRAY<T>", "ARRAY<T>", f_array_sort),
+           ROW("ARRAY<T>, STRING", "ARRAY<T>", f_array_sort)),
+    SCALAR("ARRAY_MAX",
+           "ARRAY",
+           0,
+           "The largest non-null element.",
+           ROW("ARRAY<T>", "T", f_array_max)),
+    SCALAR("ARRAY_MIN",
+           "ARRAY",
+           0,
+           "The smallest non-null element.",
+           ROW("ARRAY<T>", "T", f_array_min)),
+    SCALAR("ARRAY_REMOVE",
+           "ARRAY",
+           ON_NULL,
+           "The array without the elements equal to a value.",
+           ROW("ARRAY<T>, U", "ARRAY<T>", f_array_remove)),
+    SCALAR("ARRAY_CONCAT",
+           "ARRAY",
+           ON_NULL,
+           "Two arrays one after the other.",
+           ROW("ARRAY<T>, ARRAY<T>", "ARRAY<T>", f_array_concat)),
+    SCALAR("SLICE",
+           "ARRAY",
+           0,
+           "Elements from a 1-based position to another, inclusive.",
+           ROW("ARRAY<T>, BIGINT, BIGINT", "ARRAY<T>", f_slice)),
+    SCALAR("MAP_KEYS", "MAP", 0, "The keys of a map.", ROW("MAP<K, V>", "ARRAY<K>", f_map_keys)),
+    SCALAR(
+        "MAP_VALUES", "MAP", 0, "The values of a map.", ROW("MAP<K, V>", "ARRAY<V>", f_map_values)),
+    SCALAR("AS_MAP",
+           "MAP",
+           0,
+           "A map from an array of keys and an array of values.",
+           ROW("ARRAY<STRING>, ARRAY<T>", "MAP<STRING, T>", f_as_map)),
+    /* regular expressions (POSIX extended; a constant pattern is compiled once), JSON,
+       encodings */
+    {.size = sizeof(weir_function),
+     .name = "REGEXP_EXTRACT",
+     .author = "weir",
+     .version = WR_VERSION,
+     .kind = WEIR_SCALAR,
+     .category = STR,
+     .description = "The first match of a regular expression (POSIX extended), or of one of its "
+                    "groups.",
+     SIGS(ROW("STRING, STRING", STR, f_regexp_extract),
+          ROW("STRING, STRING, BIGINT", STR, f_regexp_extract)),
+     .prepare = rx_prepare,
+     .release = rx_release},
+    {.size = sizeof(weir_function),
+     .name = "REGEXP_EXTRACT_ALL",
+     .author = "weir",
+     .version = WR_VERSION,
+     .kind = WEIR_SCALAR,
+     .category = STR,
+     .description = "Every match of a regular expression, or of one of its groups.",
+     SIGS(ROW("STRING, STRING", "ARRAY<STRING>", f_regexp_extract_all),
+          ROW("STRING, STRING, BIGINT", "ARRAY<STRING>", f_regexp_extract_all)),
+     .prepare = rx_prepare,
+     .release = rx_release},
+    {.size = sizeof(weir_function),
+     .name = "REGEXP_REPLACE",
+     .author = "weir",
+     .version = WR_VERSION,
+     .kind = WEIR_SCALAR,
+     .category = STR,
+     .description = "Replaces every match of a regular expression.",
+     SIGS(ROW("STRING, STRING, STRING", STR, f_regexp_replace)),
+     .prepare = rx_prepare,
+     .release = rx_release},
+    {.size = sizeof(weir_function),
+     .name = "REGEXP_SPLIT_TO_ARRAY",
+     .author = "weir",
+     .version = WR_VERSION,
+     .kind = WEIR_SCALAR,
+     .category = STR,
+     .description = "Splits a string at every match of a regular expression.",
+     SIGS(ROW("STRING, STRING", "ARRAY<STRING>", f_regexp_split)),
+     .prepare = rx_prepare,
+     .release = rx_release},
+    SCALAR("EXTRACTJSONFIELD",
+           "JSON",
+           0,
+           "The value at a JSON path ($.a.b[0]) of a JSON string, as text.",
+           ROW("STRING, STRING", STR, f_extractjsonfield)),
+    SCALAR("ENCODE",
+           STR,
+           0,
+           "Converts between the encodings hex, utf8, ascii and base64.",
+           ROW("STRING, STRING, STRING", STR, f_encode)),
     /* dates and times (tz database names or fixed offsets) */
-    {{"TIMESTAMPTOSTRING", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Formats milliseconds since the epoch with a Java pattern, in a zone (UTC by default).",
-      "TIMESTAMPTOSTRING(BIGINT, STRING pattern[, STRING zone]) -> STRING", NULL,
-      f_timestamptostring},
-     SIGS({"LS", R_FIXED, WR_T_STRING}, {"LSS", R_FIXED, WR_T_STRING})},
-    {{"STRINGTOTIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Parses text with a Java pattern into milliseconds since the epoch.",
-      "STRINGTOTIMESTAMP(STRING, STRING pattern[, STRING zone]) -> BIGINT", NULL,
-      f_stringtotimestamp},
-     SIGS({"SS", R_FIXED, WR_T_BIGINT}, {"SSS", R_FIXED, WR_T_BIGINT})},
-    {{"FORMAT_TIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Formats a TIMESTAMP with a Java pattern.",
-      "FORMAT_TIMESTAMP(TIMESTAMP, STRING pattern[, STRING zone]) -> STRING", NULL,
-      f_format_timestamp},
-     SIGS({"TS", R_FIXED, WR_T_STRING}, {"TSS", R_FIXED, WR_T_STRING})},
-    {{"PARSE_TIMESTAMP", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Parses text with a Java pattern into a TIMESTAMP.",
-      "PARSE_TIMESTAMP(STRING, STRING pattern[, STRING zone]) -> TIMESTAMP", NULL,
-      f_parse_timestamp},
-     SIGS({"SS", R_FIXED, WR_T_TIMESTAMP}, {"SSS", R_FIXED, WR_T_TIMESTAMP})},
-    {{"FORMAT_DATE", WR_FN_SCALAR, NIO, "DATE / TIME", "Formats a DATE with a Java pattern.",
-      "FORMAT_DATE(DATE, STRING pattern) -> STRING", NULL, f_format_date},
-     SIGS({"QS", R_FIXED, WR_T_STRING})},
-    {{"PARSE_DATE", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Parses text with a Java pattern into a DATE.", "PARSE_DATE(STRING, STRING pattern) -> DATE",
-      NULL, f_parse_date},
-     SIGS({"SS", R_FIXED, WR_T_DATE})},
-    {{"TIMESTAMPADD", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Adds n units (MILLISECONDS ... DAYS) to a TIMESTAMP.",
-      "TIMESTAMPADD(STRING unit, INT n, TIMESTAMP) -> TIMESTAMP", NULL, f_timestampadd},
-     SIGS({"SLT", R_FIXED, WR_T_TIMESTAMP})},
-    {{"TIMESTAMPSUB", WR_FN_SCALAR, NIO, "DATE / TIME", "Subtracts n units from a TIMESTAMP.",
-      "TIMESTAMPSUB(STRING unit, INT n, TIMESTAMP) -> TIMESTAMP", NULL, f_timestampsub},
-     SIGS({"SLT", R_FIXED, WR_T_TIMESTAMP})},
-    {{"DATEADD", WR_FN_SCALAR, NIO, "DATE / TIME", "Adds n DAYS to a DATE.",
-      "DATEADD(STRING unit, INT n, DATE) -> DATE", NULL, f_dateadd},
-     SIGS({"SLQ", R_FIXED, WR_T_DATE})},
-    {{"CONVERT_TZ", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "Moves a TIMESTAMP from one zone's wall clock to another's (tz database names or fixed "
-      "offsets).",
-      "CONVERT_TZ(TIMESTAMP, STRING from, STRING to) -> TIMESTAMP", NULL, f_convert_tz},
-     SIGS({"TSS", R_FIXED, WR_T_TIMESTAMP})},
-    {{"UNIX_DATE", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "DATE / TIME",
-      "Days since the epoch: today, or of a DATE.", "UNIX_DATE([DATE]) -> INT", NULL, f_unix_date},
-     SIGS({"", R_FIXED, WR_T_INT}, {"Q", R_FIXED, WR_T_INT})},
-    {{"FROM_DAYS", WR_FN_SCALAR, NIO, "DATE / TIME", "The DATE that many days after the epoch.",
-      "FROM_DAYS(INT) -> DATE", NULL, f_from_days},
-     SIGS({"I", R_FIXED, WR_T_DATE})},
-    /* higher-order functions: listed and described here; the analyser types their lambdas from
-       the collection and evaluates them itself, so these descriptors are never called */
-    {{"TRANSFORM", WR_FN_SCALAR, 0, "LAMBDA",
-      "Applies a lambda to every element of an array, or to every key and value of a map.",
-      "TRANSFORM(ARRAY<T>, x => U) -> ARRAY<U>, TRANSFORM(MAP<K, V>, (k, v) => K2, (k, v) => V2) "
-      "-> MAP<K2, V2>"},
-     NULL,
-     0},
-    {{"FILTER", WR_FN_SCALAR, 0, "LAMBDA",
-      "The elements of an array, or entries of a map, for which a lambda is true.",
-      "FILTER(ARRAY<T>, x => BOOLEAN) -> ARRAY<T>, FILTER(MAP<K, V>, (k, v) => BOOLEAN) -> MAP<K, "
-      "V>"},
-     NULL,
-     0},
-    {{"REDUCE", WR_FN_SCALAR, 0, "LAMBDA", "Folds an array or a map into a state with a lambda.",
-      "REDUCE(ARRAY<T>, S, (s, x) => S) -> S, REDUCE(MAP<K, V>, S, (s, k, v) => S) -> S"},
-     NULL,
-     0},
-    /* aggregate functions: typed here, their states and operations are in runtime/agg.c */
-    {{"COUNT", WR_FN_AGGREGATE, 0, "AGGREGATE",
-      "The number of rows (COUNT(*)) or of non-null values.",
-      "COUNT(*) -> BIGINT, COUNT(value) -> BIGINT"},
-     SIGS({"", R_FIXED, WR_T_BIGINT}, {"*", R_FIXED, WR_T_BIGINT})},
-    {{"COUNT_DISTINCT", WR_FN_AGGREGATE, 0, "AGGREGATE", "The number of distinct non-null values.",
-      "COUNT_DISTINCT(value) -> BIGINT"},
-     SIGS({"*", R_FIXED, WR_T_BIGINT})},
-    {{"SUM", WR_FN_AGGREGATE, 0, "AGGREGATE", "The sum of the non-null values.",
-      "SUM(number) -> same type"},
-     SIGS({"N", R_ARG0, 0})},
-    {{"AVG", WR_FN_AGGREGATE, 0, "AGGREGATE", "The mean of the non-null values.",
-      "AVG(number) -> DOUBLE"},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"MIN", WR_FN_AGGREGATE, 0, "AGGREGATE", "The smallest non-null value.",
-      "MIN(value) -> same type"},
-     SIGS({"*", R_ARG0, 0})},
-    {{"MAX", WR_FN_AGGREGATE, 0, "AGGREGATE", "The largest non-null value.",
-      "MAX(value) -> same type"},
-     SIGS({"*", R_ARG0, 0})},
-    {{"STDDEV_SAMP", WR_FN_AGGREGATE, 0, "AGGREGATE", "The sample standard deviation.",
-      "STDDEV_SAMP(number) -> DOUBLE"},
-     SIGS({"N", R_FIXED, WR_T_DOUBLE})},
-    {{"COLLECT_LIST", WR_FN_AGGREGATE, 0, "AGGREGATE", "Every value, in arrival order.",
-      "COLLECT_LIST(value) -> ARRAY"},
-     SIGS({"*", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
-    {{"COLLECT_SET", WR_FN_AGGREGATE, 0, "AGGREGATE", "The distinct values.",
-      "COLLECT_SET(value) -> ARRAY"},
-     SIGS({"*", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
-    {{"LATEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
-      "The value of the record with the highest offset (nulls ignored unless told).",
-      "LATEST_BY_OFFSET(value[, BOOLEAN ignoreNulls]) -> same type"},
-     SIGS({"*", R_ARG0, 0}, {"*B", R_ARG0, 0})},
-    {{"EARLIEST_BY_OFFSET", WR_FN_AGGREGATE, 0, "AGGREGATE",
-      "The value of the record with the lowest offset (nulls ignored unless told).",
-      "EARLIEST_BY_OFFSET(value[, BOOLEAN ignoreNulls]) -> same type"},
-     SIGS({"*", R_ARG0, 0}, {"*B", R_ARG0, 0})},
-    {{"TOPK", WR_FN_AGGREGATE, 0, "AGGREGATE", "The k largest values.",
-      "TOPK(value, INT k) -> ARRAY"},
-     SIGS({"*L", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
-    {{"TOPKDISTINCT", WR_FN_AGGREGATE, 0, "AGGREGATE", "The k largest distinct values.",
-      "TOPKDISTINCT(value, INT k) -> ARRAY"},
-     SIGS({"*L", R_ARRAY_OF_ARG0, WR_T_ARRAY})},
-    {{"HISTOGRAM", WR_FN_AGGREGATE, 0, "AGGREGATE", "How often each value occurs.",
-      "HISTOGRAM(STRING) -> MAP<STRING, BIGINT>"},
-     SIGS({"S", R_MAP_TO_BIGINT, WR_T_MAP})},
+    SCALAR("TIMESTAMPTOSTRING",
+           DT,
+           0,
+           "Formats milliseconds since the epoch with a Java pattern, in a zone (UTC by "
+           "default).",
+           ROW("BIGINT, STRING", STR, f_timestamptostring),
+           ROW("BIGINT, STRING, STRING", STR, f_timestamptostring)),
+    SCALAR("STRINGTOTIMESTAMP",
+           DT,
+           0,
+           "Parses text with a Java pattern into milliseconds since the epoch.",
+           ROW("STRING, STRING", "BIGINT", f_stringtotimestamp),
+           ROW("STRING, STRING, STRING", "BIGINT", f_stringtotimestamp)),
+    SCALAR("FORMAT_TIMESTAMP",
+           DT,
+           0,
+           "Formats a TIMESTAMP with a Java pattern.",
+           ROW("TIMESTAMP, STRING", STR, f_format_timestamp),
+           ROW("TIMESTAMP, STRING, STRING", STR, f_format_timestamp)),
+    SCALAR("PARSE_TIMESTAMP",
+           DT,
+           0,
+           "Parses text with a Java pattern into a TIMESTAMP.",
+           ROW("STRING, STRING", "TIMESTAMP", f_parse_timestamp),
+           ROW("STRING, STRING, STRING", "TIMESTAMP", f_parse_timestamp)),
+    SCALAR("FORMAT_DATE",
+           DT,
+           0,
+           "Formats a DATE with a Java pattern.",
+           ROW("DATE, STRING", STR, f_format_date)),
+    SCALAR("PARSE_DATE",
+           DT,
+           0,
+           "Parses text with a Java pattern into a DATE.",
+           ROW("STRING, STRING", "DATE", f_parse_date)),
+    SCALAR("TIMESTAMPADD",
+           DT,
+           0,
+           "Adds n units (MILLISECONDS ... DAYS) to a TIMESTAMP.",
+           ROW("STRING, BIGINT, TIMESTAMP", "TIMESTAMP", f_timestampadd)),
+    SCALAR("TIMESTAMPSUB",
+           DT,
+           0,
+           "Subtracts n units from a TIMESTAMP.",
+           ROW("STRING, BIGINT, TIMESTAMP", "TIMESTAMP", f_timestampsub)),
+    SCALAR(
+        "DATEADD", DT, 0, "Adds n DAYS to a DATE.", ROW("STRING, BIGINT, DATE", "DATE", f_dateadd)),
+    SCALAR("CONVERT_TZ",
+           DT,
+           0,
+           "Moves a TIMESTAMP from one zone's wall clock to another's (tz database names or "
+           "fixed offsets).",
+           ROW("TIMESTAMP, STRING, STRING", "TIMESTAMP", f_convert_tz)),
+    SCALAR("UNIX_DATE",
+           DT,
+           ON_NULL | NONDET,
+           "Days since the epoch: today, or of a DATE.",
+           ROW("", "INT", f_unix_date),
+           ROW("DATE", "INT", f_unix_date)),
+    SCALAR("FROM_DAYS",
+           DT,
+           0,
+           "The DATE that many days after the epoch.",
+           ROW("INT", "DATE", f_from_days)),
+    SCALAR("UNIX_TIMESTAMP",
+           DT,
+           ON_NULL | NONDET,
+           "Milliseconds since the epoch: now, or of a TIMESTAMP.",
+           ROW("", "BIGINT", f_unix_timestamp),
+           ROW("TIMESTAMP", "BIGINT", f_unix_timestamp)),
+    SCALAR("FROM_UNIXTIME",
+           DT,
+           0,
+           "A TIMESTAMP from milliseconds since the epoch.",
+           ROW("BIGINT", "TIMESTAMP", f_from_unixtime)),
+    /* higher-order functions: the analyser types their lambdas from the collection and
+       evaluates them itself */
+    LAMBDA("TRANSFORM",
+           "Applies a lambda to every element of an array, or to every key and value of a map.",
+           TYPED("ARRAY<T>, x => U", "ARRAY<U>"),
+           TYPED("MAP<K, V>, (k, v) => K2, (k, v) => V2", "MAP<K2, V2>")),
+    LAMBDA("FILTER",
+           "The elements of an array, or entries of a map, for which a lambda is true.",
+           TYPED("ARRAY<T>, x => BOOLEAN", "ARRAY<T>"),
+           TYPED("MAP<K, V>, (k, v) => BOOLEAN", "MAP<K, V>")),
+    LAMBDA("REDUCE",
+           "Folds an array or a map into a state with a lambda.",
+           TYPED("ARRAY<T>, S, (s, x) => S", "S"),
+           TYPED("MAP<K, V>, S, (s, k, v) => S", "S")),
+    /* aggregates: typed here, their states and operations are runtime/agg.c's */
+    AGGREGATE("COUNT",
+              "The number of rows (COUNT(*)) or of non-null values.",
+              TYPED("", "BIGINT"),
+              TYPED("T", "BIGINT")),
+    AGGREGATE("COUNT_DISTINCT", "The number of distinct non-null values.", TYPED("T", "BIGINT")),
+    AGGREGATE("SUM",
+              "The sum of the non-null values.",
+              TYPED("INT", "INT"),
+              TYPED("BIGINT", "BIGINT"),
+              TYPED("DOUBLE", "DOUBLE"),
+              TYPED("DECIMAL", "DECIMAL")),
+    AGGREGATE("AVG",
+              "The mean of the non-null values.",
+              TYPED("INT", "DOUBLE"),
+              TYPED("BIGINT", "DOUBLE"),
+              TYPED("DOUBLE", "DOUBLE"),
+              TYPED("DECIMAL", "DOUBLE")),
+    AGGREGATE("MIN", "The smallest non-null value.", TYPED("T", "T")),
+    AGGREGATE("MAX", "The largest non-null value.", TYPED("T", "T")),
+    AGGREGATE("STDDEV_SAMP",
+              "The sample standard deviation.",
+              TYPED("INT", "DOUBLE"),
+              TYPED("BIGINT", "DOUBLE"),
+              TYPED("DOUBLE", "DOUBLE"),
+              TYPED("DECIMAL", "DOUBLE")),
+    AGGREGATE("COLLECT_LIST", "Every value, in arrival order.", TYPED("T", "ARRAY<T>")),
+    AGGREGATE("COLLECT_SET", "The distinct values.", TYPED("T", "ARRAY<T>")),
+    AGGREGATE("LATEST_BY_OFFSET",
+              "The value of the record with the highest offset (nulls ignored unless told).",
+              TYPED("T", "T"),
+              TYPED("T, BOOLEAN", "T")),
+    AGGREGATE("EARLIEST_BY_OFFSET",
+              "The value of the record with the lowest offset (nulls ignored unless told).",
+              TYPED("T", "T"),
+              TYPED("T, BOOLEAN", "T")),
+    AGGREGATE("TOPK",
+              "The k largest values.",
+              TYPED("T, INT", "ARRAY<T>"),
+              TYPED("T, BIGINT", "ARRAY<T>")),
+    AGGREGATE("TOPKDISTINCT",
+              "The k largest distinct values.",
+              TYPED("T, INT", "ARRAY<T>"),
+              TYPED("T, BIGINT", "ARRAY<T>")),
+    AGGREGATE("HISTOGRAM", "How often each value occurs.", TYPED("STRING", "MAP<STRING, BIGINT>")),
     /* table functions */
-    {{"EXPLODE", WR_FN_TABLE, 0, "TABLE", "One output row per element of an array.",
-      "EXPLODE(ARRAY<T>) -> T rows", NULL, NULL, t_explode},
-     SIGS({"A", R_ELEM0, 0})},
-    /* dates and times */
-    {{"UNIX_TIMESTAMP", WR_FN_SCALAR, WR_FN_NONDETERMINISTIC, "DATE / TIME",
-      "Milliseconds since the epoch: now, or of a TIMESTAMP.",
-      "UNIX_TIMESTAMP([TIMESTAMP]) -> BIGINT", NULL, f_unix_timestamp},
-     SIGS({"", R_FIXED, WR_T_BIGINT}, {"T", R_FIXED, WR_T_BIGINT})},
-    {{"FROM_UNIXTIME", WR_FN_SCALAR, NIO, "DATE / TIME",
-      "A TIMESTAMP from milliseconds since the epoch.", "FROM_UNIXTIME(BIGINT) -> TIMESTAMP", NULL,
-      f_from_unixtime},
-     SIGS({"L", R_FIXED, WR_T_TIMESTAMP})},
+    FN("EXPLODE",
+       WEIR_TABLE,
+       "TABLE",
+       ON_NULL,
+       "One output row per element of an array.",
+       {.params = "ARRAY<T>", .returns = "T", .table = t_explode}),
 };
 
-/* ROUND's result type depends on the argument and on whether places are given (ksqlDB). */
-static const wr_sql_type *
-resolve_round(const wr_fn_desc *self,
-              wr_arena *a,
-              const wr_sql_type *const *args,
-              int n,
-              int *variant,
-              wr_err *err)
+/* The library's init, as a shared object's weir_udf_init. */
+static int
+builtin_init(const weir_host *host, weir_registry *registry)
 {
-    if ((n == 1 || n == 2) && args[0] != NULL && wr_type_is_numeric(args[0]) &&
-        (n == 1 || args[1] == NULL || args[1]->kind == WR_T_INT || args[1]->kind == WR_T_BIGINT)) {
-        *variant = n;
-        switch (args[0]->kind) {
-        case WR_T_INT:
-        case WR_T_BIGINT:
-            return args[0];
-        case WR_T_DOUBLE:
-            return wr_type_of(n == 1 ? WR_T_BIGINT : WR_T_DOUBLE);
-        default:
-            return n == 1 ? wr_type_decimal(a,
-                                            args[0]->precision - args[0]->scale + 1 > 38
-                                                ? 38
-                                                : args[0]->precision - args[0]->scale + 1,
-                                            0)
-                          : args[0];
-        }
-    }
-    wr_err_set(err, WR_ESEMANTIC, "function ROUND does not accept (%s); it takes %s",
-               wr_fn_type_list(a, args, n), self->signatures);
-    return NULL;
+    H = host;
+    for (size_t i = 0; i < sizeof FUNCTIONS / sizeof FUNCTIONS[0]; i++)
+        if (host->register_function(registry, &FUNCTIONS[i]) != 0)
+            return -1;
+    return 0;
 }
-
-static const wr_sql_type *
-resolve_table(const wr_fn_desc *self,
-              wr_arena *a,
-              const wr_sql_type *const *args,
-              int n,
-              int *variant,
-              wr_err *err)
-{
-    return resolve_by(self->data, a, args, n, variant, err);
-}
-
-/* Descriptors with their data pointing at their definitions (filled once; the values are the
-   same every time, so registering into a second registry is safe). */
-static wr_fn_desc descs[sizeof defs / sizeof defs[0]];
 
 int
 wr_fn_register_builtins(wr_fn_registry *r, wr_err *err)
 {
-    size_t n = sizeof defs / sizeof defs[0];
-    for (size_t i = 0; i < n; i++) {
-        descs[i] = defs[i].d;
-        descs[i].data = &defs[i];
-        if (descs[i].resolve == NULL)
-            descs[i].resolve = resolve_table;
-        int rc = wr_fn_register(r, &descs[i], err);
-        if (rc != WR_OK)
-            return rc;
-    }
-    return WR_OK;
+    return wr_udf_register_internal(r, builtin_init, err);
 }

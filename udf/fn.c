@@ -14,6 +14,8 @@
 struct wr_fn_registry {
     const wr_fn_desc **v; /* sorted by name */
     int n, cap;
+    wr_arena **owned; /* wr_fn_registry_adopt's */
+    int nowned;
 };
 
 wr_fn_registry *
@@ -27,8 +29,22 @@ wr_fn_registry_destroy(wr_fn_registry *r)
 {
     if (r == NULL)
         return;
+    for (int i = 0; i < r->nowned; i++)
+        wr_arena_destroy(r->owned[i]);
+    free(r->owned);
     free(r->v);
     free(r);
+}
+
+int
+wr_fn_registry_adopt(wr_fn_registry *r, wr_arena *a)
+{
+    wr_arena **o = realloc(r->owned, (size_t)(r->nowned + 1) * sizeof *o);
+    if (o == NULL)
+        return WR_ENOMEM;
+    r->owned = o;
+    r->owned[r->nowned++] = a;
+    return WR_OK;
 }
 
 /* The index of name, or -(insertion point) - 1. */

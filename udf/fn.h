@@ -32,6 +32,7 @@ typedef enum wr_fn_kind {
 enum {
     WR_FN_NULL_IN_NULL_OUT = 1 << 0,
     WR_FN_NONDETERMINISTIC = 1 << 1, /* RANDOM, NOW-like: never folded as constants */
+    WR_FN_BUILTIN = 1 << 2,          /* weir's own (udf/builtin.c): no library replaces it */
 };
 
 /* Rows a function could not compute, each with its message (allocated in the batch's arena):
@@ -107,10 +108,11 @@ struct wr_fn_desc {
     const void *data;     /* the implementation's own description (overload tables) */
     wr_fn_vec_fn veval;   /* optional: WR_FN_SCALAR a vector at a time */
     wr_fn_param_fn param; /* optional */
-    /* DESCRIBE FUNCTION: who wrote it, its version, where it came from (NULL for a built-in:
-       "weir", weir's version, "internal") */
+    /* DESCRIBE FUNCTION: who wrote it, its version, where it came from (a built-in: "weir",
+       weir's version, "internal") */
     const char *author, *version, *path;
-    /* WR_FN_AGGREGATE from a library: its UDAF (udf/loader.c); NULL for a built-in */
+    /* WR_FN_AGGREGATE from a library: its UDAF (udf/loader.c); NULL for a built-in, which
+       runtime/agg.c computes natively */
     const struct wr_udaf *udaf;
 };
 
@@ -139,12 +141,16 @@ int wr_fn_register(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err);
 /* Puts d in the place of the function of the same name (new lookups find d; whoever holds the
    old descriptor keeps using it). WR_ENOENT when there is none. */
 int wr_fn_replace(wr_fn_registry *r, const wr_fn_desc *d, wr_err *err);
+/* Takes arena a, destroyed with r: the descriptors registered into r that no loader owns (the
+   built-in library's). */
+int wr_fn_registry_adopt(wr_fn_registry *r, wr_arena *a);
 /* Case-insensitive lookup; NULL when unknown. */
 const wr_fn_desc *wr_fn_lookup(const wr_fn_registry *r, const char *name);
 /* The descriptors in name order (for SHOW FUNCTIONS): returns the count, *out borrowed. */
 int wr_fn_list(const wr_fn_registry *r, const wr_fn_desc *const **out);
 
-/* Registers every built-in function (udf/builtin_*.c). */
+/* Registers every built-in function (udf/builtin.c, an in-binary library of the UDF ABI
+   registered through udf/loader.c). */
 int wr_fn_register_builtins(wr_fn_registry *r, wr_err *err);
 
 /* Types as SQL text, "STRING, ARRAY<INT>" (a NULL entry: an untyped NULL, "NULL"), in a; for

@@ -5,6 +5,8 @@
  * resolve, eval, veval, table and udaf members adapt the registry's calling conventions to the
  * library's: the signatures are parsed once (sig.h), the argument and result vectors are passed
  * as they are (weir_udf.h's types are weir's own layout, checked below at compile time).
+ * weir's built-in functions (builtin.c) come through here too, as an in-binary library
+ * (wr_udf_register_internal): same host table, same checks, same adapters.
  */
 #include "udf/loader.h"
 
@@ -71,13 +73,24 @@ struct wr_udf_loader {
 
 /* A library's init in progress: what it registered so far, and the first refusal. */
 struct weir_registry {
-    wr_udf_loader *l;
+    wr_fn_registry *fns; /* where its functions go */
     const char *path;
     udf_fn *pending;
     int n;
     bool failed;
     wr_err *err;
+    wr_arena *arena; /* weir's in-binary library: one arena for all its descriptors (NULL: an
+                        arena per function, a shared object's) */
 };
+
+/* Whether the weir_function f (of the size the library saw) has member m. */
+#define HAS(f, m) ((f)->size >= offsetof(weir_function, m) + sizeof((f)->m))
+
+/* What a function's prepare made for one call (wr_fn_ctx.state). */
+typedef struct prepared {
+    void *state;
+    void (*release)(void *state);
+} prepared;
 
 struct weir_ctx {
     wr_fn_ctx *c;
@@ -198,6 +211,13 @@ h_type_text(const weir_type *t, char *buf, size_t cap)
     type_text((const wr_sql_type *)t, buf, cap);
 }
 
+static void *
+h_prepared(weir_ctx *x)
+{
+    const prepared *p = x->c->state;
+    return p != NULL ? p->state : NULL;
+}
+
 static int h_register(weir_registry *r, const weir_function *f);
 
 static const weir_host HOST = {
@@ -217,6 +237,7 @@ static const weir_host HOST = {
     .type_field = h_type_field,
     .type_decimal = h_type_decimal,
     .type_text = h_type_text,
+    .prepared = h_prepared,
 };
 
 /* ---- calls --------------------------------------------------------------------------------- */
@@ -237,20 +258,39 @@ u_resolve(const wr_fn_desc *self,
 {
     const udf_fn *uf = (const udf_fn *)self;
     const wr_sql_type *bound[WR_SIG_MAX_VARS];
-    int best = -1, best_score = 0;
+    int best = -1, best_score = 0, conflict = -1, conflict_sig = -1;
     for (int s = 0; s < uf->f->nsignatures && best_score < 2; s++) {
-        int score = wr_sig_bind(&uf->sigs[s], args, n, bound);
+        int c, score = wr_sig_bind(&uf->sigs[s], a, args, n, bound, &c);
         if (score > best_score) {
             best = s;
             best_score = score;
+        } else if (score == 0 && c >= 0 && conflict < 0) {
+            conflict = c;
+            conflict_sig = s;
         }
     }
     if (best < 0) {
-        wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s); it takes %s", self->name,
-                   wr_fn_type_list(a, args, n), self->signatures);
+        wr_buf takes = WR_BUF_INIT; /* the signatures on one line */
+        for (const char *p = self->signatures; *p; p++)
+            if (*p == '\n')
+                wr_buf_printf(&takes, ", ");
+            else
+                wr_buf_put_u8(&takes, (uint8_t)*p);
+        wr_buf_put_u8(&takes, 0);
+        const char *tl = wr_fn_type_list(a, args, n);
+        const char *tk = wr_buf_ok(&takes) ? (const char *)takes.data : self->signatures;
+        if (conflict >= 0)
+            wr_err_set(err, WR_ESEMANTIC,
+                       "function %s does not accept (%s): the arguments for %s must have a "
+                       "common type; it takes %s",
+                       self->name, tl, uf->sigs[conflict_sig].vars[conflict], tk);
+        else
+            wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s); it takes %s",
+                       self->name, tl, tk);
+        wr_buf_free(&takes);
         return NULL;
     }
-    wr_sig_bind(&uf->sigs[best], args, n, bound);
+    wr_sig_bind(&uf->sigs[best], a, args, n, bound, NULL);
     *variant = best;
     const weir_signature *ws = &uf->f->signatures[best];
     if (uf->sigs[best].ret != NULL) {
@@ -283,8 +323,43 @@ u_param(
 {
     const udf_fn *uf = (const udf_fn *)self;
     const wr_sql_type *bound[WR_SIG_MAX_VARS];
-    wr_sig_bind(&uf->sigs[variant], args, n, bound);
+    wr_sig_bind(&uf->sigs[variant], a, args, n, bound, NULL);
     return wr_sig_instantiate(a, wr_sig_param(&uf->sigs[variant], i), bound);
+}
+
+static void
+u_release(void *state)
+{
+    prepared *p = state;
+    if (p->release != NULL)
+        p->release(p->state);
+    free(p);
+}
+
+/* A call site: the function's prepare with the call's constants. */
+static int
+u_prepare(wr_fn_ctx *c, const wr_val *const *consts, int n, wr_err *err)
+{
+    const weir_function *f = ((const udf_fn *)c->fn)->f;
+    weir_ctx x = {c, NULL, false, -1};
+    char msg[200] = "";
+    void *state = NULL;
+    if (f->prepare(&x, (const weir_value *const *)consts, n, &state, msg, sizeof msg) != 0) {
+        if (state != NULL && f->release != NULL)
+            f->release(state);
+        return wr_err_set(err, WR_EINVAL, "%s", msg[0] ? msg : "refused its arguments");
+    }
+    if (state == NULL)
+        return WR_OK;
+    prepared *p = malloc(sizeof *p);
+    if (p == NULL) {
+        if (f->release != NULL)
+            f->release(state);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    *p = (prepared){state, f->release};
+    c->state = p;
+    return WR_OK;
 }
 
 /* Composite results whose values came without a type get the call's. */
@@ -561,8 +636,12 @@ h_register(weir_registry *r, const weir_function *f)
         return refuse(r, WR_EINVAL, "function %s has no signature", name);
     if (find_fn(r->pending, name) != NULL)
         return refuse(r, WR_EEXIST, "function %s is registered twice", name);
-    const wr_fn_desc *old = wr_fn_lookup(r->l->fns, name);
-    if (old != NULL && old->path == NULL)
+    bool native = (f->flags & WEIR_NATIVE) != 0;
+    if (native && r->arena == NULL)
+        return refuse(r, WR_EINVAL, "function %s is WEIR_NATIVE: only weir's own functions can be",
+                      name);
+    const wr_fn_desc *old = wr_fn_lookup(r->fns, name);
+    if (old != NULL && (old->flags & WR_FN_BUILTIN))
         return refuse(r, WR_EEXIST,
                       "function %s has the name of a built-in function; a library cannot "
                       "replace it",
@@ -574,13 +653,14 @@ h_register(weir_registry *r, const weir_function *f)
                       "only a newer version replaces it",
                       name, version, old->version ? old->version : "0", old->path);
     }
-    wr_arena *a = wr_arena_create(0);
+    wr_arena *a = r->arena ? r->arena : wr_arena_create(0);
     udf_fn *u = a ? wr_arena_calloc(a, 1, sizeof *u) : NULL;
     if (u == NULL) {
-        wr_arena_destroy(a);
+        if (a != r->arena)
+            wr_arena_destroy(a);
         return refuse(r, WR_ENOMEM, "out of memory");
     }
-    u->arena = a;
+    u->arena = a != r->arena ? a : NULL;
     u->f = f;
     u->sigs = wr_arena_calloc(a, (size_t)f->nsignatures, sizeof *u->sigs);
     u->states = wr_arena_calloc(a, (size_t)f->nsignatures, sizeof *u->states);
@@ -598,6 +678,13 @@ h_register(weir_registry *r, const weir_function *f)
                        upper, ws->params ? ws->params : "");
         else if (wr_sig_parse(a, ws->params, ws->returns, &u->sigs[s], &serr) != WR_OK)
             rc = refuse(r, WR_EINVAL, "function %s: %s", upper, serr.msg);
+        else if (u->sigs[s].lambdas && !native)
+            rc = refuse(r, WR_EINVAL,
+                        "function %s: signature (%s) has a lambda parameter: only weir's own "
+                        "functions can",
+                        upper, ws->params);
+        else if (native)
+            ; /* weir computes it: no calls to check */
         else if (f->kind == WEIR_SCALAR && ws->eval == NULL && ws->eval_row == NULL)
             rc = refuse(r, WR_EINVAL, "scalar function %s: signature (%s) has no eval or eval_row",
                         upper, ws->params ? ws->params : "");
@@ -626,7 +713,8 @@ h_register(weir_registry *r, const weir_function *f)
     }
     if (rc != 0 || !wr_buf_ok(&sigtext)) {
         wr_buf_free(&sigtext);
-        wr_arena_destroy(a);
+        if (a != r->arena)
+            wr_arena_destroy(a);
         return refuse(r, WR_ENOMEM, "out of memory");
     }
     wr_fn_desc *d = &u->d;
@@ -635,19 +723,28 @@ h_register(weir_registry *r, const weir_function *f)
               : f->kind == WEIR_TABLE ? WR_FN_TABLE
                                       : WR_FN_AGGREGATE;
     d->flags = ((f->flags & WEIR_CALLED_ON_NULL) ? 0 : WR_FN_NULL_IN_NULL_OUT) |
-               ((f->flags & WEIR_NONDETERMINISTIC) ? WR_FN_NONDETERMINISTIC : 0);
-    d->category = d->kind == WR_FN_AGGREGATE ? "AGGREGATE"
-                  : d->kind == WR_FN_TABLE   ? "TABLE"
-                                             : "OTHER";
+               ((f->flags & WEIR_NONDETERMINISTIC) ? WR_FN_NONDETERMINISTIC : 0) |
+               (r->arena != NULL ? WR_FN_BUILTIN : 0);
+    const char *category = HAS(f, category) ? f->category : NULL;
+    d->category = category != NULL             ? wr_arena_strdup(a, category)
+                  : d->kind == WR_FN_AGGREGATE ? "AGGREGATE"
+                  : d->kind == WR_FN_TABLE     ? "TABLE"
+                                               : "OTHER";
     d->description = wr_arena_strdup(a, f->description ? f->description : "");
     d->signatures = wr_arena_strndup(a, (const char *)sigtext.data, sigtext.len);
     wr_buf_free(&sigtext);
     d->resolve = u_resolve;
     d->param = u_param;
-    d->eval = u_eval;
-    d->veval = u_veval;
-    d->table = u_table;
-    d->udaf = d->kind == WR_FN_AGGREGATE ? &UDAF : NULL;
+    if (!native) { /* a native function's calls are weir's own: runtime/agg.c, the analyser */
+        d->eval = u_eval;
+        d->veval = u_veval;
+        d->table = u_table;
+        d->udaf = d->kind == WR_FN_AGGREGATE ? &UDAF : NULL;
+    }
+    if (HAS(f, prepare) && f->prepare != NULL && d->kind == WR_FN_SCALAR) {
+        d->init = u_prepare;
+        d->fini = u_release;
+    }
     d->author = wr_arena_strdup(a, f->author ? f->author : "");
     d->version = wr_arena_strdup(a, version);
     d->path = wr_arena_strdup(a, r->path);
@@ -782,7 +879,7 @@ load(wr_udf_loader *l, const char *path, int *nfuncs, wr_err *err)
     memcpy(&abi, &sym, sizeof abi);
     sym = dlsym(dl, "weir_udf_init");
     memcpy(&init, &sym, sizeof init);
-    weir_registry reg = {l, rp, NULL, 0, false, err};
+    weir_registry reg = {l->fns, rp, NULL, 0, false, err, NULL};
     if (abi == NULL) {
         rc = wr_err_set(err, WR_EINVAL,
                         "refused %s: it does not export weir_udf_abi (build it with "
@@ -843,6 +940,30 @@ load(wr_udf_loader *l, const char *path, int *nfuncs, wr_err *err)
     wr_log(WR_LOG_INFO, "udf", "loaded %s: %.*s", rp, wr_buf_ok(&names) ? (int)names.len : 0,
            (const char *)names.data);
     wr_buf_free(&names);
+    return WR_OK;
+}
+
+int
+wr_udf_register_internal(wr_fn_registry *fns,
+                         int (*init)(const weir_host *host, weir_registry *registry),
+                         wr_err *err)
+{
+    wr_arena *a = wr_arena_create(1 << 16);
+    if (a == NULL || wr_fn_registry_adopt(fns, a) != WR_OK) {
+        wr_arena_destroy(a);
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    }
+    weir_registry reg = {fns, "internal", NULL, 0, false, err, a};
+    int ir = init(&HOST, &reg);
+    if (reg.failed)
+        return err->code ? err->code : WR_EINVAL;
+    if (ir != 0)
+        return wr_err_set(err, WR_EINVAL, "weir's own functions: their init returned %d", ir);
+    for (udf_fn *u = reg.pending; u != NULL; u = u->next) {
+        int rc = wr_fn_register(fns, &u->d, err);
+        if (rc != WR_OK)
+            return rc;
+    }
     return WR_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "src/base/err.h"
 #include "udf/fn.h"
+#include "udf/weir_udf.h"
 
 typedef struct wr_udf_loader wr_udf_loader;
 
@@ -28,5 +29,13 @@ int wr_udf_load(wr_udf_loader *l, const char *path, int *nfuncs, wr_err *err);
    skipped. Returns WR_OK unless dir itself cannot be used (not on the allowlist, missing); *nlibs
    (unless NULL) gets the number of libraries loaded. */
 int wr_udf_load_dir(wr_udf_loader *l, const char *dir, int *nlibs, wr_err *err);
+
+/* Registers an in-binary library into fns: init is called like a shared object's
+   weir_udf_init, with the same host table, and its functions are checked and adapted the same
+   way, with path "internal"; they may be WEIR_NATIVE. Their descriptors live as long as fns.
+   weir's own functions come this way (wr_fn_register_builtins). */
+int wr_udf_register_internal(wr_fn_registry *fns,
+                             int (*init)(const weir_host *host, weir_registry *registry),
+                             wr_err *err);
 
 #endif

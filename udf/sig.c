@@ -76,6 +76,23 @@ static const struct {
 
 static int parse_tmpl(parser *ps, const wr_tmpl **out);
 
+/* t is the signature's variable named w (made on its first use); decimal: a bare DECIMAL. */
+static int
+var_of(parser *ps, wr_tmpl *t, const char *w, bool decimal)
+{
+    for (int i = 0; i < ps->sig->nvars; i++)
+        if (strcmp(ps->sig->vars[i], w) == 0) {
+            t->var = i;
+            return WR_OK;
+        }
+    if (ps->sig->nvars == WR_SIG_MAX_VARS)
+        return fail(ps, "too many type variables", "");
+    snprintf(ps->sig->vars[ps->sig->nvars], sizeof ps->sig->vars[0], "%s", w);
+    ps->sig->decimal_var[ps->sig->nvars] = decimal;
+    t->var = ps->sig->nvars++;
+    return WR_OK;
+}
+
 static wr_tmpl *
 new_tmpl(parser *ps)
 {
@@ -141,12 +158,15 @@ parse_tmpl(parser *ps, const wr_tmpl **out)
             t->type = wr_type_of(PRIMS[i].kind);
             return WR_OK;
         }
+    if (strcmp(w, "DECIMAL") == 0 && ps->sig != NULL && !eat(ps, '(')) { /* any DECIMAL */
+        return var_of(ps, t, w, true);
+    }
     if (strcmp(w, "DECIMAL") == 0) {
         int p = 0, s = 0;
         char num[16];
-        if (!eat(ps, '(') || !word(ps, num, sizeof num) || sscanf(num, "%d", &p) != 1 ||
-            !eat(ps, ',') || !word(ps, num, sizeof num) || sscanf(num, "%d", &s) != 1 ||
-            !eat(ps, ')'))
+        if ((ps->sig == NULL && !eat(ps, '(')) || !word(ps, num, sizeof num) ||
+            sscanf(num, "%d", &p) != 1 || !eat(ps, ',') || !word(ps, num, sizeof num) ||
+            sscanf(num, "%d", &s) != 1 || !eat(ps, ')'))
             return fail(ps, "DECIMAL needs (precision, scale)", "");
         t->type = wr_type_decimal(ps->a, p, s);
         return t->type ? WR_OK : fail(ps, "DECIMAL precision and scale out of range", "");
@@ -167,16 +187,42 @@ parse_tmpl(parser *ps, const wr_tmpl **out)
         return eat(ps, '<') ? parse_struct(ps, t) : fail(ps, "expected < after STRUCT", "");
     if (ps->sig == NULL || !is_var_name(w))
         return fail(ps, "unknown type ", w);
-    for (int i = 0; i < ps->sig->nvars; i++)
-        if (strcmp(ps->sig->vars[i], w) == 0) {
-            t->var = i;
-            return WR_OK;
-        }
-    if (ps->sig->nvars == WR_SIG_MAX_VARS)
-        return fail(ps, "too many type variables", "");
-    snprintf(ps->sig->vars[ps->sig->nvars], sizeof ps->sig->vars[0], "%s", w);
-    t->var = ps->sig->nvars++;
-    return WR_OK;
+    return var_of(ps, t, w, false);
+}
+
+/* A lambda parameter at ps, "x => U" or "(k, v) => U", into *out; false (ps unmoved) when the
+   text there is not one. */
+static bool
+lambda(parser *ps, const wr_tmpl **out, int *rc)
+{
+    skip_ws(ps);
+    const char *start = ps->p, *end;
+    if (*ps->p == '(') {
+        if ((end = strchr(ps->p, ')')) == NULL)
+            return false;
+        end++;
+    } else {
+        end = ps->p;
+        while (islower((unsigned char)*end) || isdigit((unsigned char)*end) || *end == '_')
+            end++;
+        if (end == ps->p)
+            return false;
+    }
+    const char *arrow = end;
+    while (isspace((unsigned char)*arrow))
+        arrow++;
+    if (strncmp(arrow, "=>", 2) != 0)
+        return false;
+    wr_tmpl *t = new_tmpl(ps);
+    if (t == NULL || (t->lambda = wr_arena_strndup(ps->a, start, (size_t)(end - start))) == NULL) {
+        *rc = wr_err_set(ps->err, WR_ENOMEM, "out of memory");
+        return true;
+    }
+    ps->p = arrow + 2;
+    *out = t;
+    ps->sig->lambdas = true;
+    *rc = parse_tmpl(ps, &t->elem);
+    return true;
 }
 
 int
@@ -215,7 +261,10 @@ wr_sig_parse(wr_arena *a, const char *params, const char *returns, wr_sig *out, 
             out->params = np;
             cap *= 2;
         }
-        int rc = parse_tmpl(&ps, &out->params[out->nparams++]);
+        int rc = WR_OK;
+        if (!lambda(&ps, &out->params[out->nparams], &rc))
+            rc = parse_tmpl(&ps, &out->params[out->nparams]);
+        out->nparams++;
         if (rc != WR_OK)
             return rc;
         skip_ws(&ps);
@@ -245,19 +294,50 @@ wr_sig_parse(wr_arena *a, const char *params, const char *returns, wr_sig *out, 
     return WR_OK;
 }
 
+typedef struct binder {
+    const wr_sig *s;
+    wr_arena *a;
+    const wr_sql_type **bound;
+    int conflict; /* a variable whose arguments have no common type, or -1 */
+} binder;
+
+/* Variable v meets argument type x: 2 when its type stays x's, 1 when x coerces to it (or it
+   widens to their common type), 0 when they have none (or x is not a DECIMAL's). */
+static int
+bind_var(binder *b, int v, const wr_sql_type *x)
+{
+    int exact = 2;
+    if (b->s->decimal_var[v] && x->kind != WR_T_DECIMAL) {
+        if ((x = wr_type_as_decimal(b->a, x)) == NULL) /* INT and BIGINT coerce to one */
+            return 0;
+        exact = 1;
+    }
+    const wr_sql_type *cur = b->bound[v];
+    if (cur == NULL) {
+        b->bound[v] = x;
+        return exact;
+    }
+    if (wr_type_equal(cur, x))
+        return exact;
+    const wr_sql_type *c = wr_type_common(b->a, cur, x);
+    if (c == NULL || !wr_type_coercible(cur, c) || !wr_type_coercible(x, c)) {
+        b->conflict = v;
+        return 0;
+    }
+    b->bound[v] = c;
+    return 1;
+}
+
 /* 2: t accepts type x exactly, 1: with coercion, 0: not at all. */
 static int
-bind_one(const wr_tmpl *t, const wr_sql_type *x, const wr_sql_type **bound)
+bind_one(binder *b, const wr_tmpl *t, const wr_sql_type *x)
 {
     if (x == NULL) /* an untyped NULL fits anything */
         return 1;
-    if (t->var >= 0) {
-        if (bound[t->var] == NULL) {
-            bound[t->var] = x;
-            return 2;
-        }
-        return wr_type_equal(bound[t->var], x) ? 2 : wr_type_coercible(x, bound[t->var]) ? 1 : 0;
-    }
+    if (t->lambda != NULL)
+        return 0;
+    if (t->var >= 0)
+        return bind_var(b, t->var, x);
     if (t->type != NULL)
         return wr_type_equal(t->type, x) ? 2 : wr_type_coercible(x, t->type) ? 1 : 0;
     if (x->kind != t->kind)
@@ -268,15 +348,15 @@ bind_one(const wr_tmpl *t, const wr_sql_type *x, const wr_sql_type **bound)
             return 0;
         for (int i = 0; i < t->nfields; i++) {
             if (strcasecmp(x->fields[i].name, t->names[i]) != 0 ||
-                (r = bind_one(t->fields[i], x->fields[i].type, bound)) == 0)
+                (r = bind_one(b, t->fields[i], x->fields[i].type)) == 0)
                 return 0;
             m = r < m ? r : m;
         }
         return m;
     }
-    if (t->kind == WR_T_MAP && (m = bind_one(t->key, x->key, bound)) == 0)
+    if (t->kind == WR_T_MAP && (m = bind_one(b, t->key, x->key)) == 0)
         return 0;
-    r = bind_one(t->elem, x->elem, bound);
+    r = bind_one(b, t->elem, x->elem);
     return r < m ? r : m;
 }
 
@@ -289,18 +369,29 @@ wr_sig_param(const wr_sig *s, int i)
 }
 
 int
-wr_sig_bind(const wr_sig *s, const wr_sql_type *const *args, int n, const wr_sql_type **bound)
+wr_sig_bind(const wr_sig *s,
+            wr_arena *a,
+            const wr_sql_type *const *args,
+            int n,
+            const wr_sql_type **bound,
+            int *conflict)
 {
     for (int v = 0; v < WR_SIG_MAX_VARS; v++)
         bound[v] = NULL;
+    binder b = {s, a, bound, -1};
+    if (conflict != NULL)
+        *conflict = -1;
     int fixed = s->variadic ? s->nparams - 1 : s->nparams;
-    if (n < fixed || (!s->variadic && n > s->nparams))
+    if (s->lambdas || n < fixed || (!s->variadic && n > s->nparams))
         return 0;
     int m = 2;
     for (int i = 0; i < n; i++) {
-        int r = bind_one(wr_sig_param(s, i), args[i], bound);
-        if (r == 0)
+        int r = bind_one(&b, wr_sig_param(s, i), args[i]);
+        if (r == 0) {
+            if (conflict != NULL)
+                *conflict = b.conflict;
             return 0;
+        }
         m = r < m ? r : m;
     }
     return m;
@@ -340,7 +431,10 @@ wr_sig_instantiate(wr_arena *a, const wr_tmpl *t, const wr_sql_type **bound)
 static void
 format_tmpl(wr_buf *b, const wr_sig *s, const wr_tmpl *t)
 {
-    if (t->type != NULL) {
+    if (t->lambda != NULL) {
+        wr_buf_printf(b, "%s => ", t->lambda);
+        format_tmpl(b, s, t->elem);
+    } else if (t->type != NULL) {
         wr_ast_format_type(b, t->type);
     } else if (t->var >= 0) {
         wr_buf_printf(b, "%s", s->vars[t->var]);

@@ -22,8 +22,22 @@
  * A single capital letter (T, K, V, ...) is a type variable bound by the arguments ("ARRAY<T>"
  * takes any array; a return type "T" is its element type), and a last parameter written "T..."
  * or "INT..." is variadic. Arguments are coerced to the parameter types the way ksqlDB widens
- * numbers (INT -> BIGINT -> DECIMAL -> DOUBLE). A return type the parameters do not decide
- * comes from the signature's returns_fn.
+ * numbers (INT -> BIGINT -> DECIMAL -> DOUBLE); a type variable met by several arguments
+ * takes their common type ("T, T" accepts (INT, DOUBLE) as (DOUBLE, DOUBLE)), and arguments
+ * without one are refused ("the arguments for T must have a common type"). "DECIMAL" without
+ * precision and scale is any DECIMAL: within one signature every bare DECIMAL is the same type
+ * (like a type variable that only DECIMALs bind; INT and BIGINT coerce to it), so "DECIMAL" ->
+ * "DECIMAL" returns the argument's precision and scale. A return type the parameters do not
+ * decide comes from the signature's returns_fn.
+ *
+ * weir's own functions (ABS, SUBSTRING, EXPLODE, COUNT, ...) are written against this header
+ * too (udf/builtin.c): an in-binary library registered through the same host table and checks,
+ * so SHOW FUNCTIONS and DESCRIBE FUNCTION show them as they show a library's (author "weir",
+ * weir's version, path "internal"). Two things there are weir's alone: aggregates that weir
+ * computes natively (COUNT, SUM, ...: runtime/agg.c, vectorised) and the higher-order functions
+ * whose lambdas weir's analyser types and evaluates (TRANSFORM, FILTER, REDUCE, whose signatures
+ * write a lambda parameter as "x => U" or "(k, v) => V"). Those set WEIR_NATIVE and declare no
+ * calls; a library that registers a function with WEIR_NATIVE or a lambda parameter is refused.
  *
  * Loading a function whose name is already loaded from a library replaces it when its version
  * is newer (dotted numbers, compared number by number): queries that are already running keep
@@ -149,6 +163,10 @@ typedef enum weir_function_kind {
 enum {
     WEIR_CALLED_ON_NULL = 1u << 0,   /* called for rows with null arguments too */
     WEIR_NONDETERMINISTIC = 1u << 1, /* never folded as a constant (RANDOM-like) */
+    /* weir's own implementation, not the signatures' calls (built-in aggregates computed by
+       runtime/agg.c, functions whose lambdas the analyser evaluates): only weir's in-binary
+       library may set it; a shared object that does is refused. */
+    WEIR_NATIVE = 1u << 2,
 };
 
 /*
@@ -224,6 +242,28 @@ typedef struct weir_function {
     unsigned flags;
     int nsignatures;
     const weir_signature *signatures;
+    /* Members after this point were appended to ABI version 1; weir reads one only when size
+       covers it, so a library built against an older weir_udf.h still loads. */
+    /* SHOW FUNCTIONS' category ("STRING", "MATHEMATICAL", "DATE / TIME", ...), as ksqlDB's
+       @UdfDescription has one; NULL: "OTHER" ("AGGREGATE", "TABLE" for those kinds). */
+    const char *category;
+    /*
+     * Optional, scalar functions: called once for each call of the function in a statement,
+     * when weir plans it, with the values of the call's constant arguments (consts[i] is NULL
+     * for an argument that is not a constant; host->nargs, arg_type and return_type answer for
+     * ctx). It may precompute a state from them into *state (a compiled pattern), which every
+     * row of that call then gets from host->prepared(ctx), and it may refuse a bad constant:
+     * return -1 with a message in msg (cap bytes with the NUL), and the statement fails with
+     * "NAME: msg". Returns 0 otherwise.
+     */
+    int (*prepare)(weir_ctx *ctx,
+                   const weir_value *const *consts,
+                   int nargs,
+                   void **state,
+                   char *msg,
+                   size_t cap);
+    /* Optional: frees what prepare put in *state, when the statement's query is gone. */
+    void (*release)(void *state);
 } weir_function;
 
 /* What weir gives a library. Later ABI versions only append members (check size). */
@@ -254,6 +294,9 @@ typedef struct weir_host {
     void (*type_decimal)(const weir_type *t, int *precision, int *scale);
     /* The type as SQL text into buf (cap bytes with the NUL). */
     void (*type_text)(const weir_type *t, char *buf, size_t cap);
+    /* Appended to ABI version 1 (check size before calling): the state the function's prepare
+       made for this call, or NULL (no prepare, nothing prepared, or a constant was missing). */
+    void *(*prepared)(weir_ctx *ctx);
 } weir_host;
 
 /* What a library exports (visible even when it builds with -fvisibility=hidden). */

@@ -7,6 +7,8 @@
  *   NO_ABI     no weir_udf_abi
  *   BUILTIN    a function named ABS
  *   BAD_TYPE   a signature with an unknown type
+ *   NATIVE     a function flagged WEIR_NATIVE (weir's own functions only)
+ *   LAMBDA     a signature with a lambda parameter (weir's own functions only)
  *   LEAKY      LEAKY_UPPER(STRING): allocates its result per row (the ASan test)
  *   TRIVIAL    MY_ABS(BIGINT) in the vector form and MY_ABS_ROW(BIGINT) in the row form: the
  *              call overhead against the built-in ABS (bench/sql_stateless)
@@ -59,6 +61,8 @@ upper_words(weir_ctx *ctx, const weir_value *args, int nargs, weir_value *out)
 static const weir_signature sigs[] = {
 #ifdef BAD_TYPE
     {.params = "STRING, FOO", .returns = "STRING", .eval_row = upper_words},
+#elif defined(LAMBDA)
+    {.params = "ARRAY<T>, x => U", .returns = "ARRAY<U>", .eval_row = upper_words},
 #else
     {.params = "STRING", .returns = "STRING", .eval_row = upper_words},
 #endif
@@ -77,6 +81,9 @@ static const weir_function fn = {
     .version = "1.0.0",
 #endif
     .kind = WEIR_SCALAR,
+#ifdef NATIVE
+    .flags = WEIR_NATIVE,
+#endif
     .nsignatures = 1,
     .signatures = sigs,
 };

@@ -60,23 +60,66 @@ Test(sig, binds_variables_coerces_and_prefers_exact)
     cr_assert_eq(wr_sig_parse(a, "ARRAY<T>, T", "MAP<STRING, T>", &s, &err), WR_OK, "%s", err.msg);
     const wr_sql_type *bound[WR_SIG_MAX_VARS];
     const wr_sql_type *args[] = {type(a, "ARRAY<BIGINT>"), type(a, "INT")};
-    cr_assert_eq(wr_sig_bind(&s, args, 2, bound), 1, "INT coerces to the bound BIGINT");
+    cr_assert_eq(wr_sig_bind(&s, a, args, 2, bound, NULL), 1, "INT coerces to the bound BIGINT");
     cr_assert(wr_type_equal(wr_sig_instantiate(a, s.ret, bound), type(a, "MAP<STRING, BIGINT>")));
     const wr_sql_type *exact[] = {type(a, "ARRAY<STRING>"), type(a, "STRING")};
-    cr_assert_eq(wr_sig_bind(&s, exact, 2, bound), 2);
+    cr_assert_eq(wr_sig_bind(&s, a, exact, 2, bound, NULL), 2);
     const wr_sql_type *wrong[] = {type(a, "ARRAY<STRING>"), type(a, "INT")};
-    cr_assert_eq(wr_sig_bind(&s, wrong, 2, bound), 0);
-    cr_assert_eq(wr_sig_bind(&s, exact, 1, bound), 0, "too few arguments");
+    cr_assert_eq(wr_sig_bind(&s, a, wrong, 2, bound, NULL), 0);
+    cr_assert_eq(wr_sig_bind(&s, a, exact, 1, bound, NULL), 0, "too few arguments");
 
     cr_assert_eq(wr_sig_parse(a, "STRING, DOUBLE...", "DOUBLE", &s, &err), WR_OK);
     const wr_sql_type *var[] = {type(a, "STRING"), type(a, "INT"), type(a, "DOUBLE"), NULL};
-    cr_assert_eq(wr_sig_bind(&s, var, 4, bound), 1, "variadic, with coercion and a NULL");
-    cr_assert_eq(wr_sig_bind(&s, var, 1, bound), 2, "zero variadic arguments");
+    cr_assert_eq(wr_sig_bind(&s, a, var, 4, bound, NULL), 1, "variadic, with coercion and a NULL");
+    cr_assert_eq(wr_sig_bind(&s, a, var, 1, bound, NULL), 2, "zero variadic arguments");
     cr_assert_eq(wr_sig_parse(a, "DOUBLE..., STRING", "DOUBLE", &s, &err), WR_ESEMANTIC);
     cr_assert_str_eq(err.msg, "only the last parameter can be variadic in 'DOUBLE..., STRING'");
     cr_assert_eq(wr_sig_parse(a, "INT", "T", &s, &err), WR_ESEMANTIC);
     cr_assert_str_eq(err.msg,
                      "the return type 'T' uses a type variable the parameters do not bind");
+    wr_arena_destroy(a);
+}
+
+Test(sig, variables_widen_to_a_common_type_and_bare_decimal_is_any)
+{
+    wr_arena *a = wr_arena_create(0);
+    wr_sig s;
+    wr_err err = {0};
+    const wr_sql_type *bound[WR_SIG_MAX_VARS];
+    int conflict;
+    cr_assert_eq(wr_sig_parse(a, "T, T...", "T", &s, &err), WR_OK, "%s", err.msg);
+    const wr_sql_type *mixed[] = {type(a, "INT"), type(a, "DECIMAL(2, 1)"), type(a, "BIGINT")};
+    cr_assert_eq(wr_sig_bind(&s, a, mixed, 3, bound, &conflict), 1);
+    cr_assert(wr_type_equal(wr_sig_instantiate(a, s.ret, bound), type(a, "DECIMAL(20, 1)")));
+    const wr_sql_type *none[] = {type(a, "INT"), type(a, "STRING")};
+    cr_assert_eq(wr_sig_bind(&s, a, none, 2, bound, &conflict), 0);
+    cr_assert_eq(conflict, 0, "T met types with no common type");
+
+    cr_assert_eq(wr_sig_parse(a, "DECIMAL", "DECIMAL", &s, &err), WR_OK, "%s", err.msg);
+    const wr_sql_type *dec[] = {type(a, "DECIMAL(7, 3)")};
+    cr_assert_eq(wr_sig_bind(&s, a, dec, 1, bound, NULL), 2);
+    cr_assert(wr_type_equal(wr_sig_instantiate(a, s.ret, bound), dec[0]), "its own precision");
+    const wr_sql_type *i[] = {type(a, "INT")}, *d[] = {type(a, "DOUBLE")};
+    cr_assert_eq(wr_sig_bind(&s, a, i, 1, bound, NULL), 1, "an INT coerces to a DECIMAL");
+    cr_assert(wr_type_equal(wr_sig_instantiate(a, s.ret, bound), type(a, "DECIMAL(10, 0)")));
+    cr_assert_eq(wr_sig_bind(&s, a, d, 1, bound, NULL), 0, "a DOUBLE does not");
+    wr_buf b = WR_BUF_INIT;
+    wr_sig_format(&b, "ABS", &s, NULL);
+    cr_assert_eq(b.len, strlen("ABS(DECIMAL) -> DECIMAL"));
+    cr_assert_eq(memcmp(b.data, "ABS(DECIMAL) -> DECIMAL", b.len), 0);
+    wr_buf_free(&b);
+    cr_assert_eq(wr_sig_parse_type(a, "DECIMAL", &dec[0], &err), WR_ESEMANTIC, "a type needs both");
+
+    cr_assert_eq(wr_sig_parse(a, "MAP<K, V>, S, (s, k, v) => S", "S", &s, &err), WR_OK, "%s",
+                 err.msg);
+    cr_assert(s.lambdas);
+    wr_sig_format(&b, "REDUCE", &s, NULL);
+    const char *want = "REDUCE(MAP<K, V>, S, (s, k, v) => S) -> S";
+    cr_assert_eq(b.len, strlen(want));
+    cr_assert_eq(memcmp(b.data, want, b.len), 0);
+    wr_buf_free(&b);
+    const wr_sql_type *m[] = {type(a, "MAP<STRING, INT>"), type(a, "INT"), type(a, "INT")};
+    cr_assert_eq(wr_sig_bind(&s, a, m, 3, bound, NULL), 0, "a lambda is never bound");
     wr_arena_destroy(a);
 }
 
@@ -128,6 +171,9 @@ Test(loader, refusals_leave_the_registry_as_it_was)
         {"udf_builtin",
          "function ABS has the name of a built-in function; a library cannot replace it"},
         {"udf_bad_type", "function TEST_FN: unknown type FOO in 'STRING, FOO'"},
+        {"udf_native", "function TEST_FN is WEIR_NATIVE: only weir's own functions can be"},
+        {"udf_lambda", "function TEST_FN: signature (ARRAY<T>, x => U) has a lambda parameter: "
+                       "only weir's own functions can"},
     };
     const wr_fn_desc *abs = wr_fn_lookup(F, "ABS");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -140,6 +186,39 @@ Test(loader, refusals_leave_the_registry_as_it_was)
     }
     cr_assert_eq(wr_fn_lookup(F, "ABS"), abs);
     cr_assert_null(wr_fn_lookup(F, "TEST_FN"));
+}
+
+Test(loader, builtins_are_a_library_registered_through_the_loader)
+{
+    const wr_fn_desc *abs = wr_fn_lookup(F, "abs");
+    cr_assert_not_null(abs);
+    cr_assert_str_eq(abs->author, "weir");
+    cr_assert_str_eq(abs->version, WR_VERSION);
+    cr_assert_str_eq(abs->path, "internal");
+    cr_assert_str_eq(abs->category, "MATHEMATICAL");
+    cr_assert(abs->flags & WR_FN_BUILTIN);
+    cr_assert_str_eq(abs->signatures, "ABS(INTEGER) -> INTEGER\nABS(BIGINT) -> BIGINT\n"
+                                      "ABS(DOUBLE) -> DOUBLE\nABS(DECIMAL) -> DECIMAL");
+    cr_assert_not_null(abs->veval, "adapted like a library's vector form");
+    wr_arena *a = wr_arena_create(0);
+    int variant;
+    wr_err err = {0};
+    const wr_sql_type *args[] = {type(a, "INT"), type(a, "STRING")};
+    const wr_fn_desc *g = wr_fn_lookup(F, "GREATEST");
+    cr_assert_null(g->resolve(g, a, args, 2, &variant, &err));
+    cr_assert_str_eq(err.msg, "function GREATEST does not accept (INTEGER, STRING): the "
+                              "arguments for T must have a common type; it takes "
+                              "GREATEST(T, T...) -> T");
+    const wr_fn_desc *r = wr_fn_lookup(F, "ROUND");
+    const wr_sql_type *d[] = {type(a, "DECIMAL(10, 3)")};
+    cr_assert(wr_type_equal(r->resolve(r, a, d, 1, &variant, &err), type(a, "DECIMAL(8, 0)")));
+    const wr_fn_desc *t = wr_fn_lookup(F, "TRANSFORM"), *c = wr_fn_lookup(F, "COUNT");
+    cr_assert_str_eq(t->category, "LAMBDA");
+    cr_assert_null(t->eval, "the analyser evaluates it");
+    cr_assert_eq(c->kind, WR_FN_AGGREGATE);
+    cr_assert_null(c->udaf, "runtime/agg.c computes it");
+    cr_assert_not_null(wr_fn_lookup(F, "REGEXP_EXTRACT")->init, "prepared per call");
+    wr_arena_destroy(a);
 }
 
 Test(loader, a_newer_version_replaces_for_new_lookups_only)
@@ -303,8 +382,7 @@ Test(loader, udaf_add_undo_merge_and_store)
     cr_assert_eq(f->resolve(f, a, &dbl, 1, &variant, &err), dbl);
     wr_agg ag;
     const wr_val *consts[1] = {NULL};
-    cr_assert_eq(wr_agg_plan(&ag, f, variant, a, &dbl, consts, 1, dbl, &err), WR_OK, "%s",
-                 err.msg);
+    cr_assert_eq(wr_agg_plan(&ag, f, variant, a, &dbl, consts, 1, dbl, &err), WR_OK, "%s", err.msg);
     cr_assert(wr_agg_undoable(&ag) && wr_agg_mergeable(&ag));
     wr_aggst x, y;
     wr_agg_init(&ag, &x);
