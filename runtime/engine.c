@@ -20,7 +20,6 @@
  * topic "<service id>_processing_log" (JSON: query id, topic, partition, offset, message).
  */
 #include "runtime/engine_int.h"
-
 #include "udf/loader.h"
 
 /* ---- sessions ---------------------------------------------------------------------------- */
@@ -1195,7 +1194,8 @@ exec_print(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         while (off < end && shown < limit && rc == WR_OK) {
             wr_buf_reset(&data);
             wr_log_read_result rr;
-            if ((rc = wr_log_read(lp, off, READ_BYTES, &data, &rr, err)) != WR_OK || data.len == 0)
+            if ((rc = wr_log_read_committed(lp, off, READ_BYTES, &data, &rr, err)) != WR_OK ||
+                data.len == 0)
                 break;
             for (size_t at = 0; at < data.len && shown < limit;) {
                 size_t sz = wr_rbatch_size(data.data + at, data.len - at);
@@ -1324,8 +1324,8 @@ static bool
 changes_catalog(const wr_stmt *st)
 {
     return st->kind == WR_S_CREATE_SOURCE || st->kind == WR_S_CREATE_AS ||
-           st->kind == WR_S_INSERT_SELECT || st->kind == WR_S_DROP ||
-           st->kind == WR_S_TERMINATE || st->kind == WR_S_LOAD_FUNCTIONS;
+           st->kind == WR_S_INSERT_SELECT || st->kind == WR_S_DROP || st->kind == WR_S_TERMINATE ||
+           st->kind == WR_S_LOAD_FUNCTIONS;
 }
 
 /* Hands the catalog in memory to its sqlite3 materialisation, with the command at offset. */

@@ -1479,7 +1479,8 @@ cur_peek(jrun *r, jcur *c)
                         c->idle = true;
                     break;
                 }
-                int rc = wr_log_read(c->lp, c->in->offset, READ_BYTES, &c->data, &res, r->err);
+                int rc =
+                    wr_log_read_committed(c->lp, c->in->offset, READ_BYTES, &c->data, &res, r->err);
                 if (rc != WR_OK)
                     return rc;
             }

@@ -880,7 +880,7 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         return wr_err_set(err, WR_ENOENT, "sink topic %s is missing", q->sink->topic);
     wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
     wr_log_read_result res;
-    rc = in != NULL ? wr_log_read(in, t->offset, READ_BYTES, &data, &res, err) : WR_OK;
+    rc = in != NULL ? wr_log_read_committed(in, t->offset, READ_BYTES, &data, &res, err) : WR_OK;
     sink_out so = {.parts = parts, .bb = calloc((size_t)parts, sizeof(wr_rbatch_builder))};
     wr_arena *ra = wr_arena_create(0);
     if (so.bb == NULL || ra == NULL)

@@ -694,7 +694,8 @@ wr_store_restore(wr_state *s, wr_store *st, int64_t *replayed, wr_err *err)
     while (rc == WR_OK && next < end) {
         wr_log_read_result res;
         wr_buf_reset(&data);
-        if ((rc = wr_log_read(st->changelog, next, RESTORE_READ, &data, &res, err)) != WR_OK)
+        if ((rc = wr_log_read_committed(st->changelog, next, RESTORE_READ, &data, &res, err)) !=
+            WR_OK)
             break;
         if (data.len == 0)
             break;

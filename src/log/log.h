@@ -193,6 +193,17 @@ size_t wr_log_aborted_txns(
 /* The open transactions (producer id, first offset) into out[0..cap); returns their count. */
 size_t wr_log_open_txns(wr_partition *p, wr_log_aborted_txn *out, size_t cap);
 
+/* wr_log_read for a read_committed reader inside weir (the runtime's sources and changelog
+   restores): only what lies below the last stable offset, with the COMMIT/ABORT markers and
+   the batches of aborted transactions turned into empty batches over the same offsets (a
+   reader moves past them as past a compacted batch). */
+int wr_log_read_committed(wr_partition *p,
+                          int64_t offset,
+                          size_t max_bytes,
+                          wr_buf *out,
+                          wr_log_read_result *res,
+                          wr_err *err);
+
 /* Makes the partition's transaction state durable as of now (the coordinator calls it after
    writing markers), so that opening the log replays only what follows. */
 int wr_log_txn_checkpoint(wr_partition *p, wr_err *err);

@@ -407,3 +407,81 @@ wr_log_open_txns(wr_partition *p, wr_log_aborted_txn *out, size_t cap)
     pthread_mutex_unlock(&p->mu);
     return n;
 }
+
+/* ---- reading committed data -------------------------------------------------------------- */
+
+static bool
+keep_none(void *arg, const wr_record *rec)
+{
+    (void)arg;
+    (void)rec;
+    return false;
+}
+
+/* Whether the batch at h belongs to an aborted transaction of s. */
+static bool
+aborted_batch(const wr_rbatch_hdr *h, const wr__txn_state *s)
+{
+    for (size_t i = 0; i < s->nab; i++)
+        if (s->ab[i].pid == h->producer_id && h->base_offset >= s->ab[i].first &&
+            h->base_offset < s->ab[i].last)
+            return true;
+    return false;
+}
+
+int
+wr_log_read_committed(wr_partition *p,
+                      int64_t offset,
+                      size_t max_bytes,
+                      wr_buf *out,
+                      wr_log_read_result *res,
+                      wr_err *err)
+{
+    size_t start = out->len;
+    int rc = wr_log_read_upto(p, offset, wr_log_stable_offset(p), max_bytes, out, res, err);
+    if (rc != WR_OK || res->bytes == 0)
+        return rc;
+    bool any = false;
+    for (size_t at = start; at < out->len; at += wr_rbatch_size(out->data + at, out->len - at))
+        if (wr_be16_get(out->data + at + 21) & (WR_RBATCH_TRANSACTIONAL | WR_RBATCH_CONTROL))
+            any = true;
+    if (!any)
+        return WR_OK;
+    /* markers and the batches of aborted transactions become empty batches over the same
+       offsets (as compaction leaves them), so readers move past them */
+    wr__txn_state ab = {0};
+    pthread_mutex_lock(&p->mu);
+    bool ok = state_copy(&ab, &p->txn);
+    pthread_mutex_unlock(&p->mu);
+    wr_buf kept = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    if (!ok)
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (size_t at = start; rc == WR_OK && at < out->len;) {
+        size_t size = wr_rbatch_size(out->data + at, out->len - at);
+        wr_rbatch_hdr h;
+        if (size == 0 || wr_rbatch_parse_hdr(out->data + at, size, &h, err) != WR_OK) {
+            rc = WR_ECORRUPT;
+            break;
+        }
+        if ((h.attributes & WR_RBATCH_CONTROL) ||
+            ((h.attributes & WR_RBATCH_TRANSACTIONAL) && aborted_batch(&h, &ab))) {
+            int32_t n;
+            rc = wr_rbatch_filter(out->data + at, size, keep_none, NULL, &kept, &scratch, 64u << 20,
+                                  &n, err);
+        } else {
+            wr_buf_append(&kept, out->data + at, size);
+        }
+        at += size;
+    }
+    if (rc == WR_OK && !wr_buf_ok(&kept))
+        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    out->len = start;
+    if (rc == WR_OK) {
+        wr_buf_append(out, kept.data, kept.len);
+        res->bytes = kept.len;
+    }
+    wr_buf_free(&kept);
+    wr_buf_free(&scratch);
+    wr__txn_state_free(&ab);
+    return rc;
+}

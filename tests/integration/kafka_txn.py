@@ -12,9 +12,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap = sys.argv[1]
+http_port = sys.argv[2] if len(sys.argv) > 2 else None
 admin = AdminClient({'bootstrap.servers': bootstrap})
 for f in admin.create_topics([NewTopic(t, num_partitions=2, replication_factor=1)
-                              for t in ('tx-a', 'tx-b', 'tx-in', 'tx-out', 'tx-lso')]).values():
+                              for t in ('tx-a', 'tx-b', 'tx-in', 'tx-out', 'tx-lso')] +
+                             [NewTopic('tx-sql', num_partitions=1, replication_factor=1)]).values():
     f.result(timeout=30)
 
 
@@ -39,7 +41,7 @@ def read_all(topics, isolation, group=None, settle=2.0, parts=2):
         m = c.poll(0.2)
         if m is None or m.error():
             continue
-        out.append((m.topic(), m.partition(), m.key().decode(), m.value().decode()))
+        out.append((m.topic(), m.partition(), (m.key() or b'').decode(), m.value().decode()))
         last = time.time()
     c.close()
     return out
@@ -204,4 +206,49 @@ try:
 except KafkaException as e:
     assert e.args[0].code() == KafkaError.INVALID_TRANSACTION_TIMEOUT, e
 print('INVALID_TRANSACTION_TIMEOUT for a timeout above the maximum')
+
+# --- weir's own queries read committed data: a CSAS over a transactional topic ---
+if http_port:
+    import http.client
+    import json
+
+    def ksql(sql):
+        c = http.client.HTTPConnection('127.0.0.1', int(http_port), timeout=60)
+        c.request('POST', '/ksql', json.dumps({'ksql': sql, 'streamsProperties': {
+            'auto.offset.reset': 'earliest'}}), {'Content-Type': 'application/json'})
+        r = c.getresponse()
+        body = r.read().decode()
+        assert r.status == 200, (sql, r.status, body)
+
+    p = producer('tx-sql')
+    for i, outcome in enumerate(['commit', 'abort', 'commit', 'abort', 'commit']):
+        p.begin_transaction()
+        for k in range(3):
+            p.produce('tx-sql', key='k', value='{"V": "%s-%d-%d"}' % (outcome, i, k), partition=0)
+        p.flush()
+        if outcome == 'commit':
+            p.commit_transaction(30)
+        else:
+            p.abort_transaction(30)
+    # an open transaction at the end: the query must stop before it
+    p.begin_transaction()
+    p.produce('tx-sql', key='k', value='{"V": "open-5-0"}', partition=0)
+    p.flush()
+    ksql("CREATE STREAM TXIN (V STRING) WITH (KAFKA_TOPIC='tx-sql', VALUE_FORMAT='JSON');")
+    ksql("CREATE STREAM TXOUT WITH (KAFKA_TOPIC='tx-sql-out', PARTITIONS=1) AS "
+         "SELECT V FROM TXIN;")
+    want = ['commit-%d-%d' % (i, k) for i in (0, 2, 4) for k in range(3)]
+    got = []
+    deadline = time.time() + 30
+    while time.time() < deadline and len(got) < len(want):
+        got = [json.loads(r[3])['V'] for r in read_all(['tx-sql-out'], 'read_uncommitted',
+                                                         settle=1.0, parts=1)]
+    assert got == want, got
+    p.commit_transaction(30)
+    deadline = time.time() + 30
+    while time.time() < deadline and len(got) < len(want) + 1:
+        got = [json.loads(r[3])['V'] for r in read_all(['tx-sql-out'], 'read_uncommitted',
+                                                         settle=1.0, parts=1)]
+    assert got == want + ['open-5-0'], got
+    print('a CSAS over a transactional topic copied the committed records only, in order')
 print('kafka_txn: all checks passed')

@@ -7,7 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 kafka_find_python
 trap kafka_cleanup EXIT
 kafka_start weir "$1" 2
-timeout 240 "$PY" "$here/kafka_txn.py" "$KAFKA_BOOTSTRAP" || {
+hport=$(sed -n 's/.*started: kafka=[^ ]* http=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
+timeout 240 "$PY" "$here/kafka_txn.py" "$KAFKA_BOOTSTRAP" "$hport" || {
     tail -40 "$KAFKA_LOG" >&2
     exit 1
 }
