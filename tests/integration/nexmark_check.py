@@ -2,8 +2,8 @@
 """nexmark_check.py KAFKA_PORT HTTP_PORT GEN QUERIES_DIR - the Nexmark queries of
 bench/nexmark/queries on the real server, each against an oracle over the same events.
 
-`GEN --bootstrap` writes EVENTS events (at 1,000 events/s of event time: every event has a
-millisecond of its own, so joins by event time have no ties) and q13's side input to the server;
+`GEN --bootstrap` writes EVENTS events (at 500 events/s of event time, 60 s of it: every event
+has a time of its own, so joins by event time have no ties) and q13's side input to the server;
 `GEN --stdout` with the same base time gives the same events to this script. The queries run
 from the earliest offset; once their outputs stop growing, each output topic is read back and
 compared: streams as multisets of rows, tables as their last row per key (tombstones delete).
@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from confluent_kafka import Consumer, TopicPartition
 
 KPORT, HPORT, GEN, QDIR = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-EVENTS, RATE, SIDE = 30_000, 1000, 10_000
+EVENTS, RATE, SIDE = 30_000, 500, 10_000
 # an hour ago (inside the log's retention), on a 10-second boundary
 BASE = (int(time.time() * 1000) - 3_600_000) // 10_000 * 10_000
 QUERIES = ["q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q11", "q12", "q13"]
