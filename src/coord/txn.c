@@ -385,24 +385,19 @@ complete(wr_txn_coord *c, txn *t)
                 (wr_log_meta_op){WR_GROUP_OFFSETS_TABLE, keys[i], kl, vals[i].data, vals[i].len};
         }
     }
-    tstate before = t->state;
-    t->state = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
-    txn saved = *t;
-    /* the partitions, groups and offsets are done with: the row keeps the outcome only */
-    t->nparts = t->ngroups = t->noffs = 0;
-    int16_t kerr = persist(c, t, ops, (size_t)nops);
-    t->nparts = saved.nparts;
-    t->ngroups = saved.ngroups;
-    t->noffs = saved.noffs;
+    /* the row keeps the outcome only: the partitions, groups and offsets are done with */
+    txn row = *t;
+    row.state = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
+    row.nparts = row.ngroups = row.noffs = 0;
+    int16_t kerr = persist(c, &row, ops, (size_t)nops);
     for (int i = 0; vals != NULL && i < t->noffs; i++)
         wr_buf_free(&vals[i]);
     free(ops);
     free(keys);
     free(vals);
-    if (kerr != WR_KERR_NONE) {
-        t->state = before;
-        return kerr;
-    }
+    if (kerr != WR_KERR_NONE)
+        return kerr; /* still in its Prepare state, with everything a retry needs */
+    t->state = row.state;
     clear_txn(t);
     wr_log(WR_LOG_DEBUG, TAG, "%s: %s (producer %" PRId64 ", epoch %d)", t->id,
            state_names[t->state], t->pid, t->epoch);
@@ -671,7 +666,6 @@ wr_txn_offset_commit(wr_txn_coord *c,
             kerr = WR_KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first */
     }
     int had = t ? t->noffs : 0;
-
     for (int i = 0; i < n && kerr == WR_KERR_NONE; i++) {
         toff *o = NULL;
         for (int k = 0; k < t->noffs && o == NULL; k++)
@@ -698,7 +692,6 @@ wr_txn_offset_commit(wr_txn_coord *c,
         o->offset = offs[i].offset;
         o->leader_epoch = offs[i].leader_epoch;
     }
-
     if (kerr == WR_KERR_NONE)
         kerr = persist(c, t, NULL, 0);
     if (kerr != WR_KERR_NONE && t != NULL && t->noffs > had) {

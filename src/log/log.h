@@ -183,15 +183,13 @@ int64_t wr_log_stable_offset(wr_partition *p);
 
 typedef struct wr_log_aborted_txn {
     int64_t producer_id, first_offset;
+    int64_t last_offset; /* the offset of its ABORT marker */
 } wr_log_aborted_txn;
 
 /* The aborted transactions whose batches overlap [from, upto) (Fetch's AbortedTransactions),
    in marker order, into out[0..cap); returns how many there are (more than cap: call again). */
 size_t wr_log_aborted_txns(
     wr_partition *p, int64_t from, int64_t upto, wr_log_aborted_txn *out, size_t cap);
-
-/* The open transactions (producer id, first offset) into out[0..cap); returns their count. */
-size_t wr_log_open_txns(wr_partition *p, wr_log_aborted_txn *out, size_t cap);
 
 /* wr_log_read for a read_committed reader inside weir (the runtime's sources and changelog
    restores): only what lies below the last stable offset, with the COMMIT/ABORT markers and

@@ -721,6 +721,7 @@ wr_log_append(
     if (len == 0)
         return wr_err_set(err, WR_EINVAL, "nothing to append");
     /* validate everything before touching the log: all batches or none */
+    bool transactional = false;
     for (size_t off = 0; off < len;) {
         wr_rbatch_hdr h;
         int rc = wr_rbatch_validate(data + off, len - off, &h, err);
@@ -735,16 +736,14 @@ wr_log_append(
             return wr_err_set(err, WR_ETOOBIG,
                               "record batch of %zu bytes exceeds max.message.bytes %" PRId64, size,
                               cfg.max_message_bytes);
+        transactional |= (h.attributes & WR_RBATCH_TRANSACTIONAL) != 0;
         off += size;
     }
-    for (size_t off = 0; off < len; off += wr_rbatch_size(data + off, len - off)) {
+    if (transactional) {
         /* a first transaction here: checkpoint before it lands, so that a restart replays it */
-        if ((wr_be16_get(data + off + 21) & WR_RBATCH_TRANSACTIONAL)) {
-            int rc = wr__txn_track(p, err);
-            if (rc != WR_OK)
-                return rc;
-            break;
-        }
+        int rc = wr__txn_track(p, err);
+        if (rc != WR_OK)
+            return rc;
     }
     uint8_t *copy = malloc(len);
     if (!copy || wr_fault_sim(WR_FAULT_ALLOC)) {

@@ -389,21 +389,10 @@ wr_log_aborted_txns(
         const wr__txn_aborted *a = &p->txn.ab[i];
         if (a->last >= from && a->first < upto) {
             if (n < cap)
-                out[n] = (wr_log_aborted_txn){a->pid, a->first};
+                out[n] = (wr_log_aborted_txn){a->pid, a->first, a->last};
             n++;
         }
     }
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-size_t
-wr_log_open_txns(wr_partition *p, wr_log_aborted_txn *out, size_t cap)
-{
-    pthread_mutex_lock(&p->mu);
-    size_t n = p->txn.nopen;
-    for (size_t i = 0; i < n && i < cap; i++)
-        out[i] = (wr_log_aborted_txn){p->txn.open[i].pid, p->txn.open[i].first};
     pthread_mutex_unlock(&p->mu);
     return n;
 }
@@ -418,13 +407,13 @@ keep_none(void *arg, const wr_record *rec)
     return false;
 }
 
-/* Whether the batch at h belongs to an aborted transaction of s. */
+/* Whether the batch at h belongs to one of the aborted transactions ab[0..n). */
 static bool
-aborted_batch(const wr_rbatch_hdr *h, const wr__txn_state *s)
+aborted_batch(const wr_rbatch_hdr *h, const wr_log_aborted_txn *ab, size_t n)
 {
-    for (size_t i = 0; i < s->nab; i++)
-        if (s->ab[i].pid == h->producer_id && h->base_offset >= s->ab[i].first &&
-            h->base_offset < s->ab[i].last)
+    for (size_t i = 0; i < n; i++)
+        if (ab[i].producer_id == h->producer_id && h->base_offset >= ab[i].first_offset &&
+            h->base_offset < ab[i].last_offset)
             return true;
     return false;
 }
@@ -438,7 +427,8 @@ wr_log_read_committed(wr_partition *p,
                       wr_err *err)
 {
     size_t start = out->len;
-    int rc = wr_log_read_upto(p, offset, wr_log_stable_offset(p), max_bytes, out, res, err);
+    int64_t lso = wr_log_stable_offset(p);
+    int rc = wr_log_read_upto(p, offset, lso, max_bytes, out, res, err);
     if (rc != WR_OK || res->bytes == 0)
         return rc;
     bool any = false;
@@ -449,12 +439,12 @@ wr_log_read_committed(wr_partition *p,
         return WR_OK;
     /* markers and the batches of aborted transactions become empty batches over the same
        offsets (as compaction leaves them), so readers move past them */
-    wr__txn_state ab = {0};
-    pthread_mutex_lock(&p->mu);
-    bool ok = state_copy(&ab, &p->txn);
-    pthread_mutex_unlock(&p->mu);
+    wr_log_aborted_txn few[16], *ab = few;
+    size_t nab = wr_log_aborted_txns(p, offset, lso, few, 16);
+    if (nab > 16 && (ab = malloc(nab * sizeof *ab)) != NULL)
+        nab = wr_log_aborted_txns(p, offset, lso, ab, nab);
     wr_buf kept = WR_BUF_INIT, scratch = WR_BUF_INIT;
-    if (!ok)
+    if (ab == NULL)
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
     for (size_t at = start; rc == WR_OK && at < out->len;) {
         size_t size = wr_rbatch_size(out->data + at, out->len - at);
@@ -464,7 +454,7 @@ wr_log_read_committed(wr_partition *p,
             break;
         }
         if ((h.attributes & WR_RBATCH_CONTROL) ||
-            ((h.attributes & WR_RBATCH_TRANSACTIONAL) && aborted_batch(&h, &ab))) {
+            ((h.attributes & WR_RBATCH_TRANSACTIONAL) && aborted_batch(&h, ab, nab))) {
             int32_t n;
             rc = wr_rbatch_filter(out->data + at, size, keep_none, NULL, &kept, &scratch, 64u << 20,
                                   &n, err);
@@ -482,6 +472,7 @@ wr_log_read_committed(wr_partition *p,
     }
     wr_buf_free(&kept);
     wr_buf_free(&scratch);
-    wr__txn_state_free(&ab);
+    if (ab != few)
+        free(ab);
     return rc;
 }
