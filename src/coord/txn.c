@@ -11,6 +11,13 @@
  * the mutex released; anything else asked of that id meanwhile gets CONCURRENT_TRANSACTIONS,
  * which clients retry.
  *
+ * A bumping EndTxn that finds the epoch at INT16_MAX - 1 uses up the producer id: the markers
+ * carry INT16_MAX, and the id moves on to a new producer id with epoch 0 (Kafka's transaction
+ * version 2). The new id is allocated at the Prepare step and stored in the Prepare row, so
+ * that a restart which finishes the transaction moves to the same one. The client learns it
+ * from EndTxn's answer, or from its retry of that EndTxn, recognised by the (pid, epoch) it
+ * used (prev_pid, prev_epoch).
+ *
  * Ownership: the coordinator owns its table of ids; each entry owns its strings and arrays.
  */
 #include "src/coord/txn.h"
@@ -65,7 +72,14 @@ typedef struct txn {
     int16_t epoch;
     int32_t timeout_ms;
     tstate state;
-    bool bumped;      /* the last EndTxn moved the epoch on (a retry of it has epoch - 1) */
+    /* the (pid, epoch) the client used in the last EndTxn, when that EndTxn moved the epoch
+       on: its retry learns the new ones. prev_pid -1: the last EndTxn kept the epoch (or an
+       InitProducerId came since) */
+    int64_t prev_pid;
+    int16_t prev_epoch;
+    /* in a Prepare state whose bump used up the epochs: the producer id the transactional id
+       moves to (with epoch 0) on completion; else -1 */
+    int64_t next_pid;
     int64_t start_ms; /* wall clock when it became Ongoing */
     tpart *parts;
     int nparts;
@@ -150,15 +164,17 @@ put_str(wr_buf *b, const char *s)
     wr_buf_append(b, s, n);
 }
 
+/* Version 2 is version 1 (whose "bumped" byte is now prev_pid >= 0) followed by prev_pid,
+   prev_epoch and next_pid. */
 static void
 encode(const txn *t, wr_buf *b)
 {
-    wr_buf_put_u8(b, 1); /* version */
+    wr_buf_put_u8(b, 2); /* version */
     wr_buf_put_be64(b, (uint64_t)t->pid);
     wr_buf_put_be16(b, (uint16_t)t->epoch);
     wr_buf_put_be32(b, (uint32_t)t->timeout_ms);
     wr_buf_put_u8(b, (uint8_t)t->state);
-    wr_buf_put_u8(b, t->bumped);
+    wr_buf_put_u8(b, t->prev_pid >= 0);
     wr_buf_put_be64(b, (uint64_t)t->start_ms);
     wr_buf_put_be32(b, (uint32_t)t->nparts);
     for (int i = 0; i < t->nparts; i++) {
@@ -178,6 +194,9 @@ encode(const txn *t, wr_buf *b)
         wr_buf_put_be32(b, (uint32_t)o->leader_epoch);
         put_str(b, o->meta);
     }
+    wr_buf_put_be64(b, (uint64_t)t->prev_pid);
+    wr_buf_put_be16(b, (uint16_t)t->prev_epoch);
+    wr_buf_put_be64(b, (uint64_t)t->next_pid);
 }
 
 /* A string of the row (NULL for a null one; *ok false when malformed or out of memory). */
@@ -199,14 +218,15 @@ decode(const char *id, const uint8_t *d, size_t n)
 {
     wr_rd r = wr_rd_make(d, n);
     txn *t = calloc(1, sizeof *t);
-    if (t == NULL || wr_rd_u8(&r) != 1)
+    uint8_t version = wr_rd_u8(&r);
+    if (t == NULL || version < 1 || version > 2)
         goto bad;
     t->id = strdup(id);
     t->pid = (int64_t)wr_rd_be64(&r);
     t->epoch = (int16_t)wr_rd_be16(&r);
     t->timeout_ms = (int32_t)wr_rd_be32(&r);
     uint8_t st = wr_rd_u8(&r);
-    t->bumped = wr_rd_u8(&r) != 0;
+    bool bumped = wr_rd_u8(&r) != 0;
     t->start_ms = (int64_t)wr_rd_be64(&r);
     if (t->id == NULL || st > T_COMPLETE_ABORT)
         goto bad;
@@ -235,6 +255,17 @@ decode(const char *id, const uint8_t *d, size_t n)
         o->offset = (int64_t)wr_rd_be64(&r);
         o->leader_epoch = (int32_t)wr_rd_be32(&r);
         o->meta = get_str(&r, &ok);
+    }
+    t->prev_pid = t->next_pid = -1;
+    t->prev_epoch = -1;
+    if (version >= 2) {
+        t->prev_pid = (int64_t)wr_rd_be64(&r);
+        t->prev_epoch = (int16_t)wr_rd_be16(&r);
+        t->next_pid = (int64_t)wr_rd_be64(&r);
+    } else if (bumped && t->epoch > 0) {
+        /* version 1 knew one kind of bump: the same producer id, one epoch on */
+        t->prev_pid = t->pid;
+        t->prev_epoch = (int16_t)(t->epoch - 1);
     }
     if (!ok || r.err != 0)
         goto bad;
@@ -389,6 +420,12 @@ complete(wr_txn_coord *c, txn *t)
     txn row = *t;
     row.state = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
     row.nparts = row.ngroups = row.noffs = 0;
+    if (t->next_pid >= 0) {
+        /* the markers took the last epoch of the old producer id */
+        row.pid = t->next_pid;
+        row.epoch = 0;
+        row.next_pid = -1;
+    }
     int16_t kerr = persist(c, &row, ops, (size_t)nops);
     for (int i = 0; vals != NULL && i < t->noffs; i++)
         wr_buf_free(&vals[i]);
@@ -398,6 +435,9 @@ complete(wr_txn_coord *c, txn *t)
     if (kerr != WR_KERR_NONE)
         return kerr; /* still in its Prepare state, with everything a retry needs */
     t->state = row.state;
+    t->pid = row.pid;
+    t->epoch = row.epoch;
+    t->next_pid = row.next_pid;
     clear_txn(t);
     wr_log(WR_LOG_DEBUG, TAG, "%s: %s (producer %" PRId64 ", epoch %d)", t->id,
            state_names[t->state], t->pid, t->epoch);
@@ -405,28 +445,53 @@ complete(wr_txn_coord *c, txn *t)
 }
 
 /* Moves an Ongoing transaction to PrepareCommit/PrepareAbort (durably) and completes it. With
-   bump, the epoch moves on first and the markers carry the new one. c->mu held. */
+   bump, the epoch moves on first and the markers carry the new one; when that is the last
+   epoch (INT16_MAX), a new producer id is allocated here and the id moves to it, with epoch 0,
+   on completion. c->mu held. */
 static int16_t
 end_locked(wr_txn_coord *c, txn *t, bool commit, bool bump)
 {
-    tstate before = t->state;
-    int16_t epoch = t->epoch;
-    bool bumped = t->bumped;
+    tstate state = t->state;
+    int16_t epoch = t->epoch, prev_epoch = t->prev_epoch;
+    int64_t prev_pid = t->prev_pid, next_pid = t->next_pid;
+    int16_t kerr = WR_KERR_NONE;
     t->state = commit ? T_PREPARE_COMMIT : T_PREPARE_ABORT;
+    t->prev_pid = t->next_pid = -1;
+    t->prev_epoch = -1;
     if (bump) {
-        t->epoch++;
-        t->bumped = true;
-    } else {
-        t->bumped = false;
+        t->prev_pid = t->pid;
+        t->prev_epoch = t->epoch;
+        if (t->epoch >= INT16_MAX - 1) {
+            /* allocated before the Prepare row is written, so that finishing it after a
+               restart moves to this same id */
+            wr_err err = {0};
+            int64_t np = -1;
+            if (c->opts.new_pid(c->opts.new_pid_arg, &np, &err) != WR_OK) {
+                wr_log(WR_LOG_ERROR, TAG, "%s: cannot allocate a producer id: %s", t->id, err.msg);
+                kerr = WR_KERR_UNKNOWN_SERVER_ERROR;
+                goto fail;
+            }
+            wr_log(WR_LOG_INFO, TAG,
+                   "%s: producer %" PRId64 " has used up its epochs; moving to producer %" PRId64,
+                   t->id, t->pid, np);
+            t->next_pid = np;
+            /* the last epoch (an id already there comes from a version 1 row, written before
+               this check existed: it cannot go further, so its markers reuse it) */
+            t->epoch = INT16_MAX;
+        } else {
+            t->epoch++;
+        }
     }
-    int16_t kerr = persist(c, t, NULL, 0);
-    if (kerr != WR_KERR_NONE) {
-        t->state = before;
-        t->epoch = epoch;
-        t->bumped = bumped;
-        return kerr;
-    }
+    if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE)
+        goto fail;
     return complete(c, t);
+fail:
+    t->state = state;
+    t->epoch = epoch;
+    t->prev_pid = prev_pid;
+    t->prev_epoch = prev_epoch;
+    t->next_pid = next_pid;
+    return kerr;
 }
 
 /* ---- requests -------------------------------------------------------------------------- */
@@ -442,6 +507,13 @@ check_producer(const txn *t, int64_t pid, int16_t epoch)
     if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT)
         return WR_KERR_CONCURRENT_TRANSACTIONS;
     return WR_KERR_NONE;
+}
+
+/* Whether (pid, epoch) is what the client used in the EndTxn that last moved the epoch on. */
+static bool
+is_prev(const txn *t, int64_t pid, int16_t epoch)
+{
+    return t->prev_pid >= 0 && pid == t->prev_pid && epoch == t->prev_epoch;
 }
 
 static bool
@@ -496,6 +568,8 @@ wr_txn_init_producer(wr_txn_coord *c,
         }
         t->pid = np;
         t->epoch = 0;
+        t->prev_pid = t->next_pid = -1;
+        t->prev_epoch = -1;
         t->timeout_ms = timeout_ms;
         t->state = T_EMPTY;
         if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE) {
@@ -514,9 +588,9 @@ wr_txn_init_producer(wr_txn_coord *c,
         goto out;
     }
     /* KIP-360: a producer that says who it is must be the current one (or, after a bumping
-       EndTxn it may not have seen, the one just before) */
-    if (cur_pid >= 0 && (cur_pid != t->pid ||
-                         (cur_epoch != t->epoch && !(t->bumped && cur_epoch == t->epoch - 1)))) {
+       EndTxn whose answer it may not have seen, the one that sent it) */
+    if (cur_pid >= 0 && !(cur_pid == t->pid && cur_epoch == t->epoch) &&
+        !is_prev(t, cur_pid, cur_epoch)) {
         kerr = WR_KERR_PRODUCER_FENCED;
         goto out;
     }
@@ -526,10 +600,12 @@ wr_txn_init_producer(wr_txn_coord *c,
         if ((kerr = end_locked(c, t, false, true)) != WR_KERR_NONE)
             goto out;
     }
-    int64_t old_pid = t->pid;
-    int16_t old_epoch = t->epoch;
+    int64_t old_pid = t->pid, old_prev_pid = t->prev_pid;
+    int16_t old_epoch = t->epoch, old_prev_epoch = t->prev_epoch;
     if (t->epoch >= INT16_MAX - 2) {
-        /* the epoch is used up: a new producer id, as Kafka does */
+        /* the epoch is used up: a new producer id, as Kafka does. Epochs handed out here are
+           at most INT16_MAX - 2; bumping EndTxns take them on, and the one that finds
+           INT16_MAX - 1 moves the id to a new producer id too (end_locked) */
         wr_err err = {0};
         int64_t np = -1;
         if (c->opts.new_pid(c->opts.new_pid_arg, &np, &err) != WR_OK) {
@@ -542,11 +618,14 @@ wr_txn_init_producer(wr_txn_coord *c,
         t->epoch++;
     }
     t->timeout_ms = timeout_ms;
-    t->bumped = false;
+    t->prev_pid = -1; /* the producer that asked is the only one: no retry of an older EndTxn */
+    t->prev_epoch = -1;
     t->state = T_EMPTY;
     if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE) {
         t->pid = old_pid;
         t->epoch = old_epoch;
+        t->prev_pid = old_prev_pid;
+        t->prev_epoch = old_prev_epoch;
         goto out;
     }
     *pid = t->pid;
@@ -726,13 +805,20 @@ wr_txn_end(wr_txn_coord *c,
     txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
     int16_t kerr;
     tstate done = commit ? T_COMPLETE_COMMIT : T_COMPLETE_ABORT;
-    if (t != NULL && t->pid == pid && t->bumped && epoch == t->epoch - 1 &&
-        (t->state == T_COMPLETE_COMMIT || t->state == T_COMPLETE_ABORT)) {
-        /* a retry of the EndTxn that moved the epoch on: the same outcome is success, and the
-           client learns the epoch; any other use of the old epoch is fenced */
-        kerr = t->state == done && bump ? WR_KERR_NONE : WR_KERR_PRODUCER_FENCED;
-        if (kerr == WR_KERR_NONE)
+    tstate prepare = commit ? T_PREPARE_COMMIT : T_PREPARE_ABORT;
+    if (t != NULL && is_prev(t, pid, epoch) && t->state != T_EMPTY && t->state != T_ONGOING) {
+        /* a retry of the EndTxn that moved the epoch (and perhaps the producer id) on: with the
+           same outcome it waits while the markers are written, then succeeds and the client
+           learns the new pid and epoch; any other use of the old pid and epoch is fenced */
+        if (!bump || (t->state != done && t->state != prepare)) {
+            kerr = WR_KERR_PRODUCER_FENCED;
+        } else if (t->state == prepare) {
+            kerr = WR_KERR_CONCURRENT_TRANSACTIONS;
+        } else {
+            kerr = WR_KERR_NONE;
+            *new_pid = t->pid;
             *new_epoch = t->epoch;
+        }
         goto out;
     }
     if ((kerr = check_producer(t, pid, epoch)) != WR_KERR_NONE)
@@ -749,7 +835,8 @@ wr_txn_end(wr_txn_coord *c,
     case T_COMPLETE_ABORT:
         /* a retried EndTxn of a client that keeps its epoch (Kafka's transaction version 1);
            one asking for the other outcome, or a bumping client, is wrong */
-        kerr = t->state == done && !bump && !t->bumped ? WR_KERR_NONE : WR_KERR_INVALID_TXN_STATE;
+        kerr =
+            t->state == done && !bump && t->prev_pid < 0 ? WR_KERR_NONE : WR_KERR_INVALID_TXN_STATE;
         break;
     default:
         kerr = WR_KERR_INVALID_TXN_STATE; /* Empty: nothing was added */
@@ -833,6 +920,32 @@ wr_txn_coord_set_marker_hook(wr_txn_coord *c,
     c->marker_hook = fn;
     c->marker_hook_arg = arg;
     pthread_mutex_unlock(&c->mu);
+}
+
+int16_t
+wr_txn_coord_set_epoch(wr_txn_coord *c, const char *txn_id, int16_t epoch)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    int16_t kerr = WR_KERR_NONE;
+    if (t == NULL) {
+        kerr = WR_KERR_INVALID_PRODUCER_ID_MAPPING;
+    } else if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT) {
+        kerr = WR_KERR_CONCURRENT_TRANSACTIONS;
+    } else {
+        int16_t old_epoch = t->epoch, old_prev_epoch = t->prev_epoch;
+        int64_t old_prev_pid = t->prev_pid;
+        t->epoch = epoch;
+        t->prev_pid = -1;
+        t->prev_epoch = -1;
+        if ((kerr = persist(c, t, NULL, 0)) != WR_KERR_NONE) {
+            t->epoch = old_epoch;
+            t->prev_pid = old_prev_pid;
+            t->prev_epoch = old_prev_epoch;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
 }
 
 /* ---- life ------------------------------------------------------------------------------ */

@@ -24,6 +24,11 @@
  * (EndTxn v5+, and weir's own runtime), EndTxn bumps the epoch and writes the markers with the
  * new one; the client continues with it. A delayed Produce or EndTxn of the finished
  * transaction carries the old epoch and is refused, so it cannot land in the next transaction.
+ * The EndTxn that would take the epoch to INT16_MAX uses up the producer id: its markers carry
+ * (old pid, INT16_MAX) and the id moves to a new producer id with epoch 0 (weir's runtime
+ * commits every 100 ms per task, so this comes within an hour). A retry of a bumping EndTxn,
+ * with the (pid, epoch) it was sent with, succeeds and learns the new pid and epoch
+ * (CONCURRENT_TRANSACTIONS while the markers are still being written).
  * Older clients (librdkafka up to 2.x: EndTxn v0-1) keep one epoch across transactions, as
  * Kafka 3.x does; for them a Produce is still verified against the open transaction's
  * partitions (KIP-890 part 1), which stops a late Produce from opening a hanging transaction.
@@ -105,7 +110,8 @@ int16_t wr_txn_offset_commit(wr_txn_coord *c,
                              int n);
 
 /* EndTxn. bump: the client follows KIP-890 part 2 (the epoch moves on with every transaction);
-   new_pid and new_epoch then tell it what to use next (else they repeat pid and epoch). */
+   new_pid and new_epoch then tell it what to use next: the next epoch, or a new producer id with
+   epoch 0 once the old one's epochs are used up (else they repeat pid and epoch). */
 int16_t wr_txn_end(wr_txn_coord *c,
                    const char *txn_id,
                    int64_t pid,
@@ -137,6 +143,11 @@ int wr_txn_expire(wr_txn_coord *c, int64_t now_ms);
 void wr_txn_coord_set_marker_hook(wr_txn_coord *c,
                                   bool (*fn)(void *arg, const char *topic, int32_t part),
                                   void *arg);
+
+/* For tests: puts the transactional id's producer at epoch (durably), as if it had run that many
+   transactions, so that a test reaches the end of the epochs without running 32,000 of them.
+   Not while the id is in a Prepare state. */
+int16_t wr_txn_coord_set_epoch(wr_txn_coord *c, const char *txn_id, int16_t epoch);
 
 /* The committed offset table the group coordinator reads (shared encoding): key
    group\0topic\0partition(be32), value offset(be64) leader epoch(be32) metadata. */

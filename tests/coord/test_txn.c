@@ -1,7 +1,9 @@
 /* Unit tests for src/coord/txn.c over the real log (src/log): the state machine and its errors,
    markers and the last stable offset, the KIP-890 epoch bump against a delayed EndTxn and a
    delayed Produce, transaction timeouts, pending offsets, and restarts: an open transaction
-   replayed from the log, and a coordinator that dies between the markers of a commit. */
+   replayed from the log, and a coordinator that dies between the markers of a commit. Then
+   the end of an id's epochs: the bump that would use the last one moves the id to a new
+   producer id (directly, after a restart between markers, and from a version 1 row). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,34 @@ markers(const char *topic, int32_t p, int *types, int16_t *epochs, int cap)
     wr_buf_free(&data);
     wr_buf_free(&scratch);
     return n;
+}
+
+/* The values a read_committed reader sees in a partition, joined with ',' into out. */
+static void
+committed(const char *topic, int32_t p, char *out, size_t cap)
+{
+    wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+    wr_log_read_result res;
+    wr_err err = {0};
+    cr_assert_eq(wr_log_read_committed(part(topic, p), 0, 1 << 20, &data, &res, &err), WR_OK, "%s",
+                 err.msg);
+    out[0] = 0;
+    for (size_t off = 0; off < data.len;) {
+        size_t size = wr_rbatch_size(data.data + off, data.len - off);
+        wr_rbatch_iter it;
+        cr_assert_eq(wr_rbatch_iter_init(&it, data.data + off, size, &scratch, 1 << 20, NULL),
+                     WR_OK);
+        wr_record rec;
+        while (wr_rbatch_iter_next(&it, &rec, NULL) == 1) {
+            cr_assert_not(it.hdr.attributes & WR_RBATCH_CONTROL, "a marker reached the reader");
+            size_t len = strlen(out);
+            snprintf(out + len, cap - len, "%s%.*s", len ? "," : "", (int)rec.value_len,
+                     (const char *)rec.value);
+        }
+        off += size;
+    }
+    wr_buf_free(&data);
+    wr_buf_free(&scratch);
 }
 
 static void
@@ -417,4 +447,305 @@ Test(txn, no_torn_transaction_when_the_coordinator_dies_between_markers)
     wr_buf_free(&v);
     cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne), WR_KERR_NONE,
                  "the client's retry of EndTxn sees its commit done");
+}
+
+/* ---- the end of the epochs ------------------------------------------------------------- */
+
+/* An id at epoch INT16_MAX - 1 (wr_txn_coord_set_epoch stands for 32,000 transactions): its
+   next bumping EndTxn writes the markers with INT16_MAX, the last epoch, and moves the id to a
+   new producer id with epoch 0. Only the client's retry of that EndTxn may still use the old
+   pid; the next transactions run on the new one, and readers see what they committed. */
+Test(txn, the_last_epoch_moves_the_id_to_a_new_producer_id)
+{
+    int64_t pid, np, rp;
+    int16_t ep, ne, re;
+    init("x", &pid, &ep);
+    const int16_t last = INT16_MAX - 1;
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "x", last), WR_KERR_NONE);
+    add("x", pid, last, "t", 0);
+    add("x", pid, last, "t", 1);
+    produce("t", 0, -1, -1, -1, "plain");
+    produce("t", 0, pid, last, 0, "t1-a");
+    produce("t", 1, pid, last, 0, "t1-b");
+    int64_t expect = next_pid;
+    cr_assert_eq(wr_txn_end(coord, "x", pid, last, true, true, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(np, expect, "a new producer id (%lld, expected %lld)", (long long)np,
+                 (long long)expect);
+    cr_assert_neq(np, pid);
+    cr_assert_eq(ne, 0);
+    int types[4];
+    int16_t epochs[4];
+    for (int p = 0; p < 2; p++) {
+        cr_assert_eq(markers("t", p, types, epochs, 4), 1);
+        cr_assert_eq(types[0], 1);
+        cr_assert_eq(epochs[0], INT16_MAX, "t-%d: the markers carry the last epoch", p);
+        cr_assert_eq(wr_log_stable_offset(part("t", p)), wr_log_end_offset(part("t", p)));
+    }
+    /* the client missed the answer: its retry succeeds and learns the new producer id */
+    cr_assert_eq(wr_txn_end(coord, "x", pid, last, true, true, &rp, &re), WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(re, 0);
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 1, "a retry writes no marker");
+    /* any other use of the old producer id is refused */
+    cr_assert_eq(wr_txn_end(coord, "x", pid, last, false, true, &rp, &re), WR_KERR_PRODUCER_FENCED,
+                 "a retry asking for the other outcome");
+    cr_assert_eq(wr_txn_end(coord, "x", pid, last, true, false, &rp, &re), WR_KERR_PRODUCER_FENCED,
+                 "a retry that does not bump");
+    const int16_t olds[] = {INT16_MAX, last, 0, 5};
+    for (int i = 0; i < 4; i++) {
+        int16_t e = olds[i];
+        wr_txn_partition tp = {"t", 0, 0};
+        cr_assert_eq(wr_txn_add_partitions(coord, "x", pid, e, &tp, 1),
+                     WR_KERR_INVALID_PRODUCER_ID_MAPPING, "old pid, epoch %d", e);
+        cr_assert_eq(wr_txn_add_offsets(coord, "x", pid, e, "g"),
+                     WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+        cr_assert_eq(wr_txn_verify_produce(coord, "x", pid, e, "t", 0),
+                     WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+        if (e != last) {
+            cr_assert_eq(wr_txn_end(coord, "x", pid, e, true, true, &rp, &re),
+                         WR_KERR_INVALID_PRODUCER_ID_MAPPING, "old pid, epoch %d", e);
+            cr_assert_eq(wr_txn_end(coord, "x", pid, e, true, false, &rp, &re),
+                         WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+        }
+    }
+    /* T2 on the new producer id aborts */
+    add("x", np, 0, "t", 0);
+    cr_assert_eq(wr_txn_verify_produce(coord, "x", np, 0, "t", 0), WR_KERR_NONE);
+    int64_t t2 = produce("t", 0, np, 0, 0, "t2-aborted");
+    /* the old EndTxn, delayed until now, cannot end T2 */
+    cr_assert_eq(wr_txn_end(coord, "x", pid, last, true, true, &rp, &re),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), t2, "T2 must still be open");
+    int16_t e2;
+    cr_assert_eq(wr_txn_end(coord, "x", np, 0, false, true, &rp, &e2), WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(e2, 1);
+    /* T3 commits */
+    add("x", np, e2, "t", 0);
+    int64_t t3 = produce("t", 0, np, e2, 1, "t3");
+    char seen[256];
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "plain,t1-a", "T3 is open: read_committed stops at the LSO");
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), t3);
+    int16_t e3;
+    cr_assert_eq(wr_txn_end(coord, "x", np, e2, true, true, &rp, &e3), WR_KERR_NONE);
+    cr_assert_eq(e3, 2);
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)));
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "plain,t1-a,t3");
+    committed("t", 1, seen, sizeof seen);
+    cr_assert_str_eq(seen, "t1-b");
+    wr_log_aborted_txn ab[4];
+    cr_assert_eq(wr_log_aborted_txns(part("t", 0), 0, INT64_MAX, ab, 4), 1);
+    cr_assert_eq(ab[0].producer_id, np);
+    cr_assert_eq(ab[0].first_offset, t2);
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 3);
+    cr_assert_eq(epochs[0], INT16_MAX);
+    cr_assert_eq(types[1], 0);
+    cr_assert_eq(epochs[1], 1);
+    cr_assert_eq(types[2], 1);
+    cr_assert_eq(epochs[2], 2);
+    /* KIP-360 with the new producer id */
+    cr_assert_eq(wr_txn_init_producer(coord, "x", 10000, np, e3, &rp, &re), WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(re, e3 + 1);
+}
+
+/* KIP-360 after the move: a client that missed the answer of the EndTxn that used the last
+   epoch may start again with the (pid, epoch) it sent; nothing else of the old pid may. */
+Test(txn, init_producer_accepts_the_producer_of_the_last_epoch)
+{
+    int64_t pid, np, rp;
+    int16_t ep, ne, re;
+    init("k", &pid, &ep);
+    const int16_t last = INT16_MAX - 1;
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "k", last), WR_KERR_NONE);
+    add("k", pid, last, "u", 0);
+    cr_assert_eq(wr_txn_end(coord, "k", pid, last, false, true, &np, &ne), WR_KERR_NONE);
+    cr_assert_neq(np, pid);
+    cr_assert_eq(ne, 0);
+    cr_assert_eq(wr_txn_init_producer(coord, "k", 10000, pid, INT16_MAX, &rp, &re),
+                 WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_init_producer(coord, "k", 10000, pid, 3, &rp, &re),
+                 WR_KERR_PRODUCER_FENCED);
+    cr_assert_eq(wr_txn_init_producer(coord, "k", 10000, pid, last, &rp, &re), WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(re, 1);
+    /* that InitProducerId made (np, 1) the only producer: the old EndTxn is no retry now */
+    cr_assert_eq(wr_txn_end(coord, "k", pid, last, false, true, &rp, &re),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+    cr_assert_eq(wr_txn_init_producer(coord, "k", 10000, pid, last, &rp, &re),
+                 WR_KERR_PRODUCER_FENCED);
+}
+
+/* InitProducerId hands out at most INT16_MAX - 2; a bumping EndTxn takes that to INT16_MAX - 1
+   on the same pid, and the one after moves to a new pid. */
+Test(txn, init_producer_and_end_txn_agree_on_the_last_epochs)
+{
+    int64_t pid, np, rp;
+    int16_t ep, ne, re;
+    init("z", &pid, &ep);
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "z", INT16_MAX - 3), WR_KERR_NONE);
+    cr_assert_eq(wr_txn_init_producer(coord, "z", 10000, pid, INT16_MAX - 3, &rp, &re),
+                 WR_KERR_NONE);
+    cr_assert_eq(rp, pid);
+    cr_assert_eq(re, INT16_MAX - 2);
+    add("z", pid, re, "u", 0);
+    cr_assert_eq(wr_txn_end(coord, "z", pid, re, true, true, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(np, pid);
+    cr_assert_eq(ne, INT16_MAX - 1);
+    add("z", pid, ne, "u", 0);
+    cr_assert_eq(wr_txn_end(coord, "z", pid, ne, true, true, &np, &re), WR_KERR_NONE);
+    cr_assert_neq(np, pid);
+    cr_assert_eq(re, 0);
+    /* at INT16_MAX - 2, InitProducerId moves to a new pid itself */
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "z", INT16_MAX - 2), WR_KERR_NONE);
+    int64_t p2;
+    int16_t e2;
+    cr_assert_eq(wr_txn_init_producer(coord, "z", 10000, np, INT16_MAX - 2, &p2, &e2),
+                 WR_KERR_NONE);
+    cr_assert_neq(p2, np);
+    cr_assert_eq(e2, 0);
+    /* an InitProducerId that finds a transaction open at INT16_MAX - 1 aborts it with the last
+       epoch and a new pid, then bumps that one */
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "z", INT16_MAX - 1), WR_KERR_NONE);
+    add("z", p2, INT16_MAX - 1, "u", 0);
+    int64_t open = produce("u", 0, p2, INT16_MAX - 1, 0, "zombie");
+    int64_t p3;
+    int16_t e3;
+    cr_assert_eq(wr_txn_init_producer(coord, "z", 10000, -1, -1, &p3, &e3), WR_KERR_NONE);
+    cr_assert_neq(p3, p2);
+    cr_assert_eq(e3, 1);
+    cr_assert_eq(wr_log_stable_offset(part("u", 0)), wr_log_end_offset(part("u", 0)));
+    wr_log_aborted_txn ab[2];
+    cr_assert_eq(wr_log_aborted_txns(part("u", 0), 0, INT64_MAX, ab, 2), 1);
+    cr_assert_eq(ab[0].producer_id, p2);
+    cr_assert_eq(ab[0].first_offset, open);
+}
+
+/* The coordinator fails between the markers of the EndTxn that uses the last epoch: the new
+   producer id was chosen with the Prepare state, and finishing the transaction at the next
+   start moves the id to that one, not to another. */
+Test(txn, the_move_to_a_new_producer_id_survives_a_restart_between_markers)
+{
+    int64_t pid, np, rp;
+    int16_t ep, ne, re;
+    init("m", &pid, &ep);
+    const int16_t last = INT16_MAX - 1;
+    cr_assert_eq(wr_txn_coord_set_epoch(coord, "m", last), WR_KERR_NONE);
+    add("m", pid, last, "t", 0);
+    add("m", pid, last, "t", 1);
+    add("m", pid, last, "u", 0);
+    cr_assert_eq(wr_txn_add_offsets(coord, "m", pid, last, "g"), WR_KERR_NONE);
+    wr_txn_offset o = {"u", 0, 9, -1, NULL, 0};
+    cr_assert_eq(wr_txn_offset_commit(coord, "m", pid, last, "g", &o, 1), WR_KERR_NONE);
+    produce("t", 0, pid, last, 0, "a");
+    produce("t", 1, pid, last, 0, "b");
+    produce("u", 0, pid, last, 0, "c");
+    int64_t expect = next_pid;
+    marker_count = 0;
+    wr_txn_coord_set_marker_hook(coord, fail_after_first_marker, NULL);
+    cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &np, &ne),
+                 WR_KERR_KAFKA_STORAGE_ERROR);
+    /* the client retries while the commit is unfinished: it waits, it is not fenced */
+    cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &np, &ne),
+                 WR_KERR_CONCURRENT_TRANSACTIONS);
+    cr_assert_eq(wr_txn_end(coord, "m", pid, last, false, true, &np, &ne), WR_KERR_PRODUCER_FENCED);
+    wr_txn_partition tp = {"t", 0, 0};
+    cr_assert_eq(wr_txn_add_partitions(coord, "m", pid, INT16_MAX, &tp, 1),
+                 WR_KERR_CONCURRENT_TRANSACTIONS);
+    close_all();
+    next_pid = 5000; /* a producer id allocated at the restart would show */
+    open_all();      /* finds PrepareCommit: writes the markers again */
+    const char *topics[] = {"t", "t", "u"};
+    int32_t parts[] = {0, 1, 0};
+    int types[4];
+    int16_t epochs[4];
+    for (int i = 0; i < 3; i++) {
+        int n = markers(topics[i], parts[i], types, epochs, 4);
+        cr_assert_geq(n, 1, "%s-%d has no marker", topics[i], parts[i]);
+        for (int k = 0; k < n && k < 4; k++) {
+            cr_assert_eq(types[k], 1);
+            cr_assert_eq(epochs[k], INT16_MAX, "%s-%d: markers with the old pid's last epoch",
+                         topics[i], parts[i]);
+        }
+        cr_assert_eq(wr_log_stable_offset(part(topics[i], parts[i])),
+                     wr_log_end_offset(part(topics[i], parts[i])));
+    }
+    cr_assert_eq(next_pid, 5000, "finishing at the start allocates no producer id");
+    uint8_t key[64];
+    size_t kl = wr_group_offset_key(key, sizeof key, "g", "u", 0);
+    wr_buf v = WR_BUF_INIT;
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, key, kl, &v, NULL), WR_OK);
+    cr_assert_eq((int64_t)wr_be64_get(v.data), 9);
+    wr_buf_free(&v);
+    /* the client's retry learns the producer id chosen before the crash */
+    cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(np, expect);
+    cr_assert_eq(ne, 0);
+    cr_assert_eq(wr_txn_verify_produce(coord, "m", pid, INT16_MAX, "t", 0),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING);
+    /* the next transaction runs on it, across another restart */
+    add("m", np, 0, "t", 0);
+    produce("t", 0, np, 0, 0, "next");
+    close_all();
+    open_all();
+    cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &rp, &re),
+                 WR_KERR_INVALID_PRODUCER_ID_MAPPING, "T2 is open: no retry of T1 now");
+    cr_assert_eq(wr_txn_end(coord, "m", np, 0, true, true, &rp, &re), WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(re, 1);
+    char seen[64];
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "a,next");
+    close_all();
+    open_all();
+    cr_assert_eq(wr_txn_end(coord, "m", np, 0, true, true, &rp, &re), WR_KERR_NONE,
+                 "the retry is recognised after a restart (the row keeps prev_pid/epoch)");
+    cr_assert_eq(re, 1);
+}
+
+/* Rows written before version 2 still load: a bumped one keeps its retry, and an id at the
+   end of its epochs moves to a new producer id. */
+static void
+put_v1_row(const char *id, int64_t pid, int16_t epoch, uint8_t state, bool bumped)
+{
+    uint8_t row[37] = {1};
+    wr_be64_put(row + 1, (uint64_t)pid);
+    wr_be16_put(row + 9, (uint16_t)epoch);
+    wr_be32_put(row + 11, 10000);
+    row[15] = state;
+    row[16] = bumped;
+    wr_be64_put(row + 17, (uint64_t)wr_clock_wall_ms());
+    /* no partitions, groups or offsets (three zero counts) */
+    wr_err err = {0};
+    cr_assert_eq(wr_log_meta_put(db, "txn", id, strlen(id), row, sizeof row, &err), WR_OK, "%s",
+                 err.msg);
+}
+
+Test(txn, version_1_rows_load)
+{
+    put_v1_row("old-bumped", 7, 5, 4 /* CompleteCommit */, true);
+    put_v1_row("old-last", 8, INT16_MAX - 1, 4, false);
+    close_all();
+    open_all();
+    int64_t np, rp;
+    int16_t ne, re;
+    cr_assert_eq(wr_txn_end(coord, "old-bumped", 7, 4, true, true, &np, &ne), WR_KERR_NONE,
+                 "the retry of the bumping EndTxn the row recorded");
+    cr_assert_eq(np, 7);
+    cr_assert_eq(ne, 5);
+    cr_assert_eq(wr_txn_end(coord, "old-bumped", 7, 3, true, true, &np, &ne),
+                 WR_KERR_PRODUCER_FENCED);
+    add("old-last", 8, INT16_MAX - 1, "u", 0);
+    produce("u", 0, 8, INT16_MAX - 1, 0, "v1");
+    int64_t expect = next_pid;
+    cr_assert_eq(wr_txn_end(coord, "old-last", 8, INT16_MAX - 1, true, true, &np, &ne),
+                 WR_KERR_NONE);
+    cr_assert_eq(np, expect);
+    cr_assert_eq(ne, 0);
+    cr_assert_eq(wr_txn_end(coord, "old-last", 8, INT16_MAX - 1, true, true, &rp, &re),
+                 WR_KERR_NONE);
+    cr_assert_eq(rp, np);
+    cr_assert_eq(re, 0);
 }
