@@ -107,6 +107,7 @@ eng_source_free(wr_source *s)
 void
 eng_query_free(wr_query *q)
 {
+    eng_query_close_tasks(q);
     wr_arena_destroy(q->arena);
 }
 
@@ -126,6 +127,7 @@ wr_engine_destroy(wr_engine *e)
     while (e->queries != NULL) {
         wr_query *q = e->queries;
         e->queries = q->next;
+        eng_query_finish(e, q);
         eng_query_free(q);
     }
     while (e->pushes != NULL) {
@@ -1113,6 +1115,7 @@ exec_terminate(wr_engine *e, const wr_stmt *st, wr_buf *out, wr_err *err)
         if (st->all || strcasecmp(q->id, st->name) == 0) {
             *pp = q->next;
             eng_msg(out, "Query %s terminated.", q->id);
+            eng_query_finish(e, q);
             eng_pull_writer_gone(e, q);
             eng_drop_task_stores(e, q);
             eng_query_free(q);

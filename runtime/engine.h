@@ -43,6 +43,15 @@ typedef struct wr_engine_opts {
     bool pull_scan_disabled;
     /* CREATE FUNCTIONS FROM 'library.so' loads through it (borrowed; NULL: refused) */
     struct wr_udf_loader *udfs;
+    /* The log's transaction coordinator (borrowed): queries under exactly_once_v2 commit
+       through it, in process. NULL: queries run at_least_once, and asking for exactly-once
+       is an error. */
+    struct wr_txn_coord *txn;
+    /* ksql.streams.processing.guarantee for queries whose session does not SET
+       processing.guarantee: "exactly_once_v2" (the default with txn) or "at_least_once" */
+    const char *guarantee;
+    /* ksql.streams.commit.interval.ms under exactly_once_v2 (0: 100 ms) */
+    int64_t commit_interval_ms;
 } wr_engine_opts;
 
 /* Session state of one client: DEFINE'd variables and SET properties. */

@@ -5,7 +5,8 @@
  * DROP/TERMINATE, PRINT, statements and the persistent catalog), plan.c (planning CSAS, CTAS and
  * INSERT INTO ... SELECT, and push queries), run.c (running a task: decode, filter, project,
  * emit), stateful.c (aggregations and tables over state stores), pull.c (pull queries over
- * tables) and show.c (SHOW, DESCRIBE and the REST entities). Everything here runs on the
+ * tables), show.c (SHOW, DESCRIBE and the REST entities) and commit.c (committing tasks under
+ * at_least_once and exactly_once_v2). Everything here runs on the
  * engine's one thread. Functions named eng_* are internal to these files.
  */
 #ifndef WR_RUNTIME_ENGINE_INT_H
@@ -70,6 +71,11 @@ typedef struct wr_source {
     int64_t window_size; /* ... and its size */
 } wr_source;
 
+/* A task's position: where a transaction (or an at_least_once run) began. */
+typedef struct tpos {
+    int64_t offset, stream_time, final_upto;
+} tpos;
+
 typedef struct task {
     int32_t partition;
     int64_t offset;         /* next input offset */
@@ -80,6 +86,8 @@ typedef struct task {
     int64_t final_upto;     /* EMIT FINAL: windows ending before this were emitted */
     struct rowcache *cache; /* during a run: the rows it updated (stateful.c), or NULL */
     struct jtask *jt;       /* a join's task: its inputs' positions and times (join.c) */
+    tpos saved;             /* the position when its transaction (or run) began */
+    struct ttx *tx;         /* exactly_once_v2: its producer and open transaction (commit.c) */
 } task;
 
 /* A running aggregation's plan: what each input row feeds, and how results come out. */
@@ -192,6 +200,8 @@ typedef struct wr_query {
     const char *where_text;
     /* a push or pull query, whose sink is a client (e->pushes): no topic, no offsets kept */
     bool is_push, pull, ended;
+    bool eos;          /* processing.guarantee exactly_once_v2 (else at_least_once) */
+    int64_t commit_ms; /* exactly_once_v2: commit.interval.ms */
     wr_push_sink push;
     int64_t limit, emitted; /* limit -1: none */
 } wr_query;
@@ -224,6 +234,7 @@ struct wr_session {
 typedef struct sink_out {
     wr_rbatch_builder *bb; /* one per sink partition */
     int32_t parts;
+    task *t; /* whose outputs they are */
 } sink_out;
 
 /* What a decoded row of an aggregation store holds. */
@@ -246,6 +257,31 @@ struct pulltab;
 #define STORE_JOIN_BASE 0xd0
 #define REKEY_HEADER    "weir.key"  /* a repartitioned record's original key */
 #define UNDO_HEADER     "weir.undo" /* ... a table's row taken out of its old key */
+
+/* commit.c */
+int64_t eng_committed_offset(wr_engine *e, const wr_query *q, int32_t part);
+char *eng_query_group(wr_engine *e, const wr_query *q);
+int eng_query_guarantee(wr_engine *e, wr_session *ss, wr_query *q, wr_err *err);
+/* Before a run: begins the task's transaction unless one is open (exactly_once_v2), or the
+   run's (at_least_once), with a state transaction for a stateful task. */
+int eng_task_begin(wr_engine *e, wr_query *q, task *t, bool stateful, wr_err *err);
+/* An output batch (or several) of the task to (topic, part). */
+int eng_task_append(
+    wr_engine *e, wr_query *q, task *t, const char *topic, int32_t part, wr_buf *data, wr_err *err);
+/* After a run that went as rc says: at_least_once commits it (state, then input offset);
+   exactly_once_v2 aborts the transaction when the run failed. A failed run is rolled back.
+   Returns the run's result, or the commit's. */
+int eng_task_end_run(wr_engine *e, wr_query *q, task *t, bool stateful, int rc, wr_err *err);
+/* exactly_once_v2: commits the task's open transaction when commit.interval.ms has passed
+   since it began (force: now). */
+int eng_task_tick(wr_engine *e, wr_query *q, task *t, bool force, wr_err *err);
+/* Commits the open transactions of q's tasks and of its repartition queries. */
+int eng_query_commit(wr_engine *e, wr_query *q, wr_err *err);
+/* A query stops (TERMINATE, an upgrade, the engine's end): its open transactions commit, as
+   Kafka Streams commits when it closes, so that the work done so far is kept. */
+void eng_query_finish(wr_engine *e, wr_query *q);
+/* Frees what q's tasks hold for their transactions, aborting any still open. */
+void eng_query_close_tasks(wr_query *q);
 
 /* engine.c */
 int eng_check_formats(wr_source *s, wr_loc at, wr_err *err);
@@ -284,7 +320,6 @@ void eng_source_unlink(wr_engine *e, wr_source *s);
 int eng_timestamp_col(const wr_stmt *st, wr_source *s, wr_err *err);
 
 /* plan.c */
-int eng_commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, wr_err *err);
 int eng_exec_query_into(
     wr_engine *e, wr_session *ss, const wr_stmt *st, const char *sql, wr_buf *out, wr_err *err);
 void eng_explain_query(wr_buf *out, const wr_query *q);
@@ -387,6 +422,8 @@ void eng_drop_task_stores(wr_engine *e, wr_query *q);
 int eng_open_task_stores(wr_engine *e, wr_query *q, wr_err *err);
 void eng_push_end(wr_engine *e, wr_query *q, const char *why);
 int eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err);
+/* Restores the task's store from its changelog and the task's position from the store. */
+int eng_task_reload(wr_engine *e, wr_query *q, task *t, wr_err *err);
 
 /* join.c */
 bool eng_join_uses(const wr_query *q, const wr_source *s);
@@ -394,6 +431,9 @@ void eng_explain_join(wr_buf *out, const wr_query *q, int ind);
 bool eng_join_idle(wr_engine *e, const wr_query *q, const task *t);
 int eng_join_open_tasks(wr_engine *e, wr_session *ss, wr_query *q, wr_err *err);
 void eng_join_rollback(task *t);
+void eng_join_save(task *t);
+/* The task's positions from its (restored) store. */
+void eng_join_reload(wr_engine *e, wr_query *q, task *t);
 int eng_join_plan(wr_engine *e, wr_query *qr, const wr_select *q, wr_err *err);
 int eng_join_run(
     wr_engine *e, wr_query *q, task *t, sink_out *so, wr_arena *ra, int64_t *records, wr_err *err);

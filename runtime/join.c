@@ -511,7 +511,7 @@ eng_join_uses(const wr_query *q, const wr_source *s)
 typedef struct jin {
     int side;
     int32_t part;
-    int64_t offset, saved; /* next record; saved: at the start of the run */
+    int64_t offset, saved; /* next record; saved: where the transaction began */
 } jin;
 
 struct jtask {
@@ -599,6 +599,9 @@ eng_join_open_tasks(wr_engine *e, wr_session *ss, wr_query *q, wr_err *err)
                           "supported: create a persistent query (CREATE STREAM ... AS SELECT) "
                           "and query its result",
                           J->sides[0].rekeyed ? J->sides[0].key_text : "a stream side's key");
+    int grc = eng_query_guarantee(e, ss, q, err);
+    if (grc != WR_OK)
+        return grc;
     q->reparts = wr_arena_calloc(a, (size_t)nrk + 1, sizeof *q->reparts);
     if (q->reparts == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
@@ -1587,7 +1590,6 @@ eng_join_run(
         wr_batch_init(&R.b, &q->scope, R.cap, ra) != WR_OK)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     for (int i = 0; i < jt->nin; i++) {
-        jt->in[i].saved = jt->in[i].offset;
         jcur *c = &cs[i];
         c->in = &jt->in[i];
         c->sd = &J->sides[c->in->side];
@@ -1600,8 +1602,6 @@ eng_join_run(
             (c->vv = wr_arena_calloc(ra, (size_t)c->vf.ncols + 1, sizeof *c->vv)) == NULL)
             return wr_err_set(err, WR_ENOMEM, "out of memory");
     }
-    memcpy(jt->saved_time, jt->time, (size_t)J->njoins * sizeof *jt->time);
-    jt->saved_seq = jt->seq;
     int rc = WR_OK;
     for (int64_t budget = 50000; budget > 0 && rc == WR_OK; budget--) {
         jcur *best = NULL;
@@ -1641,7 +1641,24 @@ eng_join_run(
     return rc;
 }
 
-/* A failed run counts for nothing: the positions go back to where it started. */
+void
+eng_join_reload(wr_engine *e, wr_query *q, task *t)
+{
+    meta_get(e, t, q->join->njoins);
+}
+
+/* The positions a failed run or transaction goes back to: where it began. */
+void
+eng_join_save(task *t)
+{
+    struct jtask *jt = t->jt;
+    for (int i = 0; i < jt->nin; i++)
+        jt->in[i].saved = jt->in[i].offset;
+    memcpy(jt->saved_time, jt->time, (size_t)jt->njoins * sizeof *jt->time);
+    jt->saved_seq = jt->seq;
+}
+
+/* A failed run or transaction counts for nothing: the positions go back to where it began. */
 void
 eng_join_rollback(task *t)
 {

@@ -336,31 +336,6 @@ eng_query_id(wr_engine *e, const char *prefix, const char *sink)
     return id;
 }
 
-static int64_t
-committed_offset(wr_engine *e, const char *qid, int32_t part)
-{
-    char key[300];
-    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
-    wr_buf val = WR_BUF_INIT;
-    int64_t off = -1;
-    if (kl > 0 &&
-        wr_log_meta_get(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, &val, NULL) == WR_OK &&
-        val.len == 8)
-        off = (int64_t)wr_be64_get(val.data);
-    wr_buf_free(&val);
-    return off;
-}
-
-int
-eng_commit_offset(wr_engine *e, const char *qid, int32_t part, int64_t offset, wr_err *err)
-{
-    char key[300];
-    int kl = snprintf(key, sizeof key, "%s%c%d", qid, 0, part);
-    uint8_t val[8];
-    wr_be64_put(val, (uint64_t)offset);
-    return wr_log_meta_put(e->opts.db, QUERY_OFFSETS, key, (size_t)kl, val, sizeof val, err);
-}
-
 int
 eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
 {
@@ -370,6 +345,9 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
         return wr_err_set(err, WR_ENOENT, "topic %s of %s does not exist", topic, qr->src->name);
     const char *reset = ss ? wr_props_get(&ss->props, "auto.offset.reset") : NULL;
     bool earliest = reset != NULL && strcasecmp(reset, "earliest") == 0;
+    int rc = eng_query_guarantee(e, ss, qr, err);
+    if (rc != WR_OK)
+        return rc;
     qr->tasks = wr_arena_calloc(qr->arena, (size_t)parts, sizeof *qr->tasks);
     if (qr->tasks == NULL)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
@@ -378,7 +356,7 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
         wr_partition *lp;
         if (wr_log_partition(e->opts.db, topic, p, &lp) != WR_OK)
             return wr_err_set(err, WR_ENOENT, "partition %d of %s is missing", p, topic);
-        int64_t off = committed_offset(e, qr->id, p);
+        int64_t off = eng_committed_offset(e, qr, p);
         if (off < 0)
             off = earliest ? wr_log_start_offset(lp) : wr_log_end_offset(lp);
         qr->tasks[p] = (task){p, off};
@@ -1337,6 +1315,8 @@ eng_exec_query_into(
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
         goto fail;
     }
+    if (replacing != NULL)
+        eng_query_finish(e, replacing); /* the new tasks start where it committed */
     if (qr->join != NULL)
         rc = eng_join_open_tasks(e, ss, qr, err);
     else if ((qr->repart_text == NULL ||

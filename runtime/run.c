@@ -764,13 +764,9 @@ flush_one(wr_engine *e, wr_query *q, sink_out *so, int32_t p, wr_err *err)
     if (so->bb[p].count == 0)
         return WR_OK;
     wr_buf out = WR_BUF_INIT;
-    wr_partition *lp;
     int rc = wr_rbatch_builder_finish(&so->bb[p], &out, err);
-    if (rc == WR_OK && (rc = wr_log_partition(e->opts.db, q->sink->topic, p, &lp)) != WR_OK)
-        wr_err_set(err, rc, "sink topic %s partition %d is missing", q->sink->topic, p);
-    wr_log_append_result res;
     if (rc == WR_OK)
-        rc = wr_log_append(lp, out.data, out.len, &res, err);
+        rc = eng_task_append(e, q, so->t, q->sink->topic, p, &out, err);
     wr_buf_free(&out);
     return rc;
 }
@@ -826,6 +822,8 @@ run_query(wr_engine *e, wr_query *q, int64_t *records, wr_err *err)
     }
     for (int i = 0; i < q->ntasks; i++) {
         int rc = eng_run_task(e, q, &q->tasks[i], records, err);
+        if (rc == WR_OK)
+            rc = eng_task_tick(e, q, &q->tasks[i], false, err);
         if (rc != WR_OK) {
             wr_err_prefix(err, "query %s", q->id);
             return rc;

@@ -881,17 +881,20 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
     wr_log_read_result res;
     rc = in != NULL ? wr_log_read_committed(in, t->offset, READ_BYTES, &data, &res, err) : WR_OK;
-    sink_out so = {.parts = parts, .bb = calloc((size_t)parts, sizeof(wr_rbatch_builder))};
+    if (rc == WR_OK && in != NULL && data.len == 0) {
+        wr_buf_free(&data); /* nothing committed past the task's position yet */
+        return WR_OK;
+    }
+    sink_out so = {.parts = parts, .bb = calloc((size_t)parts, sizeof(wr_rbatch_builder)), .t = t};
     wr_arena *ra = wr_arena_create(0);
     if (so.bb == NULL || ra == NULL)
         rc = wr_err_set(err, WR_ENOMEM, "out of memory");
     for (int32_t p = 0; so.bb != NULL && p < parts; p++)
         wr_rbatch_builder_init(&so.bb[p], WR_COMPRESSION_NONE);
-    int64_t start = t->offset, stream_time = t->stream_time, final_upto = t->final_upto;
     int64_t t0 = wr_clock_mono_ns();
     size_t off = 0;
-    if (stateful && rc == WR_OK && (t->txn = wr_state_txn_begin(e->opts.state)) == NULL)
-        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    if (rc == WR_OK)
+        rc = eng_task_begin(e, q, t, stateful, err);
     bool sessions = q->agg != NULL && q->agg->windowed && q->agg->win.kind == WR_WIN_SESSION;
     if (q->agg != NULL && rc == WR_OK && !sessions &&
         (t->cache = calloc(1, sizeof *t->cache)) == NULL)
@@ -926,27 +929,10 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
         task_meta_put(t); /* a table's repartition: the rows it knows, and where it is */
     if (rc == WR_OK && !q->is_push)
         rc = eng_flush_sink(e, q, &so, err);
-    if (stateful && t->txn != NULL) {
-        /* after the outputs (at-least-once for them), before the input offset; the state and
-           the input position it reflects are one commit */
-        if (rc == WR_OK)
-            rc = wr_state_txn_commit(t->txn, wr_clock_wall_ms(), err);
-        else
-            wr_state_txn_abort(t->txn);
-        t->txn = NULL;
-        cache_free(t);
-        if (rc != WR_OK) { /* nothing of this run counts: it runs again */
-            t->offset = start;
-            t->stream_time = stream_time;
-            t->final_upto = final_upto;
-            if (q->join != NULL)
-                eng_join_rollback(t);
-        }
-    }
+    cache_free(t);
+    rc = eng_task_end_run(e, q, t, stateful, rc, err);
     q->stats.busy_ns += wr_clock_mono_ns() - t0;
     q->stats.reads++;
-    if (rc == WR_OK && t->offset != start && !q->is_push && q->join == NULL)
-        rc = eng_commit_offset(e, q->id, t->partition, t->offset, err);
     for (int32_t p = 0; so.bb != NULL && p < parts; p++)
         wr_rbatch_builder_free(&so.bb[p]);
     free(so.bb);
@@ -954,6 +940,23 @@ eng_run_task(wr_engine *e, wr_query *q, task *t, int64_t *records, wr_err *err)
     wr_buf_free(&data);
     wr_buf_free(&scratch);
     return rc;
+}
+
+int
+eng_task_reload(wr_engine *e, wr_query *q, task *t, wr_err *err)
+{
+    if (t->store == NULL)
+        return WR_OK;
+    int64_t n = 0;
+    int rc = wr_store_restore(e->opts.state, t->store, &n, err);
+    if (rc != WR_OK)
+        return rc;
+    q->stats.restored += n;
+    if (q->join != NULL)
+        eng_join_reload(e, q, t);
+    else
+        task_meta_get(e, t);
+    return WR_OK;
 }
 
 /* Ends a push query: its client hears why (NULL: it is complete), then it is freed. */

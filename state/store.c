@@ -81,6 +81,8 @@ struct wr_state_txn {
     txn_store *ts;
     int nts, capts;
     bool oom;
+    bool logged, late; /* wr_state_txn_log ran; a write came after it */
+    int64_t *next;     /* logged: each store's changelog offset after its records */
 };
 
 /* ---- files ------------------------------------------------------------------------------ */
@@ -777,6 +779,7 @@ txn_free(wr_state_txn *t)
         free(t->ts[i].slots);
     }
     free(t->ts);
+    free(t->next);
     rocksdb_writebatch_wi_destroy(t->wb);
     free(t);
 }
@@ -833,6 +836,10 @@ grow_slots(txn_store *x)
 static int
 note_write(wr_state_txn *t, wr_store *st, const void *k, size_t klen, const void *v, int64_t vlen)
 {
+    if (t->logged) {
+        t->late = true;
+        return WR_ESTATE;
+    }
     txn_store *x = txn_store_of(t, st);
     if (x == NULL)
         return WR_ENOMEM;
@@ -891,10 +898,10 @@ wr_store_delete(wr_state_txn *t, wr_store *st, const void *k, size_t klen)
 }
 
 /* Appends x's writes to its store's changelog, in one append (batches of at most
-   CHANGELOG_BATCH bytes, all stored or none, so a restore never sees half a commit); *next:
-   the offset after them. */
+   CHANGELOG_BATCH bytes, all stored or none, so a restore never sees half a commit), through
+   ap when given; *next: the offset after them. */
 static int
-append_changelog(txn_store *x, int64_t ts, int64_t *next, wr_err *err)
+append_changelog(txn_store *x, const wr_state_appender *ap, int64_t ts, int64_t *next, wr_err *err)
 {
     wr_rbatch_builder bb;
     wr_rbatch_builder_init(&bb, WR_COMPRESSION_NONE);
@@ -909,9 +916,12 @@ append_changelog(txn_store *x, int64_t ts, int64_t *next, wr_err *err)
             rc = wr_rbatch_builder_finish(&bb, &out, err);
     }
     wr_log_append_result res;
-    if (rc == WR_OK && out.len > 0 &&
-        (rc = wr_log_append(x->st->changelog, out.data, out.len, &res, err)) == WR_OK)
-        *next = res.last_offset + 1;
+    if (rc == WR_OK && out.len > 0) {
+        rc = ap != NULL ? ap->fn(ap->arg, x->st->changelog, out.data, out.len, &res, err)
+                        : wr_log_append(x->st->changelog, out.data, out.len, &res, err);
+        if (rc == WR_OK)
+            *next = res.last_offset + 1;
+    }
     wr_rbatch_builder_free(&bb);
     wr_buf_free(&out);
     if (rc != WR_OK)
@@ -920,25 +930,42 @@ append_changelog(txn_store *x, int64_t ts, int64_t *next, wr_err *err)
 }
 
 int
+wr_state_txn_log(wr_state_txn *t, const wr_state_appender *ap, int64_t timestamp, wr_err *err)
+{
+    if (t->logged)
+        return wr_err_set(err, WR_ESTATE, "the state transaction was logged already");
+    if (t->oom)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    if ((t->next = calloc((size_t)t->nts + 1, sizeof *t->next)) == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    t->logged = true;
+    for (int i = 0; i < t->nts; i++) {
+        txn_store *x = &t->ts[i];
+        t->next[i] = x->st->offset;
+        if (x->st->changelog != NULL && x->n > 0) {
+            int rc = append_changelog(x, ap, timestamp, &t->next[i], err);
+            if (rc != WR_OK)
+                return rc;
+        }
+    }
+    return WR_OK;
+}
+
+int
 wr_state_txn_commit(wr_state_txn *t, int64_t timestamp, wr_err *err)
 {
     wr_state *s = t->s;
-    int rc = t->oom ? wr_err_set(err, WR_ENOMEM, "out of memory") : WR_OK;
-    int64_t *next = calloc((size_t)t->nts + 1, sizeof *next);
-    if (next == NULL && rc == WR_OK)
-        rc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = WR_OK;
+    if (!t->logged)
+        rc = wr_state_txn_log(t, NULL, timestamp, err);
+    else if (t->late)
+        rc = wr_err_set(err, WR_ESTATE, "a state write came after its changelog records");
     for (int i = 0; i < t->nts && rc == WR_OK; i++) {
-        txn_store *x = &t->ts[i];
-        next[i] = x->st->offset;
-        if (x->st->changelog != NULL && x->n > 0)
-            rc = append_changelog(x, timestamp, &next[i], err);
-        if (rc == WR_OK) {
-            char k[512];
-            uint8_t v[8];
-            size_t kl = offset_key(x->st, k, sizeof k);
-            be64(v, (uint64_t)next[i]);
-            rocksdb_writebatch_wi_put_cf(t->wb, s->meta, k, kl, (const char *)v, 8);
-        }
+        char k[512];
+        uint8_t v[8];
+        size_t kl = offset_key(t->ts[i].st, k, sizeof k);
+        be64(v, (uint64_t)t->next[i]);
+        rocksdb_writebatch_wi_put_cf(t->wb, s->meta, k, kl, (const char *)v, 8);
     }
     if (rc == WR_OK && t->nts > 0) {
         char *e = NULL;
@@ -947,8 +974,7 @@ wr_state_txn_commit(wr_state_txn *t, int64_t timestamp, wr_err *err)
             rc = rocks_fail(err, e, "cannot commit state");
     }
     for (int i = 0; i < t->nts && rc == WR_OK; i++)
-        t->ts[i].st->offset = next[i];
-    free(next);
+        t->ts[i].st->offset = t->next[i];
     txn_free(t);
     return rc;
 }

@@ -13,7 +13,10 @@
  * its pending writes; nothing is visible to other readers (pull queries) until
  * wr_state_txn_commit, which first appends each store's writes (the last value of each key,
  * null for a delete) to the store's changelog partition, then writes the data together with
- * each store's new changelog offset in one RocksDB write.
+ * each store's new changelog offset in one RocksDB write. Exactly-once tasks split the two:
+ * wr_state_txn_log appends the changelog records inside their Kafka transaction, and the
+ * RocksDB write follows only once that transaction has committed; a crash in between leaves
+ * the store at its old offset, and its restore replays the committed records.
  *
  * Restarts: wr_state_close writes a checkpoint file naming every file of the instance with its
  * size and CRC-32C. wr_state_open verifies it, so a damaged file (a flipped bit in an SST, a
@@ -85,10 +88,29 @@ int wr_store_restore(wr_state *s, wr_store *st, int64_t *replayed, wr_err *err);
 wr_state_txn *wr_state_txn_begin(wr_state *s);
 /* Whether the transaction holds writes. */
 bool wr_state_txn_dirty(const wr_state_txn *t);
-/* Appends the writes to the changelogs, then commits them with the new offsets. On failure
-   nothing is written to RocksDB (changelog records already appended are replayed over the
-   old data at the next restore, which makes them harmless). The transaction is freed either
-   way. */
+/* How a transaction's changelog batches reach the log: fn appends the finished batches
+   data[0..len) to the changelog partition p (and may rewrite their headers). The runtime's
+   exactly-once tasks append through their transactional producer, so that the changelog
+   records commit or abort with the task's outputs. */
+typedef struct wr_state_appender {
+    int (*fn)(void *arg,
+              wr_partition *p,
+              uint8_t *data,
+              size_t len,
+              wr_log_append_result *res,
+              wr_err *err);
+    void *arg;
+} wr_state_appender;
+
+/* Appends the writes (the last value of each key, null for a delete) to the stores'
+   changelogs, through ap (NULL: plain appends), one append per store. At most once per
+   transaction, before wr_state_txn_commit; a write after it fails the commit. On failure the
+   transaction can only be aborted. */
+int wr_state_txn_log(wr_state_txn *t, const wr_state_appender *ap, int64_t timestamp, wr_err *err);
+/* Logs the writes (plainly) unless wr_state_txn_log did, then writes them to RocksDB with each
+   store's new changelog offset in one write. On failure nothing is written to RocksDB
+   (changelog records already appended are replayed over the old data at the next restore,
+   which makes them harmless). The transaction is freed either way. */
 int wr_state_txn_commit(wr_state_txn *t, int64_t timestamp, wr_err *err);
 /* Drops the pending writes and frees the transaction. NULL-safe. */
 void wr_state_txn_abort(wr_state_txn *t);

@@ -45,6 +45,9 @@ static const char server_help[] =
     "  ksql.queries.file=FILE                statements to run at start (server only; as\n"
     "                                        --queries-file): ksqlDB's headless mode\n"
     "  ksql.streams.auto.offset.reset=earliest|latest   where new queries start (latest)\n"
+    "  ksql.streams.processing.guarantee=exactly_once_v2|at_least_once   for queries whose\n"
+    "                                        session sets none (default exactly_once_v2)\n"
+    "  ksql.streams.commit.interval.ms=N     how often exactly-once queries commit (100)\n"
     "  ksql.service.id=ID                    names the processing log ID_processing_log\n"
     "  ksql.extension.dir=DIR                UDF libraries (*.so) loaded at start\n"
     "  weir.udf.allowlist=DIR[,DIR...]       the only directories UDF libraries may come from\n"
@@ -272,7 +275,26 @@ run(int argc, char **argv, bool all_roles)
                                 "ksql.streams.rocksdb.write.buffer.bytes must be at least 1 MiB");
             goto out;
         }
+        int64_t commit_ms;
+        if (!wr_cli_get_i64(&cli, "ksql.streams.commit.interval.ms", 100, &commit_ms))
+            goto out;
+        const char *guarantee =
+            wr_cli_get(&cli, "ksql.streams.processing.guarantee", "exactly_once_v2");
+        if (strcmp(guarantee, "exactly_once_v2") != 0 && strcmp(guarantee, "at_least_once") != 0) {
+            wr_cli_errorf(&cli,
+                          "ksql.streams.processing.guarantee must be exactly_once_v2 or "
+                          "at_least_once, not '%s'",
+                          guarantee);
+            goto out;
+        }
+        if (commit_ms < 0 || commit_ms > 24LL * 3600 * 1000) {
+            wr_cli_errorf(&cli, "ksql.streams.commit.interval.ms must be from 0 to 86400000");
+            goto out;
+        }
         wr_sqlworker_opts so = {
+            .txn = wr_broker_txn_coord(broker),
+            .guarantee = guarantee,
+            .commit_interval_ms = commit_ms,
             .state_dir = wr_cli_get(&cli, "ksql.streams.state.dir", state_dir),
             .state_cache_bytes = (size_t)cache_bytes,
             .state_write_buffer_bytes = (size_t)wbuf_bytes,

@@ -211,7 +211,10 @@ wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out,
                          .catalog_path = o->queries_file ? NULL : o->catalog_path,
                          .state = w->state,
                          .pull_scan_disabled = o->pull_scan_disabled,
-                         .udfs = w->udfs};
+                         .udfs = w->udfs,
+                         .txn = o->txn,
+                         .guarantee = o->guarantee,
+                         .commit_interval_ms = o->commit_interval_ms};
     if ((rc = wr_engine_create(&eo, &w->engine, err)) != WR_OK)
         goto fail;
     if (o->auto_offset_reset != NULL)

@@ -23,6 +23,9 @@ typedef struct wr_sqlworker_opts {
     const char *extension_dir;       /* ksql.extension.dir: UDF libraries loaded at start */
     const char *udf_allowlist;       /* weir.udf.allowlist: directories (comma-separated) UDF
                                         libraries may come from; NULL: extension_dir alone */
+    struct wr_txn_coord *txn;        /* the broker's transaction coordinator (exactly-once) */
+    const char *guarantee;           /* ksql.streams.processing.guarantee */
+    int64_t commit_interval_ms;      /* ksql.streams.commit.interval.ms under exactly-once */
 } wr_sqlworker_opts;
 
 int wr_sqlworker_start(wr_logdb *db, const wr_sqlworker_opts *o, wr_sqlworker **out, wr_err *err);

@@ -151,6 +151,9 @@ int wr_log_read_upto(wr_partition *p,
                      wr_log_read_result *res,
                      wr_err *err);
 
+/* The partition's topic name (valid while the topic exists) and number. */
+const char *wr_partition_topic(const wr_partition *p);
+int32_t wr_partition_id(const wr_partition *p);
 int64_t wr_log_start_offset(wr_partition *p);
 int64_t wr_log_end_offset(wr_partition *p);
 

@@ -991,6 +991,18 @@ wr_log_read_upto(wr_partition *p,
     return WR_OK;
 }
 
+const char *
+wr_partition_topic(const wr_partition *p)
+{
+    return p->topic->name;
+}
+
+int32_t
+wr_partition_id(const wr_partition *p)
+{
+    return p->id;
+}
+
 int64_t
 wr_log_start_offset(wr_partition *p)
 {

@@ -189,6 +189,22 @@ wr_rbatch_set_log_append_time(uint8_t *data, size_t len, int64_t ts)
     wr_be32_put(data + OFF_CRC, wr_crc32c(0, data + OFF_ATTRIBUTES, size - OFF_ATTRIBUTES));
 }
 
+int32_t
+wr_rbatch_set_producer(
+    uint8_t *data, size_t len, int64_t pid, int16_t epoch, int32_t seq, int16_t extra_attributes)
+{
+    size_t size = wr_rbatch_size(data, len);
+    if (size < WR_RBATCH_HEADER_SIZE || size > len)
+        return -1;
+    uint16_t attr = wr_be16_get(data + OFF_ATTRIBUTES) | (uint16_t)extra_attributes;
+    wr_be16_put(data + OFF_ATTRIBUTES, attr);
+    wr_be64_put(data + OFF_PRODUCER_ID, (uint64_t)pid);
+    wr_be16_put(data + OFF_PRODUCER_ID + 8, (uint16_t)epoch);
+    wr_be32_put(data + OFF_PRODUCER_ID + 10, (uint32_t)seq);
+    wr_be32_put(data + OFF_CRC, wr_crc32c(0, data + OFF_ATTRIBUTES, size - OFF_ATTRIBUTES));
+    return (int32_t)wr_be32_get(data + OFF_LAST_OFFSET_DELTA) + 1;
+}
+
 /* ---- iteration ------------------------------------------------------------------------- */
 
 int

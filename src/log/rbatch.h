@@ -75,6 +75,12 @@ void wr_rbatch_set_base_offset(uint8_t *data, int64_t base_offset);
 /* Rewrites maxTimestamp in place and recomputes the CRC (LogAppendTime topics). */
 void wr_rbatch_set_log_append_time(uint8_t *data, size_t len, int64_t ts);
 
+/* Rewrites the producer id, epoch and base sequence of the finished batch at data, ORs
+   extra_attributes (WR_RBATCH_TRANSACTIONAL) into its attributes and recomputes the CRC.
+   Returns the batch's offset count (lastOffsetDelta + 1: what its sequence numbers cover), or -1
+   when data does not hold a whole batch. */
+int32_t wr_rbatch_set_producer(
+    uint8_t *data, size_t len, int64_t pid, int16_t epoch, int32_t seq, int16_t extra_attributes);
 static inline wr_compression
 wr_rbatch_compression(const wr_rbatch_hdr *h)
 {
