@@ -90,8 +90,7 @@ commit_offset(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, wr_
     if (kl == 0)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     wr_buf v = WR_BUF_INIT;
-    wr_buf_put_be64(&v, (uint64_t)offset);
-    wr_buf_put_be32(&v, UINT32_MAX); /* leader epoch -1 */
+    wr_group_offset_value(&v, offset, -1, NULL, 0);
     int rc = wr_buf_ok(&v)
                  ? wr_log_meta_put(e->opts.db, WR_GROUP_OFFSETS_TABLE, key, kl, v.data, v.len, err)
                  : wr_err_set(err, WR_ENOMEM, "out of memory");

@@ -297,13 +297,14 @@ wr_txn_producer_append(wr_txn_producer *p,
         seq = (int32_t)(((int64_t)seq + count) & INT32_MAX);
         off += n;
     }
-    int16_t k = wr_txn_verify_produce(p->c, p->id, p->pid, p->epoch, topic, part);
+    int16_t k = wr_txn_produce_begin(p->c, p->id, p->pid, p->epoch, topic, part);
     if (k != WR_KERR_NONE)
         return fail(p, "Produce", k, err);
-    if ((rc = wr_log_append(lp, data, len, res, err)) != WR_OK)
-        return rc;
-    pp->seq = seq;
-    return WR_OK;
+    rc = wr_log_append(lp, data, len, res, err);
+    wr_txn_produce_end(p->c, p->id);
+    if (rc == WR_OK)
+        pp->seq = seq;
+    return rc;
 }
 
 int

@@ -87,6 +87,9 @@ typedef struct txn {
     int ngroups;
     toff *offs;
     int noffs;
+    int inflight;    /* Produce appends verified and not yet finished (wr_txn_produce_begin) */
+    bool ending;     /* an EndTxn (or an abort) waits for them before its Prepare state */
+    bool completing; /* its markers are being written (c->mu released) */
 } txn;
 
 struct wr_txn_coord {
@@ -97,6 +100,7 @@ struct wr_txn_coord {
     pthread_t thread;
     bool thread_started, stop;
     pthread_cond_t cond;
+    pthread_cond_t idle; /* a transaction's in-flight appends finished */
     bool (*marker_hook)(void *arg, const char *topic, int32_t part);
     void *marker_hook_arg;
 };
@@ -327,6 +331,16 @@ wr_group_offset_key(uint8_t *k, size_t cap, const char *group, const char *topic
     return gl + tl + 6;
 }
 
+void
+wr_group_offset_value(
+    wr_buf *b, int64_t offset, int32_t leader_epoch, const char *meta, size_t mlen)
+{
+    wr_buf_put_be64(b, (uint64_t)offset);
+    wr_buf_put_be32(b, (uint32_t)leader_epoch);
+    if (mlen > 0)
+        wr_buf_append(b, meta, mlen);
+}
+
 /* Appends a COMMIT or ABORT marker for (pid, epoch) to one partition and checkpoints the
    partition's transaction state. */
 static int
@@ -375,14 +389,17 @@ complete(wr_txn_coord *c, txn *t)
     int16_t epoch = t->epoch;
     int n = t->nparts;
     tpart *parts = t->parts; /* stable: nothing changes t while it is in a Prepare state */
+    t->completing = true;
     pthread_mutex_unlock(&c->mu);
     int rc = WR_OK;
     wr_err err = {0};
     for (int i = 0; i < n && rc == WR_OK; i++)
         rc = write_marker(c, &parts[i], pid, epoch, commit, &err);
     pthread_mutex_lock(&c->mu);
+    t->completing = false;
     if (rc != WR_OK) {
-        /* stays in its Prepare state: the next start (or EndTxn retry) writes the markers */
+        /* stays in its Prepare state: an EndTxn retry, an InitProducerId or the next start
+           writes the markers again */
         wr_log(WR_LOG_ERROR, TAG, "%s: writing %s markers: %s", t->id, commit ? "COMMIT" : "ABORT",
                err.msg);
         return WR_KERR_KAFKA_STORAGE_ERROR;
@@ -408,10 +425,8 @@ complete(wr_txn_coord *c, txn *t)
             size_t kl = wr_group_offset_key(keys[i], sizeof keys[i], o->group, o->topic, o->part);
             if (kl == 0)
                 continue;
-            wr_buf_put_be64(&vals[i], (uint64_t)o->offset);
-            wr_buf_put_be32(&vals[i], (uint32_t)o->leader_epoch);
-            if (o->meta)
-                wr_buf_append(&vals[i], o->meta, strlen(o->meta));
+            wr_group_offset_value(&vals[i], o->offset, o->leader_epoch, o->meta,
+                                  o->meta ? strlen(o->meta) : 0);
             ops[nops++] =
                 (wr_log_meta_op){WR_GROUP_OFFSETS_TABLE, keys[i], kl, vals[i].data, vals[i].len};
         }
@@ -451,6 +466,17 @@ complete(wr_txn_coord *c, txn *t)
 static int16_t
 end_locked(wr_txn_coord *c, txn *t, bool commit, bool bump)
 {
+    /* a Produce verified against the open transaction lands before its markers: a marker
+       written first would leave that batch to open a transaction nobody ends (a hanging
+       transaction, holding the LSO back forever) */
+    if (t->ending)
+        return WR_KERR_CONCURRENT_TRANSACTIONS;
+    t->ending = true;
+    while (t->inflight > 0)
+        pthread_cond_wait(&c->idle, &c->mu);
+    t->ending = false;
+    if (t->state != T_ONGOING)
+        return WR_KERR_CONCURRENT_TRANSACTIONS; /* cannot happen: ending kept others out */
     tstate state = t->state;
     int16_t epoch = t->epoch, prev_epoch = t->prev_epoch;
     int64_t prev_pid = t->prev_pid, next_pid = t->next_pid;
@@ -584,8 +610,10 @@ wr_txn_init_producer(wr_txn_coord *c,
         goto out;
     }
     if (t->state == T_PREPARE_COMMIT || t->state == T_PREPARE_ABORT) {
-        kerr = WR_KERR_CONCURRENT_TRANSACTIONS;
-        goto out;
+        /* markers that failed are written again first; while someone writes them, wait */
+        kerr = t->completing ? WR_KERR_CONCURRENT_TRANSACTIONS : complete(c, t);
+        if (kerr != WR_KERR_NONE)
+            goto out;
     }
     /* KIP-360: a producer that says who it is must be the current one (or, after a bumping
        EndTxn whose answer it may not have seen, the one that sent it) */
@@ -813,12 +841,23 @@ wr_txn_end(wr_txn_coord *c,
         if (!bump || (t->state != done && t->state != prepare)) {
             kerr = WR_KERR_PRODUCER_FENCED;
         } else if (t->state == prepare) {
-            kerr = WR_KERR_CONCURRENT_TRANSACTIONS;
+            /* its markers failed (or are being written): write them again */
+            kerr = t->completing ? WR_KERR_CONCURRENT_TRANSACTIONS : complete(c, t);
+            if (kerr == WR_KERR_NONE) {
+                *new_pid = t->pid;
+                *new_epoch = t->epoch;
+            }
         } else {
             kerr = WR_KERR_NONE;
             *new_pid = t->pid;
             *new_epoch = t->epoch;
         }
+        goto out;
+    }
+    if (t != NULL && t->pid == pid && t->epoch == epoch && t->state == prepare && !bump &&
+        !t->completing) {
+        /* a retry of a client that keeps its epoch, after its markers failed: again */
+        kerr = complete(c, t);
         goto out;
     }
     if ((kerr = check_producer(t, pid, epoch)) != WR_KERR_NONE)
@@ -847,6 +886,30 @@ out:
     return kerr;
 }
 
+/* wr_txn_verify_produce with c->mu held; *out: the transaction. */
+static int16_t
+verify_locked(wr_txn_coord *c,
+              const char *txn_id,
+              int64_t pid,
+              int16_t epoch,
+              const char *topic,
+              int32_t partition,
+              txn **out)
+{
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    *out = t;
+    if (t == NULL || t->pid != pid)
+        return WR_KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (epoch != t->epoch)
+        return WR_KERR_INVALID_PRODUCER_EPOCH;
+    if (t->state != T_ONGOING || t->ending)
+        return WR_KERR_INVALID_TXN_STATE;
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].part == partition && strcmp(t->parts[i].topic, topic) == 0)
+            return WR_KERR_NONE;
+    return WR_KERR_INVALID_TXN_STATE; /* a partition not added to the transaction */
+}
+
 int16_t
 wr_txn_verify_produce(wr_txn_coord *c,
                       const char *txn_id,
@@ -856,24 +919,37 @@ wr_txn_verify_produce(wr_txn_coord *c,
                       int32_t partition)
 {
     pthread_mutex_lock(&c->mu);
-    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
-    int16_t kerr = WR_KERR_NONE;
-    if (t == NULL || t->pid != pid)
-        kerr = WR_KERR_INVALID_PRODUCER_ID_MAPPING;
-    else if (epoch != t->epoch)
-        kerr = WR_KERR_INVALID_PRODUCER_EPOCH;
-    else if (t->state != T_ONGOING)
-        kerr = WR_KERR_INVALID_TXN_STATE;
-    else {
-        kerr = WR_KERR_INVALID_TXN_STATE; /* a partition not added to the transaction */
-        for (int i = 0; i < t->nparts; i++)
-            if (t->parts[i].part == partition && strcmp(t->parts[i].topic, topic) == 0) {
-                kerr = WR_KERR_NONE;
-                break;
-            }
-    }
+    txn *t;
+    int16_t kerr = verify_locked(c, txn_id, pid, epoch, topic, partition, &t);
     pthread_mutex_unlock(&c->mu);
     return kerr;
+}
+
+int16_t
+wr_txn_produce_begin(wr_txn_coord *c,
+                     const char *txn_id,
+                     int64_t pid,
+                     int16_t epoch,
+                     const char *topic,
+                     int32_t partition)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t;
+    int16_t kerr = verify_locked(c, txn_id, pid, epoch, topic, partition, &t);
+    if (kerr == WR_KERR_NONE)
+        t->inflight++;
+    pthread_mutex_unlock(&c->mu);
+    return kerr;
+}
+
+void
+wr_txn_produce_end(wr_txn_coord *c, const char *txn_id)
+{
+    pthread_mutex_lock(&c->mu);
+    txn *t = valid_id(txn_id) ? find(c, txn_id) : NULL;
+    if (t != NULL && t->inflight > 0 && --t->inflight == 0)
+        pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->mu);
 }
 
 bool
@@ -1014,6 +1090,7 @@ wr_txn_coord_open(wr_logdb *db, const wr_txn_coord_opts *opts, wr_txn_coord **ou
         c->opts.check_interval_ms = 1000;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cond, NULL);
+    pthread_cond_init(&c->idle, NULL);
     load_ctx lc = {c, 0};
     int rc = wr_log_meta_scan(db, TABLE, NULL, 0, load_cb, &lc, err);
     if (rc != WR_OK) {
@@ -1070,5 +1147,6 @@ wr_txn_coord_close(wr_txn_coord *c)
     }
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cond);
+    pthread_cond_destroy(&c->idle);
     free(c);
 }

@@ -44,6 +44,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "src/base/buf.h"
 #include "src/base/err.h"
 #include "src/log/log.h"
 
@@ -130,6 +131,18 @@ int16_t wr_txn_verify_produce(wr_txn_coord *c,
                               const char *topic,
                               int32_t partition);
 
+/* wr_txn_verify_produce for a Produce about to be appended: on success the transaction cannot
+   end (its EndTxn or abort waits) until wr_txn_produce_end, so the batch lands before the
+   transaction's markers, never after them. */
+int16_t wr_txn_produce_begin(wr_txn_coord *c,
+                             const char *txn_id,
+                             int64_t pid,
+                             int16_t epoch,
+                             const char *topic,
+                             int32_t partition);
+/* The append that wr_txn_produce_begin allowed is done (or failed). */
+void wr_txn_produce_end(wr_txn_coord *c, const char *txn_id);
+
 /* Whether a transaction holds a pending offset of the group for (topic, partition): OffsetFetch
    with RequireStable answers UNSTABLE_OFFSET_COMMIT then. */
 bool wr_txn_offset_pending(wr_txn_coord *c, const char *group, const char *topic, int32_t part);
@@ -156,5 +169,8 @@ int16_t wr_txn_coord_set_epoch(wr_txn_coord *c, const char *txn_id, int16_t epoc
    prefix of every key of the group. */
 size_t
 wr_group_offset_key(uint8_t *k, size_t cap, const char *group, const char *topic, int32_t part);
+/* Appends the value of a committed offset (meta: mlen bytes of metadata, may be NULL) to b. */
+void wr_group_offset_value(
+    wr_buf *b, int64_t offset, int32_t leader_epoch, const char *meta, size_t mlen);
 
 #endif

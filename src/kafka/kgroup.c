@@ -923,23 +923,22 @@ wr__kh_offset_commit(wr_kreq *r)
             size_t kl =
                 wr_group_offset_key(key, sizeof key, q->group_id.s, t->name.s, p->partition_index);
             size_t ml = p->committed_metadata.s ? (size_t)p->committed_metadata.len : 0;
-            uint8_t *val = malloc(12 + ml);
-            if (kl == 0 || val == NULL) {
-                free(val);
+            wr_buf val = WR_BUF_INIT;
+            wr_group_offset_value(&val, p->committed_offset, p->committed_leader_epoch,
+                                  p->committed_metadata.s, ml);
+            if (kl == 0 || !wr_buf_ok(&val)) {
+                wr_buf_free(&val);
                 pr->error_code = WR_KERR_INVALID_REQUEST;
                 continue;
             }
-            wr_be64_put(val, (uint64_t)p->committed_offset);
-            wr_be32_put(val + 8, (uint32_t)p->committed_leader_epoch);
-            if (ml > 0)
-                memcpy(val + 12, p->committed_metadata.s, ml);
             wr_err e = {0};
-            if (wr_log_meta_put(b->db, WR_KGROUP_OFFSETS, key, kl, val, 12 + ml, &e) != WR_OK) {
+            if (wr_log_meta_put(b->db, WR_KGROUP_OFFSETS, key, kl, val.data, val.len, &e) !=
+                WR_OK) {
                 wr_log(WR_LOG_ERROR, "group", "%s: cannot store an offset: %s", q->group_id.s,
                        e.msg);
                 pr->error_code = WR_KERR_UNKNOWN_SERVER_ERROR;
             }
-            free(val);
+            wr_buf_free(&val);
         }
     }
     wr__kreq_finish(r);

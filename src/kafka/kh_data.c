@@ -52,11 +52,21 @@ wr__kerr_from_log(int rc)
 /* The transactional rules of a Produce to one partition: a transactional id sends transactional
    batches of the id's current producer, to a partition of its open transaction (KIP-890 part 1:
    a late Produce cannot open a transaction of its own); nobody sends control batches, which the
-   coordinator alone writes; without an id, no batch claims to be transactional. */
+   coordinator alone writes; without an id, no batch claims to be transactional. On success with
+   a transactional id, *began: the transaction cannot end before wr_txn_produce_end (called
+   once the append is done), so the batches land before its markers. */
 static int16_t
-txn_check(
-    wr_broker *b, const char *txn_id, const char *topic, int32_t part, const uint8_t *d, size_t len)
+txn_check(wr_broker *b,
+          const char *txn_id,
+          const char *topic,
+          int32_t part,
+          const uint8_t *d,
+          size_t len,
+          bool *began)
 {
+    *began = false;
+    int64_t pid = -1;
+    int16_t epoch = -1;
     for (size_t off = 0; off < len;) {
         wr_rbatch_hdr h;
         if (wr_rbatch_parse_hdr(d + off, len - off, &h, NULL) != WR_OK)
@@ -68,14 +78,16 @@ txn_check(
         bool txnl = (h.attributes & WR_RBATCH_TRANSACTIONAL) != 0;
         if ((h.attributes & WR_RBATCH_CONTROL) || txnl != (txn_id != NULL))
             return WR_KERR_INVALID_RECORD;
-        if (txn_id != NULL) {
-            int16_t kerr =
-                wr_txn_verify_produce(b->txn, txn_id, h.producer_id, h.producer_epoch, topic, part);
-            if (kerr != WR_KERR_NONE)
-                return kerr;
-        }
+        if (txn_id != NULL && pid >= 0 && (h.producer_id != pid || h.producer_epoch != epoch))
+            return WR_KERR_INVALID_RECORD; /* one producer per partition of a request */
+        pid = h.producer_id;
+        epoch = h.producer_epoch;
     }
-    return WR_KERR_NONE;
+    if (txn_id == NULL || pid < 0)
+        return WR_KERR_NONE;
+    int16_t kerr = wr_txn_produce_begin(b->txn, txn_id, pid, epoch, topic, part);
+    *began = kerr == WR_KERR_NONE;
+    return kerr;
 }
 
 static void
@@ -102,8 +114,9 @@ produce_work(wr_kreq *r)
                 pr->error_code = WR_KERR_INVALID_RECORD;
                 continue;
             }
+            bool began;
             int16_t terr = txn_check(b, q->transactional_id.s, td->name.s, pd->index, pd->records.p,
-                                     (size_t)pd->records.len);
+                                     (size_t)pd->records.len, &began);
             if (terr != WR_KERR_NONE) {
                 pr->error_code = terr;
                 continue;
@@ -112,6 +125,8 @@ produce_work(wr_kreq *r)
             wr_err err = {0};
             int kerr = wr__kidem_append(b->idem, p, td->name.s, pd->index, pd->records.p,
                                         (size_t)pd->records.len, &res, &err);
+            if (began)
+                wr_txn_produce_end(b->txn, q->transactional_id.s);
             pr->error_code = (int16_t)kerr;
             if (kerr == WR_KERR_NONE) {
                 pr->base_offset = res.base_offset;

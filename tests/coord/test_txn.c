@@ -4,9 +4,11 @@
    replayed from the log, and a coordinator that dies between the markers of a commit. Then
    the end of an id's epochs: the bump that would use the last one moves the id to a new
    producer id (directly, after a restart between markers, and from a version 1 row). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -418,7 +420,8 @@ Test(txn, no_torn_transaction_when_the_coordinator_dies_between_markers)
     cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne),
                  WR_KERR_KAFKA_STORAGE_ERROR);
     cr_assert_eq(wr_txn_end(coord, "torn", pid, ep, true, false, &np, &ne),
-                 WR_KERR_CONCURRENT_TRANSACTIONS, "a retry waits while the commit is unfinished");
+                 WR_KERR_KAFKA_STORAGE_ERROR,
+                 "a retry writes the markers again (and fails again here)");
     int types[4];
     int16_t epochs[4];
     cr_assert_eq(markers("t", 0, types, epochs, 4) + markers("t", 1, types, epochs, 4) +
@@ -455,6 +458,46 @@ Test(txn, no_torn_transaction_when_the_coordinator_dies_between_markers)
    next bumping EndTxn writes the markers with INT16_MAX, the last epoch, and moves the id to a
    new producer id with epoch 0. Only the client's retry of that EndTxn may still use the old
    pid; the next transactions run on the new one, and readers see what they committed. */
+Test(txn, a_retried_end_txn_finishes_a_commit_whose_markers_failed)
+{
+    int64_t pid, np, rp;
+    int16_t ep, ne, re;
+    init("again", &pid, &ep);
+    add("again", pid, ep, "t", 0);
+    add("again", pid, ep, "u", 0);
+    cr_assert_eq(wr_txn_add_offsets(coord, "again", pid, ep, "g2"), WR_KERR_NONE);
+    wr_txn_offset o = {"u", 0, 5, -1, NULL, 0};
+    cr_assert_eq(wr_txn_offset_commit(coord, "again", pid, ep, "g2", &o, 1), WR_KERR_NONE);
+    produce("t", 0, pid, ep, 0, "a");
+    produce("u", 0, pid, ep, 0, "b");
+    marker_count = 0;
+    wr_txn_coord_set_marker_hook(coord, fail_after_first_marker, NULL);
+    cr_assert_eq(wr_txn_end(coord, "again", pid, ep, true, true, &np, &ne),
+                 WR_KERR_KAFKA_STORAGE_ERROR);
+    cr_assert_lt(wr_log_stable_offset(part("u", 0)), wr_log_end_offset(part("u", 0)),
+                 "u-0 has no marker yet: its records are not stable");
+    wr_txn_coord_set_marker_hook(coord, NULL, NULL);
+    /* the same request again (the client did not learn the new epoch): the markers go out */
+    cr_assert_eq(wr_txn_end(coord, "again", pid, ep, true, true, &np, &ne), WR_KERR_NONE);
+    cr_assert_eq(np, pid);
+    cr_assert_eq(ne, ep + 1);
+    cr_assert_eq(wr_log_stable_offset(part("u", 0)), wr_log_end_offset(part("u", 0)));
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_geq(markers("u", 0, types, epochs, 4), 1);
+    cr_assert_eq(types[0], 1);
+    uint8_t k[600];
+    size_t kl = wr_group_offset_key(k, sizeof k, "g2", "u", 0);
+    wr_buf v = WR_BUF_INIT;
+    cr_assert_eq(wr_log_meta_get(db, WR_GROUP_OFFSETS_TABLE, k, kl, &v, NULL), WR_OK,
+                 "the commit's offset is applied");
+    cr_assert_eq((int64_t)wr_be64_get(v.data), 5);
+    wr_buf_free(&v);
+    /* the next transaction goes on with the new epoch */
+    cr_assert_eq(wr_txn_init_producer(coord, "again", 60000, pid, ne, &rp, &re), WR_KERR_NONE);
+    cr_assert_eq(rp, pid);
+}
+
 Test(txn, the_last_epoch_moves_the_id_to_a_new_producer_id)
 {
     int64_t pid, np, rp;
@@ -647,9 +690,10 @@ Test(txn, the_move_to_a_new_producer_id_survives_a_restart_between_markers)
     wr_txn_coord_set_marker_hook(coord, fail_after_first_marker, NULL);
     cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &np, &ne),
                  WR_KERR_KAFKA_STORAGE_ERROR);
-    /* the client retries while the commit is unfinished: it waits, it is not fenced */
+    /* the client retries while the commit is unfinished: the markers are written again (and
+       fail again here); it is not fenced */
     cr_assert_eq(wr_txn_end(coord, "m", pid, last, true, true, &np, &ne),
-                 WR_KERR_CONCURRENT_TRANSACTIONS);
+                 WR_KERR_KAFKA_STORAGE_ERROR);
     cr_assert_eq(wr_txn_end(coord, "m", pid, last, false, true, &np, &ne), WR_KERR_PRODUCER_FENCED);
     wr_txn_partition tp = {"t", 0, 0};
     cr_assert_eq(wr_txn_add_partitions(coord, "m", pid, INT16_MAX, &tp, 1),
@@ -748,4 +792,41 @@ Test(txn, version_1_rows_load)
                  WR_KERR_NONE);
     cr_assert_eq(rp, np);
     cr_assert_eq(re, 0);
+}
+
+static void *
+expire_later(void *arg)
+{
+    int *n = arg;
+    *n = wr_txn_expire(coord, wr_clock_wall_ms() + 3600 * 1000);
+    return NULL;
+}
+
+Test(txn, an_abort_waits_for_a_produce_verified_before_it)
+{
+    int64_t pid;
+    int16_t ep;
+    init("inflight", &pid, &ep);
+    add("inflight", pid, ep, "t", 0);
+    cr_assert_eq(wr_txn_produce_begin(coord, "inflight", pid, ep, "t", 0), WR_KERR_NONE);
+    /* the timeout thread aborts the transaction while the verified Produce is on its way */
+    int expired = -1;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, expire_later, &expired), 0);
+    struct timespec ts = {0, 100 * 1000000};
+    nanosleep(&ts, NULL);
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 0, "no marker before the append lands");
+    cr_assert_eq(wr_txn_produce_begin(coord, "inflight", pid, ep, "t", 0),
+                 WR_KERR_INVALID_TXN_STATE, "no new Produce while the transaction ends");
+    int64_t at = produce("t", 0, pid, ep, 0, "late");
+    wr_txn_produce_end(coord, "inflight");
+    pthread_join(th, NULL);
+    cr_assert_eq(expired, 1);
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 1);
+    cr_assert_eq(types[0], 0, "an ABORT");
+    cr_assert_eq(wr_log_end_offset(part("t", 0)), at + 2, "the marker follows the batch");
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)),
+                 "no hanging transaction");
 }
