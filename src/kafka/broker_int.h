@@ -143,7 +143,9 @@ void wr__kidem_destroy(wr_kidem *t);
 /* Allocates a fresh producer id (persisted). */
 int wr__kidem_new_pid(wr_kidem *t, int64_t *pid, wr_err *err);
 /* Appends batches data[0..len) to partition (topic, part) with Kafka's idempotence checks. Returns
-   a Kafka error code and fills *base_offset (for a duplicate: the original one). */
+   a Kafka error code and fills *res (for a duplicate: the original offsets). The first idempotent
+   batch for a partition after wr__kidem_create first catches the partition's state up with its
+   log (the batches past its checkpoint; KAFKA_STORAGE_ERROR when that fails). */
 struct wr_partition;
 struct wr_log_append_result;
 int wr__kidem_append(wr_kidem *t,
