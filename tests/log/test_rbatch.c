@@ -820,6 +820,90 @@ Test(log_rbatch, set_log_append_time_recomputes_crc)
     }
 }
 
+/* The transactional producer stamps finished batches in place: producer id, epoch, base
+   sequence, the transactional bit beside the codec's bits, and a CRC that covers them. */
+Test(log_rbatch, set_producer_rewrites_the_producer_fields_and_the_crc)
+{
+    const int64_t pid = 0x0123456789abLL;
+    for (size_t i = 0; i < NCODECS; i++) {
+        wr_compression c = codecs[i];
+        wr_buf out = WR_BUF_INIT;
+        build(c, 20, F_ALL, &out);
+        uint32_t old_crc = (uint32_t)be_at(out.data, 17, 4);
+        cr_assert_eq(
+            wr_rbatch_set_producer(out.data, out.len, pid, 7, 0x7ffffff0, WR_RBATCH_TRANSACTIONAL),
+            20, "%s: the offset count", CNAME(c));
+        wr_rbatch_hdr h;
+        wr_err err = {0};
+        cr_assert_eq(wr_rbatch_validate(out.data, out.len, &h, &err), WR_OK, "%s: %s", CNAME(c),
+                     err.msg);
+        cr_assert_eq(h.producer_id, pid);
+        cr_assert_eq(h.producer_epoch, 7);
+        cr_assert_eq(h.base_sequence, 0x7ffffff0);
+        cr_assert_eq(h.attributes, WR_RBATCH_TRANSACTIONAL | c, "%s: attributes %#x", CNAME(c),
+                     h.attributes);
+        cr_assert_neq(be_at(out.data, 17, 4), old_crc);
+        /* nothing else moved: records, timestamps, offsets */
+        check_batch(out.data, out.len, c, 20, F_ALL, 0, -1);
+        /* a second stamp replaces the fields; the bit stays (attributes are ORed) */
+        cr_assert_eq(wr_rbatch_set_producer(out.data, out.len, 5, 0, 0, 0), 20);
+        cr_assert_eq(wr_rbatch_validate(out.data, out.len, &h, &err), WR_OK, "%s", err.msg);
+        cr_assert_eq(h.producer_id, 5);
+        cr_assert_eq(h.producer_epoch, 0);
+        cr_assert_eq(h.base_sequence, 0);
+        cr_assert_eq(h.attributes, WR_RBATCH_TRANSACTIONAL | c);
+        /* a buffer shorter than the batch is refused and left alone */
+        uint8_t *copy = exact_copy(out.data, out.len);
+        cr_assert_eq(wr_rbatch_set_producer(copy, out.len - 1, 9, 9, 9, WR_RBATCH_CONTROL), -1);
+        cr_assert_eq(memcmp(copy, out.data, out.len), 0);
+        cr_assert_eq(wr_rbatch_set_producer(copy, 11, 9, 9, 9, 0), -1);
+        cr_assert_eq(wr_rbatch_set_producer(copy, 0, 9, 9, 9, 0), -1);
+        cr_assert_eq(memcmp(copy, out.data, out.len), 0);
+        free(copy);
+        wr_buf_free(&out);
+    }
+}
+
+Test(log_rbatch, set_producer_counts_offsets_and_touches_one_batch)
+{
+    /* two batches in one buffer: only the first is stamped, its count returned */
+    wr_buf out = WR_BUF_INIT;
+    build(WR_COMPRESSION_NONE, 3, 0, &out);
+    size_t first = out.len;
+    build(WR_COMPRESSION_ZSTD, 8, 0, &out);
+    uint8_t *second = exact_copy(out.data + first, out.len - first);
+    cr_assert_eq(wr_rbatch_set_producer(out.data, out.len, 42, 1, 100, WR_RBATCH_TRANSACTIONAL), 3);
+    cr_assert_eq(memcmp(out.data + first, second, out.len - first), 0, "the second batch moved");
+    wr_rbatch_hdr h;
+    wr_err err = {0};
+    cr_assert_eq(wr_rbatch_validate(out.data, first, &h, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(h.base_sequence, 100);
+    cr_assert_eq(wr_rbatch_set_producer(out.data + first, out.len - first, 42, 1, 103,
+                                        WR_RBATCH_TRANSACTIONAL),
+                 8);
+    cr_assert_eq(wr_rbatch_validate(out.data + first, out.len - first, &h, &err), WR_OK, "%s",
+                 err.msg);
+    cr_assert_eq(h.base_sequence, 103);
+    free(second);
+    /* a compacted batch: the count is what the sequences cover (lastOffsetDelta + 1), not the
+       records left */
+    uint8_t d[61];
+    memcpy(d, kafka_kv, 61);
+    put_be(d, 8, 4, 49);
+    put_be(d, 23, 4, 5);
+    put_be(d, 57, 4, 0);
+    recrc(d, sizeof d);
+    cr_assert_eq(wr_rbatch_set_producer(d, sizeof d, 1, 2, 3, WR_RBATCH_TRANSACTIONAL), 6);
+    cr_assert_eq(wr_rbatch_validate(d, sizeof d, &h, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(h.producer_id, 1);
+    /* lengths that cannot be a batch: below the header, negative */
+    put_be(d, 8, 4, 10);
+    cr_assert_eq(wr_rbatch_set_producer(d, sizeof d, 1, 2, 3, 0), -1);
+    put_be(d, 8, 4, 0xffffffffu);
+    cr_assert_eq(wr_rbatch_set_producer(d, sizeof d, 1, 2, 3, 0), -1);
+    wr_buf_free(&out);
+}
+
 /* ---- rejection: header ----------------------------------------------------------------- */
 
 Test(log_rbatch, wrong_crc)

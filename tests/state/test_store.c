@@ -1,6 +1,7 @@
 /*
  * test_store.c - state stores: transactions, iteration, changelogs, restore and the checkpoint
- * that detects damaged files.
+ * that detects damaged files; exactly-once commits split into wr_state_txn_log (through an
+ * appender, a transactional producer's among them) and wr_state_txn_commit.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,6 +12,8 @@
 
 #include <criterion/criterion.h>
 
+#include "src/coord/producer.h"
+#include "src/coord/txn.h"
 #include "src/log/log.h"
 #include "state/store.h"
 
@@ -381,4 +384,226 @@ Test(state_store, a_dropped_store_loses_its_data)
     cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "");
     cr_assert_eq(wr_store_offset(st), 0);
     wr_state_close(s);
+}
+
+/* ---- wr_state_txn_log: the changelog first, RocksDB at the commit -------------------------- */
+
+/* An appender that counts its calls and appends plainly, or fails when told to. */
+typedef struct counting {
+    int calls;
+    wr_partition *last;
+    int fail; /* a WR_E* code to return instead of appending; 0: append */
+} counting;
+
+static int
+counting_append(
+    void *arg, wr_partition *p, uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err)
+{
+    counting *c = arg;
+    c->calls++;
+    c->last = p;
+    if (c->fail != 0)
+        return wr_err_set(err, c->fail, "the appender was told to fail");
+    return wr_log_append(p, data, len, res, err);
+}
+
+Test(state_store, txn_log_appends_through_the_appender_and_commit_writes_rocksdb)
+{
+    wr_err err = {0};
+    cr_assert_eq(wr_log_topic_create(db, "cl2", 1, NULL, &err), WR_OK, "%s", err.msg);
+    wr_partition *cl2;
+    cr_assert_eq(wr_log_partition(db, "cl2", 0, &cl2), WR_OK);
+    wr_state *s = open_state(WR_STATE_NEW);
+    wr_store *st = store(s, true), *other;
+    cr_assert_eq(wr_store_open(s, "q#other#0", cl2, &other, &err), WR_OK, "%s", err.msg);
+    wr_state_txn *t = wr_state_txn_begin(s);
+    put(t, st, "k1", "a");
+    commit(t); /* offset 1 */
+    t = wr_state_txn_begin(s);
+    put(t, st, "k1", "b");
+    put(t, st, "k2", "c");
+    put(t, st, "k1", "d");
+    put(t, other, "o", "x");
+    counting c = {0};
+    wr_state_appender ap = {counting_append, &c};
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(c.calls, 2, "one append per store");
+    cr_assert_eq(wr_log_end_offset(changelog()), 3, "the last value of each key, logged now");
+    cr_assert_eq(wr_log_end_offset(cl2), 1);
+    /* RocksDB and the store offsets wait for the commit */
+    cr_assert_str_eq(get(s, NULL, st, "k1"), "a");
+    cr_assert_null(get(s, NULL, st, "k2"));
+    cr_assert_null(get(s, NULL, other, "o"));
+    cr_assert_eq(wr_store_offset(st), 1);
+    cr_assert_eq(wr_store_offset(other), 0);
+    cr_assert_str_eq(get(s, t, st, "k1"), "d", "the transaction still reads its writes");
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_ESTATE, "logged twice");
+    cr_assert_eq(c.calls, 2);
+    commit(t);
+    cr_assert_eq(wr_log_end_offset(changelog()), 3, "the commit does not log again");
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "k1=d k2=c");
+    cr_assert_str_eq(get(s, NULL, other, "o"), "x");
+    cr_assert_eq(wr_store_offset(st), 3);
+    cr_assert_eq(wr_store_offset(other), 1);
+    /* nothing to replay: the store is level with its changelog */
+    int64_t n = -1;
+    cr_assert_eq(wr_store_restore(s, st, &n, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(n, 0);
+    /* a transaction without writes logs nothing */
+    t = wr_state_txn_begin(s);
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(c.calls, 2);
+    commit(t);
+    cr_assert_eq(wr_store_offset(st), 3);
+    wr_state_close(s);
+}
+
+Test(state_store, a_write_after_txn_log_fails_the_commit)
+{
+    wr_state *s = open_state(WR_STATE_NEW);
+    wr_store *st = store(s, true);
+    const char *late[] = {"put", "delete"};
+    for (int i = 0; i < 2; i++) {
+        wr_state_txn *t = wr_state_txn_begin(s);
+        put(t, st, "k", "v");
+        wr_err err = {0};
+        cr_assert_eq(wr_state_txn_log(t, NULL, 1000, &err), WR_OK, "%s", err.msg);
+        int64_t end = wr_log_end_offset(changelog());
+        int rc = i == 0 ? wr_store_put(t, st, "late", 4, "w", 1) : wr_store_delete(t, st, "k", 1);
+        cr_assert_neq(rc, WR_OK, "a %s after the changelog records", late[i]);
+        cr_assert_eq(wr_state_txn_commit(t, 1000, &err), WR_ESTATE, "%s: %d %s", late[i], err.code,
+                     err.msg);
+        cr_assert(strstr(err.msg, "after its changelog records") != NULL, "%s", err.msg);
+        cr_assert_eq(wr_log_end_offset(changelog()), end, "the failed commit logs nothing");
+        cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "", "%s: nothing reached RocksDB", late[i]);
+        cr_assert_eq(wr_store_offset(st), 0);
+    }
+    /* the changelog holds the records of the failed commits, and a plain changelog is read
+       whole: a restore applies them (under exactly-once the runtime's transaction aborts, and
+       read_committed skips them) */
+    int64_t n = -1;
+    wr_err err = {0};
+    cr_assert_eq(wr_store_restore(s, st, &n, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "k=v");
+    wr_state_close(s);
+}
+
+Test(state_store, a_failing_appender_fails_txn_log)
+{
+    wr_state *s = open_state(WR_STATE_NEW);
+    wr_store *st = store(s, true);
+    wr_state_txn *t = wr_state_txn_begin(s);
+    put(t, st, "k", "v");
+    counting c = {.fail = WR_EFENCED};
+    wr_state_appender ap = {counting_append, &c};
+    wr_err err = {0};
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_EFENCED);
+    cr_assert(strstr(err.msg, "the appender was told to fail") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "q#agg#0") != NULL, "the store is named: %s", err.msg);
+    cr_assert_eq(c.last, changelog());
+    wr_state_txn_abort(t);
+    cr_assert_eq(wr_log_end_offset(changelog()), 0);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "");
+    wr_state_close(s);
+}
+
+/* The runtime's exactly-once path, by hand: the changelog records go through a transactional
+   producer, so that restores (read_committed) apply them only if that transaction commits. */
+static int64_t pids = 500;
+
+static int
+state_new_pid(void *arg, int64_t *pid, wr_err *err)
+{
+    (void)arg;
+    (void)err;
+    *pid = pids++;
+    return WR_OK;
+}
+
+static int
+producer_append(
+    void *arg, wr_partition *p, uint8_t *data, size_t len, wr_log_append_result *res, wr_err *err)
+{
+    return wr_txn_producer_append(arg, wr_partition_topic(p), wr_partition_id(p), data, len, res,
+                                  err);
+}
+
+Test(state_store, restore_applies_committed_changelog_transactions_only)
+{
+    wr_err err = {0};
+    wr_txn_coord *coord;
+    wr_txn_coord_opts co = {
+        .max_timeout_ms = 60000, .check_interval_ms = 3600000, .new_pid = state_new_pid};
+    cr_assert_eq(wr_txn_coord_open(db, &co, &coord, &err), WR_OK, "%s", err.msg);
+    wr_txn_producer *prod;
+    cr_assert_eq(wr_txn_producer_open(coord, db, "task-0", 10000, &prod, &err), WR_OK, "%s",
+                 err.msg);
+    wr_state_appender ap = {producer_append, prod};
+    wr_state *s = open_state(WR_STATE_NEW);
+    wr_store *st = store(s, true);
+
+    /* 1. a normal exactly-once commit: log in the transaction, commit it, then RocksDB */
+    wr_state_txn *t = wr_state_txn_begin(s);
+    put(t, st, "base", "1");
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    cr_assert_lt(wr_log_stable_offset(changelog()), wr_log_end_offset(changelog()));
+    cr_assert_eq(wr_txn_producer_commit(prod, &err), WR_OK, "%s", err.msg);
+    commit(t);
+    int64_t after1 = wr_store_offset(st);
+    cr_assert_geq(after1, 1);
+
+    /* 2. logged, then the Kafka transaction aborts (and the state transaction with it) */
+    t = wr_state_txn_begin(s);
+    put(t, st, "base", "aborted");
+    put(t, st, "gone", "x");
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_txn_producer_abort(prod, &err), WR_OK, "%s", err.msg);
+    wr_state_txn_abort(t);
+    cr_assert_eq(wr_store_offset(st), after1);
+
+    /* 3. logged and committed in the log, then a crash before the RocksDB write */
+    t = wr_state_txn_begin(s);
+    put(t, st, "late", "y");
+    put(t, st, "base", "2");
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_txn_producer_commit(prod, &err), WR_OK, "%s", err.msg);
+    wr_state_txn_abort(t);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "base=1");
+    wr_state_close(s);
+
+    /* 4. a transaction still open at the restart: not applied, and not skipped either */
+    s = open_state(WR_STATE_CLEAN);
+    st = store(s, true);
+    cr_assert_eq(wr_store_offset(st), after1);
+    t = wr_state_txn_begin(s);
+    put(t, st, "open", "z");
+    cr_assert_eq(wr_state_txn_log(t, &ap, 1000, &err), WR_OK, "%s", err.msg);
+    wr_state_txn_abort(t);
+    int64_t n = -1;
+    cr_assert_eq(wr_store_restore(s, st, &n, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(n, 2, "the committed transaction's two records, not the aborted ones: %lld",
+                 (long long)n);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "base=2 late=y");
+    cr_assert_eq(wr_store_offset(st), wr_log_stable_offset(changelog()),
+                 "the store stops at the open transaction");
+    cr_assert_eq(wr_txn_producer_commit(prod, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_store_restore(s, st, &n, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "base=2 late=y open=z");
+    cr_assert_eq(wr_store_offset(st), wr_log_end_offset(changelog()));
+    wr_state_close(s);
+
+    /* 5. the whole store rebuilt from its changelog: the same data */
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", sdir);
+    cr_assert_eq(system(cmd), 0);
+    s = open_state(WR_STATE_NEW);
+    st = store(s, true);
+    cr_assert_eq(wr_store_restore(s, st, &n, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(n, 4, "1 + 2 + 1 committed records: %lld", (long long)n);
+    cr_assert_str_eq(dump(s, NULL, st, NULL, NULL), "base=2 late=y open=z");
+    wr_state_close(s);
+    wr_txn_producer_close(prod);
+    wr_txn_coord_close(coord);
 }
