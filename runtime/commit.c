@@ -183,6 +183,17 @@ producer(wr_engine *e, wr_query *q, task *t, wr_err *err)
         if (wr_txn_producer_reopen(x->prod, err) != WR_OK)
             return err->code;
         x->broken = false;
+        /* the reopen finished the lost transaction as the coordinator had decided it: a commit
+           whose markers failed was decided (PrepareCommit) and is committed now, outputs,
+           changelog and offsets. Go on from what is committed, not from the rollback */
+        x->committed = -1;
+        if (t->store != NULL)
+            return eng_task_reload(e, q, t, err);
+        if (q->join == NULL) {
+            int64_t off = eng_committed_offset(e, q, t->partition);
+            if (off >= 0)
+                t->offset = off;
+        }
         return WR_OK;
     }
     char *g = eng_query_group(e, q);

@@ -60,6 +60,8 @@ kerr_name(int16_t k)
         return "KAFKA_STORAGE_ERROR";
     case WR_KERR_INVALID_TRANSACTION_TIMEOUT:
         return "INVALID_TRANSACTION_TIMEOUT";
+    case WR_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+        return "UNKNOWN_TOPIC_OR_PARTITION";
     default:
         return "error";
     }
@@ -89,6 +91,9 @@ fail(wr_txn_producer *p, const char *what, int16_t k, wr_err *err)
         break;
     case WR_KERR_INVALID_TRANSACTION_TIMEOUT:
         code = WR_EINVAL;
+        break;
+    case WR_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+        code = WR_ENOENT;
         break;
     default:
         code = WR_EINTERNAL;
@@ -288,7 +293,7 @@ wr_txn_producer_append(wr_txn_producer *p,
     int32_t seq = pp->seq;
     for (size_t off = 0; off < len;) {
         size_t n = wr_rbatch_size(data + off, len - off);
-        int32_t count = n > 0 ? wr_rbatch_set_producer(data + off, n, p->pid, p->epoch, seq,
+        int32_t count = n > 0 ? wr_rbatch_set_producer(data + off, len - off, p->pid, p->epoch, seq,
                                                        WR_RBATCH_TRANSACTIONAL)
                               : -1;
         if (count < 0)

@@ -22,7 +22,10 @@
  * instance opened it, or the coordinator aborted the transaction on its timeout); the
  * transaction is lost and the producer must be opened again (wr_txn_producer_reopen) before the
  * work is redone. Other failures (WR_EIO: a marker could not be written) leave the transaction
- * to wr_txn_producer_abort; if that fails too, reopen.
+ * to wr_txn_producer_abort; if that fails too, reopen. A commit whose markers failed was decided
+ * (its PrepareCommit is durable): the abort is refused, and a retried commit, a reopen or the
+ * next start completes it as a commit, so after a reopen the caller goes on from what is
+ * committed, not from where it rolled back to.
  *
  * Threads: one thread at a time per producer; producers of different transactional ids run in
  * parallel.
