@@ -16,6 +16,25 @@
  *             (1 KB values), the state directory deleted, the store restored from the changelog.
  * Prints records/s (one core: records/s per core), the ratio to the limit, the process's peak
  * RSS after each step, the RocksDB bytes on disk, and the restore rate in records/s and MB/s.
+ *
+ * Then the processing guarantees: the same GROUP BY under SET 'processing.guarantee' =
+ * 'at_least_once' (every poll's run commits its state, then its input offset) and
+ * 'exactly_once_v2' (a transaction of the task's in-process producer holds the outputs and the
+ * changelog records, committed every commit.interval.ms, 100 ms, through the log's transaction
+ * coordinator, and only then the state in RocksDB), each in an engine of its own that has the
+ * coordinator, as `weir server`'s does, with state stores of its own in a fresh directory:
+ *   throughput: over the GROUP_RECORDS already loaded, from the first poll until the last
+ *           output is visible to read_committed readers (for exactly_once_v2 that includes the
+ *           wait for its last commit); GUARANTEE_ROUNDS (environment, default 1) rounds, in
+ *           the order A B, B A, ..., the mean of each;
+ *   latency: a fresh input topic (distinct keys, so every input record makes one output row)
+ *           fed by a producer thread at E2E_RATE records/s (default 20,000, in batches appended
+ *           on every millisecond, each record stamped with the wall clock at its append) for
+ *           E2E_SECONDS (default 5), while this thread polls the engine as the server's SQL
+ *           worker does (at once after a poll that found records, else after 1, 2, 4 ... 64 ms)
+ *           and, after every poll, reads the output as a read_committed consumer: p50, p99 and
+ *           max of (wall clock when an output row becomes visible - its ROWTIME, its latest
+ *           input's). bench/bench.h (bench_e2e_run) has the details.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -31,6 +50,7 @@
 #include "runtime/format.h"
 #include "runtime/types.h"
 #include "src/base/logging.h"
+#include "src/coord/txn.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
 #include "state/store.h"
@@ -90,6 +110,116 @@ decode_rate(wr_logdb *db, const char *topic)
     wr_partition *p;
     wr_log_partition(db, topic, 0, &p);
     return bench_decode_rate(p, &f);
+}
+
+/* ---- processing guarantees ------------------------------------------------------------- */
+
+typedef struct gquery {
+    wr_state *state;
+    wr_fn_registry *fns;
+    wr_session *ss;
+    wr_engine *e;
+} gquery;
+
+/* Fresh state stores under dir/state-<sink>, and an engine with the coordinator txn whose
+   session runs queries under guarantee g, with the stream SRC over topic and the GROUP BY into
+   the table sink. */
+static void
+gquery_open(gquery *q,
+            const char *dir,
+            wr_logdb *db,
+            wr_txn_coord *txn,
+            int g,
+            const char *topic,
+            const char *sink)
+{
+    wr_err err = {0};
+    char statedir[700];
+    snprintf(statedir, sizeof statedir, "%s/state-%s", dir, sink);
+    q->state = bench_open_state(statedir, "a guarantee's state");
+    q->e = bench_engine_txn(db, q->state, txn, &q->fns, &q->ss);
+    wr_session_set(q->ss, "processing.guarantee", BENCH_GUARANTEE[g]);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE STREAM SRC (ID BIGINT KEY, K STRING, V INT, NOTE STRING)"
+             " WITH (KAFKA_TOPIC='%s', VALUE_FORMAT='JSON');"
+             "CREATE TABLE %s AS SELECT K, COUNT(*) AS N, SUM(V) AS S FROM SRC GROUP BY K;",
+             topic, sink);
+    wr_buf out = WR_BUF_INIT;
+    if (wr_engine_execute(q->e, q->ss, sql, strlen(sql), &out, &err) != WR_OK)
+        bench_die("a guarantee's statements", &err);
+    wr_buf_free(&out);
+}
+
+static void
+gquery_close(gquery *q)
+{
+    wr_session_destroy(q->ss);
+    wr_engine_destroy(q->e);
+    wr_fn_registry_destroy(q->fns);
+    wr_state_close(q->state);
+}
+
+/* The GROUP BY under each guarantee: throughput over events, then the end-to-end latency. */
+static void
+guarantees(wr_logdb *db, const char *dir, long records)
+{
+    int rounds = (int)bench_env("GUARANTEE_ROUNDS", 1);
+    long e2e_rate = (long)bench_env("E2E_RATE", 20000);
+    double e2e_s = bench_env("E2E_SECONDS", 5);
+    wr_txn_coord *txn = bench_txn_coord(db);
+    wr_err err = {0};
+    double rate[2] = {0, 0}, busy[2] = {0, 0}, tail = 0;
+    int64_t commits = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int j = 0; j < 2; j++) {
+            int g = bench_guarantee_of(r, j);
+            char sink[64];
+            snprintf(sink, sizeof sink, "BYKEY_%s_%d", g ? "EOS" : "ALOS", r);
+            gquery q;
+            gquery_open(&q, dir, db, txn, g, "events", sink);
+            wr_partition *op;
+            if (wr_log_partition(db, sink, 0, &op) != WR_OK)
+                bench_die(sink, NULL);
+            long consumed;
+            double t;
+            double per_s = bench_run_committed(q.e, op, &consumed, &t);
+            rate[g] += per_s / rounds;
+            busy[g] += (double)consumed / ((double)consumed / per_s - t) / rounds;
+            if (consumed != records)
+                fprintf(stderr, "sql_stateful: %s read %ld of %ld records\n", sink, consumed,
+                        records);
+            if (g == 1) {
+                wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+                int64_t pos = 0;
+                long n = bench_read_committed(op, &pos, NULL, NULL, &data, &scratch);
+                commits = wr_log_end_offset(op) - n;
+                tail = t;
+                wr_buf_free(&data);
+                wr_buf_free(&scratch);
+            }
+            gquery_close(&q);
+        }
+    }
+    bench_e2e e2e[2];
+    for (int g = 0; g < 2; g++) {
+        char topic[64], sink[64];
+        snprintf(topic, sizeof topic, "live_%s", g ? "eos" : "alos");
+        snprintf(sink, sizeof sink, "LIVE_%s", g ? "EOS" : "ALOS");
+        if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
+            bench_die(topic, &err);
+        gquery q;
+        gquery_open(&q, dir, db, txn, g, topic, sink);
+        wr_partition *ip, *op;
+        if (wr_log_partition(db, topic, 0, &ip) != WR_OK ||
+            wr_log_partition(db, sink, 0, &op) != WR_OK)
+            bench_die(sink, NULL);
+        bench_e2e_run(q.e, db, ip, op, group_record, e2e_rate, e2e_s, &e2e[g]);
+        gquery_close(&q);
+    }
+    bench_print_guarantees("GROUP BY over distinct keys", records, rounds, rate, busy, tail,
+                           commits, e2e_rate, e2e_s, e2e);
+    wr_txn_coord_close(txn);
 }
 
 int
@@ -195,7 +325,9 @@ main(int argc, char **argv)
     if (replayed != written)
         fprintf(stderr, "sql_stateful: restored %lld of %ld records\n", (long long)replayed,
                 written);
+    fflush(stdout);
     wr_buf_free(&out);
+    guarantees(db, dir, group_n);
     wr_log_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 && replayed == written ? 0 : 1;

@@ -18,6 +18,24 @@
  * the row form (MY_ABS_ROW), loaded from UDF_LIB (default: the build tree's udf_trivial.so):
  *
  *   build/bench/sql_stateless [RECORDS] [DIR] [UDF_LIB]
+ *
+ * Then the processing guarantees: the same CSAS under SET 'processing.guarantee' =
+ * 'at_least_once' (every poll's run appends its outputs and commits its input offset) and
+ * 'exactly_once_v2' (a transaction of the task's in-process producer committed every
+ * commit.interval.ms, 100 ms, through the log's transaction coordinator), each in an engine of
+ * its own that has the coordinator, as `weir server`'s does:
+ *   throughput: over the RECORDS already loaded, from the first poll until the last output is
+ *           visible to read_committed readers (for exactly_once_v2 that includes the wait for
+ *           its last commit); GUARANTEE_ROUNDS (environment, default 2) rounds, in the order
+ *           A B, B A, ..., the mean of each;
+ *   latency: a fresh input topic fed by a producer thread at E2E_RATE records/s (default
+ *           20,000, in batches appended on every millisecond, each record stamped with the
+ *           wall clock at its append) for E2E_SECONDS (default 5), while this thread polls the
+ *           engine as the server's SQL worker does (at once after a poll that found records,
+ *           else after 1, 2, 4 ... 64 ms) and, after every poll, reads the output as a
+ *           read_committed consumer: p50, p99 and max of (wall clock when an output becomes
+ *           visible - its ROWTIME, which is its input's). bench/bench.h (bench_e2e_run) has the
+ *           details.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +48,7 @@
 #include "runtime/format.h"
 #include "runtime/types.h"
 #include "src/base/logging.h"
+#include "src/coord/txn.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
 #include "udf/fn.h"
@@ -51,6 +70,107 @@ order(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
                      i, i % 50000, i % 1000, i % 100, i % 20, STATUS[i % 4], i % 500, *ts, i);
     order_bytes += (size_t)n;
     return n;
+}
+
+/* An engine with the coordinator txn whose session runs queries under guarantee g, with the
+   stream SRC over topic and the CSAS into sink; *fns and *ss for the caller to destroy. */
+static wr_engine *
+guarantee_query(wr_logdb *db,
+                wr_txn_coord *txn,
+                int g,
+                const char *topic,
+                const char *sink,
+                wr_fn_registry **fns,
+                wr_session **ss)
+{
+    wr_err err = {0};
+    wr_engine *e = bench_engine_txn(db, NULL, txn, fns, ss);
+    wr_session_set(*ss, "processing.guarantee", BENCH_GUARANTEE[g]);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE STREAM SRC (ID BIGINT KEY, ORDER_ID BIGINT, CUSTOMER STRING, AMOUNT DOUBLE,"
+             " QTY INT, STATUS STRING, CITY STRING, TS BIGINT, NOTE STRING)"
+             " WITH (KAFKA_TOPIC='%s', VALUE_FORMAT='JSON');"
+             "CREATE STREAM %s AS SELECT ID, CUSTOMER, AMOUNT * QTY AS TOTAL,"
+             " UCASE(STATUS) AS STATUS FROM SRC WHERE QTY >= 10 AND STATUS <> 'NEW';",
+             topic, sink);
+    wr_buf out = WR_BUF_INIT;
+    if (wr_engine_execute(e, *ss, sql, strlen(sql), &out, &err) != WR_OK)
+        bench_die("a guarantee's statements", &err);
+    wr_buf_free(&out);
+    return e;
+}
+
+static void
+guarantee_done(wr_engine *e, wr_fn_registry *fns, wr_session *ss)
+{
+    wr_session_destroy(ss);
+    wr_engine_destroy(e);
+    wr_fn_registry_destroy(fns);
+}
+
+/* The CSAS under each guarantee: throughput over orders, then the end-to-end latency. */
+static void
+guarantees(wr_logdb *db, long records)
+{
+    int rounds = (int)bench_env("GUARANTEE_ROUNDS", 2);
+    long e2e_rate = (long)bench_env("E2E_RATE", 20000);
+    double e2e_s = bench_env("E2E_SECONDS", 5);
+    wr_txn_coord *txn = bench_txn_coord(db);
+    wr_err err = {0};
+    double rate[2] = {0, 0}, busy[2] = {0, 0}, tail = 0;
+    int64_t commits = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int j = 0; j < 2; j++) {
+            int g = bench_guarantee_of(r, j);
+            char sink[64];
+            snprintf(sink, sizeof sink, "BIG_%s_%d", g ? "EOS" : "ALOS", r);
+            wr_fn_registry *fns;
+            wr_session *ss;
+            wr_engine *e = guarantee_query(db, txn, g, "orders", sink, &fns, &ss);
+            wr_partition *op;
+            if (wr_log_partition(db, sink, 0, &op) != WR_OK)
+                bench_die(sink, NULL);
+            long consumed;
+            double t;
+            double per_s = bench_run_committed(e, op, &consumed, &t);
+            rate[g] += per_s / rounds;
+            busy[g] += (double)consumed / ((double)consumed / per_s - t) / rounds;
+            if (consumed != records)
+                fprintf(stderr, "sql_stateless: %s read %ld of %ld records\n", sink, consumed,
+                        records);
+            if (g == 1) {
+                wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+                int64_t pos = 0;
+                long n = bench_read_committed(op, &pos, NULL, NULL, &data, &scratch);
+                commits = wr_log_end_offset(op) - n;
+                tail = t;
+                wr_buf_free(&data);
+                wr_buf_free(&scratch);
+            }
+            guarantee_done(e, fns, ss);
+        }
+    }
+    bench_e2e e2e[2];
+    for (int g = 0; g < 2; g++) {
+        char topic[64], sink[64];
+        snprintf(topic, sizeof topic, "live_%s", g ? "eos" : "alos");
+        snprintf(sink, sizeof sink, "LIVE_%s", g ? "EOS" : "ALOS");
+        if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
+            bench_die(topic, &err);
+        wr_fn_registry *fns;
+        wr_session *ss;
+        wr_engine *e = guarantee_query(db, txn, g, topic, sink, &fns, &ss);
+        wr_partition *ip, *op;
+        if (wr_log_partition(db, topic, 0, &ip) != WR_OK ||
+            wr_log_partition(db, sink, 0, &op) != WR_OK)
+            bench_die(sink, NULL);
+        bench_e2e_run(e, db, ip, op, order, e2e_rate, e2e_s, &e2e[g]);
+        guarantee_done(e, fns, ss);
+    }
+    bench_print_guarantees("CSAS filter + projection", records, rounds, rate, busy, tail, commits,
+                           e2e_rate, e2e_s, e2e);
+    wr_txn_coord_close(txn);
 }
 
 int
@@ -134,11 +254,13 @@ main(int argc, char **argv)
     printf("UDF MY_ABS_ROW, row form                  %10.0f      %.2f\n", fn_rate[2],
            fn_rate[2] / fn_rate[0]);
 
+    fflush(stdout);
     wr_buf_free(&out);
     wr_session_destroy(ss);
     wr_engine_destroy(e);
     wr_udf_loader_destroy(udfs);
     wr_fn_registry_destroy(fns);
+    guarantees(db, records);
     wr_log_close(db);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
