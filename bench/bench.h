@@ -646,4 +646,83 @@ bench_print_guarantees(const char *what,
            e2e[1].late_ms);
 }
 
+/* A query under a processing guarantee, for bench_guarantees. */
+struct bench_gq {
+    const char *prog;   /* the program, for messages */
+    const char *what;   /* the query, as printed */
+    const char *input;  /* the loaded topic the throughput runs read */
+    const char *sinks;  /* the sinks' name prefix */
+    bench_make_fn make; /* the records of the end-to-end runs */
+    int rounds;         /* GUARANTEE_ROUNDS unless set */
+    /* starts the query under guarantee g over topic into sink, in an engine with the
+       coordinator txn; returns the engine and, in *h, what close frees */
+    wr_engine *(*open)(
+        void *arg, wr_txn_coord *txn, int g, const char *topic, const char *sink, void **h);
+    void (*close)(void *h);
+    void *arg;
+};
+
+/* The query of q under each guarantee: throughput over q->input (records of them, in rounds
+   of both, bench_guarantee_of's order), then the end-to-end latency; prints the comparison. */
+static inline void
+bench_guarantees(wr_logdb *db, long records, const struct bench_gq *q)
+{
+    int rounds = (int)bench_env("GUARANTEE_ROUNDS", q->rounds);
+    long e2e_rate = (long)bench_env("E2E_RATE", 20000);
+    double e2e_s = bench_env("E2E_SECONDS", 5);
+    wr_txn_coord *txn = bench_txn_coord(db);
+    wr_err err = {0};
+    double rate[2] = {0, 0}, busy[2] = {0, 0}, tail = 0;
+    int64_t commits = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int j = 0; j < 2; j++) {
+            int g = bench_guarantee_of(r, j);
+            char sink[64];
+            snprintf(sink, sizeof sink, "%s_%s_%d", q->sinks, g ? "EOS" : "ALOS", r);
+            void *h;
+            wr_engine *e = q->open(q->arg, txn, g, q->input, sink, &h);
+            wr_partition *op;
+            if (wr_log_partition(db, sink, 0, &op) != WR_OK)
+                bench_die(sink, NULL);
+            long consumed;
+            double t;
+            double per_s = bench_run_committed(e, op, &consumed, &t);
+            rate[g] += per_s / rounds;
+            busy[g] += (double)consumed / ((double)consumed / per_s - t) / rounds;
+            if (consumed != records)
+                fprintf(stderr, "%s: %s read %ld of %ld records\n", q->prog, sink, consumed,
+                        records);
+            if (g == 1) {
+                wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
+                int64_t pos = 0;
+                long n = bench_read_committed(op, &pos, NULL, NULL, &data, &scratch);
+                commits = wr_log_end_offset(op) - n;
+                tail = t;
+                wr_buf_free(&data);
+                wr_buf_free(&scratch);
+            }
+            q->close(h);
+        }
+    }
+    bench_e2e e2e[2];
+    for (int g = 0; g < 2; g++) {
+        char topic[64], sink[64];
+        snprintf(topic, sizeof topic, "live_%s", g ? "eos" : "alos");
+        snprintf(sink, sizeof sink, "LIVE_%s", g ? "EOS" : "ALOS");
+        if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
+            bench_die(topic, &err);
+        void *h;
+        wr_engine *e = q->open(q->arg, txn, g, topic, sink, &h);
+        wr_partition *ip, *op;
+        if (wr_log_partition(db, topic, 0, &ip) != WR_OK ||
+            wr_log_partition(db, sink, 0, &op) != WR_OK)
+            bench_die(sink, NULL);
+        bench_e2e_run(e, db, ip, op, q->make, e2e_rate, e2e_s, &e2e[g]);
+        q->close(h);
+    }
+    bench_print_guarantees(q->what, records, rounds, rate, busy, tail, commits, e2e_rate, e2e_s,
+                           e2e);
+    wr_txn_coord_close(txn);
+}
+
 #endif

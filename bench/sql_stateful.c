@@ -115,29 +115,29 @@ decode_rate(wr_logdb *db, const char *topic)
 /* ---- processing guarantees ------------------------------------------------------------- */
 
 typedef struct gquery {
+    const char *dir;
+    wr_logdb *db;
     wr_state *state;
     wr_fn_registry *fns;
     wr_session *ss;
     wr_engine *e;
 } gquery;
 
-/* Fresh state stores under dir/state-<sink>, and an engine with the coordinator txn whose
-   session runs queries under guarantee g, with the stream SRC over topic and the GROUP BY into
-   the table sink. */
-static void
-gquery_open(gquery *q,
-            const char *dir,
-            wr_logdb *db,
-            wr_txn_coord *txn,
-            int g,
-            const char *topic,
-            const char *sink)
+/* bench_gq's open (arg: a gquery with dir and db): fresh state stores under dir/state-<sink>,
+   and an engine with the coordinator txn whose session runs queries under guarantee g, with
+   the stream SRC over topic and the GROUP BY into the table sink. */
+static wr_engine *
+gquery_open(void *arg, wr_txn_coord *txn, int g, const char *topic, const char *sink, void **h)
 {
+    const gquery *where = arg;
     wr_err err = {0};
+    gquery *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        bench_die("a guarantee's query", NULL);
     char statedir[700];
-    snprintf(statedir, sizeof statedir, "%s/state-%s", dir, sink);
+    snprintf(statedir, sizeof statedir, "%s/state-%s", where->dir, sink);
     q->state = bench_open_state(statedir, "a guarantee's state");
-    q->e = bench_engine_txn(db, q->state, txn, &q->fns, &q->ss);
+    q->e = bench_engine_txn(where->db, q->state, txn, &q->fns, &q->ss);
     wr_session_set(q->ss, "processing.guarantee", BENCH_GUARANTEE[g]);
     char sql[1024];
     snprintf(sql, sizeof sql,
@@ -149,77 +149,19 @@ gquery_open(gquery *q,
     if (wr_engine_execute(q->e, q->ss, sql, strlen(sql), &out, &err) != WR_OK)
         bench_die("a guarantee's statements", &err);
     wr_buf_free(&out);
+    *h = q;
+    return q->e;
 }
 
 static void
-gquery_close(gquery *q)
+gquery_close(void *h)
 {
+    gquery *q = h;
     wr_session_destroy(q->ss);
     wr_engine_destroy(q->e);
     wr_fn_registry_destroy(q->fns);
     wr_state_close(q->state);
-}
-
-/* The GROUP BY under each guarantee: throughput over events, then the end-to-end latency. */
-static void
-guarantees(wr_logdb *db, const char *dir, long records)
-{
-    int rounds = (int)bench_env("GUARANTEE_ROUNDS", 1);
-    long e2e_rate = (long)bench_env("E2E_RATE", 20000);
-    double e2e_s = bench_env("E2E_SECONDS", 5);
-    wr_txn_coord *txn = bench_txn_coord(db);
-    wr_err err = {0};
-    double rate[2] = {0, 0}, busy[2] = {0, 0}, tail = 0;
-    int64_t commits = 0;
-    for (int r = 0; r < rounds; r++) {
-        for (int j = 0; j < 2; j++) {
-            int g = bench_guarantee_of(r, j);
-            char sink[64];
-            snprintf(sink, sizeof sink, "BYKEY_%s_%d", g ? "EOS" : "ALOS", r);
-            gquery q;
-            gquery_open(&q, dir, db, txn, g, "events", sink);
-            wr_partition *op;
-            if (wr_log_partition(db, sink, 0, &op) != WR_OK)
-                bench_die(sink, NULL);
-            long consumed;
-            double t;
-            double per_s = bench_run_committed(q.e, op, &consumed, &t);
-            rate[g] += per_s / rounds;
-            busy[g] += (double)consumed / ((double)consumed / per_s - t) / rounds;
-            if (consumed != records)
-                fprintf(stderr, "sql_stateful: %s read %ld of %ld records\n", sink, consumed,
-                        records);
-            if (g == 1) {
-                wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
-                int64_t pos = 0;
-                long n = bench_read_committed(op, &pos, NULL, NULL, &data, &scratch);
-                commits = wr_log_end_offset(op) - n;
-                tail = t;
-                wr_buf_free(&data);
-                wr_buf_free(&scratch);
-            }
-            gquery_close(&q);
-        }
-    }
-    bench_e2e e2e[2];
-    for (int g = 0; g < 2; g++) {
-        char topic[64], sink[64];
-        snprintf(topic, sizeof topic, "live_%s", g ? "eos" : "alos");
-        snprintf(sink, sizeof sink, "LIVE_%s", g ? "EOS" : "ALOS");
-        if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
-            bench_die(topic, &err);
-        gquery q;
-        gquery_open(&q, dir, db, txn, g, topic, sink);
-        wr_partition *ip, *op;
-        if (wr_log_partition(db, topic, 0, &ip) != WR_OK ||
-            wr_log_partition(db, sink, 0, &op) != WR_OK)
-            bench_die(sink, NULL);
-        bench_e2e_run(q.e, db, ip, op, group_record, e2e_rate, e2e_s, &e2e[g]);
-        gquery_close(&q);
-    }
-    bench_print_guarantees("GROUP BY over distinct keys", records, rounds, rate, busy, tail,
-                           commits, e2e_rate, e2e_s, e2e);
-    wr_txn_coord_close(txn);
+    free(q);
 }
 
 int
@@ -327,7 +269,14 @@ main(int argc, char **argv)
                 written);
     fflush(stdout);
     wr_buf_free(&out);
-    guarantees(db, dir, group_n);
+    /* the GROUP BY under each guarantee: throughput over events, then the end-to-end latency */
+    gquery where = {.dir = dir, .db = db};
+    struct bench_gq gq = {"sql_stateful", "GROUP BY over distinct keys",
+                          "events",       "BYKEY",
+                          group_record,   1,
+                          gquery_open,    gquery_close,
+                          &where};
+    bench_guarantees(db, group_n, &gq);
     wr_log_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 && replayed == written ? 0 : 1;

@@ -72,20 +72,26 @@ order(char *buf, size_t cap, long i, int64_t *key, int64_t *ts)
     return n;
 }
 
-/* An engine with the coordinator txn whose session runs queries under guarantee g, with the
-   stream SRC over topic and the CSAS into sink; *fns and *ss for the caller to destroy. */
+/* ---- processing guarantees ------------------------------------------------------------- */
+
+typedef struct gquery {
+    wr_fn_registry *fns;
+    wr_session *ss;
+    wr_engine *e;
+} gquery;
+
+/* bench_gq's open: an engine with the coordinator txn whose session runs queries under
+   guarantee g, with the stream SRC over topic and the CSAS into sink. */
 static wr_engine *
-guarantee_query(wr_logdb *db,
-                wr_txn_coord *txn,
-                int g,
-                const char *topic,
-                const char *sink,
-                wr_fn_registry **fns,
-                wr_session **ss)
+gquery_open(void *arg, wr_txn_coord *txn, int g, const char *topic, const char *sink, void **h)
 {
+    wr_logdb *db = arg;
     wr_err err = {0};
-    wr_engine *e = bench_engine_txn(db, NULL, txn, fns, ss);
-    wr_session_set(*ss, "processing.guarantee", BENCH_GUARANTEE[g]);
+    gquery *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        bench_die("a guarantee's query", NULL);
+    q->e = bench_engine_txn(db, NULL, txn, &q->fns, &q->ss);
+    wr_session_set(q->ss, "processing.guarantee", BENCH_GUARANTEE[g]);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "CREATE STREAM SRC (ID BIGINT KEY, ORDER_ID BIGINT, CUSTOMER STRING, AMOUNT DOUBLE,"
@@ -95,82 +101,21 @@ guarantee_query(wr_logdb *db,
              " UCASE(STATUS) AS STATUS FROM SRC WHERE QTY >= 10 AND STATUS <> 'NEW';",
              topic, sink);
     wr_buf out = WR_BUF_INIT;
-    if (wr_engine_execute(e, *ss, sql, strlen(sql), &out, &err) != WR_OK)
+    if (wr_engine_execute(q->e, q->ss, sql, strlen(sql), &out, &err) != WR_OK)
         bench_die("a guarantee's statements", &err);
     wr_buf_free(&out);
-    return e;
+    *h = q;
+    return q->e;
 }
 
 static void
-guarantee_done(wr_engine *e, wr_fn_registry *fns, wr_session *ss)
+gquery_close(void *h)
 {
-    wr_session_destroy(ss);
-    wr_engine_destroy(e);
-    wr_fn_registry_destroy(fns);
-}
-
-/* The CSAS under each guarantee: throughput over orders, then the end-to-end latency. */
-static void
-guarantees(wr_logdb *db, long records)
-{
-    int rounds = (int)bench_env("GUARANTEE_ROUNDS", 2);
-    long e2e_rate = (long)bench_env("E2E_RATE", 20000);
-    double e2e_s = bench_env("E2E_SECONDS", 5);
-    wr_txn_coord *txn = bench_txn_coord(db);
-    wr_err err = {0};
-    double rate[2] = {0, 0}, busy[2] = {0, 0}, tail = 0;
-    int64_t commits = 0;
-    for (int r = 0; r < rounds; r++) {
-        for (int j = 0; j < 2; j++) {
-            int g = bench_guarantee_of(r, j);
-            char sink[64];
-            snprintf(sink, sizeof sink, "BIG_%s_%d", g ? "EOS" : "ALOS", r);
-            wr_fn_registry *fns;
-            wr_session *ss;
-            wr_engine *e = guarantee_query(db, txn, g, "orders", sink, &fns, &ss);
-            wr_partition *op;
-            if (wr_log_partition(db, sink, 0, &op) != WR_OK)
-                bench_die(sink, NULL);
-            long consumed;
-            double t;
-            double per_s = bench_run_committed(e, op, &consumed, &t);
-            rate[g] += per_s / rounds;
-            busy[g] += (double)consumed / ((double)consumed / per_s - t) / rounds;
-            if (consumed != records)
-                fprintf(stderr, "sql_stateless: %s read %ld of %ld records\n", sink, consumed,
-                        records);
-            if (g == 1) {
-                wr_buf data = WR_BUF_INIT, scratch = WR_BUF_INIT;
-                int64_t pos = 0;
-                long n = bench_read_committed(op, &pos, NULL, NULL, &data, &scratch);
-                commits = wr_log_end_offset(op) - n;
-                tail = t;
-                wr_buf_free(&data);
-                wr_buf_free(&scratch);
-            }
-            guarantee_done(e, fns, ss);
-        }
-    }
-    bench_e2e e2e[2];
-    for (int g = 0; g < 2; g++) {
-        char topic[64], sink[64];
-        snprintf(topic, sizeof topic, "live_%s", g ? "eos" : "alos");
-        snprintf(sink, sizeof sink, "LIVE_%s", g ? "EOS" : "ALOS");
-        if (wr_log_topic_create(db, topic, 1, NULL, &err) != WR_OK)
-            bench_die(topic, &err);
-        wr_fn_registry *fns;
-        wr_session *ss;
-        wr_engine *e = guarantee_query(db, txn, g, topic, sink, &fns, &ss);
-        wr_partition *ip, *op;
-        if (wr_log_partition(db, topic, 0, &ip) != WR_OK ||
-            wr_log_partition(db, sink, 0, &op) != WR_OK)
-            bench_die(sink, NULL);
-        bench_e2e_run(e, db, ip, op, order, e2e_rate, e2e_s, &e2e[g]);
-        guarantee_done(e, fns, ss);
-    }
-    bench_print_guarantees("CSAS filter + projection", records, rounds, rate, busy, tail, commits,
-                           e2e_rate, e2e_s, e2e);
-    wr_txn_coord_close(txn);
+    gquery *q = h;
+    wr_session_destroy(q->ss);
+    wr_engine_destroy(q->e);
+    wr_fn_registry_destroy(q->fns);
+    free(q);
 }
 
 int
@@ -260,7 +205,17 @@ main(int argc, char **argv)
     wr_engine_destroy(e);
     wr_udf_loader_destroy(udfs);
     wr_fn_registry_destroy(fns);
-    guarantees(db, records);
+    /* the CSAS under each guarantee: throughput over orders, then the end-to-end latency */
+    struct bench_gq gq = {"sql_stateless",
+                          "CSAS filter + projection",
+                          "orders",
+                          "BIG",
+                          order,
+                          2,
+                          gquery_open,
+                          gquery_close,
+                          db};
+    bench_guarantees(db, records, &gq);
     wr_log_close(db);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
