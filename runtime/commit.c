@@ -50,21 +50,29 @@ eng_query_group(wr_engine *e, const wr_query *q)
     return g;
 }
 
+/* The key of the committed offset of q's input partition part in its group, into key[600];
+   returns its length (0: out of memory, or too long). */
+static size_t
+offset_key(wr_engine *e, const wr_query *q, int32_t part, uint8_t *key)
+{
+    char *g = eng_query_group(e, q);
+    size_t kl =
+        g ? wr_group_offset_key(key, 600, g, q->in_topic ? q->in_topic : q->src->topic, part) : 0;
+    free(g);
+    return kl;
+}
+
 int64_t
 eng_committed_offset(wr_engine *e, const wr_query *q, int32_t part)
 {
     int64_t off = -1;
-    char *g = eng_query_group(e, q);
     uint8_t key[600];
-    size_t kl =
-        g ? wr_group_offset_key(key, sizeof key, g, q->in_topic ? q->in_topic : q->src->topic, part)
-          : 0;
+    size_t kl = offset_key(e, q, part, key);
     wr_buf val = WR_BUF_INIT;
     if (kl > 0 &&
         wr_log_meta_get(e->opts.db, WR_GROUP_OFFSETS_TABLE, key, kl, &val, NULL) == WR_OK &&
         val.len >= 8)
         off = (int64_t)wr_be64_get(val.data);
-    free(g);
     wr_buf_reset(&val);
     /* data directories of weir before the queries' groups kept their offsets here */
     char lkey[300];
@@ -81,12 +89,8 @@ eng_committed_offset(wr_engine *e, const wr_query *q, int32_t part)
 static int
 commit_offset(wr_engine *e, const wr_query *q, int32_t part, int64_t offset, wr_err *err)
 {
-    char *g = eng_query_group(e, q);
     uint8_t key[600];
-    size_t kl =
-        g ? wr_group_offset_key(key, sizeof key, g, q->in_topic ? q->in_topic : q->src->topic, part)
-          : 0;
-    free(g);
+    size_t kl = offset_key(e, q, part, key);
     if (kl == 0)
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     wr_buf v = WR_BUF_INIT;
