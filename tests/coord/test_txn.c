@@ -18,71 +18,15 @@
 #include "src/kafka/kerr.h"
 #include "src/log/log.h"
 #include "src/log/rbatch.h"
-
-static char dir[64];
-static wr_logdb *db;
-static wr_txn_coord *coord;
-static int64_t next_pid = 100;
-
-static int
-new_pid(void *arg, int64_t *pid, wr_err *err)
-{
-    (void)arg;
-    (void)err;
-    *pid = next_pid++;
-    return WR_OK;
-}
-
-static void
-open_all(void)
-{
-    wr_log_opts o = {.flush = WR_LOG_FLUSH_NONE};
-    wr_err err = {0};
-    cr_assert_eq(wr_log_open(dir, &o, &db, &err), WR_OK, "%s", err.msg);
-    wr_txn_coord_opts co = {
-        .max_timeout_ms = 60000, .check_interval_ms = 3600000, .new_pid = new_pid};
-    cr_assert_eq(wr_txn_coord_open(db, &co, &coord, &err), WR_OK, "%s", err.msg);
-}
-
-static void
-close_all(void)
-{
-    wr_txn_coord_close(coord);
-    wr_log_close(db);
-    coord = NULL;
-    db = NULL;
-}
+#include "tests/coord/fixture.h"
 
 static void
 setup(void)
 {
-    strcpy(dir, "/tmp/wr_test_txn_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    wr_log_set_level(WR_LOG_ERROR);
-    open_all();
-    wr_err err = {0};
-    cr_assert_eq(wr_log_topic_create(db, "t", 2, NULL, &err), WR_OK, "%s", err.msg);
-    cr_assert_eq(wr_log_topic_create(db, "u", 1, NULL, &err), WR_OK, "%s", err.msg);
+    fixture_open("wr_test_txn", 100);
 }
 
-static void
-teardown(void)
-{
-    close_all();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(txn, .init = setup, .fini = teardown);
-
-static wr_partition *
-part(const char *topic, int32_t p)
-{
-    wr_partition *out = NULL;
-    cr_assert_eq(wr_log_partition(db, topic, p, &out), WR_OK);
-    return out;
-}
+TestSuite(txn, .init = setup, .fini = fixture_close);
 
 /* Appends one record (transactional when pid >= 0) as the broker would after its checks. */
 static int64_t
