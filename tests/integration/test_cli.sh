@@ -187,5 +187,17 @@ if [ -n "$PORT" ]; then
     expect_eq "$(w consume remote-t --from-beginning | wc -l)" 500 "remote writes are durable"
 fi
 
+# --- weir server: bad processing settings are refused with the key and the allowed values -----
+"$WEIR" server --data-dir "$T/bad" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    --property ksql.streams.processing.guarantee=bogus > /dev/null 2> "$T/err"
+expect_eq $? 1 "a bad processing.guarantee exits 1"
+expect_grep "ksql.streams.processing.guarantee must be exactly_once_v2 or at_least_once, not 'bogus'" \
+    "$T/err" "bad processing.guarantee message"
+"$WEIR" server --data-dir "$T/bad" --kafka-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    --property ksql.streams.commit.interval.ms=-5 > /dev/null 2> "$T/err"
+expect_eq $? 1 "a negative commit.interval.ms exits 1"
+expect_grep "ksql.streams.commit.interval.ms must be from 0 to 86400000" "$T/err" \
+    "bad commit.interval.ms message"
+
 echo "$((checks - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
