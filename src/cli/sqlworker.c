@@ -65,7 +65,7 @@ worker_main(void *arg)
             idle_ms = 1;
             continue;
         }
-        /* idle: back off to 50 ms between polls */
+        /* idle: back off, doubling from 1 ms up to 64 ms between polls */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += (long)idle_ms * 1000000;
