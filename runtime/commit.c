@@ -23,6 +23,7 @@
  * at start replays the committed records. The local store is never wiped.
  */
 #include "runtime/engine_int.h"
+#include "src/base/fault.h"
 #include "src/coord/producer.h"
 
 /* ksqlDB runs Kafka Streams with a 10 s transaction timeout under exactly-once; weir's runs
@@ -321,8 +322,10 @@ commit_txn(wr_engine *e, wr_query *q, task *t, wr_err *err)
             rc = wr_txn_producer_offsets(x->prod, g, &o, 1, err);
     }
     free(g);
-    if (rc == WR_OK)
+    if (rc == WR_OK) {
+        wr_fault_kill(WR_FAULT_KILL_COMMIT_LOG);
         rc = wr_txn_producer_commit(x->prod, err);
+    }
     if (rc != WR_OK) {
         abort_txn(q, t);
         return rc;
@@ -331,6 +334,7 @@ commit_txn(wr_engine *e, wr_query *q, task *t, wr_err *err)
     x->committed = t->offset;
     if (t->txn == NULL)
         return WR_OK;
+    wr_fault_kill(WR_FAULT_KILL_COMMIT_STATE);
     rc = wr_state_txn_commit(t->txn, now, err);
     t->txn = NULL;
     if (rc != WR_OK) {

@@ -22,6 +22,7 @@
 #include <rocksdb/c.h>
 
 #include "src/base/crc32c.h"
+#include "src/base/fault.h"
 #include "src/base/hash.h"
 #include "src/base/logging.h"
 #include "src/log/rbatch.h"
@@ -701,6 +702,7 @@ wr_store_restore(wr_state *s, wr_store *st, int64_t *replayed, wr_err *err)
             break;
         if (data.len == 0)
             break;
+        wr_fault_kill(WR_FAULT_KILL_RESTORE);
         size_t off = 0;
         while (rc == WR_OK && off < data.len) {
             size_t n = wr_rbatch_size(data.data + off, data.len - off);

@@ -18,6 +18,11 @@
  * from EndTxn's answer, or from its retry of that EndTxn, recognised by the (pid, epoch) it
  * used (prev_pid, prev_epoch).
  *
+ * At start, after finishing the Prepare states, every transaction the log holds open that no
+ * Ongoing transaction here holds (a hanging transaction: whatever left it, no marker can come
+ * for it, and it would hold the partition's last stable offset back for good) is aborted with a
+ * marker of its own producer id and epoch, as `kafka-transactions.sh abort` does for Kafka.
+ *
  * Ownership: the coordinator owns its table of ids; each entry owns its strings and arrays.
  */
 #include "src/coord/txn.h"
@@ -30,6 +35,7 @@
 
 #include "src/base/buf.h"
 #include "src/base/clock.h"
+#include "src/base/fault.h"
 #include "src/base/logging.h"
 #include "src/kafka/kerr.h"
 #include "src/log/rbatch.h"
@@ -393,8 +399,12 @@ complete(wr_txn_coord *c, txn *t)
     pthread_mutex_unlock(&c->mu);
     int rc = WR_OK;
     wr_err err = {0};
-    for (int i = 0; i < n && rc == WR_OK; i++)
+    for (int i = 0; i < n && rc == WR_OK; i++) {
+        wr_fault_kill(WR_FAULT_KILL_MARKER);
         rc = write_marker(c, &parts[i], pid, epoch, commit, &err);
+    }
+    if (rc == WR_OK)
+        wr_fault_kill(WR_FAULT_KILL_COMPLETE);
     pthread_mutex_lock(&c->mu);
     t->completing = false;
     if (rc != WR_OK) {
@@ -1048,6 +1058,114 @@ expire_thread(void *arg)
     return NULL;
 }
 
+/* Whether an Ongoing transaction of producer pid holds topic-part. c->mu held. */
+static bool
+held(wr_txn_coord *c, int64_t pid, const char *topic, int32_t part)
+{
+    for (int b = 0; b < BUCKETS; b++)
+        for (txn *t = c->buckets[b]; t != NULL; t = t->next)
+            if (t->pid == pid && t->state == T_ONGOING)
+                for (int i = 0; i < t->nparts; i++)
+                    if (t->parts[i].part == part && strcmp(t->parts[i].topic, topic) == 0)
+                        return true;
+    return false;
+}
+
+/* The producer epoch of the batch at offset in p (0 when it cannot be read). */
+static int16_t
+epoch_at(wr_partition *p, int64_t offset)
+{
+    wr_buf b = WR_BUF_INIT;
+    wr_log_read_result res;
+    wr_rbatch_hdr h;
+    int16_t epoch = 0;
+    if (wr_log_read(p, offset, 1, &b, &res, NULL) == WR_OK && res.bytes > 0 &&
+        wr_rbatch_parse_hdr(b.data, b.len, &h, NULL) == WR_OK)
+        epoch = h.producer_epoch;
+    wr_buf_free(&b);
+    return epoch;
+}
+
+/* How the coordinator ended the transaction of (pid, epoch), when that was the id's last one
+   and it committed: its markers' epoch into *marker_epoch, true. A marker of it that a
+   partition lacks (lost with the page cache, after the Complete state reached LMDB) is a
+   COMMIT then, not an ABORT. c->mu held. */
+static bool
+was_committed(wr_txn_coord *c, int64_t pid, int16_t epoch, int16_t *marker_epoch)
+{
+    for (int b = 0; b < BUCKETS; b++)
+        for (txn *t = c->buckets[b]; t != NULL; t = t->next)
+            if (t->state == T_COMPLETE_COMMIT &&
+                (is_prev(t, pid, epoch) ||
+                 (t->prev_pid < 0 && t->pid == pid && t->epoch == epoch))) {
+                /* an id that moved to a new producer id marked the old one's last epoch */
+                *marker_epoch = t->pid == pid ? t->epoch : INT16_MAX;
+                return true;
+            }
+    return false;
+}
+
+/* Ends the hanging transactions of topic-part: those the log holds open and no Ongoing
+   transaction of this coordinator holds. Their markers can never come otherwise, and each
+   holds the partition's last stable offset back for good (read_committed readers, weir's own
+   queries and changelog restores included, would wait forever). One that was its id's last
+   transaction and committed gets its COMMIT marker; any other gets an ABORT marker with the
+   producer id and epoch of its first batch, as Kafka's `kafka-transactions.sh abort` writes
+   one. c->mu held; released while a marker is written. */
+static int
+end_hanging_part(wr_txn_coord *c, const char *topic, int32_t part, int *ended, wr_err *err)
+{
+    wr_partition *p;
+    if (wr_log_partition(c->db, topic, part, &p) != WR_OK)
+        return WR_OK;
+    wr_log_open_txn few[8], *open = few;
+    size_t n = wr_log_open_txns(p, few, 8);
+    if (n > 8) {
+        if ((open = malloc(n * sizeof *open)) == NULL)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
+        n = wr_log_open_txns(p, open, n);
+    }
+    int rc = WR_OK;
+    for (size_t i = 0; i < n && rc == WR_OK; i++) {
+        if (held(c, open[i].producer_id, topic, part))
+            continue;
+        int16_t epoch = epoch_at(p, open[i].first_offset), marker_epoch = epoch;
+        bool commit = was_committed(c, open[i].producer_id, epoch, &marker_epoch);
+        wr_log(WR_LOG_WARN, TAG,
+               "%s-%d: producer %" PRId64 " (epoch %d) has held a transaction open since offset "
+               "%" PRId64 " that no transaction of the coordinator holds; %s it",
+               topic, part, open[i].producer_id, epoch, open[i].first_offset,
+               commit ? "the coordinator committed it: committing" : "aborting");
+        tpart tp = {(char *)topic, part};
+        pthread_mutex_unlock(&c->mu);
+        rc = write_marker(c, &tp, open[i].producer_id, marker_epoch, commit, err);
+        pthread_mutex_lock(&c->mu);
+        if (rc == WR_OK)
+            (*ended)++;
+    }
+    if (open != few)
+        free(open);
+    return rc;
+}
+
+/* end_hanging_part over every partition of the log. c->mu held. */
+static int
+end_hanging(wr_txn_coord *c, int *ended, wr_err *err)
+{
+    char **names = NULL;
+    size_t nt = 0;
+    int rc = wr_log_topic_list(c->db, &names, &nt, err);
+    for (size_t i = 0; rc == WR_OK && i < nt; i++) {
+        int32_t np = wr_log_topic_partitions(c->db, names[i]);
+        for (int32_t k = 0; rc == WR_OK && k < np; k++)
+            rc = end_hanging_part(c, names[i], k, ended, err);
+    }
+    for (size_t i = 0; i < nt; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
 typedef struct load_ctx {
     wr_txn_coord *c;
     int bad;
@@ -1110,13 +1228,22 @@ wr_txn_coord_open(wr_logdb *db, const wr_txn_coord_opts *opts, wr_txn_coord **ou
                 else
                     failed++;
             }
+    int hanging = 0;
+    rc = failed == 0 ? end_hanging(c, &hanging, err) : WR_OK;
     pthread_mutex_unlock(&c->mu);
     if (failed > 0) {
         wr_txn_coord_close(c);
         return wr_err_set(err, WR_EIO, "%d interrupted transactions could not be finished", failed);
     }
+    if (rc != WR_OK) {
+        wr_txn_coord_close(c);
+        wr_err_prefix(err, "ending hanging transactions");
+        return rc;
+    }
     if (finished > 0)
         wr_log(WR_LOG_INFO, TAG, "%d interrupted transactions finished", finished);
+    if (hanging > 0)
+        wr_log(WR_LOG_WARN, TAG, "%d hanging transactions aborted", hanging);
     if (pthread_create(&c->thread, NULL, expire_thread, c) != 0) {
         wr_txn_coord_close(c);
         return wr_err_set(err, WR_ENOMEM, "cannot start the transaction timeout thread");

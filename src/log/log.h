@@ -194,6 +194,15 @@ typedef struct wr_log_aborted_txn {
 size_t wr_log_aborted_txns(
     wr_partition *p, int64_t from, int64_t upto, wr_log_aborted_txn *out, size_t cap);
 
+typedef struct wr_log_open_txn {
+    int64_t producer_id, first_offset; /* the offset of its first batch here */
+} wr_log_open_txn;
+
+/* The open transactions of p into out[0..cap); returns how many there are
+   (more than cap: call again). The transaction coordinator checks them against its own
+   transactions at start, to end any that no coordinator transaction holds. */
+size_t wr_log_open_txns(wr_partition *p, wr_log_open_txn *out, size_t cap);
+
 /* wr_log_read for a read_committed reader inside weir (the runtime's sources and changelog
    restores): only what lies below the last stable offset, with the COMMIT/ABORT markers and
    the batches of aborted transactions turned into empty batches over the same offsets (a

@@ -166,8 +166,12 @@ void wr__txn_observe(wr_partition *p, const uint8_t *batch, size_t len); /* a wr
 void wr__txn_read_ckpt(wr_partition *p, MDB_txn *txn); /* at open, p not shared yet */
 int wr__txn_recover(wr_partition *p, wr_err *err);     /* at open: checkpoint + replay */
 void wr__txn_rollback(wr_partition *p);                /* after unsynced appends were cut */
-int wr__txn_track(wr_partition *p, wr_err *err);       /* p->mu not held: before a first
-                                                          transactional append */
+/* With log.flush.policy=sync, makes everything written to p durable (p->mu held; dropped
+   while an fsync runs); a failed fsync rolls the unsynced appends back. Other policies promise
+   no durability: WR_OK at once. */
+int wr__part_settle_locked(wr_partition *p);
+int wr__txn_track(wr_partition *p, wr_err *err); /* p->mu not held: before a first
+                                                    transactional append */
 void wr__txn_state_free(wr__txn_state *s);
 
 /* log.c */

@@ -682,6 +682,21 @@ sync_locked(wr_partition *p)
     return rc;
 }
 
+int
+wr__part_settle_locked(wr_partition *p)
+{
+    if (p->db->opts.flush != WR_LOG_FLUSH_SYNC)
+        return WR_OK;
+    while (p->syncing || p->dirty) {
+        int rc = sync_locked(p);
+        if (rc != WR_OK) {
+            rollback_locked(p, rc);
+            return rc;
+        }
+    }
+    return WR_OK;
+}
+
 /* Seals the active segment and starts a new one at the end offset (p->mu held). */
 static int
 roll_locked(wr_partition *p, wr_err *err)
@@ -811,6 +826,7 @@ wr_log_append(
         wr__txn_observe(p, copy + off, wr_rbatch_size(copy + off, len - off));
     s->last_append_ms = now;
     p->dirty = true;
+    wr_fault_kill(WR_FAULT_KILL_APPEND);
 
     if (p->db->opts.flush != WR_LOG_FLUSH_SYNC) {
         p->visible_end = s->t.next_offset;

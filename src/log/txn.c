@@ -9,7 +9,10 @@
  * marker) closes it. The coordinator writes the markers (src/coord/txn.c) and then checkpoints
  * the state with wr_log_txn_checkpoint: one LMDB row per partition (table log.txns) holding the
  * state as of an offset. Opening the partition loads that row and replays the batches after it,
- * so a crash between an append and a checkpoint loses nothing. A partition that never saw a
+ * so a crash between an append and a checkpoint loses nothing. Under log.flush.policy=sync a
+ * checkpoint first makes every written batch durable, so that it never describes a batch a
+ * failed fsync could still cut off; a checkpoint past the log's end (a tail lost with the page
+ * cache under the other policies) is not trusted, and the partition is replayed whole. A partition that never saw a
  * transactional batch has no row and costs nothing: the first transactional append writes an
  * empty checkpoint before it lands.
  *
@@ -278,6 +281,17 @@ wr__txn_recover(wr_partition *p, wr_err *err)
     wr__txn_state s;
     if (!state_copy(&s, &p->txn_ckpt))
         return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int64_t end = p->segs[p->nsegs - 1]->t.next_offset;
+    if (s.tracked && s.scanned_to > end) {
+        /* the checkpoint covers batches the log no longer holds (a tail lost with the page
+           cache under log.flush.policy=none or interval): derive the state from the log */
+        wr_log(WR_LOG_WARN, TAG,
+               "%s-%d: transaction checkpoint at offset %" PRId64 " is past the log end %" PRId64
+               "; replaying the partition",
+               p->topic->name, p->id, s.scanned_to, end);
+        wr__txn_state_free(&s);
+        s = (wr__txn_state){.tracked = true};
+    }
     /* no checkpoint: the partition never held a transaction (the first transactional append
        writes one before it lands), so there is nothing to replay */
     int rc = s.tracked ? replay(p, &s, s.scanned_to, err) : WR_OK;
@@ -333,6 +347,15 @@ wr_log_txn_checkpoint(wr_partition *p, wr_err *err)
 {
     wr__txn_state snap;
     pthread_mutex_lock(&p->mu);
+    /* the row must describe only what a crash cannot take back: were it to cover appends that
+       a failed fsync then cut off, the next open would replay from past the offsets where
+       later batches land, keeping a transaction open that no marker will ever end */
+    int src = wr__part_settle_locked(p);
+    if (src != WR_OK) {
+        pthread_mutex_unlock(&p->mu);
+        return wr_err_set(err, src, "%s-%d: transaction checkpoint: %s", p->topic->name, p->id,
+                          wr_strerror(src));
+    }
     /* aborted transactions wholly below the log start serve no reader any more */
     size_t keep = 0;
     for (size_t i = 0; i < p->txn.nab; i++)
@@ -393,6 +416,17 @@ wr_log_aborted_txns(
             n++;
         }
     }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+size_t
+wr_log_open_txns(wr_partition *p, wr_log_open_txn *out, size_t cap)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->txn.nopen;
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = (wr_log_open_txn){p->txn.open[i].pid, p->txn.open[i].first};
     pthread_mutex_unlock(&p->mu);
     return n;
 }

@@ -3,12 +3,15 @@
    delayed Produce, transaction timeouts, pending offsets, and restarts: an open transaction
    replayed from the log, and a coordinator that dies between the markers of a commit. Then
    the end of an id's epochs: the bump that would use the last one moves the id to a new
-   producer id (directly, after a restart between markers, and from a version 1 row). */
+   producer id (directly, after a restart between markers, and from a version 1 row). Last,
+   what a start repairs: a hanging transaction, and a checkpoint past a lost tail. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -773,4 +776,104 @@ Test(txn, an_abort_waits_for_a_produce_verified_before_it)
     cr_assert_eq(wr_log_end_offset(part("t", 0)), at + 2, "the marker follows the batch");
     cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)),
                  "no hanging transaction");
+}
+
+/* A transactional batch that no transaction of the coordinator holds (a producer id it never
+   gave out, as a bug or a lost coordinator row would leave one) holds the partition's last
+   stable offset back for good: the next start finds it and aborts it, so read_committed readers
+   get past it and never see its records. A transaction the coordinator does hold stays open. */
+Test(txn, a_hanging_transaction_is_aborted_at_start)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("h", &pid, &ep);
+    add("h", pid, ep, "t", 0);
+    int64_t kept = produce("t", 0, pid, ep, 0, "open");
+    int64_t hang = produce("t", 1, 999, 7, 0, "hanging"); /* no such transaction */
+    produce("t", 1, -1, -1, -1, "plain");
+    cr_assert_eq(wr_log_stable_offset(part("t", 1)), hang);
+    close_all();
+    open_all();
+    cr_assert_eq(wr_log_stable_offset(part("t", 1)), wr_log_end_offset(part("t", 1)),
+                 "the hanging transaction still holds the partition back");
+    char seen[256];
+    committed("t", 1, seen, sizeof seen);
+    cr_assert_str_eq(seen, "plain");
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 1, types, epochs, 4), 1);
+    cr_assert_eq(types[0], 0, "an ABORT marker");
+    cr_assert_eq(epochs[0], 7, "with the epoch of the hanging batch");
+    /* the coordinator's own open transaction is untouched and still commits */
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), kept);
+    cr_assert_eq(wr_txn_end(coord, "h", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "open");
+    close_all();
+    open_all();
+    cr_assert_eq(markers("t", 1, types, epochs, 4), 1, "aborted once, not at every start");
+}
+
+/* The log loses its tail after the transaction state was checkpointed (under
+   log.flush.policy=none the page cache held it when the machine went down): the checkpoint
+   describes a batch the log no longer holds, and is not trusted. Trusted, it would keep that
+   batch's transaction open at an offset that later batches take, holding the partition's last
+   stable offset there for good. */
+Test(txn, a_checkpoint_past_the_log_end_is_not_trusted)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("l", &pid, &ep);
+    add("l", pid, ep, "t", 0);
+    produce("t", 0, pid, ep, 0, "committed");
+    cr_assert_eq(wr_txn_end(coord, "l", pid, ep, true, false, &np, &ne), WR_KERR_NONE);
+    char seg[128];
+    snprintf(seg, sizeof seg, "%s/log/t-0/%020d.log", dir, 0);
+    struct stat st;
+    cr_assert_eq(stat(seg, &st), 0);
+    add("l", pid, ep, "t", 0);
+    int64_t lost = produce("t", 0, pid, ep, 1, "lost");
+    wr_err err = {0};
+    cr_assert_eq(wr_log_txn_checkpoint(part("t", 0), &err), WR_OK, "%s", err.msg);
+    close_all();
+    cr_assert_eq(truncate(seg, st.st_size), 0);
+    open_all();
+    cr_assert_eq(wr_log_end_offset(part("t", 0)), lost);
+    produce("t", 0, -1, -1, -1, "after");
+    produce("t", 0, -1, -1, -1, "more");
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)),
+                 "a transaction of the lost tail holds the partition back");
+    char seen[256];
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "committed,after,more");
+}
+
+/* A COMMIT marker lost from one partition after the coordinator recorded the commit (the
+   page cache held it when the machine went down, under log.flush.policy=none): the partition
+   holds that transaction open though the coordinator committed it. The next start writes the
+   COMMIT it lacks, with the commit's epoch: the records the commit promised stay readable. */
+Test(txn, a_lost_commit_marker_is_written_again_at_start)
+{
+    int64_t pid, np;
+    int16_t ep, ne;
+    init("c", &pid, &ep);
+    add("c", pid, ep, "t", 0);
+    char seg[128];
+    snprintf(seg, sizeof seg, "%s/log/t-0/%020d.log", dir, 0);
+    produce("t", 0, pid, ep, 0, "promised");
+    struct stat st;
+    cr_assert_eq(stat(seg, &st), 0);
+    cr_assert_eq(wr_txn_end(coord, "c", pid, ep, true, true, &np, &ne), WR_KERR_NONE);
+    close_all();
+    cr_assert_eq(truncate(seg, st.st_size), 0, "the marker is lost");
+    open_all();
+    cr_assert_eq(wr_log_stable_offset(part("t", 0)), wr_log_end_offset(part("t", 0)));
+    char seen[256];
+    committed("t", 0, seen, sizeof seen);
+    cr_assert_str_eq(seen, "promised");
+    int types[4];
+    int16_t epochs[4];
+    cr_assert_eq(markers("t", 0, types, epochs, 4), 1);
+    cr_assert_eq(types[0], 1, "a COMMIT marker");
+    cr_assert_eq(epochs[0], ne, "with the epoch the commit's markers carried");
 }

@@ -593,6 +593,12 @@ wr_log_aborted_txns(
     return 0;
 }
 
+size_t
+wr_log_open_txns(wr_partition *p, wr_log_open_txn *out, size_t cap)
+{
+    return 0;
+}
+
 int
 wr_log_txn_checkpoint(wr_partition *p, wr_err *err)
 {
