@@ -289,15 +289,22 @@ sum_into(const wr_sql_type *t, wr_val *acc, const wr_val *x, int sign)
         memset(&acc->u, 0, sizeof acc->u);
     }
     switch (t->kind) {
-    case WR_T_INT:
-        acc->u.i32 = (int32_t)((uint32_t)acc->u.i32 + (uint32_t)(sign * x->u.i32));
+    /* Java's wrapping sums, in unsigned arithmetic (INT_MIN * -1 is no int) */
+    case WR_T_INT: {
+        uint32_t d = sign > 0 ? (uint32_t)x->u.i32 : 0u - (uint32_t)x->u.i32;
+        acc->u.i32 = (int32_t)((uint32_t)acc->u.i32 + d);
         break;
-    case WR_T_BIGINT:
-        acc->u.i64 = (int64_t)((uint64_t)acc->u.i64 + (uint64_t)sign * (uint64_t)x->u.i64);
+    }
+    case WR_T_BIGINT: {
+        uint64_t d = sign > 0 ? (uint64_t)x->u.i64 : 0u - (uint64_t)x->u.i64;
+        acc->u.i64 = (int64_t)((uint64_t)acc->u.i64 + d);
         break;
-    case WR_T_DECIMAL:
-        acc->u.dec += sign * x->u.dec;
+    }
+    case WR_T_DECIMAL: { /* beyond the precision the result is null (wr_agg_result) */
+        wr_u128 d = sign > 0 ? (wr_u128)x->u.dec : (wr_u128)0 - (wr_u128)x->u.dec;
+        acc->u.dec = (wr_i128)((wr_u128)acc->u.dec + d);
         break;
+    }
     default:
         acc->u.f64 += sign * wr_val_as_double(x);
         break;
@@ -559,6 +566,10 @@ wr_agg_result(const wr_agg *ag, const wr_aggst *st, wr_arena *a)
             wr_val z = {.type = ag->ret};
             return z;
         }
+        if (ag->ret->kind == WR_T_DECIMAL &&
+            (st->v.u.dec >= wr_decimal_pow10(ag->ret->precision) ||
+             st->v.u.dec <= -wr_decimal_pow10(ag->ret->precision)))
+            return wr_val_null(ag->ret); /* a sum beyond DECIMAL(p, s) cannot be written */
         return st->v;
     case WR_AGG_AVG:
         return wr_val_double(st->n > 0 ? st->d1 / (double)st->n : 0.0);

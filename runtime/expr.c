@@ -1196,7 +1196,7 @@ cast_val(wr_eval_ctx *cx, const wr_val *x, const wr_sql_type *t, wr_val *out)
     }
     if (from == WR_T_TIMESTAMP && to == WR_T_DATE) {
         int64_t ms = x->u.i64;
-        *out = wr_val_date((int32_t)(ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000)));
+        *out = wr_val_date((int32_t)wr_days_of_ms(ms));
         return;
     }
     if (from == WR_T_TIMESTAMP && to == WR_T_TIME) {
@@ -1492,7 +1492,15 @@ eval_higher_order(const wr_cexpr *e, wr_eval_ctx *cx, wr_val *out)
             eval_lambda(e->args[0], cx, p, &k[m]);
             if (map)
                 eval_lambda(e->args[1], cx, p, &v[m]);
-            m++;
+            int32_t j = 0; /* a map's keys stay unique: a key made again takes the later value,
+                              in the first one's place (as a MAP literal's) */
+            while (map && j < m &&
+                   !(k[j].null ? k[m].null : (!k[m].null && wr_val_equal(&k[j], &k[m]))))
+                j++;
+            if (map && j < m)
+                v[j] = v[m];
+            else
+                m++;
         }
     }
     out->null = false;

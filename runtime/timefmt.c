@@ -172,7 +172,7 @@ wr_tz_offset(const wr_tz *z, int64_t utc_ms)
 {
     if (z->ntrans == 0)
         return z->fixed;
-    int64_t t = utc_ms >= 0 ? utc_ms / 1000 : -((-utc_ms + 999) / 1000);
+    int64_t t = utc_ms / 1000 - (utc_ms % 1000 < 0); /* seconds, rounded down */
     if (t < z->at[0])
         return z->first_off;
     int32_t lo = 0, hi = z->ntrans - 1; /* the last transition at or before t */
@@ -189,9 +189,13 @@ wr_tz_offset(const wr_tz *z, int64_t utc_ms)
 int64_t
 wr_tz_offset_local(const wr_tz *z, int64_t local_ms)
 {
-    int64_t o1 = wr_tz_offset(z, local_ms);
-    int64_t o2 = wr_tz_offset(z, local_ms - o1);
-    return o1 == o2 ? o1 : wr_tz_offset(z, local_ms - o2);
+    int64_t o1 = wr_tz_offset(z, local_ms), u1, u2;
+    if (__builtin_sub_overflow(local_ms, o1, &u1)) /* at the ends of int64_t: no other guess */
+        return o1;
+    int64_t o2 = wr_tz_offset(z, u1);
+    if (o1 == o2 || __builtin_sub_overflow(local_ms, o2, &u2))
+        return o1;
+    return wr_tz_offset(z, u2);
 }
 
 static const char *MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -201,8 +205,8 @@ static const char *DAYS[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
 static bool
 format_java(wr_buf *b, int64_t ms, int64_t off, const char *pat)
 {
-    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-    int64_t rem = ms - days * 86400000, y;
+    int64_t days = wr_days_of_ms(ms);
+    int64_t rem = wr_ms_of_day(ms), y;
     int mo, d;
     wr_civil_from_days(days, &y, &mo, &d);
     int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60),
@@ -426,8 +430,10 @@ parse_java(const char *t, const char *pat, int64_t *out, int64_t *zone_off, bool
 bool
 wr_time_format(wr_buf *b, int64_t ms, const wr_tz *z, const char *pattern)
 {
-    int64_t off = z ? wr_tz_offset(z, ms) : 0;
-    return format_java(b, ms + off, off, pattern);
+    int64_t off = z ? wr_tz_offset(z, ms) : 0, local;
+    if (__builtin_add_overflow(ms, off, &local)) /* beyond the ms an int64_t holds */
+        return false;
+    return format_java(b, local, off, pattern);
 }
 
 bool

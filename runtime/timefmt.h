@@ -13,6 +13,21 @@
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms). */
 int64_t wr_days_from_civil(int64_t y, int64_t m, int64_t d);
 void wr_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* The day (since the epoch) of ms milliseconds since it, rounded down: any int64_t, INT64_MIN
+   included. */
+static inline int64_t
+wr_days_of_ms(int64_t ms)
+{
+    int64_t d = ms / 86400000;
+    return ms % 86400000 < 0 ? d - 1 : d;
+}
+/* The milliseconds since midnight of that day (0 .. 86399999). */
+static inline int64_t
+wr_ms_of_day(int64_t ms)
+{
+    int64_t r = ms % 86400000;
+    return r < 0 ? r + 86400000 : r;
+}
 
 /* A time zone: UTC, a fixed offset ("+05:30", "-08", "UTC+2", "GMT-03:00") or a tz database
    region ("America/Los_Angeles", read from /usr/share/zoneinfo). NULL when unknown. Zones are

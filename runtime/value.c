@@ -86,10 +86,13 @@ wr_val_decimal(const wr_sql_type *t, wr_i128 unscaled)
 wr_val
 wr_val_string_copy(wr_arena *a, const char *s, int32_t len)
 {
-    char *p = wr_arena_memdup(a, s, len > 0 ? (size_t)len : 1);
+    /* an empty string may come without bytes (s NULL): nothing is read then */
+    char *p = wr_arena_alloc(a, len > 0 ? (size_t)len : 1);
     if (p == NULL)
         return wr_val_null(wr_type_of(WR_T_STRING));
-    return wr_val_string(p, len);
+    if (len > 0)
+        memcpy(p, s, (size_t)len);
+    return wr_val_string(p, len > 0 ? len : 0);
 }
 
 char *
@@ -97,7 +100,8 @@ wr_val_cstr(wr_arena *a, const wr_val *x)
 {
     char *s = wr_arena_alloc(a, (size_t)x->u.s.len + 1);
     if (s != NULL) {
-        memcpy(s, x->u.s.p, (size_t)x->u.s.len);
+        if (x->u.s.len > 0)
+            memcpy(s, x->u.s.p, (size_t)x->u.s.len);
         s[x->u.s.len] = 0;
     }
     return s;
@@ -383,6 +387,40 @@ cmp_i128(wr_i128 a, wr_i128 b)
     return a < b ? -1 : a > b;
 }
 
+/* Unscaled a at scale sa against unscaled b at scale sb, exactly: the integer parts first, then
+   the fractions at the larger scale (each below 10^38, so nothing overflows: scaling the whole
+   value up would for DECIMAL(38, 0) against DECIMAL(38, 37)). */
+static int
+cmp_scaled(wr_i128 a, int sa, wr_i128 b, int sb)
+{
+    const wr_i128 *p = pow10s();
+    wr_i128 ia = a / p[sa], ib = b / p[sb];
+    if (ia != ib)
+        return cmp_i128(ia, ib);
+    int s = sa > sb ? sa : sb;
+    return cmp_i128(a % p[sa] * p[s - sa], b % p[sb] * p[s - sb]);
+}
+
+/* The union member a kind's values use: values of kinds with different ones (a STRUCT and a
+   STRING) are never read as each other. */
+static int
+rep_of(wr_tkind k)
+{
+    switch (k) {
+    case WR_T_INT:
+    case WR_T_DATE:
+    case WR_T_TIME:
+        return WR_T_INT;
+    case WR_T_BIGINT:
+    case WR_T_TIMESTAMP:
+        return WR_T_BIGINT;
+    case WR_T_BYTES:
+        return WR_T_STRING;
+    default:
+        return (int)k;
+    }
+}
+
 int
 wr_val_cmp(const wr_val *x, const wr_val *y)
 {
@@ -392,14 +430,15 @@ wr_val_cmp(const wr_val *x, const wr_val *y)
             double a = wr_val_as_double(x), b = wr_val_as_double(y);
             return a < b ? -1 : a > b;
         }
-        /* integers and decimals: compare exactly at the larger scale */
+        /* integers and decimals: compare exactly */
         int sx = kx == WR_T_DECIMAL ? x->type->scale : 0,
             sy = ky == WR_T_DECIMAL ? y->type->scale : 0;
         wr_i128 a = kx == WR_T_DECIMAL ? x->u.dec : kx == WR_T_INT ? x->u.i32 : x->u.i64;
         wr_i128 b = ky == WR_T_DECIMAL ? y->u.dec : ky == WR_T_INT ? y->u.i32 : y->u.i64;
-        int s = sx > sy ? sx : sy;
-        return cmp_i128(a * pow10s()[s - sx], b * pow10s()[s - sy]);
+        return cmp_scaled(a, sx, b, sy);
     }
+    if (rep_of(kx) != rep_of(ky)) /* no common type: ordered by kind, never equal */
+        return (int)kx < (int)ky ? -1 : 1;
     switch (kx) {
     case WR_T_BOOLEAN:
         return (int)x->u.b - (int)y->u.b;
@@ -412,10 +451,8 @@ wr_val_cmp(const wr_val *x, const wr_val *y)
         return x->u.i64 < y->u.i64 ? -1 : x->u.i64 > y->u.i64;
     case WR_T_DOUBLE:
         return x->u.f64 < y->u.f64 ? -1 : x->u.f64 > y->u.f64;
-    case WR_T_DECIMAL: {
-        int sx = x->type->scale, sy = y->type->scale, s = sx > sy ? sx : sy;
-        return cmp_i128(x->u.dec * pow10s()[s - sx], y->u.dec * pow10s()[s - sy]);
-    }
+    case WR_T_DECIMAL:
+        return cmp_scaled(x->u.dec, x->type->scale, y->u.dec, y->type->scale);
     case WR_T_STRING:
     case WR_T_BYTES: {
         int32_t n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
@@ -545,10 +582,10 @@ wr_val_to_string(wr_buf *b, const wr_val *x)
         }
         break;
     case WR_T_TIMESTAMP: {
-        int64_t ms = x->u.i64, days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+        int64_t ms = x->u.i64, days = wr_days_of_ms(ms);
         date_format(b, days);
         wr_buf_put_u8(b, 'T');
-        time_format(b, ms - days * 86400000, true);
+        time_format(b, wr_ms_of_day(ms), true);
         break;
     }
     case WR_T_DATE:

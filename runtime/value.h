@@ -122,7 +122,8 @@ void wr_vec_set(wr_vec *v, int32_t i, const wr_val *x);
 /* ---- comparing and printing ------------------------------------------------------------- */
 
 /* Three-way comparison of two non-null values of the same kind (numbers of different kinds
-   compare by value). Strings compare bytewise. Returns <0, 0, >0. */
+   compare by value, DECIMALs of any precision and scale exactly). Strings compare bytewise.
+   Values of kinds with no common type are ordered by kind and never equal. Returns <0, 0, >0. */
 int wr_val_cmp(const wr_val *x, const wr_val *y);
 bool wr_val_equal(const wr_val *x, const wr_val *y);
 

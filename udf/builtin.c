@@ -37,6 +37,8 @@
 
 /* ---- helpers for eval ----------------------------------------------------------------------- */
 
+static void fail(weir_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static const weir_host *H; /* weir's host table, from builtin_init */
 
 /* The call's return type (the ABI's weir_type is weir's wr_sql_type). */
@@ -50,11 +52,31 @@ zalloc(weir_ctx *c, size_t n, size_t size)
     return p != NULL ? memset(p, 0, n * size) : NULL;
 }
 
+/* memcmp and memcpy for bytes that may be none at a NULL pointer (an empty string or array
+   without data), which the C functions must not be given */
+static bool
+same_bytes(const char *p, const char *q, int32_t n)
+{
+    return n <= 0 || memcmp(p, q, (size_t)n) == 0;
+}
+
+static void
+copy_bytes(void *d, const void *p, size_t n)
+{
+    if (n > 0)
+        memcpy(d, p, n);
+}
+
+/* A copy of n bytes at p in the batch's arena (NULL when out of memory). n may be 0, and p then
+   NULL: an empty string, array or map may come without data (an empty array from SLICE, a map
+   decoded from {}), so nothing is read from p unless there is something to copy. */
 static void *
 memdup_in(weir_ctx *c, const void *p, size_t n)
 {
-    void *d = H->alloc(c, n);
-    return d != NULL ? memcpy(d, p, n) : NULL;
+    void *d = H->alloc(c, n > 0 ? n : 1);
+    if (d != NULL)
+        copy_bytes(d, p, n);
+    return d;
 }
 
 /* A copy of string p[0..n) in the batch's arena; null when out of memory. */
@@ -65,19 +87,30 @@ str_out(weir_ctx *c, const char *p, int32_t n)
     return d != NULL ? wr_val_string(d, n) : wr_val_null(wr_type_of(WR_T_STRING));
 }
 
+/* Whether b has grown past what a result may be (WR_FN_MAX_BYTES): the row fails then, before
+   a loop that multiplies its input (REPLACE, LPAD, ARRAY_JOIN) runs the process out of
+   memory. */
+static bool
+too_big(weir_ctx *c, const wr_buf *b)
+{
+    if (b->len <= WR_FN_MAX_BYTES && wr_buf_ok(b))
+        return false;
+    fail(c, wr_buf_ok(b) ? "its result is larger than %d bytes" : "out of memory (%d)",
+         WR_FN_MAX_BYTES);
+    return true;
+}
+
 /* A STRING value as a NUL-terminated copy in the batch's arena. */
 static char *
 cstr(weir_ctx *c, const wr_val *x)
 {
     char *s = H->alloc(c, (size_t)x->u.s.len + 1);
     if (s != NULL) {
-        memcpy(s, x->u.s.p, (size_t)x->u.s.len);
+        copy_bytes(s, x->u.s.p, (size_t)x->u.s.len);
         s[x->u.s.len] = 0;
     }
     return s;
 }
-
-static void fail(weir_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* This row cannot be computed: its result is null, the message goes to the processing log. */
 static void
@@ -192,17 +225,13 @@ f_substring(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     int64_t start = pos > 0 ? pos - 1 : pos < 0 ? chars + pos : 0;
     if (start < 0)
         start = 0;
-    int64_t end = chars;
-    if (n > 2) {
-        int64_t len = as_i64(&a[2]);
-        end = len < 0 ? start : start + len;
-    }
-    if (end > chars)
-        end = chars;
     if (start > chars)
         start = chars;
-    if (end < start)
-        end = start;
+    int64_t end = chars;
+    if (n > 2) { /* start + len compared without the sum, which overflows for BIGINT's max */
+        int64_t len = as_i64(&a[2]);
+        end = len < 0 ? start : len > chars - start ? chars : start + len;
+    }
     int32_t bs = u8off(a[0].u.s.p, a[0].u.s.len, (int32_t)start);
     int32_t be = u8off(a[0].u.s.p, a[0].u.s.len, (int32_t)end);
     *o = str_out(c, a[0].u.s.p + bs, be - bs);
@@ -289,34 +318,45 @@ f_rtrim(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     trim_impl(c, a, o, false, true);
 }
 
-/* LPAD/RPAD(s, len, pad): truncates to len; an empty pad gives null (ksqlDB). */
+/* LPAD/RPAD(s, len, pad): truncates to len; an empty pad gives null (ksqlDB). The padding is
+   whole copies of pad and a prefix of it, filled by doubling; a result beyond WR_FN_MAX_BYTES
+   fails the row. */
 static void
 pad_impl(weir_ctx *c, const wr_val *a, wr_val *o, bool left)
 {
     int64_t len = as_i64(&a[1]);
-    if (len < 0 || a[2].u.s.len == 0 || len > (1 << 24)) {
-        *o = wr_val_null(RET(c));
+    *o = wr_val_null(RET(c));
+    if (len < 0 || a[2].u.s.len == 0 || len > (1 << 24))
         return;
-    }
     int32_t chars = u8len(a[0].u.s.p, a[0].u.s.len);
     if (chars >= len) {
         *o = str_out(c, a[0].u.s.p, u8off(a[0].u.s.p, a[0].u.s.len, (int32_t)len));
         return;
     }
-    wr_buf b = WR_BUF_INIT;
-    int64_t need = len - chars;
-    int32_t pchars = u8len(a[2].u.s.p, a[2].u.s.len);
-    if (!left)
-        wr_buf_append(&b, a[0].u.s.p, (size_t)a[0].u.s.len);
-    while (need > 0) {
-        int32_t take = need >= pchars ? pchars : (int32_t)need;
-        wr_buf_append(&b, a[2].u.s.p, (size_t)u8off(a[2].u.s.p, a[2].u.s.len, take));
-        need -= take;
+    const char *pad = a[2].u.s.p;
+    int32_t pchars = u8len(pad, a[2].u.s.len);
+    int64_t need = len - chars, whole = need / pchars;
+    int64_t tail = u8off(pad, a[2].u.s.len, (int32_t)(need % pchars));
+    int64_t pbytes = whole * a[2].u.s.len + tail, total = pbytes + a[0].u.s.len;
+    if (total > WR_FN_MAX_BYTES) {
+        fail(c, "its result is larger than %d bytes", WR_FN_MAX_BYTES);
+        return;
     }
-    if (left)
-        wr_buf_append(&b, a[0].u.s.p, (size_t)a[0].u.s.len);
-    *o = str_out(c, (const char *)b.data, (int32_t)b.len);
-    wr_buf_free(&b);
+    char *d = H->alloc(c, (size_t)total);
+    if (d == NULL)
+        return;
+    char *p = left ? d : d + a[0].u.s.len;
+    copy_bytes(left ? d + pbytes : d, a[0].u.s.p, (size_t)a[0].u.s.len);
+    int64_t have = whole > 0 ? a[2].u.s.len : 0, want = whole * a[2].u.s.len;
+    if (have > 0)
+        memcpy(p, pad, (size_t)have);
+    while (have < want) { /* doubling: the copies made so far, again */
+        int64_t n = have <= want - have ? have : want - have;
+        memcpy(p + have, p, (size_t)n);
+        have += n;
+    }
+    copy_bytes(p + want, pad, (size_t)tail);
+    *o = wr_val_string(d, (int32_t)total);
 }
 
 static void
@@ -349,15 +389,16 @@ f_replace(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         return;
     }
     wr_buf b = WR_BUF_INIT;
-    for (int32_t i = 0; i < s->len;) {
-        if (i + from->len <= s->len && memcmp(s->p + i, from->p, (size_t)from->len) == 0) {
+    for (int32_t i = 0; i < s->len && !too_big(c, &b);) {
+        if (i + from->len <= s->len && same_bytes(s->p + i, from->p, from->len)) {
             wr_buf_append(&b, to->p, (size_t)to->len);
             i += from->len;
         } else {
             wr_buf_put_u8(&b, (uint8_t)s->p[i++]);
         }
     }
-    *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
+    *o = too_big(c, &b) ? wr_val_null(RET(c))
+                        : str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     wr_buf_free(&b);
 }
 
@@ -378,7 +419,7 @@ f_instr(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         int32_t from = u8off(s->p, s->len, (int32_t)(pos - 1 < chars ? pos - 1 : chars));
         for (int32_t i = from; i + sub->len <= s->len; i++) {
             if ((i == 0 || ((unsigned char)s->p[i] & 0xC0) != 0x80) &&
-                memcmp(s->p + i, sub->p, (size_t)sub->len) == 0 && --occ == 0) {
+                same_bytes(s->p + i, sub->p, sub->len) && --occ == 0) {
                 *o = wr_val_int(u8len(s->p, i) + 1);
                 return;
             }
@@ -389,7 +430,7 @@ f_instr(weir_ctx *c, const weir_value *args, int n, weir_value *out)
             return;
         for (int32_t i = u8off(s->p, s->len, (int32_t)startc); i >= 0; i--) {
             if (i + sub->len <= s->len && ((unsigned char)s->p[i] & 0xC0) != 0x80 &&
-                memcmp(s->p + i, sub->p, (size_t)sub->len) == 0 && --occ == 0) {
+                same_bytes(s->p + i, sub->p, sub->len) && --occ == 0) {
                 *o = wr_val_int(u8len(s->p, i) + 1);
                 return;
             }
@@ -510,7 +551,7 @@ f_split(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     } else {
         int32_t start = 0;
         for (int32_t i = 0; i + d->len <= s->len;) {
-            if (memcmp(s->p + i, d->p, (size_t)d->len) == 0) {
+            if (same_bytes(s->p + i, d->p, d->len)) {
                 v[cnt++] = wr_val_string(s->p + start, i - start);
                 i += d->len;
                 start = i;
@@ -611,8 +652,10 @@ f_round(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         wr_i128 p = 1;
         for (int i = 0; i < drop; i++)
             p *= 10;
-        wr_i128 q = u / p, r = u % p;
-        if ((r < 0 ? -r : r) * 2 >= p && p > 1)
+        wr_i128 q = u / p, r = u % p, ar = r < 0 ? -r : r;
+        /* half away from zero; compared as ar against p - ar, since ar * 2 overflows at 38
+           digits */
+        if (p > 1 && ar >= p - ar)
             q += u < 0 ? -1 : 1;
         for (int i = 0; i < drop; i++)
             q *= 10; /* keep the type's scale: 1.25 -> 1.30 at scale 2 */
@@ -874,14 +917,18 @@ f_array_join(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
     const wr_val *a = (const wr_val *)args;
     wr_val *o = (wr_val *)out;
+    if (a[0].null) { /* ksqlDB: null for a null array, "" for a null delimiter */
+        *o = wr_val_null(RET(c));
+        return;
+    }
     wr_buf b = WR_BUF_INIT;
     const char *d = ",";
     int32_t dl = 1;
-    if (n > 1 && !a[1].null) {
-        d = a[1].u.s.p;
-        dl = a[1].u.s.len;
+    if (n > 1) {
+        d = a[1].null ? "" : a[1].u.s.p;
+        dl = a[1].null ? 0 : a[1].u.s.len;
     }
-    for (int32_t i = 0; i < a[0].u.arr.n; i++) {
+    for (int32_t i = 0; i < a[0].u.arr.n && !too_big(c, &b); i++) {
         if (i)
             wr_buf_append(&b, d, (size_t)dl);
         const wr_val *e = &a[0].u.arr.v[i];
@@ -890,32 +937,59 @@ f_array_join(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         else
             wr_val_to_string(&b, e);
     }
-    *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
+    *o = too_big(c, &b) ? wr_val_null(RET(c))
+                        : str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     wr_buf_free(&b);
 }
 
+/* ARRAY_SORT's order: Java's natural order (ksqlDB sorts with it), nulls last; for DOUBLEs a
+   total one (NaN above +Infinity, -0.0 below 0.0, as Double.compareTo), which qsort needs. */
 static int
 cmp_vals(const void *x, const void *y)
 {
     const wr_val *a = x, *b = y;
     if (a->null || b->null)
         return (int)a->null - (int)b->null; /* nulls last */
+    if (a->type->kind == WR_T_DOUBLE && b->type->kind == WR_T_DOUBLE) {
+        double p = a->u.f64, q = b->u.f64;
+        if (isnan(p) || isnan(q))
+            return (int)isnan(p) - (int)isnan(q);
+        if (p == q)
+            return (int)(signbit(q) != 0) - (int)(signbit(p) != 0);
+        return p < q ? -1 : 1;
+    }
     return wr_val_cmp(a, b);
 }
 
+/* ARRAY_SORT(arr[, direction]): null for a null array (ksqlDB) and for a direction other than
+   ASC, ASCENDING, DESC, DESCENDING (any case), or a null one. */
 static void
 f_array_sort(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
     const wr_val *a = (const wr_val *)args;
     wr_val *o = (wr_val *)out;
-    int32_t cnt = a[0].u.arr.n;
-    wr_val *v = memdup_in(c, a[0].u.arr.v, (size_t)(cnt > 0 ? cnt : 1) * sizeof *v);
-    if (v == NULL) {
-        *o = wr_val_null(RET(c));
+    *o = wr_val_null(RET(c));
+    if (a[0].null)
         return;
+    bool desc = false;
+    if (n > 1) {
+        static const char *const dirs[] = {"ASC", "ASCENDING", "DESC", "DESCENDING"};
+        int d = -1;
+        for (int i = 0; i < 4 && d < 0 && !a[1].null; i++)
+            if (a[1].u.s.len == (int32_t)strlen(dirs[i]) &&
+                strncasecmp(a[1].u.s.p, dirs[i], strlen(dirs[i])) == 0)
+                d = i;
+        if (d < 0)
+            return;
+        desc = d >= 2;
     }
-    qsort(v, (size_t)cnt, sizeof *v, cmp_vals);
-    if (n > 1 && !a[1].null && strncasecmp(a[1].u.s.p, "DESC", 4) == 0 && a[1].u.s.len == 4) {
+    int32_t cnt = a[0].u.arr.n;
+    wr_val *v = memdup_in(c, a[0].u.arr.v, (size_t)cnt * sizeof *v);
+    if (v == NULL)
+        return;
+    if (cnt > 1)
+        qsort(v, (size_t)cnt, sizeof *v, cmp_vals);
+    if (desc) { /* the non-null elements reversed; nulls stay last */
         int32_t nn = 0;
         while (nn < cnt && !v[nn].null)
             nn++;
@@ -984,6 +1058,10 @@ f_array_remove(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     const wr_val *a = (const wr_val *)args;
     wr_val *o = (wr_val *)out;
     (void)n;
+    if (a[0].null) { /* ksqlDB: null for a null array */
+        *o = wr_val_null(RET(c));
+        return;
+    }
     wr_val *v = zalloc(c, (size_t)a[0].u.arr.n + 1, sizeof *v);
     int32_t cnt = 0;
     for (int32_t i = 0; v != NULL && i < a[0].u.arr.n; i++) {
@@ -1226,7 +1304,7 @@ f_regexp_replace(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     wr_buf b = WR_BUF_INIT;
     regmatch_t m[1];
     const char *p = s;
-    while (*p != 0 || p == s) {
+    while ((*p != 0 || p == s) && !too_big(c, &b)) {
         if (regexec(re, p, 1, m, p == s ? 0 : REG_NOTBOL) != 0)
             break;
         wr_buf_append(&b, p, (size_t)m[0].rm_so);
@@ -1241,7 +1319,8 @@ f_regexp_replace(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         }
     }
     wr_buf_append(&b, p, strlen(p));
-    *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
+    if (!too_big(c, &b))
+        *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     wr_buf_free(&b);
     if (fresh)
         regfree(&tmp);
@@ -1488,7 +1567,7 @@ fmt_ts(weir_ctx *c, int64_t ms, const wr_val *pat, const wr_val *zone, wr_val *o
     if (p != NULL && wr_time_format(&b, ms, tz, p))
         *o = str_out(c, b.len ? (const char *)b.data : "", (int32_t)b.len);
     else
-        fail(c, "unsupported pattern '%s'", p ? p : "");
+        fail(c, "cannot format %lld with the pattern '%s'", (long long)ms, p ? p : "");
     wr_buf_free(&b);
 }
 
@@ -1581,24 +1660,35 @@ unit_ms(weir_ctx *c, const wr_val *u)
     return -1;
 }
 
+/* ts + sign * n units, or a processing-log record when that is beyond what a TIMESTAMP (an
+   int64_t of ms) holds. */
+static void
+ts_shift(weir_ctx *c, const wr_val *a, int sign, wr_val *o)
+{
+    int64_t u = unit_ms(c, &a[0]), d, t;
+    *o = wr_val_null(RET(c));
+    if (u < 0)
+        return;
+    if (__builtin_mul_overflow(as_i64(&a[1]), u * sign, &d) ||
+        __builtin_add_overflow(a[2].u.i64, d, &t)) {
+        fail(c, "the result is out of the range of a TIMESTAMP");
+        return;
+    }
+    *o = wr_val_timestamp(t);
+}
+
 static void
 f_timestampadd(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
-    const wr_val *a = (const wr_val *)args;
-    wr_val *o = (wr_val *)out;
     (void)n;
-    int64_t u = unit_ms(c, &a[0]);
-    *o = u < 0 ? wr_val_null(RET(c)) : wr_val_timestamp(a[2].u.i64 + as_i64(&a[1]) * u);
+    ts_shift(c, (const wr_val *)args, 1, (wr_val *)out);
 }
 
 static void
 f_timestampsub(weir_ctx *c, const weir_value *args, int n, weir_value *out)
 {
-    const wr_val *a = (const wr_val *)args;
-    wr_val *o = (wr_val *)out;
     (void)n;
-    int64_t u = unit_ms(c, &a[0]);
-    *o = u < 0 ? wr_val_null(RET(c)) : wr_val_timestamp(a[2].u.i64 - as_i64(&a[1]) * u);
+    ts_shift(c, (const wr_val *)args, -1, (wr_val *)out);
 }
 
 static void
@@ -1607,14 +1697,19 @@ f_dateadd(weir_ctx *c, const weir_value *args, int n, weir_value *out)
     const wr_val *a = (const wr_val *)args;
     wr_val *o = (wr_val *)out;
     (void)n;
-    int64_t u = unit_ms(c, &a[0]);
+    int64_t u = unit_ms(c, &a[0]), d;
+    *o = wr_val_null(RET(c));
     if (u < 86400000) {
         if (u > 0)
             fail(c, "DATEADD takes DAYS");
-        *o = wr_val_null(RET(c));
         return;
     }
-    *o = wr_val_date((int32_t)(a[2].u.i32 + as_i64(&a[1]) * (u / 86400000)));
+    if (__builtin_add_overflow((int64_t)a[2].u.i32, as_i64(&a[1]), &d) || d < INT32_MIN ||
+        d > INT32_MAX) {
+        fail(c, "the result is out of the range of a DATE");
+        return;
+    }
+    *o = wr_val_date((int32_t)d);
 }
 
 static void
@@ -1631,8 +1726,14 @@ f_convert_tz(weir_ctx *c, const weir_value *args, int n, weir_value *out)
         return;
     }
     /* the wall-clock time in `from` as the wall-clock time in `to` at the same instant */
-    int64_t utc = a[0].u.i64 - wr_tz_offset_local(f, a[0].u.i64);
-    *o = wr_val_timestamp(utc + wr_tz_offset(t, utc));
+    int64_t utc, r;
+    if (__builtin_sub_overflow(a[0].u.i64, wr_tz_offset_local(f, a[0].u.i64), &utc) ||
+        __builtin_add_overflow(utc, wr_tz_offset(t, utc), &r)) {
+        fail(c, "the result is out of the range of a TIMESTAMP");
+        *o = wr_val_null(RET(c));
+        return;
+    }
+    *o = wr_val_timestamp(r);
 }
 
 static void
@@ -1907,7 +2008,7 @@ static const weir_function FUNCTIONS[] = {
            "ARRAY",
            ON_NULL,
            "Whether an array holds a value.",
-           ROW("ARRAY<T>, U", "BOOLEAN", f_array_contains)),
+           ROW("ARRAY<T>, T", "BOOLEAN", f_array_contains)),
     SCALAR("ARRAY_DISTINCT",
            "ARRAY",
            0,
@@ -1939,7 +2040,7 @@ static const weir_function FUNCTIONS[] = {
            "ARRAY",
            ON_NULL,
            "The array without the elements equal to a value.",
-           ROW("ARRAY<T>, U", "ARRAY<T>", f_array_remove)),
+           ROW("ARRAY<T>, T", "ARRAY<T>", f_array_remove)),
     SCALAR("ARRAY_CONCAT",
            "ARRAY",
            ON_NULL,

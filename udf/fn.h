@@ -22,6 +22,11 @@
 #include "runtime/value.h"
 #include "src/base/err.h"
 
+/* The largest STRING or BYTES a function may return (the row codec's limit on one value, so
+   every result can go into a state store and a repartition topic): a row whose result would be
+   larger fails, with a processing-log record. */
+#define WR_FN_MAX_BYTES (1 << 24)
+
 typedef enum wr_fn_kind {
     WR_FN_SCALAR,
     WR_FN_TABLE,     /* one input row gives 0..n output rows: EXPLODE */

@@ -374,6 +374,49 @@ type_results(wr_vec *out, const int32_t *rows, int32_t n, const wr_sql_type *ret
             out->d.val[rows[k]].type = ret;
 }
 
+/* Whether a result fits its type: a DECIMAL beyond its precision (CEIL(99.99) as DECIMAL(4, 2)
+   is 100.00) cannot be written, and ksqlDB's serializer refuses it; that row fails instead,
+   for a built-in and a library's function alike. */
+static bool
+fits(const wr_sql_type *t, const wr_val *v)
+{
+    if (v->null || t == NULL)
+        return true;
+    if (t->kind == WR_T_STRING || t->kind == WR_T_BYTES) /* and a string WR_FN_MAX_BYTES */
+        return v->u.s.len >= 0 && v->u.s.len <= WR_FN_MAX_BYTES;
+    if (t->kind != WR_T_DECIMAL)
+        return true;
+    wr_i128 lim = wr_decimal_pow10(t->precision);
+    return v->u.dec < lim && v->u.dec > -lim;
+}
+
+static void
+misfit(weir_ctx *x, int32_t row)
+{
+    char m[96];
+    if (x->c->ret->kind == WR_T_DECIMAL)
+        snprintf(m, sizeof m, "its result does not fit DECIMAL(%d, %d)", x->c->ret->precision,
+                 x->c->ret->scale);
+    else
+        snprintf(m, sizeof m, "its result is larger than %d bytes", WR_FN_MAX_BYTES);
+    h_error(x, row, m);
+}
+
+/* The rows of a vector result that do not fit the return type fail. */
+static void
+check_fits(weir_ctx *x, wr_vec *out, const int32_t *rows, int32_t n)
+{
+    if (x->c->ret == NULL ||
+        (x->c->ret->kind != WR_T_DECIMAL && x->c->ret->kind != WR_T_STRING &&
+         x->c->ret->kind != WR_T_BYTES))
+        return;
+    for (int32_t k = 0; k < n; k++) {
+        wr_val v = wr_vec_get(out, rows[k]);
+        if (!fits(x->c->ret, &v))
+            misfit(x, rows[k]);
+    }
+}
+
 static void
 u_veval(wr_fn_ctx *c, const wr_vec *args, int n, const int32_t *sel, int32_t nsel, wr_vec *out)
 {
@@ -404,6 +447,7 @@ u_veval(wr_fn_ctx *c, const wr_vec *args, int n, const int32_t *sel, int32_t nse
     if (ws->eval != NULL) {
         ws->eval(&x, (const weir_column *)args, n, rows, m, (weir_column *)out);
         type_results(out, rows, m, c->ret);
+        check_fits(&x, out, rows, m);
         return;
     }
     wr_val buf[16];
@@ -416,6 +460,8 @@ u_veval(wr_fn_ctx *c, const wr_vec *args, int n, const int32_t *sel, int32_t nse
         x.out = NULL;
         x.row = rows[k];
         ws->eval_row(&x, (const weir_value *)av, n, (weir_value *)&o);
+        if (!x.failed && !fits(c->ret, &o))
+            misfit(&x, rows[k]);
         if (x.failed)
             o = wr_val_null(c->ret);
         if (!o.null && o.type == NULL)
@@ -451,6 +497,10 @@ u_eval(wr_fn_ctx *c, const wr_val *args, int n, wr_val *out)
         ws->eval(&x, (const weir_column *)av, n, &row, 1, (weir_column *)&ov);
         type_results(&ov, &row, 1, c->ret);
         *out = wr_vec_get(&ov, 0);
+    }
+    if (!x.failed && !fits(c->ret, out)) {
+        x.out = NULL;
+        misfit(&x, -1);
     }
     if (x.failed)
         *out = wr_val_null(c->ret);

@@ -62,8 +62,13 @@
  * query's processing log. The query goes on.
  *
  * Safety: UDFs run inside the weir process, on the query's thread, for speed. A UDF that
- * crashes (a bad pointer, an abort, a stack overflow) crashes weir; one that blocks stalls its
- * query. Load only code you trust, from directories only trusted users can write.
+ * crashes (a bad pointer, an abort, a stack overflow) crashes weir, every query and the broker
+ * with it; one that blocks stalls its query. weir does not sandbox UDFs. So treat every argument
+ * as hostile: an empty string, array or map may have a NULL pointer (never pass it to memcpy or
+ * memcmp), strings need not be valid UTF-8, numbers may be at their extremes (check overflow),
+ * and a row that cannot be computed goes to host->error, never to abort(). A result beyond its
+ * DECIMAL precision, or a string over 16 MiB, fails its row. Load only code you trust, from
+ * directories only trusted users can write.
  *
  * Threads: a function may be called from several threads at once for different queries; a
  * signature's functions must not keep mutable global state without their own locking.

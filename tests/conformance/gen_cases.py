@@ -436,6 +436,30 @@ files["function_errors"] = [
     err("GREATEST needs a common type", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, GREATEST(1, 'a') FROM INPUT;"], "must have a common type"),
 ]
 
+# ---- functions over empty, null and null-element collections (issue 27: ARRAY_SORT of the keys
+# of a null map crashed the server); each record's row comes out, and later records still do ----
+MSRC = ("CREATE STREAM INPUT (ID BIGINT KEY, M MAP<STRING, INT>, A ARRAY<DOUBLE>) "
+        "WITH (kafka_topic='input', value_format='JSON');")
+HOSTILE_IN = [{"M": None, "A": None}, {"M": {}, "A": []}, {"M": {"b": None, "a": 1}, "A": [None, 2.5, -1.0]},
+              {"M": {"z": 3}, "A": [None]}]
+def hostile(name, select, want):
+    return proj(f"hostile {name}: {select}", f"ID, {select} AS R", [rec(v, k=i) for i, v in enumerate(HOSTILE_IN)],
+                [out({"R": w}, k=i) for i, w in enumerate(want)], src=MSRC)
+files["function_hostile"] = [
+    hostile("sort keys", "ARRAY_SORT(MAP_KEYS(M))", [None, [], ["a", "b"], ["z"]]),
+    hostile("sort values", "ARRAY_SORT(MAP_VALUES(M))", [None, [], [1, None], [3]]),
+    hostile("sort values desc", "ARRAY_SORT(MAP_VALUES(M), 'DESCENDING')", [None, [], [1, None], [3]]),
+    hostile("sort bad direction", "ARRAY_SORT(A, 'sideways')", [None, None, None, None]),
+    hostile("sort array", "ARRAY_SORT(A, 'desc')", [None, [], [2.5, -1.0, None], [None]]),
+    hostile("min of keys", "ARRAY_MIN(MAP_KEYS(M))", [None, None, "a", "z"]),
+    hostile("max of values", "ARRAY_MAX(MAP_VALUES(M))", [None, None, 1, 3]),
+    hostile("join", "ARRAY_JOIN(ARRAY_SORT(MAP_KEYS(M)), '-')", [None, "", "a-b", "z"]),
+    hostile("remove", "ARRAY_REMOVE(A, 2.5)", [None, [], [None, -1.0], [None]]),
+    hostile("contains", "ARRAY_CONTAINS(MAP_VALUES(M), 1)", [False, False, True, False]),
+    hostile("distinct", "ARRAY_DISTINCT(MAP_VALUES(M))", [None, [], [None, 1], [3]]),
+    hostile("slice empty then sort", "ARRAY_SORT(SLICE(A, 5, 9))", [None, [], [], []]),
+]
+
 files["timestamps"] = [
     {"name": "timestamp from a string column with TIMESTAMP_FORMAT",
      "statements": ["CREATE STREAM INPUT (ID BIGINT KEY, T STRING) WITH (kafka_topic='input', value_format='JSON', timestamp='T', timestamp_format='yyyy-MM-dd HH:mm:ss');",
