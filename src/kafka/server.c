@@ -11,6 +11,13 @@
  * reading while it has WR_KCONN_MAX_QUEUED requests queued or WR_KCONN_MAX_OUT response bytes
  * unwritten (backpressure) and resumes when it drains.
  *
+ * Memory: a frame's declared size is taken from the broker's budget (queued.max.request.bytes,
+ * src/base/budget.h) before its body is read and given back when the request is freed; while it
+ * does not fit the connection stops reading (bytes already read wait in its stash) and resumes
+ * from on_resume once granted. Reads go to one buffer of the loop, frames grow with what
+ * arrives, so an idle connection holds only its struct. Connections beyond max.connections or
+ * max.connections.per.ip are closed at accept.
+ *
  * Threads: everything runs on the broker's loop thread except the Produce work items (thread
  * pool) and the log-watch callback (any appending thread), which only calls uv_async_send.
  * Ownership: see broker_int.h.
