@@ -41,6 +41,10 @@
 #define WR_CFG_MAX_REQUEST     "socket.request.max.bytes"
 #define WR_CFG_IDLE_MS         "connections.max.idle.ms"
 #define WR_CFG_TXN_MAX_TIMEOUT "transaction.max.timeout.ms"
+#define WR_CFG_QUEUED_MAX      "queued.max.request.bytes"
+#define WR_CFG_MAX_CONNS       "max.connections"
+#define WR_CFG_MAX_CONNS_IP    "max.connections.per.ip"
+#define WR_CFG_MAX_CONNS_OVR   "max.connections.per.ip.overrides"
 #define WR_CFG_ADVERTISED      "kafka.advertised.listeners"
 
 typedef struct wr_cli {

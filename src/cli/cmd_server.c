@@ -55,6 +55,13 @@ static const char server_help[] =
     "  auto.create.topics.enable=true|false  create topics on first use (default true)\n"
     "  socket.request.max.bytes=N            largest Kafka request (default 104857600)\n"
     "  connections.max.idle.ms=N             close idle connections (default 600000)\n"
+    "  queued.max.request.bytes=N            bytes of Kafka requests being read or answered,\n"
+    "                                        all connections together; reading pauses past it\n"
+    "                                        (default 134217728; -1: no bound)\n"
+    "  max.connections=N                     Kafka connections in all (default 10000; -1: no\n"
+    "                                        bound); more are closed at accept\n"
+    "  max.connections.per.ip=N              from one address (default -1: no bound)\n"
+    "  max.connections.per.ip.overrides=IP:N[,IP:N]   exceptions to it\n"
     "  transaction.max.timeout.ms=N          longest transaction timeout a producer may ask\n"
     "                                        for (default 900000)\n"
     "  Topic defaults: retention.ms, retention.bytes, segment.bytes, segment.ms, ...\n"
@@ -188,7 +195,8 @@ run(int argc, char **argv, bool all_roles)
         wr_cli_errorf(&cli, "bad HTTP listener '%s' (want HOST:PORT)", hlisten);
         goto out;
     }
-    int64_t node_id, partitions, max_request, idle_ms, txn_max;
+    int64_t node_id, partitions, max_request, idle_ms, txn_max, queued_max, max_conns_k,
+        max_conns_ip;
     bool auto_create;
     wr_err err;
     if (!wr_cli_get_i64(&cli, WR_CFG_NODE_ID, 0, &node_id) ||
@@ -196,6 +204,9 @@ run(int argc, char **argv, bool all_roles)
         !wr_cli_get_i64(&cli, WR_CFG_MAX_REQUEST, 100 << 20, &max_request) ||
         !wr_cli_get_i64(&cli, WR_CFG_IDLE_MS, 600000, &idle_ms) ||
         !wr_cli_get_i64(&cli, WR_CFG_TXN_MAX_TIMEOUT, 900000, &txn_max) ||
+        !wr_cli_get_i64(&cli, WR_CFG_QUEUED_MAX, 128 << 20, &queued_max) ||
+        !wr_cli_get_i64(&cli, WR_CFG_MAX_CONNS, 10000, &max_conns_k) ||
+        !wr_cli_get_i64(&cli, WR_CFG_MAX_CONNS_IP, -1, &max_conns_ip) ||
         !wr_cli_get_i64(&cli, WR_CFG_RETENTION_CHECK, 300000, &m.interval_ms))
         goto out;
     if (wr_config_get_bool(&cli.cfg, WR_CFG_AUTO_CREATE, true, &auto_create, &err) != WR_OK) {
@@ -207,6 +218,13 @@ run(int argc, char **argv, bool all_roles)
         txn_max < 1) {
         wr_cli_errorf(&cli, "a setting is out of range (num.partitions 1..100000, node.id >= 0, "
                             "socket.request.max.bytes >= 1024, intervals >= 1 ms)");
+        goto out;
+    }
+    if ((queued_max != -1 && queued_max < 1024) || (max_conns_k != -1 && max_conns_k < 1) ||
+        max_conns_k > INT32_MAX || (max_conns_ip != -1 && max_conns_ip < 1) ||
+        max_conns_ip > INT32_MAX) {
+        wr_cli_errorf(&cli, "a setting is out of range (queued.max.request.bytes -1 or >= 1024, "
+                            "max.connections -1 or >= 1, max.connections.per.ip -1 or >= 1)");
         goto out;
     }
     /* Maintenance also stores the active segments' indexes, which bounds how much of the log
@@ -243,6 +261,10 @@ run(int argc, char **argv, bool all_roles)
         .max_request_bytes = (int32_t)max_request,
         .idle_timeout_ms = idle_ms,
         .max_txn_timeout_ms = txn_max,
+        .queued_max_request_bytes = queued_max,
+        .max_connections = (int32_t)max_conns_k,
+        .max_connections_per_ip = (int32_t)max_conns_ip,
+        .max_connections_per_ip_overrides = wr_cli_get(&cli, WR_CFG_MAX_CONNS_OVR, NULL),
     };
     if (wr_broker_create(&bo, db, &broker, &err) != WR_OK ||
         wr_broker_start(broker, &err) != WR_OK) {
@@ -310,13 +332,21 @@ run(int argc, char **argv, bool all_roles)
             wr_cli_errorf(&cli, "cannot start the SQL engine: %s", err.msg);
             goto out;
         }
-        int64_t max_body, max_header, max_conns, http_idle, max_row;
+        int64_t max_body, max_header, max_conns, http_idle, max_row, http_queued, http_per_ip;
         if (!wr_cli_get_i64(&cli, "http.max.body.bytes", 16 << 20, &max_body) ||
             !wr_cli_get_i64(&cli, "http.max.header.bytes", 65536, &max_header) ||
             !wr_cli_get_i64(&cli, "http.max.connections", 1024, &max_conns) ||
             !wr_cli_get_i64(&cli, "http.idle.timeout.ms", 600000, &http_idle) ||
-            !wr_cli_get_i64(&cli, "http.max.row.bytes", 8 << 20, &max_row))
+            !wr_cli_get_i64(&cli, "http.max.row.bytes", 8 << 20, &max_row) ||
+            !wr_cli_get_i64(&cli, "http.queued.max.request.bytes", 64 << 20, &http_queued) ||
+            !wr_cli_get_i64(&cli, "http.max.connections.per.ip", -1, &http_per_ip))
             goto out;
+        if ((http_queued != -1 && http_queued < 1024) ||
+            (http_per_ip != -1 && (http_per_ip < 1 || http_per_ip > 1000000))) {
+            wr_cli_errorf(&cli, "an http.* setting is out of range (http.queued.max.request.bytes "
+                                "-1 or >= 1024, http.max.connections.per.ip -1 or 1..1000000)");
+            goto out;
+        }
         if (max_body < 1024 || max_header < 1024 || max_conns < 1 || http_idle < 1 ||
             max_row < 1024 || max_conns > 1000000) {
             wr_cli_errorf(&cli, "an http.* setting is out of range (sizes >= 1024, "
@@ -329,7 +359,10 @@ run(int argc, char **argv, bool all_roles)
             .limits = {.max_header_bytes = (size_t)max_header,
                        .max_connections = (int)max_conns,
                        .idle_timeout_ms = http_idle,
-                       .max_expect_body = (size_t)max_body},
+                       .max_expect_body = (size_t)max_body,
+                       .queued_max_body_bytes =
+                           http_queued == -1 ? SIZE_MAX : (size_t)http_queued,
+                       .max_connections_per_ip = http_per_ip == -1 ? 0 : (int)http_per_ip},
             .max_body_bytes = (size_t)max_body,
             .max_row_bytes = (size_t)max_row,
             .sql = sql,

@@ -1392,6 +1392,7 @@ on_body(void *arg, wr_http_req *r, const char *data, size_t len)
     if (c == NULL || c->ep == EP_NONE)
         return;
     if (c->ep == EP_INSERTS) {
+        wr_http_req_uncharge(r); /* rows are written as they come: only a line is kept */
         inserts_body(c, data, len);
         return;
     }

@@ -29,7 +29,9 @@
 
 #include <uv.h>
 
+#include "src/base/budget.h"
 #include "src/base/buf.h"
+#include "src/base/connlimit.h"
 #include "src/base/logging.h"
 
 #define H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -61,6 +63,12 @@ struct wr_http_req {
     void *data;
     void (*free_data)(void *data);
     wr_http_req *next; /* HTTP/2: the connection's streams */
+    /* the server's body budget: taken for a declared Content-Length before the body is read,
+       forced for body bytes of unknown length as they come (up to max_expect_body); given
+       back when the last reference goes or the handler says it keeps no body */
+    wr_budget *budget;
+    size_t taken, forced;
+    bool uncharged;
 };
 
 typedef struct post_item {
@@ -82,6 +90,10 @@ struct wr_http_server {
     int port;
     conn *conns;
     int nconns;
+    wr_budget budget;       /* limits.queued_max_body_bytes */
+    wr_connlimit connlimit; /* limits.max_connections, limits.max_connections_per_ip */
+    uv_timer_t resume;      /* runs the connections the budget let go on */
+    conn *resumable;        /* through ready_next, each holding an open_handles count */
     http_parser_settings h1;
     nghttp2_session_callbacks *h2cb;
 };
@@ -105,11 +117,19 @@ struct conn {
     nghttp2_session *ng;
     wr_http_req *streams;
     wr_buf first; /* bytes read before the protocol was decided */
+    /* memory bounds */
+    struct sockaddr_storage addr;
+    bool counted;          /* admitted by the server's connlimit */
+    bool waiting;          /* for the budget: the parser is paused, reading stopped */
+    bool announce_pending; /* HTTP/1: on_request waits for the grant */
+    wr_budget_waiter wait;
+    conn *ready_next;
 };
 
 static void conn_close(conn *c);
 static void conn_flush(conn *c);
 static void h1_done(conn *c);
+static void conn_read_resume(conn *c);
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
@@ -121,6 +141,7 @@ req_new(conn *c)
         return NULL;
     r->refs = 1;
     r->c = c;
+    r->budget = &c->s->budget;
     return r;
 }
 
@@ -137,6 +158,7 @@ wr_http_req_unref(wr_http_req *r)
         return;
     if (r->free_data != NULL)
         r->free_data(r->data);
+    wr_http_req_uncharge(r);
     for (int i = 0; i < r->nhdrs; i++) {
         free(r->hdrs[i].name);
         free(r->hdrs[i].value);
@@ -230,6 +252,19 @@ wr_http_req_set_data(wr_http_req *r, void *data, void (*free_fn)(void *data))
 {
     r->data = data;
     r->free_data = free_fn;
+}
+
+void
+wr_http_req_uncharge(wr_http_req *r)
+{
+    r->uncharged = true;
+    if (r->budget == NULL)
+        return;
+    if (r->taken > 0)
+        wr_budget_release(r->budget, r->taken);
+    if (r->forced > 0)
+        wr_budget_unforce(r->budget, r->forced);
+    r->taken = r->forced = 0;
 }
 
 size_t
@@ -595,6 +630,8 @@ h1_done(conn *c)
         if (rest.len > 0)
             h1_feed(c, (const char *)rest.data, rest.len);
         wr_buf_free(&rest);
+        if (!c->closing)
+            conn_read_resume(c); /* stopped while pending_in was full */
     }
 }
 
@@ -672,6 +709,42 @@ h1_value(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+/* Hands the request to the handler. Returns true when the handler answered it and the
+   connection closes (the body is not read). */
+static bool
+h1_announce(conn *c, wr_http_req *r)
+{
+    r->announced = true;
+    wr_http_req_ref(r); /* held across the callback: the handler may answer at once */
+    c->s->o.handler.on_request(c->s->o.handler.arg, r);
+    bool stop = r->c == NULL && c->cur != r && r->close_c;
+    wr_http_req_unref(r);
+    return stop;
+}
+
+/* Body bytes of unknown length (chunked, HTTP/2) count as they come, up to the largest body a
+   handler keeps; past the budget the connection stops reading until it has room again. */
+static void
+body_arrived(conn *c, wr_http_req *r, size_t n)
+{
+    wr_http_server *s = c->s;
+    if (r->uncharged || r->taken > 0)
+        return;
+    size_t cap = s->o.limits.max_expect_body;
+    size_t k = r->forced < cap ? cap - r->forced : 0;
+    k = k < n ? k : n;
+    if (k == 0)
+        return;
+    wr_budget_force(&s->budget, k);
+    r->forced += k;
+    if (!c->waiting && s->budget.limit > 0 && s->budget.used > s->budget.limit &&
+        !wr_budget_take(&s->budget, &c->wait, 0)) {
+        c->waiting = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
 static int
 h1_headers_done(http_parser *p)
 {
@@ -704,12 +777,23 @@ h1_headers_done(http_parser *p)
         wr_buf_append(&c->outq, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         conn_flush(c);
     }
-    r->announced = true;
-    wr_http_req_ref(r); /* held across the callback: the handler may answer at once */
-    c->s->o.handler.on_request(c->s->o.handler.arg, r);
-    bool stop = r->c == NULL && c->cur != r && r->close_c;
-    wr_http_req_unref(r);
-    return stop ? 1 : 0;
+    /* a declared body is taken from the budget whole before any of it is read (up to the
+       largest body a handler keeps): when it does not fit, the request waits, paused */
+    size_t want = 0;
+    if (p->content_length != ULLONG_MAX && p->content_length > 0)
+        want = p->content_length < (uint64_t)c->s->o.limits.max_expect_body
+                   ? (size_t)p->content_length
+                   : c->s->o.limits.max_expect_body;
+    if (want > 0 && !wr_budget_take(&c->s->budget, &c->wait, want)) {
+        c->waiting = true;
+        c->announce_pending = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+        http_parser_pause(p, 1); /* the rest of this read waits in pending_in */
+        return 0;
+    }
+    r->taken = want;
+    return h1_announce(c, r) ? 1 : 0;
 }
 
 static int
@@ -719,6 +803,7 @@ h1_body(http_parser *p, const char *at, size_t n)
     wr_http_req *r = c->cur;
     if (r == NULL)
         return 0; /* answered already: the rest of the body is dropped */
+    body_arrived(c, r, n);
     wr_http_req_ref(r);
     c->s->o.handler.on_body(c->s->o.handler.arg, r, at, n);
     wr_http_req_unref(r);
@@ -745,7 +830,7 @@ static void
 h1_feed(conn *c, const char *data, size_t len)
 {
     while (len > 0 && !c->closing && !c->close_after_write) {
-        if (c->paused) {
+        if (c->paused || c->waiting) {
             if (c->pending_in.len + len > MAX_PENDING_IN) {
                 uv_read_stop((uv_stream_t *)&c->tcp); /* resumes when nothing is pending */
                 c->reading = false;
@@ -865,6 +950,7 @@ h2_data(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data, si
     wr_http_req *r = nghttp2_session_get_stream_user_data(ng, sid);
     if (r == NULL || r->gone || !r->announced)
         return 0;
+    body_arrived(c, r, len);
     wr_http_req_ref(r);
     c->s->o.handler.on_body(c->s->o.handler.arg, r, (const char *)data, len);
     wr_http_req_unref(r);
@@ -920,10 +1006,11 @@ h2_feed(conn *c, const char *data, size_t len)
 /* ---- connections ------------------------------------------------------------------------------
  */
 
+/* Drops one of c's holds (an open handle, a place in the resumable list); frees c with the
+   last. */
 static void
-on_handle_closed(uv_handle_t *h)
+conn_drop(conn *c)
 {
-    conn *c = h->data;
     if (--c->open_handles > 0)
         return;
     wr_buf_free(&c->outq);
@@ -934,6 +1021,12 @@ on_handle_closed(uv_handle_t *h)
     wr_buf_free(&c->pending_in);
     wr_buf_free(&c->first);
     free(c);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+    conn_drop(h->data);
 }
 
 static void
@@ -950,6 +1043,11 @@ conn_close(conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    if (c->counted)
+        wr_connlimit_leave(&s->connlimit, (const struct sockaddr *)&c->addr);
+    c->counted = false;
+    wr_budget_cancel(&s->budget, &c->wait);
+    c->waiting = false;
     if (c->cur != NULL) {
         wr_http_req *r = c->cur;
         c->cur = NULL;
@@ -974,9 +1072,72 @@ static void
 on_idle(uv_timer_t *t)
 {
     conn *c = t->data;
-    bool busy = c->cur != NULL || c->streams != NULL || c->writing;
+    /* a request whose body stopped coming before any answer began is idle: it holds budget */
+    bool stalled = c->cur != NULL && !c->cur->ended_in && !c->cur->began && !c->waiting;
+    bool busy = (c->cur != NULL && !stalled) || c->streams != NULL || c->writing || c->waiting;
     if (!busy)
         conn_close(c);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+static void on_resume(uv_timer_t *t);
+
+/* Starts reading again when nothing holds it back. */
+static void
+conn_read_resume(conn *c)
+{
+    if (c->reading || c->waiting || c->closing || c->close_after_write ||
+        c->pending_in.len > MAX_PENDING_IN)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
+        c->reading = true;
+}
+
+/* The budget let c go on (called inside wr_budget_release or _cancel: only noted here). */
+static void
+on_granted(wr_budget_waiter *w)
+{
+    conn *c = (conn *)((char *)w - offsetof(conn, wait));
+    wr_http_server *s = c->s;
+    c->waiting = false;
+    if (c->announce_pending && c->cur != NULL)
+        c->cur->taken = w->want;
+    c->open_handles++; /* held in the list */
+    c->ready_next = s->resumable;
+    s->resumable = c;
+    uv_timer_start(&s->resume, on_resume, 0, 0);
+}
+
+static void
+on_resume(uv_timer_t *t)
+{
+    wr_http_server *s = t->data;
+    while (s->resumable != NULL) {
+        conn *c = s->resumable;
+        s->resumable = c->ready_next;
+        c->ready_next = NULL;
+        if (!c->closing && !c->waiting) {
+            bool stop = false;
+            if (c->announce_pending) {
+                c->announce_pending = false;
+                if (c->cur != NULL)
+                    stop = h1_announce(c, c->cur);
+            }
+            if (!c->closing && !c->close_after_write && !stop && !c->paused && !c->h2) {
+                /* the parser was paused at the end of the headers: the body goes on */
+                http_parser_pause(&c->parser, 0);
+                wr_buf rest = c->pending_in;
+                c->pending_in = (wr_buf)WR_BUF_INIT;
+                if (rest.len > 0)
+                    h1_feed(c, (const char *)rest.data, rest.len);
+                wr_buf_free(&rest);
+            }
+            if (!c->closing)
+                conn_read_resume(c);
+        }
+        conn_drop(c);
+    }
 }
 
 static void
@@ -1054,7 +1215,12 @@ on_connection(uv_stream_t *l, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    if (s->nconns > s->o.limits.max_connections) {
+    c->wait.granted = on_granted;
+    int al = sizeof c->addr;
+    bool have_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &al) == 0;
+    c->counted = wr_connlimit_admit(&s->connlimit, have_addr ? (struct sockaddr *)&c->addr
+                                                              : NULL) == WR_CONNLIMIT_OK;
+    if (!c->counted) {
         static const char busy[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: "
             "close\r\nContent-Length: 96\r\n\r\n{\"@type\":\"generic_error\",\"error_code\":50300,"
@@ -1102,6 +1268,12 @@ on_wake(uv_async_t *a)
         uv_close((uv_handle_t *)&s->listener, NULL);
         while (s->conns != NULL)
             conn_close(s->conns);
+        while (s->resumable != NULL) {
+            conn *c = s->resumable;
+            s->resumable = c->ready_next;
+            conn_drop(c);
+        }
+        uv_close((uv_handle_t *)&s->resume, NULL);
         uv_close((uv_handle_t *)&s->wake, NULL);
         uv_close((uv_handle_t *)&s->ticker, NULL);
     }
@@ -1142,6 +1314,14 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
         l->max_streams = 100;
     if (l->max_expect_body == 0)
         l->max_expect_body = 64u << 20;
+    if (l->queued_max_body_bytes == 0)
+        l->queued_max_body_bytes = 64u << 20;
+    wr_budget_init(&s->budget, l->queued_max_body_bytes == SIZE_MAX ? 0 : l->queued_max_body_bytes);
+    if (wr_connlimit_init(&s->connlimit, l->max_connections, l->max_connections_per_ip, NULL,
+                          err) != WR_OK) {
+        free(s);
+        return err != NULL ? err->code : WR_ENOMEM;
+    }
     s->posts_tail = &s->posts;
     pthread_mutex_init(&s->mu, NULL);
     s->h1 = (http_parser_settings){.on_message_begin = h1_begin,
@@ -1152,6 +1332,7 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
                                    .on_body = h1_body,
                                    .on_message_complete = h1_complete};
     if (nghttp2_session_callbacks_new(&s->h2cb) != 0) {
+        wr_connlimit_free(&s->connlimit);
         free(s);
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     }
@@ -1163,13 +1344,15 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
     int rc = uv_loop_init(&s->loop);
     if (rc != 0) {
         nghttp2_session_callbacks_del(s->h2cb);
+        wr_connlimit_free(&s->connlimit);
         free(s);
         return wr_err_set(err, WR_EIO, "cannot start the HTTP loop: %s", uv_strerror(rc));
     }
     uv_tcp_init(&s->loop, &s->listener);
     uv_async_init(&s->loop, &s->wake, on_wake);
     uv_timer_init(&s->loop, &s->ticker);
-    s->listener.data = s->wake.data = s->ticker.data = s;
+    uv_timer_init(&s->loop, &s->resume);
+    s->listener.data = s->wake.data = s->ticker.data = s->resume.data = s;
     if (o->tick != NULL && o->tick_ms > 0)
         uv_timer_start(&s->ticker, on_tick, (uint64_t)o->tick_ms, (uint64_t)o->tick_ms);
     struct sockaddr_storage sa;
@@ -1197,6 +1380,7 @@ fail:
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     nghttp2_session_callbacks_del(s->h2cb);
+    wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return wr_err_set(err, WR_EIO, "cannot listen on %s:%d: %s", o->host, o->port, uv_strerror(rc));
@@ -1240,6 +1424,7 @@ wr_http_server_stop(wr_http_server *s)
     pthread_join(s->thread, NULL);
     uv_loop_close(&s->loop);
     nghttp2_session_callbacks_del(s->h2cb);
+    wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
     /* posts that raced with the stop were run by the last wake-up */
     free(s);

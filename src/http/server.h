@@ -17,8 +17,10 @@
  * and drops it when done (wr_http_req_unref). When the client goes away before the response
  * has finished, on_abort is called once and every later send to that request is a no-op.
  *
- * Limits (wr_http_limits): header bytes, connections, idle time, concurrent HTTP/2 streams.
- * The body size is the handler's to limit, since /inserts-stream has no total.
+ * Limits (wr_http_limits): header bytes, connections (in all and per client address), idle
+ * time (a body that stopped coming counts as idle), concurrent HTTP/2 streams, and a budget of
+ * body bytes being read (reading pauses beyond it; nothing is dropped for it). The body size
+ * is the handler's to limit, since /inserts-stream has no total.
  */
 #ifndef WR_HTTP_SERVER_H
 #define WR_HTTP_SERVER_H
@@ -49,7 +51,14 @@ typedef struct wr_http_limits {
     int max_connections;     /* more are answered 503 and closed (default 1024) */
     int64_t idle_timeout_ms; /* a connection with no request in flight (default 600000) */
     uint32_t max_streams;    /* concurrent HTTP/2 streams per connection (default 100) */
-    size_t max_expect_body;  /* Expect: 100-continue with a longer Content-Length gets 417 */
+    size_t max_expect_body;  /* Expect: 100-continue with a longer Content-Length gets 417; also
+                                the most of one body the budget counts */
+    /* Bytes of request bodies being read or held, all connections together (a declared
+       Content-Length is taken whole before the body is read; bodies of unknown length count
+       as they come); reading pauses past it (src/base/budget.h). Default 64 MiB; SIZE_MAX:
+       no bound. */
+    size_t queued_max_body_bytes;
+    int max_connections_per_ip; /* more from one address are answered 503 (0: no bound) */
 } wr_http_limits;
 
 typedef struct wr_http_server_opts {
@@ -87,6 +96,9 @@ void *wr_http_req_data(const wr_http_req *r);
 void wr_http_req_set_data(wr_http_req *r, void *data, void (*free_fn)(void *data));
 void wr_http_req_ref(wr_http_req *r);
 void wr_http_req_unref(wr_http_req *r);
+/* The handler keeps none of r's body (it streams it): its bytes stop counting against the
+   server's body budget, now and later. */
+void wr_http_req_uncharge(wr_http_req *r);
 /* Unsent response bytes queued for this request's connection: for back-pressure. */
 size_t wr_http_req_pending(const wr_http_req *r);
 

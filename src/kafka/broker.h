@@ -6,7 +6,9 @@
  * the table-driven codec (kproto.h), runs one handler per API against the log (and the group
  * coordinator) and writes the responses back in request order per connection, also when clients
  * pipeline requests. Produce with acks=0 gets no response. A malformed frame closes only its own
- * connection (with a log line); idle connections are closed after idle_timeout_ms.
+ * connection (with a log line); idle connections are closed after idle_timeout_ms. Memory is
+ * bounded by queued_max_request_bytes (reading pauses, no connection is dropped for it) and
+ * the connection limits (extra connections are closed at accept).
  *
  * Ownership: the broker borrows the wr_logdb (the caller opens it before wr_broker_create and
  * closes it after wr_broker_destroy). Strings in wr_broker_opts are copied by wr_broker_create.
@@ -37,10 +39,17 @@ typedef struct wr_broker_opts {
     int32_t max_request_bytes;   /* socket.request.max.bytes; <= 0 means 100 MiB */
     int64_t idle_timeout_ms;     /* connections.max.idle.ms; <= 0 means 600000 */
     int64_t max_txn_timeout_ms;  /* transaction.max.timeout.ms; <= 0 means 900000 */
+    /* queued.max.request.bytes: bytes of requests being read or waiting for their answer, all
+       connections together; reading pauses beyond it (src/base/budget.h). <= 0: no bound. */
+    int64_t queued_max_request_bytes;
+    int32_t max_connections;        /* max.connections; <= 0: no bound */
+    int32_t max_connections_per_ip; /* max.connections.per.ip; <= 0: no bound */
+    const char *max_connections_per_ip_overrides; /* "IP:N,IP:N" or NULL */
 } wr_broker_opts;
 
-/* Fills opts with the Kafka defaults (auto-create on, 1 partition, 100 MiB, 10 min idle,
-   listen 0.0.0.0:9092, node 0). */
+/* Fills opts with the defaults (auto-create on, 1 partition, 100 MiB requests, 10 min idle,
+   listen 0.0.0.0:9092, node 0, queued.max.request.bytes 128 MiB, max.connections 10000,
+   max.connections.per.ip unbounded). */
 void wr_broker_opts_init(wr_broker_opts *opts);
 
 /* Creates a broker over db (borrowed). Validates opts; nothing listens yet. Returns an owned

@@ -20,6 +20,8 @@
 
 #include "src/base/arena.h"
 #include "src/base/buf.h"
+#include "src/base/budget.h"
+#include "src/base/connlimit.h"
 #include "src/coord/txn.h"
 #include "src/kafka/broker.h"
 #include "src/kafka/kerr.h"
@@ -55,6 +57,15 @@ struct wr_broker {
     struct wr_kgroups *groups; /* consumer groups (kgroup.c) */
     wr_txn_coord *txn;         /* the transaction coordinator (src/coord/txn.c) */
     uv_timer_t group_timer;    /* session and rebalance deadlines */
+
+    /* memory bounds (server.c) */
+    wr_budget budget;         /* queued.max.request.bytes: requests being read or answered */
+    wr_connlimit connlimit;   /* max.connections, max.connections.per.ip(.overrides) */
+    char *ip_overrides;       /* the copy opts.max_connections_per_ip_overrides points at */
+    uv_timer_t resume_timer;  /* runs the connections whose budget was granted */
+    wr_kconn *resumable;      /* granted connections to run (through ready_next) */
+    uint64_t refused;         /* connections refused at accept */
+    uint8_t rbuf[64 * 1024];  /* the loop's one read buffer: bytes are copied out at once */
 };
 
 struct wr_kconn {
@@ -62,17 +73,24 @@ struct wr_kconn {
     wr_broker *b;
     wr_kconn *next, *prev;
     char peer[64];
-    uint8_t rbuf[64 * 1024];
+    struct sockaddr_storage addr; /* the client's, as counted by the broker's connlimit */
     uint8_t szbuf[4];
     size_t szgot;
-    uint8_t *frame; /* being filled: frame_len bytes, frame_got so far */
-    size_t frame_len, frame_got;
+    /* The frame being read: frame_len bytes declared (0: none), frame_got arrived, frame_cap
+       allocated (grows with what arrives). frame_charged: bytes of the budget taken for it
+       (frame_len once granted, 0 while waiting). */
+    uint8_t *frame;
+    size_t frame_len, frame_got, frame_cap, frame_charged;
+    wr_budget_waiter wait; /* the frame's take while the budget is short */
+    wr_buf stash;          /* bytes read after a frame that waits for the budget */
+    size_t stash_charged;  /* forced on the budget for the stash */
+    wr_kconn *ready_next;  /* broker's ready list (holds a ref) */
     wr_kreq *head, *tail; /* requests in arrival order; answered from the head */
     int queued;           /* requests in the queue */
     size_t out_bytes;     /* response bytes handed to uv_write and not yet written */
     int64_t last_active_ms;
     int refs; /* handle open + work items running */
-    bool closing, reading, produce_busy;
+    bool closing, reading, produce_busy, waiting, counted;
 };
 
 struct wr_kreq {
@@ -82,6 +100,7 @@ struct wr_kreq {
     wr_arena *arena;
     uint8_t *frame;
     size_t frame_len;
+    size_t charged; /* bytes of the broker's budget this request holds (its frame_len) */
     wr_kreq_hdr hdr;
     const wr_kapi *api;
     void *body; /* decoded request (arena) */

@@ -11,10 +11,18 @@
  * reading while it has WR_KCONN_MAX_QUEUED requests queued or WR_KCONN_MAX_OUT response bytes
  * unwritten (backpressure) and resumes when it drains.
  *
+ * Memory: a frame's declared size is taken from the broker's budget (queued.max.request.bytes,
+ * src/base/budget.h) before its body is read and given back when the request is freed; while it
+ * does not fit the connection stops reading (bytes already read wait in its stash) and resumes
+ * from on_resume once granted. Reads go to one buffer of the loop, frames grow with what
+ * arrives, so an idle connection holds only its struct. Connections beyond max.connections or
+ * max.connections.per.ip are closed at accept.
+ *
  * Threads: everything runs on the broker's loop thread except the Produce work items (thread
  * pool) and the log-watch callback (any appending thread), which only calls uv_async_send.
  * Ownership: see broker_int.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +53,8 @@ req_free(wr_kreq *r)
 {
     if (r->on_free != NULL)
         r->on_free(r);
+    if (r->charged > 0)
+        wr_budget_release(&r->conn->b->budget, r->charged);
     if (r->parked) {
         *r->pprev = r->pnext;
         if (r->pnext != NULL)
@@ -238,6 +248,7 @@ conn_free(wr_kconn *c)
         req_free(r);
     }
     free(c->frame);
+    wr_buf_free(&c->stash);
     free(c);
 }
 
@@ -273,6 +284,18 @@ conn_close(wr_kconn *c)
         b->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    if (c->counted)
+        wr_connlimit_leave(&b->connlimit, (const struct sockaddr *)&c->addr);
+    c->counted = false;
+    /* what the frame being read and the stash hold goes back to the budget now */
+    wr_budget_cancel(&b->budget, &c->wait);
+    c->waiting = false;
+    if (c->frame_charged > 0)
+        wr_budget_release(&b->budget, c->frame_charged);
+    c->frame_charged = 0;
+    if (c->stash_charged > 0)
+        wr_budget_unforce(&b->budget, c->stash_charged);
+    c->stash_charged = 0;
     /* parked fetches of this connection leave the broker's list now */
     for (wr_kreq *r = c->head; r != NULL; r = r->next) {
         if (r->parked) {
@@ -360,7 +383,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void
 conn_read_ctl(wr_kconn *c)
 {
-    bool want = c->queued < WR_KCONN_MAX_QUEUED && c->out_bytes < WR_KCONN_MAX_OUT;
+    bool want = !c->waiting && c->stash.len == 0 && c->queued < WR_KCONN_MAX_QUEUED &&
+                c->out_bytes < WR_KCONN_MAX_OUT;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = true;
@@ -370,17 +394,28 @@ conn_read_ctl(wr_kconn *c)
     }
 }
 
+/* Every connection reads into the loop's one buffer (its bytes are copied out before the next
+   read), so an idle connection holds no read buffer. While the budget has no room for a whole
+   buffer's worth of large requests, a connection between frames reads only the size prefix:
+   the budget decides about the frame before its bytes are read, so a waiting frame stashes
+   little or nothing. */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     wr_kconn *c = (wr_kconn *)h;
+    wr_broker *b = c->b;
     (void)suggested;
-    *buf = uv_buf_init((char *)c->rbuf, sizeof c->rbuf);
+    size_t len = sizeof b->rbuf;
+    const wr_budget *g = &b->budget;
+    if (c->frame_len == 0 && g->limit > 0 && g->used + len > g->limit - g->reserve)
+        len = 4 - c->szgot;
+    *buf = uv_buf_init((char *)b->rbuf, (unsigned)len);
 }
 
-/* Decodes and dispatches one complete frame (taken). Returns false when the connection closed. */
+/* Decodes and dispatches one complete frame (taken, with the charged bytes of the budget it
+   holds). Returns false when the connection closed. */
 static bool
-conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
+conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len, size_t charged)
 {
     wr_kreq *r = calloc(1, sizeof *r);
     wr_arena *a = wr_arena_create(0);
@@ -388,6 +423,8 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
         free(r);
         wr_arena_destroy(a);
         free(frame);
+        if (charged > 0)
+            wr_budget_release(&c->b->budget, charged);
         wr_log(WR_LOG_ERROR, "kafka", "%s: out of memory; closing", c->peer);
         conn_close(c);
         return false;
@@ -396,6 +433,7 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
     r->arena = a;
     r->frame = frame;
     r->frame_len = len;
+    r->charged = charged;
     wr_rd rd = wr_rd_make(frame, len);
     int rc = wr_kp_decode_req_hdr(&rd, &r->hdr, a);
     if (rc != WR_OK) {
@@ -443,6 +481,142 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len)
     return !c->closing;
 }
 
+static void on_resume(uv_timer_t *t);
+
+/* The budget granted the frame c waits for (called inside wr_budget_release or _cancel, so it
+   only notes it): reading resumes at once, or after the stash, on the next loop turn. */
+static void
+on_granted(wr_budget_waiter *w)
+{
+    wr_kconn *c = (wr_kconn *)((char *)w - offsetof(wr_kconn, wait));
+    wr_broker *b = c->b;
+    c->waiting = false;
+    c->frame_charged = c->frame_len;
+    c->refs++;
+    c->ready_next = b->resumable;
+    b->resumable = c;
+    uv_timer_start(&b->resume_timer, on_resume, 0, 0);
+}
+
+/* Grows c's frame buffer to hold `more` further bytes: with what arrives, never all of a large
+   declared size at once. */
+static int
+frame_reserve(wr_kconn *c, size_t more)
+{
+    size_t need = c->frame_got + more;
+    if (need <= c->frame_cap)
+        return WR_OK;
+    size_t cap = c->frame_cap ? c->frame_cap * 2 : 64u << 10;
+    if (cap < need)
+        cap = need;
+    if (cap > c->frame_len)
+        cap = c->frame_len;
+    uint8_t *f = realloc(c->frame, cap);
+    if (f == NULL)
+        return WR_ENOMEM;
+    c->frame = f;
+    c->frame_cap = cap;
+    return WR_OK;
+}
+
+/* Frames and dispatches n read bytes (borrowed). Returns how many it consumed: fewer than n
+   only when a frame waits for the budget (c->waiting) or the connection closed. */
+static size_t
+conn_consume(wr_kconn *c, const uint8_t *p, size_t n)
+{
+    wr_broker *b = c->b;
+    size_t off = 0;
+    while (off < n && !c->closing && !c->waiting) {
+        if (c->frame_len == 0) {
+            size_t take = 4 - c->szgot < n - off ? 4 - c->szgot : n - off;
+            memcpy(c->szbuf + c->szgot, p + off, take);
+            c->szgot += take;
+            off += take;
+            if (c->szgot < 4)
+                break;
+            int32_t size = (int32_t)wr_be32_get(c->szbuf);
+            c->szgot = 0;
+            if (size < WR_KFRAME_MIN || size > b->opts.max_request_bytes) {
+                wr_log(WR_LOG_WARN, "kafka",
+                       "%s: request size %d outside [%d, %d] (socket.request.max.bytes); "
+                       "closing connection",
+                       c->peer, size, WR_KFRAME_MIN, b->opts.max_request_bytes);
+                conn_close(c);
+                return off;
+            }
+            c->frame_len = (size_t)size;
+            c->frame_got = 0;
+            if (!wr_budget_take(&b->budget, &c->wait, c->frame_len)) {
+                c->waiting = true; /* queued: on_granted resumes */
+                break;
+            }
+            c->frame_charged = c->frame_len;
+            continue;
+        }
+        size_t need = c->frame_len - c->frame_got;
+        size_t take = need < n - off ? need : n - off;
+        if (frame_reserve(c, take) != WR_OK) {
+            wr_log(WR_LOG_ERROR, "kafka", "%s: cannot allocate %zu bytes; closing", c->peer,
+                   c->frame_len);
+            conn_close(c);
+            return off;
+        }
+        memcpy(c->frame + c->frame_got, p + off, take);
+        c->frame_got += take;
+        off += take;
+        if (c->frame_got == c->frame_len) {
+            uint8_t *f = c->frame;
+            size_t len = c->frame_len, charged = c->frame_charged;
+            c->frame = NULL;
+            c->frame_len = c->frame_cap = c->frame_charged = 0;
+            if (!conn_dispatch(c, f, len, charged))
+                return off;
+        }
+    }
+    return off;
+}
+
+/* Keeps bytes read that c cannot frame yet (its frame waits for the budget). They were read
+   already, so they are forced on the budget; on_alloc keeps them few. */
+static void
+conn_stash(wr_kconn *c, const uint8_t *p, size_t n)
+{
+    wr_buf_append(&c->stash, p, n);
+    if (!wr_buf_ok(&c->stash)) {
+        wr_log(WR_LOG_ERROR, "kafka", "%s: out of memory; closing", c->peer);
+        conn_close(c);
+        return;
+    }
+    wr_budget_force(&c->b->budget, n);
+    c->stash_charged += n;
+}
+
+/* Runs the connections whose frame was granted: their stash first, then reading again. */
+static void
+on_resume(uv_timer_t *t)
+{
+    wr_broker *b = t->data;
+    while (b->resumable != NULL) {
+        wr_kconn *c = b->resumable;
+        b->resumable = c->ready_next;
+        c->ready_next = NULL;
+        if (!c->closing && !c->waiting) {
+            wr_buf st = c->stash;
+            size_t charged = c->stash_charged;
+            c->stash = (wr_buf)WR_BUF_INIT;
+            c->stash_charged = 0;
+            size_t k = st.len > 0 ? conn_consume(c, st.data, st.len) : 0;
+            if (!c->closing && k < st.len)
+                conn_stash(c, st.data + k, st.len - k);
+            wr_buf_free(&st);
+            wr_budget_unforce(&b->budget, charged);
+            if (!c->closing)
+                conn_flush(c); /* and reading again */
+        }
+        conn_unref(c);
+    }
+}
+
 static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -455,52 +629,11 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     c->last_active_ms = wr__kmono_ms();
     const uint8_t *p = (const uint8_t *)buf->base;
-    size_t left = (size_t)n;
-    while (left > 0 && !c->closing) {
-        if (c->frame == NULL) {
-            size_t take = 4 - c->szgot < left ? 4 - c->szgot : left;
-            memcpy(c->szbuf + c->szgot, p, take);
-            c->szgot += take;
-            p += take;
-            left -= take;
-            if (c->szgot < 4)
-                break;
-            int32_t size = (int32_t)wr_be32_get(c->szbuf);
-            c->szgot = 0;
-            if (size < WR_KFRAME_MIN || size > c->b->opts.max_request_bytes) {
-                wr_log(WR_LOG_WARN, "kafka",
-                       "%s: request size %d outside [%d, %d] (socket.request.max.bytes); "
-                       "closing connection",
-                       c->peer, size, WR_KFRAME_MIN, c->b->opts.max_request_bytes);
-                conn_close(c);
-                return;
-            }
-            c->frame = malloc((size_t)size);
-            if (c->frame == NULL) {
-                wr_log(WR_LOG_ERROR, "kafka", "%s: cannot allocate %d bytes; closing", c->peer,
-                       size);
-                conn_close(c);
-                return;
-            }
-            c->frame_len = (size_t)size;
-            c->frame_got = 0;
-        }
-        size_t need = c->frame_len - c->frame_got;
-        size_t take = need < left ? need : left;
-        memcpy(c->frame + c->frame_got, p, take);
-        c->frame_got += take;
-        p += take;
-        left -= take;
-        if (c->frame_got == c->frame_len) {
-            uint8_t *f = c->frame;
-            c->frame = NULL;
-            if (!conn_dispatch(c, f, c->frame_len))
-                return;
-        }
-    }
-    if (!c->closing) {
-        conn_flush(c);
-    }
+    size_t k = conn_consume(c, p, (size_t)n);
+    if (!c->closing && k < (size_t)n)
+        conn_stash(c, p + k, (size_t)n - k);
+    if (!c->closing)
+        conn_flush(c); /* stops reading while the frame waits */
 }
 
 static void
@@ -526,7 +659,23 @@ on_connection(uv_stream_t *server, int status)
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     snprintf(c->peer, sizeof c->peer, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    bool have_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0;
+    if (have_addr)
+        c->addr = ss;
+    int why = wr_connlimit_admit(&b->connlimit, have_addr ? (struct sockaddr *)&ss : NULL);
+    if (why != WR_CONNLIMIT_OK) {
+        /* as Kafka: closed at accept; one line for the first refusal and every 1000th */
+        if (b->refused++ % 1000 == 0)
+            wr_log(WR_LOG_WARN, "kafka", "refused a connection: %s reached (%llu refused so far)",
+                   why == WR_CONNLIMIT_TOTAL ? "max.connections" : "max.connections.per.ip",
+                   (unsigned long long)b->refused);
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    c->counted = true;
+    c->wait.granted = on_granted;
+    if (have_addr) {
         char host[48] = "";
         if (ss.ss_family == AF_INET6) {
             uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
@@ -554,7 +703,9 @@ on_sweep(uv_timer_t *t)
     wr_kconn *c = b->conns;
     while (c != NULL) {
         wr_kconn *next = c->next;
-        if (c->head == NULL && now - c->last_active_ms > b->opts.idle_timeout_ms) {
+        /* a connection the budget holds back is not idle by its own doing */
+        if (c->head == NULL && !c->waiting && c->stash.len == 0 &&
+            now - c->last_active_ms > b->opts.idle_timeout_ms) {
             wr_log(WR_LOG_INFO, "kafka", "%s: idle for %lld ms; closing", c->peer,
                    (long long)(now - c->last_active_ms));
             conn_close(c);
@@ -571,6 +722,12 @@ on_stop(uv_async_t *a)
     wr_broker *b = a->data;
     while (b->conns != NULL)
         conn_close(b->conns);
+    while (b->resumable != NULL) {
+        wr_kconn *c = b->resumable;
+        b->resumable = c->ready_next;
+        conn_unref(c);
+    }
+    uv_close((uv_handle_t *)&b->resume_timer, NULL);
     uv_close((uv_handle_t *)&b->server, NULL);
     uv_close((uv_handle_t *)&b->stop_async, NULL);
     uv_close((uv_handle_t *)&b->data_async, NULL);
@@ -626,6 +783,8 @@ loop_main(void *arg)
     b->fetch_timer.data = b;
     uv_timer_init(&b->loop, &b->group_timer);
     b->group_timer.data = b;
+    uv_timer_init(&b->loop, &b->resume_timer);
+    b->resume_timer.data = b;
     b->start_rc = bind_listen(b);
     if (b->start_rc != WR_OK) {
         uv_close((uv_handle_t *)&b->server, NULL);
@@ -634,6 +793,7 @@ loop_main(void *arg)
         uv_close((uv_handle_t *)&b->sweep_timer, NULL);
         uv_close((uv_handle_t *)&b->fetch_timer, NULL);
         uv_close((uv_handle_t *)&b->group_timer, NULL);
+        uv_close((uv_handle_t *)&b->resume_timer, NULL);
         uv_run(&b->loop, UV_RUN_DEFAULT);
         uv_sem_post(&b->ready);
         return;
@@ -659,6 +819,8 @@ wr_broker_opts_init(wr_broker_opts *o)
         .default_partitions = 1,
         .max_request_bytes = 100 << 20,
         .idle_timeout_ms = 600000,
+        .queued_max_request_bytes = 128 << 20,
+        .max_connections = 10000,
     };
 }
 
@@ -694,6 +856,12 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
         ah = "127.0.0.1";
     b->listen_host = strdup(lh);
     b->adv_host = strdup(ah);
+    const char *ov = opts->max_connections_per_ip_overrides;
+    b->ip_overrides = strdup(ov != NULL ? ov : "");
+    b->opts.max_connections_per_ip_overrides = b->ip_overrides;
+    wr_budget_init(&b->budget, opts->queued_max_request_bytes > 0
+                                   ? (size_t)opts->queued_max_request_bytes
+                                   : 0);
     if (b->opts.default_partitions <= 0)
         b->opts.default_partitions = 1;
     if (b->opts.max_request_bytes <= 0)
@@ -705,8 +873,12 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     b->db = db;
     b->port = -1;
     int rc = WR_ENOMEM;
-    if (b->listen_host == NULL || b->adv_host == NULL)
+    if (b->listen_host == NULL || b->adv_host == NULL || b->ip_overrides == NULL)
         goto fail;
+    rc = wr_connlimit_init(&b->connlimit, opts->max_connections, opts->max_connections_per_ip,
+                           b->ip_overrides, err);
+    if (rc != WR_OK)
+        goto fail_early;
     rc = wr__kidem_create(db, &b->idem);
     if (rc != WR_OK)
         goto fail;
@@ -744,9 +916,12 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
 fail:
     if (rc == WR_ENOMEM)
         wr_err_set(err, rc, "broker: out of memory");
+fail_early:
+    wr_connlimit_free(&b->connlimit);
     wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
+    free(b->ip_overrides);
     free(b->listen_host);
     free(b->adv_host);
     free(b);
@@ -801,6 +976,8 @@ wr_broker_destroy(wr_broker *b)
     wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
+    wr_connlimit_free(&b->connlimit);
+    free(b->ip_overrides);
     free(b->listen_host);
     free(b->adv_host);
     free(b);
