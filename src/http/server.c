@@ -31,6 +31,7 @@
 
 #include "src/base/buf.h"
 #include "src/base/logging.h"
+#include "src/http/server_int.h"
 
 #define H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
@@ -84,6 +85,7 @@ struct wr_http_server {
     int nconns;
     http_parser_settings h1;
     nghttp2_session_callbacks *h2cb;
+    wr_buf *mem_out; /* wr__http_feed: output is appended here instead of written to a socket */
 };
 
 struct conn {
@@ -299,6 +301,11 @@ conn_flush(conn *c)
     }
     if (!wr_buf_ok(&c->outq)) {
         conn_close(c);
+        return;
+    }
+    if (c->s->mem_out != NULL) { /* wr__http_feed: written at once, closed by the caller */
+        wr_buf_append(c->s->mem_out, c->outq.data, c->outq.len);
+        wr_buf_reset(&c->outq);
         return;
     }
     /* swap: what is queued goes out now, new output gathers behind it */
@@ -988,19 +995,10 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init(buf, sizeof buf);
 }
 
+/* Bytes from the client. */
 static void
-on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+conn_recv(conn *c, const char *data, size_t len)
 {
-    conn *c = st->data;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    if (n == 0 || c->closing)
-        return;
-    uv_timer_again(&c->idle);
-    const char *data = b->base;
-    size_t len = (size_t)n;
     if (!c->decided) {
         /* HTTP/2 with prior knowledge starts with the preface; anything else is HTTP/1 */
         wr_buf_append(&c->first, data, len);
@@ -1029,14 +1027,26 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 }
 
 static void
-on_connection(uv_stream_t *l, int status)
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-    wr_http_server *s = l->data;
-    if (status < 0)
+    conn *c = st->data;
+    if (n < 0) {
+        conn_close(c);
         return;
+    }
+    if (n == 0 || c->closing)
+        return;
+    uv_timer_again(&c->idle);
+    conn_recv(c, b->base, (size_t)n);
+}
+
+/* A new connection on s's loop (its socket not yet accepted), or NULL when out of memory. */
+static conn *
+conn_new(wr_http_server *s)
+{
     conn *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return;
+        return NULL;
     c->s = s;
     uv_tcp_init(&s->loop, &c->tcp);
     uv_timer_init(&s->loop, &c->idle);
@@ -1047,13 +1057,25 @@ on_connection(uv_stream_t *l, int status)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    return c;
+}
+
+static void
+on_connection(uv_stream_t *l, int status)
+{
+    wr_http_server *s = l->data;
+    if (status < 0)
+        return;
+    conn *c = conn_new(s);
+    if (c == NULL)
+        return;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
     if (s->nconns > s->o.limits.max_connections) {
         static const char busy[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: "
@@ -1124,12 +1146,11 @@ loop_main(void *arg)
     return NULL;
 }
 
-int
-wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err *err)
+/* Fills s (zeroed) from o: options with the limits' defaults, the parsers' callbacks and the
+   loop; nothing listens yet. WR_ENOMEM, or a libuv error code; s holds nothing to free then. */
+static int
+server_init(wr_http_server *s, const wr_http_server_opts *o)
 {
-    wr_http_server *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
     s->o = *o;
     wr_http_limits *l = &s->o.limits;
     if (l->max_header_bytes == 0)
@@ -1143,7 +1164,6 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
     if (l->max_expect_body == 0)
         l->max_expect_body = 64u << 20;
     s->posts_tail = &s->posts;
-    pthread_mutex_init(&s->mu, NULL);
     s->h1 = (http_parser_settings){.on_message_begin = h1_begin,
                                    .on_url = h1_url,
                                    .on_header_field = h1_field,
@@ -1151,21 +1171,33 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
                                    .on_headers_complete = h1_headers_done,
                                    .on_body = h1_body,
                                    .on_message_complete = h1_complete};
-    if (nghttp2_session_callbacks_new(&s->h2cb) != 0) {
-        free(s);
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
-    }
+    if (nghttp2_session_callbacks_new(&s->h2cb) != 0)
+        return WR_ENOMEM;
     nghttp2_session_callbacks_set_on_begin_headers_callback(s->h2cb, h2_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(s->h2cb, h2_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(s->h2cb, h2_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->h2cb, h2_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(s->h2cb, h2_stream_close);
     int rc = uv_loop_init(&s->loop);
-    if (rc != 0) {
+    if (rc != 0)
         nghttp2_session_callbacks_del(s->h2cb);
+    return rc;
+}
+
+int
+wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err *err)
+{
+    wr_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = server_init(s, o);
+    if (rc != 0) {
         free(s);
+        if (rc == WR_ENOMEM)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
         return wr_err_set(err, WR_EIO, "cannot start the HTTP loop: %s", uv_strerror(rc));
     }
+    pthread_mutex_init(&s->mu, NULL);
     uv_tcp_init(&s->loop, &s->listener);
     uv_async_init(&s->loop, &s->wake, on_wake);
     uv_timer_init(&s->loop, &s->ticker);
@@ -1243,4 +1275,36 @@ wr_http_server_stop(wr_http_server *s)
     pthread_mutex_destroy(&s->mu);
     /* posts that raced with the stop were run by the last wake-up */
     free(s);
+}
+
+/* ---- driving a connection from memory (server_int.h) ----------------------------------------- */
+
+int
+wr__http_feed(
+    const wr_http_server_opts *o, const char *const *pieces, const size_t *lens, int n, wr_buf *out)
+{
+    wr_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return WR_ENOMEM;
+    int rc = server_init(s, o);
+    if (rc != 0) {
+        free(s);
+        return rc == WR_ENOMEM ? WR_ENOMEM : WR_EIO;
+    }
+    s->mem_out = out;
+    conn *c = conn_new(s);
+    if (c == NULL) {
+        rc = WR_ENOMEM;
+    } else {
+        c->reading = true;
+        for (int i = 0; i < n && !c->closing && c->reading; i++)
+            if (lens[i] > 0)
+                conn_recv(c, pieces[i], lens[i]);
+        conn_close(c); /* the client hangs up: requests in flight hear on_abort */
+    }
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the connection's close callbacks free it */
+    uv_loop_close(&s->loop);
+    nghttp2_session_callbacks_del(s->h2cb);
+    free(s);
+    return rc;
 }
