@@ -9,9 +9,9 @@
  * Input: byte 0 chooses how the rest is cut into reads (0: one read; else reads of
  * byte0 % 61 + 1 bytes), so that the preface, request lines, headers, chunk sizes and frames
  * arrive split at every place. The handler routes as the REST API (src/http/api.c) does, without
- * the SQL engine: /info and /healthcheck answer at once, /ksql and /query buffer their body (to
- * a limit, 413 past it), read it as JSON with jansson and parse its "ksql" or "sql" statements
- * with the SQL parser; /query-stream and /inserts-stream stream an answer while the body
+ * the SQL engine: /info and /healthcheck answer when the request ends, /ksql and /query buffer
+ * their body (to a limit, 413 past it), read it as JSON with jansson and parse its "ksql" or "sql"
+ * statements with the SQL parser; /query-stream and /inserts-stream stream an answer while the body
  * arrives; /close-query closes the request; anything else is 404 at once (before the body) or 405.
  * Included by exactly one file per executable.
  */
