@@ -762,8 +762,6 @@ plan_aggregate(
             return rc;
         }
     }
-    wr_buf desc = WR_BUF_INIT;
-    wr_buf_printf(&desc, "Group by: ");
     for (int i = 0; i < q->ngroup; i++) {
         wr_cexpr *ge;
         if (eng_has_aggregate(e, q->group_by[i]))
@@ -778,8 +776,12 @@ plan_aggregate(
         stext[n] = eng_expr_text(a, q->group_by[i]);
         scol[n] = n;
         sc[n++] = (wr_col){name, NULL, ge->type};
-        wr_buf_printf(&desc, "%s%s", i ? ", " : "", stext[n - 1]);
     }
+    /* EXPLAIN's description; built once nothing below can fail before it is freed */
+    wr_buf desc = WR_BUF_INIT;
+    wr_buf_printf(&desc, "Group by: ");
+    for (int i = 0; i < q->ngroup; i++)
+        wr_buf_printf(&desc, "%s%s", i ? ", " : "", stext[i]);
     wr_buf_printf(&desc, " | Aggregates: ");
     for (int i = 0; i < ap.n; i++) {
         stext[n] = ap.text[i];

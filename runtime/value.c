@@ -293,14 +293,20 @@ wr_decimal_parse(const char *s, size_t len, int precision, int scale, wr_i128 *o
                 dropped = c - '0';
             continue;
         }
+        /* v * 10 + digit stays below 10^38 exactly when v < 10^37: checked first, since
+           10^38 * 10 does not fit in 128 bits */
+        if (v >= p[37])
+            return WR_ERANGE;
         v = v * 10 + (c - '0');
         if (point)
             frac++;
-        if (v >= p[38])
-            return WR_ERANGE;
     }
     if (!any)
         return WR_EINVAL;
+    /* frac <= scale <= precision: v * 10^(scale - frac) < 10^precision exactly when
+       v < 10^(precision - scale + frac); refused before the multiplication can overflow */
+    if (v >= p[precision - scale + frac])
+        return WR_ERANGE;
     v *= p[scale - frac];
     if (dropped >= 5)
         v += 1;

@@ -4,6 +4,8 @@
 #ifndef WR_TESTS_TESTUTIL_H
 #define WR_TESTS_TESTUTIL_H
 
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +28,33 @@ wr_test_slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return p;
+}
+
+/* Calls fn(arg, name, data, len) for every file of dir not starting with '.', with its bytes
+   (NUL-terminated, writable, freed after the call). Returns the number of files; fails the test
+   when dir cannot be read. */
+static inline int
+wr_test_each_file(const char *dir,
+                  void (*fn)(void *arg, const char *name, uint8_t *data, size_t len),
+                  void *arg)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    struct dirent *de;
+    int files = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        size_t len;
+        char *p = wr_test_slurp(path, &len);
+        fn(arg, de->d_name, (uint8_t *)p, len);
+        free(p);
+        files++;
+    }
+    closedir(d);
+    return files;
 }
 
 #endif

@@ -148,7 +148,9 @@ typedef struct wr_rd {
 static inline wr_rd
 wr_rd_make(const void *p, size_t n)
 {
-    wr_rd r = {.p = (const uint8_t *)p, .end = (const uint8_t *)p + n, .err = 0};
+    /* n == 0 may come with p NULL (an empty wr_buf), and NULL + 0 is undefined */
+    wr_rd r = {.p = (const uint8_t *)p, .end = n ? (const uint8_t *)p + n : (const uint8_t *)p,
+               .err = 0};
     return r;
 }
 

@@ -18,6 +18,7 @@
  * the connection holds one reference while it is in flight, handlers take their own.
  */
 #include "src/http/server.h"
+#include "src/http/server_int.h"
 
 #include <http_parser.h>
 #include <nghttp2/nghttp2.h>
@@ -96,6 +97,7 @@ struct wr_http_server {
     conn *resumable;        /* through ready_next, each holding an open_handles count */
     http_parser_settings h1;
     nghttp2_session_callbacks *h2cb;
+    wr_buf *mem_out; /* wr__http_feed: output is appended here instead of written to a socket */
 };
 
 struct conn {
@@ -334,6 +336,11 @@ conn_flush(conn *c)
     }
     if (!wr_buf_ok(&c->outq)) {
         conn_close(c);
+        return;
+    }
+    if (c->s->mem_out != NULL) { /* wr__http_feed: written at once, closed by the caller */
+        wr_buf_append(c->s->mem_out, c->outq.data, c->outq.len);
+        wr_buf_reset(&c->outq);
         return;
     }
     /* swap: what is queued goes out now, new output gathers behind it */
@@ -1149,19 +1156,10 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init(buf, sizeof buf);
 }
 
+/* Bytes from the client. */
 static void
-on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+conn_recv(conn *c, const char *data, size_t len)
 {
-    conn *c = st->data;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    if (n == 0 || c->closing)
-        return;
-    uv_timer_again(&c->idle);
-    const char *data = b->base;
-    size_t len = (size_t)n;
     if (!c->decided) {
         /* HTTP/2 with prior knowledge starts with the preface; anything else is HTTP/1 */
         wr_buf_append(&c->first, data, len);
@@ -1190,14 +1188,26 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 }
 
 static void
-on_connection(uv_stream_t *l, int status)
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-    wr_http_server *s = l->data;
-    if (status < 0)
+    conn *c = st->data;
+    if (n < 0) {
+        conn_close(c);
         return;
+    }
+    if (n == 0 || c->closing)
+        return;
+    uv_timer_again(&c->idle);
+    conn_recv(c, b->base, (size_t)n);
+}
+
+/* A new connection on s's loop (its socket not yet accepted), or NULL when out of memory. */
+static conn *
+conn_new(wr_http_server *s)
+{
     conn *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return;
+        return NULL;
     c->s = s;
     uv_tcp_init(&s->loop, &c->tcp);
     uv_timer_init(&s->loop, &c->idle);
@@ -1208,14 +1218,26 @@ on_connection(uv_stream_t *l, int status)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->wait.granted = on_granted;
+    return c;
+}
+
+static void
+on_connection(uv_stream_t *l, int status)
+{
+    wr_http_server *s = l->data;
+    if (status < 0)
+        return;
+    conn *c = conn_new(s);
+    if (c == NULL)
+        return;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    c->wait.granted = on_granted;
     int al = sizeof c->addr;
     bool have_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &al) == 0;
     c->counted = wr_connlimit_admit(&s->connlimit, have_addr ? (struct sockaddr *)&c->addr
@@ -1296,12 +1318,12 @@ loop_main(void *arg)
     return NULL;
 }
 
-int
-wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err *err)
+/* Fills s (zeroed) from o: options with the limits' defaults, the budget and connection
+   limits, the parsers' callbacks, the loop and its resume timer; nothing listens yet. On an
+   error (in err) s holds nothing to release. */
+static int
+server_init(wr_http_server *s, const wr_http_server_opts *o, wr_err *err)
 {
-    wr_http_server *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return wr_err_set(err, WR_ENOMEM, "out of memory");
     s->o = *o;
     wr_http_limits *l = &s->o.limits;
     if (l->max_header_bytes == 0)
@@ -1318,12 +1340,9 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
         l->queued_max_body_bytes = 64u << 20;
     wr_budget_init(&s->budget, l->queued_max_body_bytes == SIZE_MAX ? 0 : l->queued_max_body_bytes);
     if (wr_connlimit_init(&s->connlimit, l->max_connections, l->max_connections_per_ip, NULL,
-                          err) != WR_OK) {
-        free(s);
+                          err) != WR_OK)
         return err != NULL ? err->code : WR_ENOMEM;
-    }
     s->posts_tail = &s->posts;
-    pthread_mutex_init(&s->mu, NULL);
     s->h1 = (http_parser_settings){.on_message_begin = h1_begin,
                                    .on_url = h1_url,
                                    .on_header_field = h1_field,
@@ -1333,7 +1352,6 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
                                    .on_message_complete = h1_complete};
     if (nghttp2_session_callbacks_new(&s->h2cb) != 0) {
         wr_connlimit_free(&s->connlimit);
-        free(s);
         return wr_err_set(err, WR_ENOMEM, "out of memory");
     }
     nghttp2_session_callbacks_set_on_begin_headers_callback(s->h2cb, h2_begin_headers);
@@ -1345,14 +1363,29 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
     if (rc != 0) {
         nghttp2_session_callbacks_del(s->h2cb);
         wr_connlimit_free(&s->connlimit);
-        free(s);
         return wr_err_set(err, WR_EIO, "cannot start the HTTP loop: %s", uv_strerror(rc));
     }
+    uv_timer_init(&s->loop, &s->resume);
+    s->resume.data = s;
+    return WR_OK;
+}
+
+int
+wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err *err)
+{
+    wr_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    int rc = server_init(s, o, err);
+    if (rc != WR_OK) {
+        free(s);
+        return rc;
+    }
+    pthread_mutex_init(&s->mu, NULL);
     uv_tcp_init(&s->loop, &s->listener);
     uv_async_init(&s->loop, &s->wake, on_wake);
     uv_timer_init(&s->loop, &s->ticker);
-    uv_timer_init(&s->loop, &s->resume);
-    s->listener.data = s->wake.data = s->ticker.data = s->resume.data = s;
+    s->listener.data = s->wake.data = s->ticker.data = s;
     if (o->tick != NULL && o->tick_ms > 0)
         uv_timer_start(&s->ticker, on_tick, (uint64_t)o->tick_ms, (uint64_t)o->tick_ms);
     struct sockaddr_storage sa;
@@ -1428,4 +1461,38 @@ wr_http_server_stop(wr_http_server *s)
     pthread_mutex_destroy(&s->mu);
     /* posts that raced with the stop were run by the last wake-up */
     free(s);
+}
+
+/* ---- driving a connection from memory (server_int.h) ----------------------------------------- */
+
+int
+wr__http_feed(
+    const wr_http_server_opts *o, const char *const *pieces, const size_t *lens, int n, wr_buf *out)
+{
+    wr_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return WR_ENOMEM;
+    int rc = server_init(s, o, NULL);
+    if (rc != WR_OK) {
+        free(s);
+        return rc;
+    }
+    s->mem_out = out;
+    conn *c = conn_new(s);
+    if (c == NULL) {
+        rc = WR_ENOMEM;
+    } else {
+        c->reading = true;
+        for (int i = 0; i < n && !c->closing && c->reading; i++)
+            if (lens[i] > 0)
+                conn_recv(c, pieces[i], lens[i]);
+        conn_close(c); /* the client hangs up: requests in flight hear on_abort */
+    }
+    uv_close((uv_handle_t *)&s->resume, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* the connection's close callbacks free it */
+    uv_loop_close(&s->loop);
+    nghttp2_session_callbacks_del(s->h2cb);
+    wr_connlimit_free(&s->connlimit);
+    free(s);
+    return rc;
 }

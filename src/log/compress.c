@@ -129,7 +129,9 @@ snappy_raw_decompress(
     if (!wr_buf_reserve(out, n))
         return oom(err);
     size_t got = n;
-    if (snappy_uncompress((const char *)in, len, (char *)out->data + out->len, &got) != SNAPPY_OK ||
+    char none; /* an empty block: out may have no memory yet, and NULL + 0 is undefined */
+    char *dst = n > 0 ? (char *)out->data + out->len : &none;
+    if (snappy_uncompress((const char *)in, len, dst, &got) != SNAPPY_OK ||
         got != n)
         return wr_err_set(err, WR_ECOMPRESS, "snappy: corrupt data");
     out->len += n;

@@ -637,3 +637,23 @@ Test(log_compress, parse_rejects_unknown_names)
         cr_assert_eq((int)c, 99, "'%s' changed the output", bad[i]);
     }
 }
+
+/* Found by fuzz_rbatch: a snappy block that decompresses to nothing, into a buffer that has no
+   memory yet, handed snappy a NULL + 0 destination (undefined behaviour, reported by UBSan). */
+Test(log_compress, snappy_empty_block_into_empty_buffer)
+{
+    wr_err err = {0};
+    static const uint8_t raw[] = {0x00};
+    wr_buf out = WR_BUF_INIT;
+    cr_assert_eq(wr_decompress(WR_COMPRESSION_SNAPPY, raw, sizeof raw, &out, 100, &err), WR_OK,
+                 "%s", err.msg);
+    cr_assert_eq(out.len, 0);
+    wr_buf_free(&out);
+    static const uint8_t xerial[] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1,
+                                     0,    0,   0,   1,   0,   0,   0,   1, 0x00};
+    out = (wr_buf)WR_BUF_INIT;
+    cr_assert_eq(wr_decompress(WR_COMPRESSION_SNAPPY, xerial, sizeof xerial, &out, 100, &err),
+                 WR_OK, "%s", err.msg);
+    cr_assert_eq(out.len, 0);
+    wr_buf_free(&out);
+}

@@ -1,0 +1,1 @@
+CREATE STREAM E WITH (kafka_topic='e', value_format='DELIMITED') AS SELECT K, A + B * C AS X, CASE WHEN D > 0 THEN 'p' ELSE 'n' END AS Y FROM S;
