@@ -28,6 +28,7 @@ wr__kerr_from_log(int rc)
     case WR_EOFFSET:
         return WR_KERR_OFFSET_OUT_OF_RANGE;
     case WR_ECRC:
+    case WR_ECOMPRESS: /* a compressed batch's records: garbage, a bomb, malformed */
         return WR_KERR_CORRUPT_MESSAGE;
     case WR_ECORRUPT:
     case WR_EINVAL:

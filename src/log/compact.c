@@ -42,8 +42,7 @@
 #include "src/log/rbatch.h"
 
 #define TAG              "log"
-#define COMPACT_MAP_KEYS (4u << 20)  /* keys one pass maps: 96 MiB of map at most */
-#define MAX_DECOMPRESSED (64u << 20) /* a batch's records, decompressed */
+#define COMPACT_MAP_KEYS (4u << 20) /* keys one pass maps: 96 MiB of map at most */
 #define WRITE_CHUNK      (1u << 20)
 
 /* ---- the key map ----------------------------------------------------------------------- */
@@ -141,7 +140,7 @@ map_batch(void *arg, const uint8_t *b, size_t n, bool last, wr_err *err)
     if (is_control(b))
         return WR_OK;
     wr_rbatch_iter it;
-    int rc = wr_rbatch_iter_init(&it, b, n, &ps->scratch, MAX_DECOMPRESSED, err);
+    int rc = wr_rbatch_iter_init(&it, b, n, &ps->scratch, WR__MAX_DECOMPRESSED, err);
     wr_record rec;
     while (rc == WR_OK && (rc = wr_rbatch_iter_next(&it, &rec, err)) == 1) {
         rc = WR_OK;
@@ -224,7 +223,7 @@ clean_batch(void *arg, const uint8_t *b, size_t n, bool last, wr_err *err)
         wr_buf_append(&ps->out, b, n);
     } else {
         int32_t kept;
-        rc = wr_rbatch_filter(b, n, keep_record, ps, &ps->out, &ps->scratch, MAX_DECOMPRESSED,
+        rc = wr_rbatch_filter(b, n, keep_record, ps, &ps->out, &ps->scratch, WR__MAX_DECOMPRESSED,
                               &kept, err);
         int64_t producer = (int64_t)wr_be64_get(b + 43);
         if (rc == WR_OK && kept == 0 && producer < 0 && !last)

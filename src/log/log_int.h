@@ -55,6 +55,10 @@ typedef struct wr__txn_open {
 typedef struct wr__txn_aborted {
     int64_t pid, first, last; /* last: the offset of the ABORT marker */
 } wr__txn_aborted;
+/* The most a batch's records may decompress to, in the log (an append's validation,
+   compaction): more is taken for a decompression bomb. */
+#define WR__MAX_DECOMPRESSED (64u << 20)
+
 typedef struct wr__txn_state {
     bool tracked;       /* the partition has a checkpoint row (it has seen transactions) */
     int64_t scanned_to; /* the state covers the batches below this offset */

@@ -735,25 +735,31 @@ wr_log_append(
     tcfg_get(p, &cfg);
     if (len == 0)
         return wr_err_set(err, WR_EINVAL, "nothing to append");
-    /* validate everything before touching the log: all batches or none */
+    /* validate everything before touching the log: all batches or none, and every record of a
+       compressed batch too (Kafka's LogValidator), so no consumer ever meets garbage here */
     bool transactional = false;
-    for (size_t off = 0; off < len;) {
+    wr_buf scratch = WR_BUF_INIT;
+    int vrc = WR_OK;
+    for (size_t off = 0; off < len && vrc == WR_OK;) {
         wr_rbatch_hdr h;
-        int rc = wr_rbatch_validate(data + off, len - off, &h, err);
-        if (rc != WR_OK)
-            return rc;
         size_t size = wr_rbatch_size(data + off, len - off);
+        if ((vrc = wr_rbatch_validate_all(data + off, len - off, &h, &scratch, WR__MAX_DECOMPRESSED,
+                                          err)) != WR_OK)
+            break;
         if ((int64_t)h.records_count != (int64_t)h.last_offset_delta + 1)
-            return wr_err_set(err, WR_ECORRUPT,
-                              "record batch count %d does not match last offset delta %d",
-                              h.records_count, h.last_offset_delta);
-        if ((int64_t)size > cfg.max_message_bytes)
-            return wr_err_set(err, WR_ETOOBIG,
-                              "record batch of %zu bytes exceeds max.message.bytes %" PRId64, size,
-                              cfg.max_message_bytes);
+            vrc = wr_err_set(err, WR_ECORRUPT,
+                             "record batch count %d does not match last offset delta %d",
+                             h.records_count, h.last_offset_delta);
+        else if ((int64_t)size > cfg.max_message_bytes)
+            vrc = wr_err_set(err, WR_ETOOBIG,
+                             "record batch of %zu bytes exceeds max.message.bytes %" PRId64, size,
+                             cfg.max_message_bytes);
         transactional |= (h.attributes & WR_RBATCH_TRANSACTIONAL) != 0;
         off += size;
     }
+    wr_buf_free(&scratch);
+    if (vrc != WR_OK)
+        return vrc;
     if (transactional) {
         /* a first transaction here: checkpoint before it lands, so that a restart replays it */
         int rc = wr__txn_track(p, err);

@@ -6,6 +6,8 @@
  */
 #include "src/log/rbatch.h"
 
+#include <stdio.h>
+
 #include "src/base/crc32c.h"
 #include "src/base/varint.h"
 #include "src/log/compress.h"
@@ -140,6 +142,29 @@ read_record(wr_rd *rd, const wr_rbatch_hdr *h, wr_record *rec, wr_err *err)
     return WR_OK;
 }
 
+/* Walks every record of h's batch in rd (its records, decompressed): each well formed, offset
+   deltas ascending and within last_offset_delta, records_count of them and nothing after. */
+static int
+check_records(wr_rd *rd, const wr_rbatch_hdr *h, wr_err *err)
+{
+    wr_record rec;
+    int32_t prev = -1;
+    for (int32_t i = 0; i < h->records_count; i++) {
+        int rc = read_record(rd, h, &rec, err);
+        if (rc != WR_OK)
+            return rc;
+        int64_t delta = (int64_t)((uint64_t)rec.offset - (uint64_t)h->base_offset);
+        if (delta <= prev || delta > h->last_offset_delta)
+            return wr_err_set(err, WR_ECORRUPT, "record %d has offset delta %lld out of order", i,
+                              (long long)delta);
+        prev = (int32_t)delta;
+    }
+    if (wr_rd_left(rd) != 0)
+        return wr_err_set(err, WR_ECORRUPT, "record batch has %zu bytes after its %d records",
+                          wr_rd_left(rd), h->records_count);
+    return WR_OK;
+}
+
 int
 wr_rbatch_validate(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *err)
 {
@@ -154,21 +179,42 @@ wr_rbatch_validate(const uint8_t *data, size_t len, wr_rbatch_hdr *h, wr_err *er
     if (wr_rbatch_compression(h) != WR_COMPRESSION_NONE)
         return WR_OK;
     wr_rd rd = wr_rd_make(data + WR_RBATCH_HEADER_SIZE, size - WR_RBATCH_HEADER_SIZE);
-    wr_record rec;
-    int32_t prev = -1;
-    for (int32_t i = 0; i < h->records_count; i++) {
-        if ((rc = read_record(&rd, h, &rec, err)) != WR_OK)
-            return rc;
-        int64_t delta = (int64_t)((uint64_t)rec.offset - (uint64_t)h->base_offset);
-        if (delta <= prev || delta > h->last_offset_delta)
-            return wr_err_set(err, WR_ECORRUPT, "record %d has offset delta %lld out of order", i,
-                              (long long)delta);
-        prev = (int32_t)delta;
+    return check_records(&rd, h, err);
+}
+
+int
+wr_rbatch_validate_all(const uint8_t *data,
+                       size_t len,
+                       wr_rbatch_hdr *h,
+                       wr_buf *scratch,
+                       size_t max_decompressed,
+                       wr_err *err)
+{
+    int rc = wr_rbatch_validate(data, len, h, err);
+    wr_compression c = wr_rbatch_compression(h);
+    if (rc != WR_OK || c == WR_COMPRESSION_NONE)
+        return rc;
+    size_t size = wr_rbatch_size(data, len);
+    wr_buf_reset(scratch);
+    rc = wr_decompress(c, data + WR_RBATCH_HEADER_SIZE, size - WR_RBATCH_HEADER_SIZE, scratch,
+                       max_decompressed, err);
+    if (rc == WR_ETOOBIG)
+        return wr_err_set(err, WR_ECOMPRESS,
+                          "a %s record batch of %zu bytes decompresses to more than %zu bytes",
+                          wr_compression_name(c), size, max_decompressed);
+    if (rc != WR_OK) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err != NULL ? err->msg : wr_strerror(rc));
+        return wr_err_set(err, WR_ECOMPRESS, "a %s record batch does not decompress: %s",
+                          wr_compression_name(c), why);
     }
-    if (wr_rd_left(&rd) != 0)
-        return wr_err_set(err, WR_ECORRUPT, "record batch has %zu bytes after its %d records",
-                          wr_rd_left(&rd), h->records_count);
-    return WR_OK;
+    wr_rd rd = wr_rd_make(scratch->data, scratch->len);
+    rc = check_records(&rd, h, err);
+    if (rc != WR_OK) {
+        wr_err_prefix(err, "%s-compressed records", wr_compression_name(c));
+        rc = err != NULL ? (err->code = WR_ECOMPRESS) : WR_ECOMPRESS;
+    }
+    return rc;
 }
 
 void

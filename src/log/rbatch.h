@@ -66,6 +66,19 @@ int wr_rbatch_parse_hdr(const uint8_t *data, size_t len, wr_rbatch_hdr *hdr, wr_
 /* Header parse + CRC-32C check (+ for uncompressed batches, a walk of every record). */
 int wr_rbatch_validate(const uint8_t *data, size_t len, wr_rbatch_hdr *hdr, wr_err *err);
 
+/* wr_rbatch_validate, and for a compressed batch the same walk of every record after
+   decompressing them into scratch (caller-owned, reused) as a Kafka broker's LogValidator
+   does before an append: WR_ECOMPRESS (a Kafka client hears CORRUPT_MESSAGE) when they do not
+   decompress, decompress to more than
+   max_decompressed bytes (a decompression bomb) or are malformed, miscounted or followed by
+   bytes. */
+int wr_rbatch_validate_all(const uint8_t *data,
+                           size_t len,
+                           wr_rbatch_hdr *hdr,
+                           wr_buf *scratch,
+                           size_t max_decompressed,
+                           wr_err *err);
+
 /* Size of the whole batch at data (12 + batch_length), or 0 when fewer than 12 bytes. */
 size_t wr_rbatch_size(const uint8_t *data, size_t len);
 

@@ -5,8 +5,8 @@
  * crash or read out of bounds, and never use more than a bounded amount of memory. The input is
  * tried twice: as given, and with its CRC made right, so that mutations of the records get past
  * the checksum and reach the record walk. Then:
- *   - a batch wr_rbatch_validate accepts iterates to exactly its record count without an error
- *     (today: uncompressed batches, the ones whose records validate walks; see WR_RBFUZZ_DEEP);
+ *   - a batch wr_rbatch_validate_all accepts (the append's check: every record, compressed
+ *     ones too) iterates to exactly its record count without an error;
  *   - filtering it keeping every record gives the same bytes;
  *   - filtering it keeping every other record gives a batch that validates and iterates to
  *     exactly the records kept.
@@ -25,11 +25,6 @@
 #include "src/log/rbatch.h"
 
 #define WR_RBFUZZ_MAX_OUT (1u << 20) /* decompression bound: keeps each input cheap */
-
-/* Whether validate's acceptance promises whole records for this codec. wr_rbatch_validate walks
-   the records of uncompressed batches only; once it checks compressed ones too, this is true for
-   every codec. */
-#define WR_RBFUZZ_DEEP(codec) ((codec) == WR_COMPRESSION_NONE)
 
 static bool
 wr_rbfuzz_keep_all(void *arg, const wr_record *rec)
@@ -77,9 +72,9 @@ wr_rbfuzz_try(const uint8_t *data, size_t len, wr_buf *scratch)
 {
     wr_rbatch_hdr h;
     wr_err err = {0};
-    int valid = wr_rbatch_validate(data, len, &h, &err) == WR_OK;
+    int valid = wr_rbatch_validate_all(data, len, &h, scratch, WR_RBFUZZ_MAX_OUT, &err) == WR_OK;
     int64_t walked = wr_rbfuzz_walk(data, len, scratch);
-    if (valid && WR_RBFUZZ_DEEP(wr_rbatch_compression(&h)) && walked != h.records_count)
+    if (valid && walked != h.records_count)
         return 1;
     if (!valid)
         return 0;

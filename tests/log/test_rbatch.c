@@ -1471,3 +1471,113 @@ Test(log_rbatch, offset_deltas_must_increase)
         wr_buf_free(&out);
     }
 }
+
+/* ---- the records inside compressed batches (wr_rbatch_validate_all) ---------------------- */
+
+/* A batch of `count` records whose records section is recs[0..rlen) compressed with c: the
+   header of a real batch of `count` records, the payload swapped, batchLength and CRC fixed. */
+static void
+compressed_batch(
+    wr_compression c, int32_t count, const uint8_t *recs, size_t rlen, bool raw, wr_buf *out)
+{
+    wr_rbatch_builder b;
+    wr_rbatch_builder_init(&b, c);
+    for (int32_t i = 0; i < count; i++)
+        wr_rbatch_builder_add(&b, BASE_TS + i, "k", 1, "v", 1, NULL, 0);
+    wr_buf tmpl = WR_BUF_INIT, z = WR_BUF_INIT;
+    cr_assert_eq(wr_rbatch_builder_finish(&b, &tmpl, NULL), WR_OK);
+    wr_rbatch_builder_free(&b);
+    if (raw)
+        wr_buf_append(&z, recs, rlen); /* the payload as it is: not a compressed stream */
+    else
+        cr_assert_eq(wr_compress(c, recs, rlen, &z, NULL), WR_OK);
+    wr_buf_reset(out);
+    wr_buf_append(out, tmpl.data, WR_RBATCH_HEADER_SIZE);
+    wr_buf_append(out, z.data, z.len);
+    wr_be32_put(out->data + 8, (uint32_t)(out->len - WR_RBATCH_LOG_OVERHEAD));
+    wr_be32_put(out->data + 17, wr_crc32c(0, out->data + 21, out->len - 21));
+    wr_buf_free(&tmpl);
+    wr_buf_free(&z);
+}
+
+/* The records section of a batch of `count` records (uncompressed), into out. */
+static void
+records_of(int32_t count, wr_buf *out)
+{
+    wr_rbatch_builder b;
+    wr_rbatch_builder_init(&b, WR_COMPRESSION_NONE);
+    for (int32_t i = 0; i < count; i++)
+        wr_rbatch_builder_add(&b, BASE_TS + i, "k", 1, "v", 1, NULL, 0);
+    wr_buf all = WR_BUF_INIT;
+    cr_assert_eq(wr_rbatch_builder_finish(&b, &all, NULL), WR_OK);
+    wr_rbatch_builder_free(&b);
+    wr_buf_reset(out);
+    wr_buf_append(out, all.data + WR_RBATCH_HEADER_SIZE, all.len - WR_RBATCH_HEADER_SIZE);
+    wr_buf_free(&all);
+}
+
+static int
+validate_all(const wr_buf *batch, wr_err *err)
+{
+    wr_rbatch_hdr h;
+    wr_buf scratch = WR_BUF_INIT;
+    int rc = wr_rbatch_validate_all(batch->data, batch->len, &h, &scratch, 1u << 20, err);
+    wr_buf_free(&scratch);
+    return rc;
+}
+
+Test(log_rbatch, compressed_records_are_validated_for_every_codec)
+{
+    wr_buf recs = WR_BUF_INIT, batch = WR_BUF_INIT;
+    for (size_t ci = 1; ci < NCODECS; ci++) {
+        wr_compression c = codecs[ci];
+        wr_err err = {0};
+        wr_rbatch_hdr h;
+        records_of(3, &recs);
+        compressed_batch(c, 3, recs.data, recs.len, false, &batch);
+        cr_assert_eq(validate_all(&batch, &err), WR_OK, "%s: %s", CNAME(c), err.msg);
+
+        /* garbage after a valid header: the header and CRC pass, the payload does not inflate */
+        uint8_t junk[64];
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)(i * 37 + 11);
+        compressed_batch(c, 3, junk, sizeof junk, true, &batch);
+        cr_assert_eq(wr_rbatch_validate(batch.data, batch.len, &h, NULL), WR_OK,
+                     "%s: the header alone looks right", CNAME(c));
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: garbage accepted", CNAME(c));
+
+        /* a valid stream whose bytes are not records */
+        compressed_batch(c, 3, junk, sizeof junk, false, &batch);
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: junk records", CNAME(c));
+
+        /* a truncated stream */
+        compressed_batch(c, 3, recs.data, recs.len, false, &batch);
+        batch.len -= 4;
+        wr_be32_put(batch.data + 8, (uint32_t)(batch.len - WR_RBATCH_LOG_OVERHEAD));
+        wr_be32_put(batch.data + 17, wr_crc32c(0, batch.data + 21, batch.len - 21));
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: truncated", CNAME(c));
+
+        /* fewer records than the header counts */
+        records_of(2, &recs);
+        compressed_batch(c, 3, recs.data, recs.len, false, &batch);
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: 2 records for 3", CNAME(c));
+
+        /* bytes after the last record */
+        records_of(3, &recs);
+        wr_buf_append(&recs, "\0\0\0", 3);
+        compressed_batch(c, 3, recs.data, recs.len, false, &batch);
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: trailing bytes", CNAME(c));
+        cr_assert(strstr(err.msg, "after its 3 records") != NULL, "%s: %s", CNAME(c), err.msg);
+
+        /* a decompression bomb: 2 MiB of zeros after the records, past the 1 MiB bound */
+        records_of(3, &recs);
+        uint8_t *zeros = wr_buf_extend(&recs, 2u << 20);
+        memset(zeros, 0, 2u << 20);
+        compressed_batch(c, 3, recs.data, recs.len, false, &batch);
+        cr_assert_eq(validate_all(&batch, &err), WR_ECOMPRESS, "%s: bomb", CNAME(c));
+        cr_assert(strstr(err.msg, "decompresses to more than") != NULL, "%s: %s", CNAME(c),
+                  err.msg);
+    }
+    wr_buf_free(&recs);
+    wr_buf_free(&batch);
+}
