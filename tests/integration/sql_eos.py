@@ -12,7 +12,9 @@ lands only by luck: between a transaction's markers, after the markers and befor
 Complete state, after a task's changelog joined its transaction and before EndTxn, after
 EndTxn and before the state store's write, in a log append before its fsync, and in the
 middle of a changelog restore (once the input is in, the state stores are deleted before a
-restart, which dies restoring them from their changelogs). Meanwhile a client asks pull queries of the table, and each value a pull query
+restart, which dies restoring them from their changelogs; a server that dies at its crash
+point between two kills is started again at once by a watchdog, unarmed, and the checks run
+against a last, unarmed start). Meanwhile a client asks pull queries of the table, and each value a pull query
 returns must already be committed: a read_committed consumer of the table's topic must hold
 that very row (the transaction's markers are written before the store sees the state). At
 the end:
@@ -65,13 +67,20 @@ def free_port():
 KPORT, HPORT = free_port(), free_port()
 BOOT = f"127.0.0.1:{KPORT}"
 server = None
-kills = 0  # bumped before each kill: observations that straddle one are not judged
+kills = 0  # bumped before each death: observations that straddle one are not judged
 crashes = 0  # deaths at an armed crash point
+server_mu = threading.RLock()  # start, kill and the watchdog take turns
 
 
 def start(fault=None):
     """Starts the server (fault: 'site:after:1' armed in it); one that dies at its crash point
     while starting (a restore, a marker of the start's recovery) is started again unarmed."""
+    global server, crashes
+    with server_mu:
+        start_locked(fault)
+
+
+def start_locked(fault):
     global server, crashes
     log = open(os.path.join(DIR, "server.log"), "a")
     env = dict(os.environ)
@@ -95,8 +104,9 @@ def start(fault=None):
             time.sleep(0.1)
     if fault and server.returncode == -signal.SIGKILL:
         crashes += 1
-        return start()
-    sys.exit("FAIL: the server did not start")
+        return start_locked(None)
+    print("FAIL: the server did not start", flush=True)
+    os._exit(1)
 
 
 def random_fault():
@@ -105,7 +115,8 @@ def random_fault():
 
 
 def kill():
-    """SIGKILL, unless the server died at its crash point already."""
+    """SIGKILL, unless the server died at its crash point already. The caller starts it again,
+    holding server_mu from before the kill until then (so the watchdog keeps out)."""
     global kills, crashes
     kills += 1
     if server.poll() is None:
@@ -113,8 +124,38 @@ def kill():
     elif server.returncode == -signal.SIGKILL:
         crashes += 1
     else:
-        sys.exit(f"FAIL: the server exited by itself with {server.returncode}")
+        print(f"FAIL: the server exited by itself with {server.returncode}", flush=True)
+        os._exit(1)
     server.wait()
+
+
+def restart(fault):
+    """A kill and a start as one step."""
+    with server_mu:
+        kill()
+        start_locked(fault)
+
+
+watching = threading.Event()
+
+
+def watchdog():
+    """A server that died at its crash point between two kills is started again, unarmed, so the
+    producer and the checks always find one soon."""
+    global kills, crashes
+    while watching.is_set():
+        time.sleep(0.1)
+        with server_mu:
+            if server is not None and server.poll() is not None:
+                if server.returncode != -signal.SIGKILL:
+                    print(f"FAIL: the server exited by itself with {server.returncode}",
+                          flush=True)
+                    os._exit(1)
+                kills += 1
+                crashes += 1
+                print(f"the server died at its crash point ({time.time() - T0:.1f} s); "
+                      f"started again", flush=True)
+                start_locked(None)
 
 
 def post(path, body, timeout=30):
@@ -249,12 +290,13 @@ def produce():
 feeder = threading.Thread(target=produce)
 feeder.start()
 span = N / RATE
+watching.set()
+threading.Thread(target=watchdog, daemon=True).start()
 for k in range(KILLS):  # spread over the input's span, each at a random moment of its slot
     time.sleep(rnd.uniform(0.3, span / KILLS))
-    kill()
     fault = random_fault()
-    print(f"kill {kills} at {time.time() - T0:.1f} s; the restart arms {fault}", flush=True)
-    start(fault)
+    print(f"kill {kills + 1} at {time.time() - T0:.1f} s; the restart arms {fault}", flush=True)
+    restart(fault)
 feeder.join()
 if p.flush(120) != 0:
     sys.exit("FAIL: the input was not all delivered")
@@ -263,13 +305,20 @@ if p.flush(120) != 0:
 # middle of that; the restart after it restores the rest
 for lose_state in (False, True):
     time.sleep(rnd.uniform(0.5, 1.5))
-    kill()
     fault = "kill.restore:2:1" if lose_state else random_fault()
-    if lose_state:
-        shutil.rmtree(os.path.join(DIR, "data", "state"))
-    print(f"kill {kills} (input done) at {time.time() - T0:.1f} s; state "
+    print(f"kill {kills + 1} (input done) at {time.time() - T0:.1f} s; state "
           f"{'lost' if lose_state else 'kept'}; the restart arms {fault}", flush=True)
-    start(fault)
+    with server_mu:
+        kill()
+        if lose_state:
+            shutil.rmtree(os.path.join(DIR, "data", "state"))
+        start_locked(fault)
+# the server the checks run against has no crash point armed
+time.sleep(1)
+watching.clear()
+print(f"kill {kills + 1} (input done) at {time.time() - T0:.1f} s; the restart arms nothing",
+      flush=True)
+restart(None)
 
 # ---- the checks -----------------------------------------------------------------------------
 def read(topic, isolation, want, quiet=3.0, limit=180):
