@@ -125,6 +125,7 @@ int wr_cmd_topic(int argc, char **argv);
 int wr_cmd_produce(int argc, char **argv);
 int wr_cmd_consume(int argc, char **argv);
 int wr_cmd_groups(int argc, char **argv);
+int wr_cmd_users(int argc, char **argv);
 int wr_cmd_sql(int argc, char **argv);
 
 #endif

@@ -107,6 +107,137 @@ maintenance_main(void *arg)
     return NULL;
 }
 
+/* ---- listeners --------------------------------------------------------------------------- */
+
+/* The Kafka listener's address and security protocol, and the HTTP listener's address, as the
+   settings give them:
+     kafka.listeners (--kafka-listen)  [PROTOCOL://]HOST:PORT, PLAINTEXT when no protocol;
+     listeners (--http-listen)         ksqlDB's HTTP listeners (http://HOST:PORT or HOST:PORT),
+                                       and Kafka's: an entry whose scheme is a security protocol
+                                       (PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL) or a listener
+                                       name of listener.security.protocol.map is the Kafka
+                                       listener, as in Kafka's server.properties.
+   One Kafka listener and one HTTP listener for now. Returns false (with a message) on a bad
+   setting. */
+typedef struct listeners {
+    char kafka[300]; /* HOST:PORT */
+    int kafka_protocol;
+    char http[300];
+} listeners;
+
+/* The security protocol that scheme (n bytes) names, through listener.security.protocol.map:
+   0 PLAINTEXT, 1 SASL_PLAINTEXT, 2 SSL, 3 SASL_SSL, -1 none (an HTTP scheme or unknown). */
+static int
+protocol_of(const char *map, const char *scheme, size_t n)
+{
+    static const char *const names[] = {"PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"};
+    for (const char *p = map ? map : ""; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t el = strcspn(p, ",");
+        const char *colon = memchr(p, ':', el);
+        if (colon != NULL && (size_t)(colon - p) == n && strncasecmp(p, scheme, n) == 0) {
+            for (int i = 0; i < 4; i++)
+                if (strlen(names[i]) == el - (size_t)(colon + 1 - p) &&
+                    strncasecmp(colon + 1, names[i], strlen(names[i])) == 0)
+                    return i;
+            return -2; /* mapped to something that is not a protocol */
+        }
+        p += el;
+    }
+    for (int i = 0; i < 4; i++)
+        if (strlen(names[i]) == n && strncasecmp(scheme, names[i], n) == 0)
+            return i;
+    return -1;
+}
+
+static bool
+is_default(wr_cli *cli, const char *key)
+{
+    return wr_config_get(&cli->cfg, key) == wr_props_get(&cli->cfg.layer[WR_CONFIG_DEFAULT], key);
+}
+
+static bool
+pick_listeners(wr_cli *cli, listeners *l)
+{
+    const char *map = wr_cli_get(cli, "listener.security.protocol.map", NULL);
+    int nkafka = 0, nhttp = 0;
+    snprintf(l->http, sizeof l->http, "127.0.0.1:8088");
+    snprintf(l->kafka, sizeof l->kafka, "127.0.0.1:9092");
+    l->kafka_protocol = WR_BROKER_PLAINTEXT;
+    const char *keys[] = {WR_CFG_HTTP_LISTEN, WR_CFG_KAFKA_LISTEN};
+    for (int k = 0; k < 2; k++) {
+        bool kafka_key = k == 1;
+        if (kafka_key && nkafka > 0) {
+            if (!is_default(cli, WR_CFG_KAFKA_LISTEN)) {
+                wr_cli_errorf(cli, "the Kafka listener is set in both listeners and "
+                                   "kafka.listeners: set it in one of them");
+                return false;
+            }
+            break;
+        }
+        const char *list = wr_cli_get(cli, keys[k], "");
+        for (const char *p = list; *p;) {
+            while (*p == ',' || *p == ' ')
+                p++;
+            size_t n = strcspn(p, ", ");
+            if (n == 0)
+                break;
+            const char *sep = strstr(p, "://");
+            size_t sl = sep != NULL && sep < p + n ? (size_t)(sep - p) : 0;
+            const char *addr = sl ? sep + 3 : p;
+            size_t al = (size_t)(p + n - addr);
+            int proto = sl ? protocol_of(map, p, sl) : kafka_key ? 0 : -1;
+            bool http = !kafka_key && (sl == 0 || ((sl == 4 && strncasecmp(p, "http", 4) == 0) ||
+                                                   (sl == 5 && strncasecmp(p, "https", 5) == 0)));
+            if (sl == 5 && strncasecmp(p, "https", 5) == 0) {
+                wr_cli_errorf(cli, "%s: HTTPS is not available yet", keys[k]);
+                return false;
+            }
+            if (!http && proto < 0) {
+                wr_cli_errorf(cli, "%s: '%.*s' is not a security protocol (PLAINTEXT, "
+                                   "SASL_PLAINTEXT) or a listener of "
+                                   "listener.security.protocol.map",
+                              keys[k], (int)sl, p);
+                return false;
+            }
+            if (!http && proto >= 2) {
+                wr_cli_errorf(cli, "%s: TLS listeners (SSL, SASL_SSL) are not available yet; use "
+                                   "PLAINTEXT or SASL_PLAINTEXT",
+                              keys[k]);
+                return false;
+            }
+            char *dst = http ? l->http : l->kafka;
+            if ((http ? nhttp : nkafka) > 0) {
+                wr_cli_errorf(cli, "%s: one %s listener for now", keys[k], http ? "HTTP" : "Kafka");
+                return false;
+            }
+            if (al >= sizeof l->http) {
+                wr_cli_errorf(cli, "%s: listener address too long", keys[k]);
+                return false;
+            }
+            memcpy(dst, addr, al);
+            dst[al] = 0;
+            if (http) {
+                nhttp++;
+            } else {
+                nkafka++;
+                l->kafka_protocol = proto == 1 ? WR_BROKER_SASL_PLAINTEXT : WR_BROKER_PLAINTEXT;
+            }
+            p += n;
+        }
+    }
+    return true;
+}
+
+/* Whether host is a loopback address (a listener there is not reachable from elsewhere). */
+static bool
+is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcasecmp(host, "localhost") == 0;
+}
+
 static int
 run(int argc, char **argv, bool all_roles)
 {
@@ -180,7 +311,10 @@ run(int argc, char **argv, bool all_roles)
     wr_broker_opts bo = {0};
     char khost[256], ahost[256], hhost[256];
     int kport, aport, hport;
-    const char *klisten = wr_cli_get(&cli, WR_CFG_KAFKA_LISTEN, "127.0.0.1:9092");
+    listeners ls;
+    if (!pick_listeners(&cli, &ls))
+        goto out;
+    const char *klisten = ls.kafka;
     if (!wr_cli_parse_hostport(klisten, khost, sizeof khost, &kport)) {
         wr_cli_errorf(&cli, "bad Kafka listener '%s' (want HOST:PORT)", klisten);
         goto out;
@@ -190,7 +324,7 @@ run(int argc, char **argv, bool all_roles)
         wr_cli_errorf(&cli, "bad advertised listener '%s' (want HOST:PORT)", adv);
         goto out;
     }
-    const char *hlisten = wr_cli_get(&cli, WR_CFG_HTTP_LISTEN, "127.0.0.1:8088");
+    const char *hlisten = ls.http;
     if (all_roles && !wr_cli_parse_hostport(hlisten, hhost, sizeof hhost, &hport)) {
         wr_cli_errorf(&cli, "bad HTTP listener '%s' (want HOST:PORT)", hlisten);
         goto out;
@@ -265,7 +399,19 @@ run(int argc, char **argv, bool all_roles)
         .max_connections = (int32_t)max_conns_k,
         .max_connections_per_ip = (int32_t)max_conns_ip,
         .max_connections_per_ip_overrides = wr_cli_get(&cli, WR_CFG_MAX_CONNS_OVR, NULL),
+        .security_protocol = ls.kafka_protocol,
+        .sasl_mechanisms = wr_cli_get(&cli, "sasl.enabled.mechanisms", NULL),
     };
+    if (ls.kafka_protocol == WR_BROKER_PLAINTEXT && !is_loopback(khost))
+        wr_log(WR_LOG_WARN, "server",
+               "the Kafka listener %s is not on loopback and has no authentication (PLAINTEXT): "
+               "anyone who reaches it can read and write every topic; use SASL_PLAINTEXT",
+               klisten);
+    if (all_roles && !is_loopback(hhost))
+        wr_log(WR_LOG_WARN, "server",
+               "the HTTP listener %s is not on loopback and has no authentication: anyone who "
+               "reaches it can run any statement",
+               hlisten);
     if (wr_broker_create(&bo, db, &broker, &err) != WR_OK ||
         wr_broker_start(broker, &err) != WR_OK) {
         wr_cli_errorf(&cli, "cannot start the Kafka listener on %s: %s", klisten, err.msg);

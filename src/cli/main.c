@@ -31,6 +31,7 @@ static const command commands[] = {
     {"produce", wr_cmd_produce, "write records read from stdin to a topic", NULL},
     {"consume", wr_cmd_consume, "print records of a topic", NULL},
     {"groups", wr_cmd_groups, "list and describe consumer groups", NULL},
+    {"users", wr_cmd_users, "add, delete and list the SCRAM users of a data directory", NULL},
     {"version", cmd_version, "print the version", NULL},
 };
 

@@ -45,7 +45,16 @@ typedef struct wr_broker_opts {
     int32_t max_connections;        /* max.connections; <= 0: no bound */
     int32_t max_connections_per_ip; /* max.connections.per.ip; <= 0: no bound */
     const char *max_connections_per_ip_overrides; /* "IP:N,IP:N" or NULL */
+    /* The listener's security protocol: WR_BROKER_PLAINTEXT, or WR_BROKER_SASL_PLAINTEXT (a
+       client authenticates with SaslHandshake + SaslAuthenticate before anything but
+       ApiVersions; credentials from the log's SCRAM store, src/security/creds.h). */
+    int security_protocol;
+    /* sasl.enabled.mechanisms: a comma list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; NULL or "":
+       the two SCRAM ones. */
+    const char *sasl_mechanisms;
 } wr_broker_opts;
+
+enum { WR_BROKER_PLAINTEXT = 0, WR_BROKER_SASL_PLAINTEXT = 1 };
 
 /* Fills opts with the defaults (auto-create on, 1 partition, 100 MiB requests, 10 min idle,
    listen 0.0.0.0:9092, node 0, queued.max.request.bytes 128 MiB, max.connections 10000,

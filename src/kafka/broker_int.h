@@ -66,6 +66,8 @@ struct wr_broker {
     wr_kconn *resumable;      /* granted connections to run (through ready_next) */
     uint64_t refused;         /* connections refused at accept */
     uint8_t rbuf[64 * 1024];  /* the loop's one read buffer: bytes are copied out at once */
+    unsigned sasl_mechs;      /* WR_KSASL_* bits of sasl.enabled.mechanisms (kh_sasl.c) */
+    uint64_t auth_failures;   /* SASL exchanges that failed */
 };
 
 struct wr_kconn {
@@ -91,6 +93,14 @@ struct wr_kconn {
     int64_t last_active_ms;
     int refs; /* handle open + work items running */
     bool closing, reading, produce_busy, waiting, counted;
+    /* SASL (kh_sasl.c): on a SASL listener nothing but ApiVersions, SaslHandshake and
+       SaslAuthenticate is served until authed. close_after_write: an answer that ends the
+       connection was queued; nothing more is read, and the connection closes once it is
+       written. */
+    bool authed, close_after_write;
+    int sasl_mech;                  /* WR_KSASL_* of the handshake; 0: none yet */
+    struct wr_scram_server *scram;  /* the SCRAM exchange in progress (owned) */
+    char principal[272];            /* "User:<name>" once authed; "User:ANONYMOUS" on PLAINTEXT */
 };
 
 struct wr_kreq {
@@ -133,6 +143,16 @@ void wr__kh_produce(wr_kreq *r);
 void wr__kh_fetch(wr_kreq *r);
 void wr__kh_list_offsets(wr_kreq *r);
 int16_t wr__kerr_from_log(int rc); /* WR_E* from the log -> Kafka error code */
+
+/* kh_sasl.c: SASL authentication (SaslHandshake, SaslAuthenticate) */
+enum { WR_KSASL_PLAIN = 1, WR_KSASL_SCRAM_SHA_256 = 2, WR_KSASL_SCRAM_SHA_512 = 4 };
+/* sasl.enabled.mechanisms (NULL or "": the SCRAM ones) into WR_KSASL_* bits. */
+int wr__ksasl_parse_mechanisms(const char *list, unsigned *mask, wr_err *err);
+/* Whether c may send a request of api_key now (false: close it, as Kafka does). */
+bool wr__ksasl_allowed(const wr_kconn *c, int16_t api_key);
+void wr__ksasl_conn_free(wr_kconn *c); /* the exchange's state of a closed connection */
+void wr__kh_sasl_handshake(wr_kreq *r);
+void wr__kh_sasl_authenticate(wr_kreq *r);
 
 /* kgroup.c: the interim consumer-group coordinator (loop thread only) */
 int wr__kgroups_create(wr_broker *b, struct wr_kgroups **out);

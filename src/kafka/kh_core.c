@@ -642,6 +642,8 @@ static const wr_khandler handlers[] = {
     [WR_KAPI_ADD_OFFSETS_TO_TXN] = wr__kh_add_offsets_to_txn,
     [WR_KAPI_END_TXN] = wr__kh_end_txn,
     [WR_KAPI_TXN_OFFSET_COMMIT] = wr__kh_txn_offset_commit,
+    [WR_KAPI_SASL_HANDSHAKE] = wr__kh_sasl_handshake,
+    [WR_KAPI_SASL_AUTHENTICATE] = wr__kh_sasl_authenticate,
 };
 
 wr_khandler

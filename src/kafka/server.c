@@ -247,6 +247,7 @@ conn_free(wr_kconn *c)
         c->head = r->next;
         req_free(r);
     }
+    wr__ksasl_conn_free(c);
     free(c->frame);
     wr_buf_free(&c->stash);
     free(c);
@@ -330,7 +331,9 @@ on_write(uv_write_t *w, int status)
         }
         return;
     }
-    if (!c->closing)
+    if (!c->closing && c->close_after_write && c->out_bytes == 0 && c->head == NULL)
+        conn_close(c);
+    else if (!c->closing)
         conn_read_ctl(c);
 }
 
@@ -383,7 +386,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void
 conn_read_ctl(wr_kconn *c)
 {
-    bool want = !c->waiting && c->stash.len == 0 && c->queued < WR_KCONN_MAX_QUEUED &&
+    bool want = !c->waiting && !c->close_after_write && c->stash.len == 0 &&
+                c->queued < WR_KCONN_MAX_QUEUED &&
                 c->out_bytes < WR_KCONN_MAX_OUT;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
@@ -439,6 +443,15 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len, size_t charged)
     if (rc != WR_OK) {
         wr_log(WR_LOG_WARN, "kafka", "%s: malformed request header (%s); closing connection",
                c->peer, wr_strerror(rc));
+        req_free(r);
+        conn_close(c);
+        return false;
+    }
+    if (!wr__ksasl_allowed(c, r->hdr.api_key)) {
+        /* Kafka's SaslServerAuthenticator: anything else before authentication ends it */
+        wr_log(WR_LOG_WARN, "kafka",
+               "%s: unexpected request (API key %d) before SASL authentication; closing", c->peer,
+               r->hdr.api_key);
         req_free(r);
         conn_close(c);
         return false;
@@ -675,6 +688,8 @@ on_connection(uv_stream_t *server, int status)
     }
     c->counted = true;
     c->wait.granted = on_granted;
+    if (b->opts.security_protocol == WR_BROKER_PLAINTEXT)
+        snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
     if (have_addr) {
         char host[48] = "";
         if (ss.ss_family == AF_INET6) {
@@ -846,10 +861,20 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     if (opts->listen_port < 0 || opts->listen_port > 65535 || opts->advertised_port < 0 ||
         opts->advertised_port > 65535 || opts->node_id < 0)
         return wr_err_set(err, WR_EINVAL, "broker: port or node id out of range");
+    if (opts->security_protocol != WR_BROKER_PLAINTEXT &&
+        opts->security_protocol != WR_BROKER_SASL_PLAINTEXT)
+        return wr_err_set(err, WR_EINVAL, "broker: unknown security protocol %d",
+                          opts->security_protocol);
+    unsigned sasl_mechs = 0;
+    int mrc = wr__ksasl_parse_mechanisms(opts->sasl_mechanisms, &sasl_mechs, err);
+    if (mrc != WR_OK)
+        return mrc;
     wr_broker *b = calloc(1, sizeof *b);
     if (b == NULL)
         return wr_err_set(err, WR_ENOMEM, "broker: out of memory");
     b->opts = *opts;
+    b->opts.sasl_mechanisms = NULL; /* parsed into sasl_mechs; the string is not kept */
+    b->sasl_mechs = sasl_mechs;
     const char *lh = opts->listen_host && *opts->listen_host ? opts->listen_host : "0.0.0.0";
     const char *ah = opts->advertised_host && *opts->advertised_host ? opts->advertised_host : lh;
     if (strcmp(ah, "0.0.0.0") == 0 || strcmp(ah, "::") == 0)

@@ -11,6 +11,7 @@
 
 #include "src/base/logging.h"
 #include "src/catalog/catalog.h"
+#include "tests/testlog.h"
 
 static char dir[64];
 static wr_logdb *db;
@@ -19,20 +20,13 @@ static void
 setup(void)
 {
     wr_log_set_level(WR_LOG_WARN);
-    snprintf(dir, sizeof dir, "/tmp/wr_test_catalog_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    wr_log_opts lo = {.flush = WR_LOG_FLUSH_NONE};
-    wr_err err = {0};
-    cr_assert_eq(wr_log_open(dir, &lo, &db, &err), WR_OK, "%s", err.msg);
+    db = wr_test_log_open(dir, "catalog");
 }
 
 static void
 teardown(void)
 {
-    wr_log_close(db);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    wr_test_log_remove(dir, db);
 }
 
 TestSuite(catalog, .init = setup, .fini = teardown);

@@ -21,6 +21,7 @@
 #include "src/kafka/broker.h"
 #include "src/kafka/kmsg.h"
 #include "src/log/log.h"
+#include "src/security/creds.h"
 
 static wr_logdb *db;
 static wr_broker *br;
@@ -1144,5 +1145,131 @@ Test(kafka_broker, configs_topics_list_offsets)
     wr_buf_free(&b);
     wr_arena_destroy(a);
     close(fd);
+    stop();
+}
+
+/* ---- SASL (kh_sasl.c) --------------------------------------------------------------------- */
+
+static void
+sasl_handshake(int fd, int32_t corr, const char *mech, int16_t want, wr_arena *a)
+{
+    wr_kp_sasl_handshake_req q;
+    wr_kp_init(&wr_kp_sasl_handshake_req_desc, &q, 1);
+    q.mechanism = wr_kstr_of(mech);
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_SASL_HANDSHAKE, 1, corr, &q);
+    send_all(fd, &b);
+    wr_buf_free(&b);
+    wr_kp_sasl_handshake_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_SASL_HANDSHAKE, 1, corr, &r, a, &keep);
+    cr_assert_eq(r.error_code, want, "handshake %s: %d", mech, r.error_code);
+    free(keep);
+}
+
+Test(kafka_broker, sasl_handshake_on_a_plaintext_listener_is_an_illegal_state)
+{
+    start(60000);
+    int fd = connect_broker();
+    wr_arena *a = wr_arena_create(0);
+    sasl_handshake(fd, 1, "PLAIN", 34, a);
+    /* the connection serves on */
+    wr_kp_api_versions_req q;
+    wr_kp_init(&wr_kp_api_versions_req_desc, &q, 0);
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_API_VERSIONS, 0, 2, &q);
+    send_all(fd, &b);
+    wr_kp_api_versions_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_API_VERSIONS, 0, 2, &r, a, &keep);
+    bool hs = false, au = false;
+    for (int32_t i = 0; i < r.api_keys.n; i++) {
+        hs |= r.api_keys.v[i].api_key == 17 && r.api_keys.v[i].max_version == 1;
+        au |= r.api_keys.v[i].api_key == 36 && r.api_keys.v[i].max_version == 2;
+    }
+    cr_assert(hs && au);
+    free(keep);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
+    close(fd);
+    stop();
+}
+
+Test(kafka_broker, sasl_listener_serves_after_plain_and_refuses_before)
+{
+    wr_err err = {0};
+    cr_assert_eq(wr_log_open("/nonexistent", NULL, &db, &err), WR_OK);
+    wr_broker_opts o;
+    wr_broker_opts_init(&o);
+    o.listen_host = "127.0.0.1";
+    o.security_protocol = WR_BROKER_SASL_PLAINTEXT;
+    o.sasl_mechanisms = "GSSAPI";
+    cr_assert_eq(wr_broker_create(&o, db, &br, &err), WR_EINVAL);
+    cr_assert(strstr(err.msg, "GSSAPI") != NULL, "%s", err.msg);
+    o.sasl_mechanisms = "PLAIN";
+    cr_assert_eq(wr_broker_create(&o, db, &br, &err), WR_OK, "%s", err.msg);
+    cr_assert_eq(wr_broker_start(br, &err), WR_OK, "%s", err.msg);
+    port = wr_broker_port(br);
+    wr_scram_cred c;
+    cr_assert_eq(wr_scram_cred_make(WR_SCRAM_SHA_256, "pw", 2, NULL, 0, 4096, &c, &err), WR_OK);
+    cr_assert_eq(wr_creds_put(db, "ann", &c, &err), WR_OK, "%s", err.msg);
+    wr_arena *a = wr_arena_create(0);
+
+    /* SCRAM is not enabled here: the list says PLAIN, and the connection closes */
+    int fd = connect_broker();
+    sasl_handshake(fd, 1, "SCRAM-SHA-256", 33, a);
+    size_t len;
+    cr_assert_null(recv_frame(fd, &len, 5000));
+    close(fd);
+
+    fd = connect_broker();
+    sasl_handshake(fd, 1, "PLAIN", 0, a);
+    wr_kp_sasl_authenticate_req q;
+    wr_kp_init(&wr_kp_sasl_authenticate_req_desc, &q, 2);
+    q.auth_bytes = (wr_kbytes){(const uint8_t *)"\0ann\0pw", 7};
+    wr_buf b = WR_BUF_INIT;
+    frame(&b, WR_KAPI_SASL_AUTHENTICATE, 2, 2, &q);
+    send_all(fd, &b);
+    wr_kp_sasl_authenticate_resp r;
+    uint8_t *keep;
+    recv_resp(fd, WR_KAPI_SASL_AUTHENTICATE, 2, 2, &r, a, &keep);
+    cr_assert_eq(r.error_code, 0, "%d %.*s", r.error_code, r.error_message.len,
+                 r.error_message.s ? r.error_message.s : "");
+    free(keep);
+    /* authenticated: Metadata is served */
+    wr_kp_metadata_req mq;
+    wr_kp_init(&wr_kp_metadata_req_desc, &mq, 1);
+    mq.topics.n = 0;
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_METADATA, 1, 3, &mq);
+    send_all(fd, &b);
+    cr_assert_not_null(keep = recv_frame(fd, &len, 5000));
+    free(keep);
+    close(fd);
+
+    /* a wrong password: SASL_AUTHENTICATION_FAILED with Kafka's message, then closed */
+    fd = connect_broker();
+    sasl_handshake(fd, 1, "PLAIN", 0, a);
+    q.auth_bytes = (wr_kbytes){(const uint8_t *)"\0ann\0px", 7};
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_SASL_AUTHENTICATE, 2, 2, &q);
+    send_all(fd, &b);
+    recv_resp(fd, WR_KAPI_SASL_AUTHENTICATE, 2, 2, &r, a, &keep);
+    cr_assert_eq(r.error_code, 58);
+    cr_assert(r.error_message.s != NULL &&
+              strncmp(r.error_message.s, "Authentication failed", 21) == 0);
+    free(keep);
+    cr_assert_null(recv_frame(fd, &len, 5000));
+    close(fd);
+
+    /* Metadata first: closed without an answer */
+    fd = connect_broker();
+    wr_buf_reset(&b);
+    frame(&b, WR_KAPI_METADATA, 1, 4, &mq);
+    send_all(fd, &b);
+    cr_assert_null(recv_frame(fd, &len, 5000));
+    close(fd);
+    wr_buf_free(&b);
+    wr_arena_destroy(a);
     stop();
 }
