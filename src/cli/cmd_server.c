@@ -407,7 +407,8 @@ run(int argc, char **argv, bool all_roles)
                "the Kafka listener %s is not on loopback and has no authentication (PLAINTEXT): "
                "anyone who reaches it can read and write every topic; use SASL_PLAINTEXT",
                klisten);
-    if (all_roles && !is_loopback(hhost))
+    const char *http_auth = wr_cli_get(&cli, "authentication.method", "NONE");
+    if (all_roles && !is_loopback(hhost) && strcasecmp(http_auth, "BASIC") != 0)
         wr_log(WR_LOG_WARN, "server",
                "the HTTP listener %s is not on loopback and has no authentication: anyone who "
                "reaches it can run any statement",
@@ -514,6 +515,9 @@ run(int argc, char **argv, bool all_roles)
             .sql = sql,
             .db = db,
             .node_id = (int)node_id,
+            .auth_method = wr_cli_get(&cli, "authentication.method", NULL),
+            .auth_realm = wr_cli_get(&cli, "authentication.realm", NULL),
+            .auth_skip_paths = wr_cli_get(&cli, "authentication.skip.paths", NULL),
         };
         if (wr_api_start(&ao, &api, &err) != WR_OK) {
             wr_cli_errorf(&cli, "cannot start the HTTP API: %s", err.msg);

@@ -45,6 +45,7 @@
 #include "src/base/buf.h"
 #include "src/base/clock.h"
 #include "src/base/logging.h"
+#include "src/security/basic.h"
 
 #define VERSION       "0.29.0-weir"
 #define OFFSETS_TABLE "group_offsets"
@@ -72,6 +73,8 @@ typedef struct push push;
 
 struct wr_api {
     wr_api_opts o;
+    wr_basic_auth *basic; /* authentication.method=BASIC; NULL: none */
+    char *realm, *skip_paths;
     wr_http_server *http;
     atomic_bool ready;
     push *pushes; /* loop thread: the open push queries, for /close-query and the tick */
@@ -88,6 +91,8 @@ typedef struct call {
     endpoint ep;
     wr_buf body;
     bool too_big;
+    bool denied;                         /* answered 401: nothing more is done */
+    char user[WR_SCRAM_MAX_USER + 1];    /* the authenticated user ("" without authentication) */
     /* /inserts-stream */
     char *target;
     int64_t seq, inflight, acked;
@@ -1353,6 +1358,22 @@ static const struct route {
     {"/metrics", "GET", EP_METRICS, false},
 };
 
+/* Whether path is one of authentication.skip.paths (exact match). */
+static bool
+path_skipped(const wr_api *a, const char *path)
+{
+    size_t pl = strlen(path);
+    for (const char *p = a->skip_paths; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n > 0 && n == pl && memcmp(p, path, n) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 static void
 on_request(void *arg, wr_http_req *r)
 {
@@ -1381,6 +1402,24 @@ on_request(void *arg, wr_http_req *r)
     if (c->ep == EP_NONE) {
         c->ep = EP_NONE;
         c->too_big = !known; /* reused below: unknown path vs. wrong method */
+    }
+    if (a->basic != NULL && !path_skipped(a, path)) {
+        wr_err err = {0};
+        int rc = wr_basic_auth_check(a->basic, wr_http_req_header(r, "Authorization"), c->user,
+                                     &err);
+        if (rc != WR_OK) {
+            if (wr_http_req_header(r, "Authorization") != NULL)
+                wr_log(WR_LOG_WARN, "http", "%s %s: authentication failed: %s", method, path,
+                       err.msg);
+            char hdr[300];
+            snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
+                     a->realm);
+            static const char body[] =
+                "{\"@type\":\"generic_error\",\"error_code\":40100,\"message\":\"Unauthorized\"}";
+            c->denied = true;
+            c->ep = EP_NONE;
+            wr_http_reply(r, rc == WR_EIO ? 500 : 401, T_JSON, hdr, body, sizeof body - 1);
+        }
     }
 }
 
@@ -1411,7 +1450,7 @@ on_end(void *arg, wr_http_req *r)
 {
     wr_api *a = arg;
     call *c = wr_http_req_data(r);
-    if (c == NULL)
+    if (c == NULL || c->denied)
         return;
     if (c->ep == EP_NONE) {
         if (c->too_big)
@@ -1536,6 +1575,27 @@ wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err)
         a->o.push_queue_bytes = 4u << 20;
     a->started_ms = wr_clock_wall_ms();
     atomic_store(&a->ready, true);
+    const char *method = o->auth_method ? o->auth_method : "NONE";
+    const char *realm = o->auth_realm ? o->auth_realm : "weir";
+    a->realm = strdup(realm);
+    a->skip_paths = strdup(o->auth_skip_paths ? o->auth_skip_paths : "/livez,/readyz");
+    int arc = a->realm && a->skip_paths ? WR_OK : wr_err_set(err, WR_ENOMEM, "out of memory");
+    if (arc == WR_OK && strpbrk(realm, "\"\\\r\n") != NULL)
+        arc = wr_err_set(err, WR_EINVAL, "authentication.realm must not hold quotes, backslashes "
+                                         "or line breaks");
+    if (arc == WR_OK && strcasecmp(method, "BASIC") == 0) {
+        if (o->db == NULL || (a->basic = wr_basic_auth_create(o->db, 60000)) == NULL)
+            arc = wr_err_set(err, WR_ENOMEM, "out of memory");
+    } else if (arc == WR_OK && strcasecmp(method, "NONE") != 0) {
+        arc = wr_err_set(err, WR_EINVAL, "authentication.method must be NONE or BASIC, not '%s'",
+                         method);
+    }
+    if (arc != WR_OK) {
+        free(a->realm);
+        free(a->skip_paths);
+        free(a);
+        return arc;
+    }
     wr_http_server_opts ho = {
         .host = o->host,
         .port = o->port,
@@ -1550,6 +1610,9 @@ wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err)
     };
     int rc = wr_http_server_start(&ho, &a->http, err);
     if (rc != WR_OK) {
+        wr_basic_auth_destroy(a->basic);
+        free(a->realm);
+        free(a->skip_paths);
         free(a);
         return rc;
     }
@@ -1613,5 +1676,8 @@ wr_api_stop(wr_api *a)
     }
     free(a->cmd_ids);
     free(a->cmd_msgs);
+    wr_basic_auth_destroy(a->basic);
+    free(a->realm);
+    free(a->skip_paths);
     free(a);
 }

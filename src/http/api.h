@@ -27,6 +27,12 @@ typedef struct wr_api_opts {
     wr_sqlworker *sql;       /* borrowed */
     wr_logdb *db;            /* borrowed: log-end offsets and committed group offsets */
     int node_id;
+    /* authentication.method (ksqlDB's): NULL or "NONE", or "BASIC": every request but those of
+       auth_skip_paths needs an Authorization header with a user's password (the SCRAM users of
+       the log's credential store, src/security/basic.h), else 401. */
+    const char *auth_method;
+    const char *auth_realm;      /* authentication.realm, in WWW-Authenticate; NULL: "weir" */
+    const char *auth_skip_paths; /* authentication.skip.paths: comma list; NULL: "/livez,/readyz" */
 } wr_api_opts;
 
 int wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err);
