@@ -26,7 +26,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "grammar/sql.h"
 #include "src/base/buf.h"
@@ -43,6 +47,8 @@ static const char sql_help[] =
     "  -f, --file FILE            run the statements of FILE and exit\n"
     "      --output TABULAR|JSON  how results are shown (default TABULAR)\n"
     "      --define NAME=VALUE    a session variable, for ${NAME} in statements (repeatable)\n"
+    "  -u, --user USER            authenticate as USER (HTTP Basic, authentication.method=BASIC)\n"
+    "  -p, --password PASSWORD    USER's password (asked for when not given and stdin is a tty)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Shell commands: help, output [TABULAR|JSON], history, clear, version, exit (or quit);\n"
@@ -59,6 +65,7 @@ typedef struct shell {
     kv *props, *vars;
     int nprops, nvars;
     int failures;
+    char auth[1500]; /* "Authorization: Basic ...\r\n" with --user; "" without */
 } shell;
 
 static volatile sig_atomic_t interrupted;
@@ -202,8 +209,8 @@ http_request(shell *sh, const char *path, const char *accept, const char *body, 
     wr_buf req = WR_BUF_INIT;
     wr_buf_printf(&req,
                   "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
-                  "Accept: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                  path, sh->host, sh->port, accept, strlen(body), body);
+                  "Accept: %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                  path, sh->host, sh->port, accept, sh->auth, strlen(body), body);
     size_t off = 0;
     while (off < req.len) {
         ssize_t n = write(r->fd, req.data + off, req.len - off);
@@ -779,11 +786,55 @@ interactive(shell *sh)
         write_history(hist);
 }
 
+/* The Authorization header of user and password (asked for on the tty, without echo, when
+   NULL). */
+static int
+set_auth(shell *sh, const char *user, const char *password)
+{
+    char asked[512] = "";
+    if (password == NULL) {
+        struct termios t, quiet;
+        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t) != 0) {
+            fprintf(stderr, "weir sql: --user without --password needs a terminal to ask on\n");
+            return -1;
+        }
+        fprintf(stderr, "Password for %s: ", user);
+        quiet = t;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        bool ok = fgets(asked, sizeof asked, stdin) != NULL;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+        fputc('\n', stderr);
+        if (!ok)
+            return -1;
+        asked[strcspn(asked, "\r\n")] = 0;
+        password = asked;
+    }
+    size_t ul = strlen(user), pl = strlen(password);
+    if (ul == 0 || strchr(user, ':') != NULL || ul + pl > 1000) {
+        fprintf(stderr, "weir sql: a user name must be non-empty and without ':', and the two "
+                        "at most 1000 bytes\n");
+        return -1;
+    }
+    unsigned char pair[1002];
+    memcpy(pair, user, ul);
+    pair[ul] = ':';
+    memcpy(pair + ul + 1, password, pl);
+    char enc[1400];
+    EVP_EncodeBlock((unsigned char *)enc, pair, (int)(ul + 1 + pl));
+    snprintf(sh->auth, sizeof sh->auth, "Authorization: Basic %s\r\n", enc);
+    OPENSSL_cleanse(pair, sizeof pair);
+    OPENSSL_cleanse(asked, sizeof asked);
+    return 0;
+}
+
 int
 wr_cmd_sql(int argc, char **argv)
 {
     enum { OPT_OUTPUT = 1000, OPT_DEFINE };
     static const struct option longopts[] = {
+        {"user", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'p'},
         {"execute", required_argument, NULL, 'e'},
         {"file", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -792,11 +843,17 @@ wr_cmd_sql(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     shell sh = {.host = "localhost", .port = "8088"};
-    const char *exec = NULL, *file = NULL;
+    const char *exec = NULL, *file = NULL, *user = NULL, *password = NULL;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "e:f:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "e:f:hu:p:", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'u':
+            user = optarg;
+            break;
+        case 'p':
+            password = optarg;
+            break;
         case 'e':
             exec = optarg;
             break;
@@ -844,6 +901,12 @@ wr_cmd_sql(int argc, char **argv)
         if (colon)
             snprintf(sh.port, sizeof sh.port, "%.*s", (int)strcspn(colon + 1, "/"), colon + 1);
     }
+    if (password != NULL && user == NULL) {
+        fprintf(stderr, "weir sql: --password needs --user\n");
+        return WR_EXIT_USAGE;
+    }
+    if (user != NULL && set_auth(&sh, user, password) != 0)
+        return WR_EXIT_USAGE;
     struct sigaction sa = {.sa_handler = on_sigint};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

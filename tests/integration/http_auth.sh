@@ -74,6 +74,15 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 grep -q '"a",5' <<<"$out" || fail "pull query as bob: $out"
+# the shell, with and without credentials
+out=$("$bin" sql -u alice -p 'p@ss:word' -e "SHOW STREAMS;" "$U" 2>&1) || fail "weir sql -u: $out"
+grep -q '\bS\b' <<<"$out" || fail "weir sql -u did not list S: $out"
+if out=$("$bin" sql -e "SHOW STREAMS;" "$U" 2>&1) && grep -q '\bS\b' <<<"$out"; then
+    fail "weir sql without credentials listed the streams: $out"
+fi
+grep -q "Unauthorized" <<<"$out" || fail "weir sql without credentials: $out"
+out=$("$bin" sql -u alice -p wrong -e "SHOW STREAMS;" "$U" 2>&1 || true)
+grep -q "Unauthorized" <<<"$out" || fail "weir sql with a wrong password: $out"
 grep -q "authentication failed: invalid credentials for 'alice'" "$dir/server.log" ||
     fail "no log line for a failed login"
 echo OK
