@@ -196,15 +196,9 @@ pick_listeners(wr_cli *cli, listeners *l)
             }
             if (!http && proto < 0) {
                 wr_cli_errorf(cli, "%s: '%.*s' is not a security protocol (PLAINTEXT, "
-                                   "SASL_PLAINTEXT) or a listener of "
+                                   "SASL_PLAINTEXT, SSL, SASL_SSL) or a listener of "
                                    "listener.security.protocol.map",
                               keys[k], (int)sl, p);
-                return false;
-            }
-            if (!http && proto >= 2) {
-                wr_cli_errorf(cli, "%s: TLS listeners (SSL, SASL_SSL) are not available yet; use "
-                                   "PLAINTEXT or SASL_PLAINTEXT",
-                              keys[k]);
                 return false;
             }
             char *dst = http ? l->http : l->kafka;
@@ -222,7 +216,9 @@ pick_listeners(wr_cli *cli, listeners *l)
                 nhttp++;
             } else {
                 nkafka++;
-                l->kafka_protocol = proto == 1 ? WR_BROKER_SASL_PLAINTEXT : WR_BROKER_PLAINTEXT;
+                static const int protos[] = {WR_BROKER_PLAINTEXT, WR_BROKER_SASL_PLAINTEXT,
+                                             WR_BROKER_SSL, WR_BROKER_SASL_SSL};
+                l->kafka_protocol = protos[proto];
             }
             p += n;
         }
@@ -314,6 +310,18 @@ run(int argc, char **argv, bool all_roles)
     listeners ls;
     if (!pick_listeners(&cli, &ls))
         goto out;
+    wr_tls_client_auth client_auth = WR_TLS_CLIENT_AUTH_NONE;
+    const char *ca = wr_cli_get(&cli, "ssl.client.auth", "none");
+    const char *ktype = wr_cli_get(&cli, "ssl.keystore.type", "PEM");
+    const char *ttype = wr_cli_get(&cli, "ssl.truststore.type", "PEM");
+    if (!wr_tls_client_auth_parse(ca, &client_auth)) {
+        wr_cli_errorf(&cli, "ssl.client.auth must be none, requested or required, not '%s'", ca);
+        goto out;
+    }
+    if (strcasecmp(ktype, "PEM") != 0 || strcasecmp(ttype, "PEM") != 0) {
+        wr_cli_errorf(&cli, "ssl.keystore.type and ssl.truststore.type: only PEM files are read");
+        goto out;
+    }
     const char *klisten = ls.kafka;
     if (!wr_cli_parse_hostport(klisten, khost, sizeof khost, &kport)) {
         wr_cli_errorf(&cli, "bad Kafka listener '%s' (want HOST:PORT)", klisten);
@@ -400,6 +408,11 @@ run(int argc, char **argv, bool all_roles)
         .max_connections_per_ip = (int32_t)max_conns_ip,
         .max_connections_per_ip_overrides = wr_cli_get(&cli, WR_CFG_MAX_CONNS_OVR, NULL),
         .security_protocol = ls.kafka_protocol,
+        .tls = {.keystore = wr_cli_get(&cli, "ssl.keystore.location", NULL),
+                .key_password = wr_cli_get(&cli, "ssl.key.password", NULL),
+                .truststore = wr_cli_get(&cli, "ssl.truststore.location", NULL),
+                .client_auth = client_auth,
+                .protocols = wr_cli_get(&cli, "ssl.enabled.protocols", NULL)},
         .sasl_mechanisms = wr_cli_get(&cli, "sasl.enabled.mechanisms", NULL),
     };
     if (ls.kafka_protocol == WR_BROKER_PLAINTEXT && !is_loopback(khost))

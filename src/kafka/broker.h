@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "src/base/err.h"
+#include "src/security/tls.h"
 
 typedef struct wr_logdb wr_logdb;
 typedef struct wr_broker wr_broker;
@@ -45,16 +46,20 @@ typedef struct wr_broker_opts {
     int32_t max_connections;        /* max.connections; <= 0: no bound */
     int32_t max_connections_per_ip; /* max.connections.per.ip; <= 0: no bound */
     const char *max_connections_per_ip_overrides; /* "IP:N,IP:N" or NULL */
-    /* The listener's security protocol: WR_BROKER_PLAINTEXT, or WR_BROKER_SASL_PLAINTEXT (a
-       client authenticates with SaslHandshake + SaslAuthenticate before anything but
-       ApiVersions; credentials from the log's SCRAM store, src/security/creds.h). */
+    /* The listener's security protocol: WR_BROKER_PLAINTEXT, WR_BROKER_SSL (TLS; a client
+       certificate, when asked for and sent, names the principal), WR_BROKER_SASL_PLAINTEXT or
+       WR_BROKER_SASL_SSL (a client authenticates with SaslHandshake + SaslAuthenticate before
+       anything but ApiVersions; credentials from the log's SCRAM store, src/security/creds.h). */
     int security_protocol;
+    /* SSL, SASL_SSL: the keystore, truststore, client auth and protocols (src/security/tls.h);
+       the files are read by wr_broker_create. */
+    wr_tls_opts tls;
     /* sasl.enabled.mechanisms: a comma list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; NULL or "":
        the two SCRAM ones. */
     const char *sasl_mechanisms;
 } wr_broker_opts;
 
-enum { WR_BROKER_PLAINTEXT = 0, WR_BROKER_SASL_PLAINTEXT = 1 };
+enum { WR_BROKER_PLAINTEXT = 0, WR_BROKER_SASL_PLAINTEXT = 1, WR_BROKER_SSL = 2, WR_BROKER_SASL_SSL = 3 };
 
 /* Fills opts with the defaults (auto-create on, 1 partition, 100 MiB requests, 10 min idle,
    listen 0.0.0.0:9092, node 0, queued.max.request.bytes 128 MiB, max.connections 10000,

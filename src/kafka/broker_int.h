@@ -67,6 +67,7 @@ struct wr_broker {
     uint64_t refused;         /* connections refused at accept */
     uint8_t rbuf[64 * 1024];  /* the loop's one read buffer: bytes are copied out at once */
     unsigned sasl_mechs;      /* WR_KSASL_* bits of sasl.enabled.mechanisms (kh_sasl.c) */
+    wr_tls_ctx *tls;          /* SSL, SASL_SSL listeners: the TLS context (owned) */
     uint64_t auth_failures;   /* SASL exchanges that failed */
 };
 
@@ -100,6 +101,7 @@ struct wr_kconn {
     bool authed, close_after_write;
     int sasl_mech;                  /* WR_KSASL_* of the handshake; 0: none yet */
     struct wr_scram_server *scram;  /* the SCRAM exchange in progress (owned) */
+    wr_tls_conn *tls;               /* SSL, SASL_SSL: the connection's TLS session (owned) */
     char principal[272];            /* "User:<name>" once authed; "User:ANONYMOUS" on PLAINTEXT */
 };
 

@@ -69,7 +69,8 @@ wr__ksasl_parse_mechanisms(const char *list, unsigned *mask, wr_err *err)
 bool
 wr__ksasl_allowed(const wr_kconn *c, int16_t api_key)
 {
-    return c->b->opts.security_protocol != WR_BROKER_SASL_PLAINTEXT || c->authed ||
+    int sp = c->b->opts.security_protocol;
+    return (sp != WR_BROKER_SASL_PLAINTEXT && sp != WR_BROKER_SASL_SSL) || c->authed ||
            api_key == WR_KAPI_API_VERSIONS || api_key == WR_KAPI_SASL_HANDSHAKE ||
            api_key == WR_KAPI_SASL_AUTHENTICATE;
 }
@@ -111,7 +112,8 @@ wr__kh_sasl_handshake(wr_kreq *r)
         return;
     }
     r->resp = s;
-    bool sasl = b->opts.security_protocol == WR_BROKER_SASL_PLAINTEXT;
+    bool sasl = b->opts.security_protocol == WR_BROKER_SASL_PLAINTEXT ||
+                b->opts.security_protocol == WR_BROKER_SASL_SSL;
     int n = 0;
     s->mechanisms.v = wr_arena_alloc(r->arena, NMECHS * sizeof *s->mechanisms.v);
     for (size_t i = 0; sasl && s->mechanisms.v != NULL && i < NMECHS; i++)

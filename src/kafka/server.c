@@ -248,6 +248,7 @@ conn_free(wr_kconn *c)
         req_free(r);
     }
     wr__ksasl_conn_free(c);
+    wr_tls_conn_destroy(c->tls);
     free(c->frame);
     wr_buf_free(&c->stash);
     free(c);
@@ -337,6 +338,60 @@ on_write(uv_write_t *w, int status)
         conn_read_ctl(c);
 }
 
+/* Hands data (taken) to the socket as it is. Returns false when the connection closed. */
+static bool
+raw_write(wr_kconn *c, uint8_t *data, size_t len)
+{
+    wr_kwrite *kw = malloc(sizeof *kw);
+    if (kw == NULL) {
+        free(data);
+        conn_close(c);
+        return false;
+    }
+    kw->conn = c;
+    kw->data = data;
+    kw->len = len;
+    uv_buf_t ub = uv_buf_init((char *)data, (unsigned)len);
+    c->out_bytes += len;
+    if (uv_write(&kw->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write) < 0) {
+        c->out_bytes -= len;
+        free(data);
+        free(kw);
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* Sends what the TLS session has to send (handshake records, encrypted data, alerts). */
+static bool
+tls_flush(wr_kconn *c)
+{
+    size_t len;
+    uint8_t *out;
+    while ((out = wr_tls_conn_output(c->tls, &len)) != NULL)
+        if (!raw_write(c, out, len))
+            return false;
+    return true;
+}
+
+/* Sends one response (taken): through the TLS session when there is one. */
+static bool
+conn_write(wr_kconn *c, uint8_t *data, size_t len)
+{
+    if (c->tls == NULL)
+        return raw_write(c, data, len);
+    wr_err err = {0};
+    int rc = wr_tls_conn_write(c->tls, data, len, &err);
+    free(data);
+    if (rc != WR_OK) {
+        wr_log(WR_LOG_WARN, "kafka", "%s: %s; closing", c->peer, err.msg);
+        conn_close(c);
+        return false;
+    }
+    return tls_flush(c);
+}
+
 /* Writes every finished response at the head of the queue, in order. */
 static void
 conn_flush(wr_kconn *c)
@@ -348,28 +403,12 @@ conn_flush(wr_kconn *c)
             c->tail = NULL;
         c->queued--;
         if (!r->no_response && r->out.len > 0) {
-            wr_kwrite *kw = malloc(sizeof *kw);
             size_t len = 0;
             uint8_t *data = wr_buf_steal(&r->out, &len);
-            if (kw == NULL || data == NULL) {
-                free(kw);
-                free(data);
+            if (data == NULL || !conn_write(c, data, len)) {
+                if (data == NULL)
+                    conn_close(c);
                 req_free(r);
-                conn_close(c);
-                return;
-            }
-            kw->conn = c;
-            kw->data = data;
-            kw->len = len;
-            uv_buf_t ub = uv_buf_init((char *)data, (unsigned)len);
-            c->out_bytes += len;
-            int rc = uv_write(&kw->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
-            if (rc < 0) {
-                c->out_bytes -= len;
-                free(data);
-                free(kw);
-                req_free(r);
-                conn_close(c);
                 return;
             }
         }
@@ -642,9 +681,42 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     c->last_active_ms = wr__kmono_ms();
     const uint8_t *p = (const uint8_t *)buf->base;
+    wr_buf plain = WR_BUF_INIT;
+    if (c->tls != NULL) {
+        wr_err err = {0};
+        int rc = wr_tls_conn_input(c->tls, p, (size_t)n, &plain, &err);
+        bool open = tls_flush(c);
+        if (rc != WR_OK) {
+            wr_log(WR_LOG_WARN, "kafka", "%s: %s; closing", c->peer, err.msg);
+            wr_buf_free(&plain);
+            if (open) {
+                /* the alert goes out first */
+                c->close_after_write = true;
+                conn_read_ctl(c);
+                if (c->out_bytes == 0)
+                    conn_close(c);
+            }
+            return;
+        }
+        if (!open) {
+            wr_buf_free(&plain);
+            return;
+        }
+        if (c->principal[0] == 0 && wr_tls_conn_ready(c->tls) &&
+            c->b->opts.security_protocol == WR_BROKER_SSL) {
+            char subject[240];
+            if (wr_tls_conn_peer_subject(c->tls, subject, sizeof subject))
+                snprintf(c->principal, sizeof c->principal, "User:%s", subject);
+            else
+                snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
+        }
+        p = plain.data ? plain.data : (const uint8_t *)"";
+        n = (ssize_t)plain.len;
+    }
     size_t k = conn_consume(c, p, (size_t)n);
     if (!c->closing && k < (size_t)n)
         conn_stash(c, p + k, (size_t)n - k);
+    wr_buf_free(&plain);
     if (!c->closing)
         conn_flush(c); /* stops reading while the frame waits */
 }
@@ -690,6 +762,11 @@ on_connection(uv_stream_t *server, int status)
     c->wait.granted = on_granted;
     if (b->opts.security_protocol == WR_BROKER_PLAINTEXT)
         snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
+    if (b->tls != NULL && (c->tls = wr_tls_conn_create(b->tls)) == NULL) {
+        wr_log(WR_LOG_ERROR, "kafka", "out of memory for a TLS session; closing a connection");
+        conn_close(c);
+        return;
+    }
     if (have_addr) {
         char host[48] = "";
         if (ss.ss_family == AF_INET6) {
@@ -861,8 +938,8 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     if (opts->listen_port < 0 || opts->listen_port > 65535 || opts->advertised_port < 0 ||
         opts->advertised_port > 65535 || opts->node_id < 0)
         return wr_err_set(err, WR_EINVAL, "broker: port or node id out of range");
-    if (opts->security_protocol != WR_BROKER_PLAINTEXT &&
-        opts->security_protocol != WR_BROKER_SASL_PLAINTEXT)
+    if (opts->security_protocol < WR_BROKER_PLAINTEXT ||
+        opts->security_protocol > WR_BROKER_SASL_SSL)
         return wr_err_set(err, WR_EINVAL, "broker: unknown security protocol %d",
                           opts->security_protocol);
     unsigned sasl_mechs = 0;
@@ -874,7 +951,15 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
         return wr_err_set(err, WR_ENOMEM, "broker: out of memory");
     b->opts = *opts;
     b->opts.sasl_mechanisms = NULL; /* parsed into sasl_mechs; the string is not kept */
+    b->opts.tls = (wr_tls_opts){0};  /* read into b->tls; the strings are not kept */
     b->sasl_mechs = sasl_mechs;
+    if (opts->security_protocol == WR_BROKER_SSL || opts->security_protocol == WR_BROKER_SASL_SSL) {
+        mrc = wr_tls_ctx_create(&opts->tls, &b->tls, err);
+        if (mrc != WR_OK) {
+            free(b);
+            return mrc;
+        }
+    }
     const char *lh = opts->listen_host && *opts->listen_host ? opts->listen_host : "0.0.0.0";
     const char *ah = opts->advertised_host && *opts->advertised_host ? opts->advertised_host : lh;
     if (strcmp(ah, "0.0.0.0") == 0 || strcmp(ah, "::") == 0)
@@ -942,6 +1027,7 @@ fail:
     if (rc == WR_ENOMEM)
         wr_err_set(err, rc, "broker: out of memory");
 fail_early:
+    wr_tls_ctx_destroy(b->tls);
     wr_connlimit_free(&b->connlimit);
     wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
@@ -1002,6 +1088,7 @@ wr_broker_destroy(wr_broker *b)
     wr__kgroups_destroy(b->groups);
     wr__kidem_destroy(b->idem);
     wr_connlimit_free(&b->connlimit);
+    wr_tls_ctx_destroy(b->tls);
     free(b->ip_overrides);
     free(b->listen_host);
     free(b->adv_host);

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# kafka_tls.sh BINARY - TLS on the Kafka listener with certificates made here by openssl: kcat
+# and confluent-kafka over SSL (server certificate checked against the test CA), SASL_SSL with
+# SCRAM-SHA-512, and mutual TLS (ssl.client.auth=required: no certificate, a certificate of
+# another CA, and the right one); hostile bytes: plaintext Kafka to a TLS port, a handshake cut
+# halfway, garbage. The server lives through all of it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kafka_lib.sh"
+kafka_find_python
+bin=$1
+KAFKA_DIR=$(mktemp -d /tmp/weir-tls-test.XXXXXX)
+KAFKA_LOG=$KAFKA_DIR/server.log
+trap kafka_cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    tail -30 "$KAFKA_LOG" >&2 || true
+    exit 1
+}
+d=$KAFKA_DIR
+# a CA, a server certificate for 127.0.0.1 and localhost, a client certificate; another CA
+mkcert() { # NAME SUBJECT CA [SAN]
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/$1.key" -subj "$2" -out "$d/$1.csr" 2>/dev/null
+    if [ -n "${4:-}" ]; then printf 'subjectAltName=%s\n' "$4" >"$d/$1.ext"; else : >"$d/$1.ext"; fi
+    openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" -CAkey "$d/$3.key" -CAcreateserial \
+        -days 2 -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
+}
+for ca in ca other; do
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/$ca.key" -subj "/CN=weir test $ca" \
+        -days 2 -out "$d/$ca.pem" 2>/dev/null
+done
+mkcert server "/CN=localhost" ca "IP:127.0.0.1,DNS:localhost"
+mkcert client "/CN=alice/O=weir" ca
+mkcert stranger "/CN=mallory" other
+cat "$d/server.key" "$d/server.pem" >"$d/keystore.pem"
+
+start() { # LISTENER PROPERTY...
+    local l=$1
+    shift
+    : >"$KAFKA_LOG"
+    "$bin" server --data-dir "$d/data" --property "listeners=$l://127.0.0.1:0,http://127.0.0.1:0" \
+        --property ssl.keystore.location="$d/keystore.pem" --property log.flush.policy=none \
+        "$@" >"$KAFKA_LOG" 2>&1 &
+    KAFKA_PID=$!
+    KAFKA_PORT=
+    for _ in $(seq 1 600); do
+        KAFKA_PORT=$(sed -n 's/.*started: kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
+        [ -n "$KAFKA_PORT" ] && break
+        kill -0 "$KAFKA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$KAFKA_PORT" ] || fail "the server did not start with $l"
+    B=127.0.0.1:$KAFKA_PORT
+}
+stop() {
+    kill -TERM "$KAFKA_PID" 2>/dev/null || true
+    wait "$KAFKA_PID" 2>/dev/null || true
+    KAFKA_PID=
+}
+ssl="-X security.protocol=SSL -X ssl.ca.location=$d/ca.pem"
+
+# ---- SSL, server authentication only
+start SSL
+# shellcheck disable=SC2086
+printf 'a\nb\nc\n' | timeout 30 kcat -b "$B" $ssl -P -t t1 || fail "kcat produce over SSL"
+# shellcheck disable=SC2086
+got=$(timeout 30 kcat -b "$B" $ssl -C -t t1 -o beginning -e -q) || fail "kcat consume over SSL"
+[ "$got" = "$(printf 'a\nb\nc')" ] || fail "consumed over SSL: $got"
+# a client that does not trust the server's CA refuses it
+if out=$(timeout 20 kcat -b "$B" -X security.protocol=SSL -X ssl.ca.location="$d/other.pem" -L -m 1 2>&1); then
+    fail "a client with another CA accepted the server: $out"
+fi
+# TLS 1.2 only on the client side still works (the listener enables 1.2 and 1.3)
+# shellcheck disable=SC2086
+timeout 20 kcat -b "$B" $ssl -X ssl.protocol.version=TLSv1.2 -L -m 3 >/dev/null 2>&1 ||
+    timeout 20 kcat -b "$B" $ssl -L -m 3 >/dev/null || fail "metadata over SSL"
+timeout 60 "$PY" "$here/kafka_tls.py" "$B" "$d" ssl || fail "kafka_tls.py ssl"
+stop
+
+# ---- SASL_SSL with SCRAM-SHA-512
+"$bin" users add alice --password alice-secret --mechanism SCRAM-SHA-512 --data-dir "$d/data" >/dev/null
+start SASL_SSL
+sasl="$ssl -X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=alice"
+# shellcheck disable=SC2086
+got=$(timeout 30 kcat -b "$B" $sasl -X sasl.password=alice-secret -C -t t1 -o beginning -e -q) ||
+    fail "kcat consume over SASL_SSL"
+[ "$got" = "$(printf 'a\nb\nc')" ] || fail "consumed over SASL_SSL: $got"
+# shellcheck disable=SC2086
+if out=$(timeout 20 kcat -b "$B" $sasl -X sasl.password=wrong -L -m 1 2>&1); then
+    fail "a wrong password over SASL_SSL listed metadata"
+fi
+grep -q -i "authentication failed" <<<"$out" || fail "no authentication error over SASL_SSL: $out"
+timeout 60 "$PY" "$here/kafka_tls.py" "$B" "$d" sasl_ssl || fail "kafka_tls.py sasl_ssl"
+stop
+
+# ---- mutual TLS
+start SSL --property ssl.client.auth=required --property ssl.truststore.location="$d/ca.pem"
+mtls="$ssl -X ssl.certificate.location=$d/client.pem -X ssl.key.location=$d/client.key"
+# shellcheck disable=SC2086
+got=$(timeout 30 kcat -b "$B" $mtls -C -t t1 -o beginning -e -q) || fail "kcat with a client certificate"
+[ "$got" = "$(printf 'a\nb\nc')" ] || fail "consumed with mTLS: $got"
+# shellcheck disable=SC2086
+if timeout 20 kcat -b "$B" $ssl -L -m 1 >/dev/null 2>&1; then
+    fail "a client without a certificate was served under ssl.client.auth=required"
+fi
+# shellcheck disable=SC2086
+if timeout 20 kcat -b "$B" $ssl -X ssl.certificate.location="$d/stranger.pem" \
+    -X ssl.key.location="$d/stranger.key" -L -m 1 >/dev/null 2>&1; then
+    fail "a certificate of another CA was accepted"
+fi
+grep -q "client certificate\|handshake" "$KAFKA_LOG" || fail "no log line for the refused certificates"
+timeout 60 "$PY" "$here/kafka_tls.py" "$B" "$d" hostile || fail "kafka_tls.py hostile"
+# shellcheck disable=SC2086
+timeout 30 kcat -b "$B" $mtls -L -m 3 >/dev/null || fail "the server stopped serving after hostile input"
+stop
+
+# ---- bad configurations are refused at start, with the reason
+if "$bin" server --data-dir "$d/data2" --property listeners=SSL://127.0.0.1:0,http://127.0.0.1:0 \
+    >"$d/bad.log" 2>&1; then
+    fail "an SSL listener without a keystore started"
+fi
+grep -q "ssl.keystore.location" "$d/bad.log" || fail "no reason for the missing keystore: $(cat "$d/bad.log")"
+if "$bin" server --data-dir "$d/data2" --property listeners=SSL://127.0.0.1:0,http://127.0.0.1:0 \
+    --property ssl.keystore.location="$d/client.pem" >"$d/bad.log" 2>&1; then
+    fail "a keystore without a key started"
+fi
+grep -q "private key" "$d/bad.log" || fail "no reason for the keystore without a key: $(cat "$d/bad.log")"
+echo OK
