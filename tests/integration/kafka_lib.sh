@@ -61,3 +61,30 @@ kafka_find_python() {
     done
     [ -n "$PY" ] || { echo "SKIP: no python3 with confluent_kafka"; exit 77; }
 }
+
+# kafka_start_server BINARY ARGS... - `weir server` over $KAFKA_DIR/data with ARGS as they are
+# (their own listeners), log in $KAFKA_LOG (emptied first); waits for the started line and sets
+# KAFKA_PID, KAFKA_PORT and B (the bootstrap address); kafka_fail when it does not start.
+kafka_start_server() {
+    local bin=$1
+    shift
+    : >"$KAFKA_LOG"
+    "$bin" server --data-dir "$KAFKA_DIR/data" "$@" >"$KAFKA_LOG" 2>&1 &
+    KAFKA_PID=$!
+    KAFKA_PORT=
+    for _ in $(seq 1 600); do
+        KAFKA_PORT=$(sed -n 's/.*started: kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
+        [ -n "$KAFKA_PORT" ] && break
+        kill -0 "$KAFKA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$KAFKA_PORT" ] || kafka_fail "the server did not start with: $*"
+    B=127.0.0.1:$KAFKA_PORT
+}
+
+# kafka_fail MESSAGE - prints it and the end of the server's log, and fails the test.
+kafka_fail() {
+    echo "FAIL: $*" >&2
+    tail -30 "$KAFKA_LOG" >&2 || true
+    exit 1
+}

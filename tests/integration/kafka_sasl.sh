@@ -11,11 +11,7 @@ bin=$1
 KAFKA_DIR=$(mktemp -d /tmp/weir-sasl-test.XXXXXX)
 KAFKA_LOG=$KAFKA_DIR/server.log
 trap kafka_cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    tail -30 "$KAFKA_LOG" >&2 || true
-    exit 1
-}
+fail() { kafka_fail "$@"; }
 
 data=$KAFKA_DIR/data
 "$bin" users add alice --password alice-secret --data-dir "$data" >/dev/null
@@ -32,20 +28,10 @@ if "$bin" users add dave --password x --mechanism MD5 --data-dir "$data" 2>/dev/
 fi
 grep -q alice-secret -r "$data" && fail "a password is stored in the clear"
 
-"$bin" server --data-dir "$data" \
+kafka_start_server "$bin" \
     --property listeners=SASL_PLAINTEXT://127.0.0.1:0,http://127.0.0.1:0 \
     --property sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN \
-    --property log.flush.policy=none >"$KAFKA_LOG" 2>&1 &
-KAFKA_PID=$!
-KAFKA_PORT=
-for _ in $(seq 1 600); do
-    KAFKA_PORT=$(sed -n 's/.*started: kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
-    [ -n "$KAFKA_PORT" ] && break
-    kill -0 "$KAFKA_PID" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$KAFKA_PORT" ] || fail "the server did not start"
-B=127.0.0.1:$KAFKA_PORT
+    --property log.flush.policy=none
 
 sasl() { # MECH USER PASSWORD: kcat's SASL options
     echo -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms="$1" -X sasl.username="$2" \

@@ -12,11 +12,7 @@ bin=$1
 KAFKA_DIR=$(mktemp -d /tmp/weir-tls-test.XXXXXX)
 KAFKA_LOG=$KAFKA_DIR/server.log
 trap kafka_cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    tail -30 "$KAFKA_LOG" >&2 || true
-    exit 1
-}
+fail() { kafka_fail "$@"; }
 d=$KAFKA_DIR
 # a CA, a server certificate for 127.0.0.1 and localhost, a client certificate; another CA
 mkcert() { # NAME SUBJECT CA [SAN]
@@ -37,20 +33,8 @@ cat "$d/server.key" "$d/server.pem" >"$d/keystore.pem"
 start() { # LISTENER PROPERTY...
     local l=$1
     shift
-    : >"$KAFKA_LOG"
-    "$bin" server --data-dir "$d/data" --property "listeners=$l://127.0.0.1:0,http://127.0.0.1:0" \
-        --property ssl.keystore.location="$d/keystore.pem" --property log.flush.policy=none \
-        "$@" >"$KAFKA_LOG" 2>&1 &
-    KAFKA_PID=$!
-    KAFKA_PORT=
-    for _ in $(seq 1 600); do
-        KAFKA_PORT=$(sed -n 's/.*started: kafka=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
-        [ -n "$KAFKA_PORT" ] && break
-        kill -0 "$KAFKA_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$KAFKA_PORT" ] || fail "the server did not start with $l"
-    B=127.0.0.1:$KAFKA_PORT
+    kafka_start_server "$bin" --property "listeners=$l://127.0.0.1:0,http://127.0.0.1:0" \
+        --property ssl.keystore.location="$d/keystore.pem" --property log.flush.policy=none "$@"
 }
 stop() {
     kill -TERM "$KAFKA_PID" 2>/dev/null || true
