@@ -123,6 +123,7 @@ typedef struct listeners {
     char kafka[300]; /* HOST:PORT */
     int kafka_protocol;
     char http[300];
+    bool http_tls; /* https:// */
 } listeners;
 
 /* The security protocol that scheme (n bytes) names, through listener.security.protocol.map:
@@ -165,6 +166,7 @@ pick_listeners(wr_cli *cli, listeners *l)
     snprintf(l->http, sizeof l->http, "127.0.0.1:8088");
     snprintf(l->kafka, sizeof l->kafka, "127.0.0.1:9092");
     l->kafka_protocol = WR_BROKER_PLAINTEXT;
+    l->http_tls = false;
     const char *keys[] = {WR_CFG_HTTP_LISTEN, WR_CFG_KAFKA_LISTEN};
     for (int k = 0; k < 2; k++) {
         bool kafka_key = k == 1;
@@ -190,10 +192,8 @@ pick_listeners(wr_cli *cli, listeners *l)
             int proto = sl ? protocol_of(map, p, sl) : kafka_key ? 0 : -1;
             bool http = !kafka_key && (sl == 0 || ((sl == 4 && strncasecmp(p, "http", 4) == 0) ||
                                                    (sl == 5 && strncasecmp(p, "https", 5) == 0)));
-            if (sl == 5 && strncasecmp(p, "https", 5) == 0) {
-                wr_cli_errorf(cli, "%s: HTTPS is not available yet", keys[k]);
-                return false;
-            }
+            if (sl == 5 && strncasecmp(p, "https", 5) == 0)
+                l->http_tls = true;
             if (!http && proto < 0) {
                 wr_cli_errorf(cli, "%s: '%.*s' is not a security protocol (PLAINTEXT, "
                                    "SASL_PLAINTEXT, SSL, SASL_SSL) or a listener of "
@@ -513,6 +513,18 @@ run(int argc, char **argv, bool all_roles)
                                 "connections 1..1000000, timeouts >= 1 ms)");
             goto out;
         }
+        /* HTTPS: the same keystore and truststore as the Kafka listener's; ksqlDB's
+           ssl.client.authentication for client certificates */
+        wr_tls_client_auth http_ca = WR_TLS_CLIENT_AUTH_NONE;
+        const char *hca = wr_cli_get(&cli, "ssl.client.authentication", "NONE");
+        if (!wr_tls_client_auth_parse(hca, &http_ca)) {
+            wr_cli_errorf(&cli, "ssl.client.authentication must be NONE, REQUESTED or REQUIRED, "
+                                "not '%s'",
+                          hca);
+            goto out;
+        }
+        wr_tls_opts http_tls = bo.tls;
+        http_tls.client_auth = http_ca;
         wr_api_opts ao = {
             .host = hhost,
             .port = hport,
@@ -531,6 +543,7 @@ run(int argc, char **argv, bool all_roles)
             .auth_method = wr_cli_get(&cli, "authentication.method", NULL),
             .auth_realm = wr_cli_get(&cli, "authentication.realm", NULL),
             .auth_skip_paths = wr_cli_get(&cli, "authentication.skip.paths", NULL),
+            .tls = ls.http_tls ? &http_tls : NULL,
         };
         if (wr_api_start(&ao, &api, &err) != WR_OK) {
             wr_cli_errorf(&cli, "cannot start the HTTP API: %s", err.msg);

@@ -1607,6 +1607,7 @@ wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err)
                     .on_abort = on_abort},
         .tick_ms = 20,
         .tick = on_tick,
+        .tls = o->tls,
     };
     int rc = wr_http_server_start(&ho, &a->http, err);
     if (rc != WR_OK) {

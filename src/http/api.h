@@ -33,6 +33,7 @@ typedef struct wr_api_opts {
     const char *auth_method;
     const char *auth_realm;      /* authentication.realm, in WWW-Authenticate; NULL: "weir" */
     const char *auth_skip_paths; /* authentication.skip.paths: comma list; NULL: "/livez,/readyz" */
+    const wr_tls_opts *tls;      /* HTTPS (read at start); NULL: plain HTTP */
 } wr_api_opts;
 
 int wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err);

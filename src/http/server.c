@@ -98,6 +98,7 @@ struct wr_http_server {
     http_parser_settings h1;
     nghttp2_session_callbacks *h2cb;
     wr_buf *mem_out; /* wr__http_feed: output is appended here instead of written to a socket */
+    wr_tls_ctx *tls; /* HTTPS: the TLS context (owned); NULL: plain HTTP */
 };
 
 struct conn {
@@ -126,6 +127,9 @@ struct conn {
     bool announce_pending; /* HTTP/1: on_request waits for the grant */
     wr_budget_waiter wait;
     conn *ready_next;
+    /* HTTPS: the session, and its ciphertext to send (what goes to the socket instead of outq) */
+    wr_tls_conn *tls;
+    wr_buf tls_out;
 };
 
 static void conn_close(conn *c);
@@ -329,12 +333,32 @@ conn_flush(conn *c)
             return;
         }
     }
-    if (c->outq.len == 0) {
+    wr_buf *q = &c->outq;
+    if (c->tls != NULL) {
+        /* plaintext through the session; what the socket gets is its output */
+        if (c->outq.len > 0 && wr_tls_conn_ready(c->tls)) {
+            wr_err err = {0};
+            if (!wr_buf_ok(&c->outq) ||
+                wr_tls_conn_write(c->tls, c->outq.data, c->outq.len, &err) != WR_OK) {
+                conn_close(c);
+                return;
+            }
+            wr_buf_reset(&c->outq);
+        }
+        size_t n;
+        uint8_t *o;
+        while ((o = wr_tls_conn_output(c->tls, &n)) != NULL) {
+            wr_buf_append(&c->tls_out, o, n);
+            free(o);
+        }
+        q = &c->tls_out;
+    }
+    if (q->len == 0) {
         if (c->close_after_write)
             conn_close(c);
         return;
     }
-    if (!wr_buf_ok(&c->outq)) {
+    if (!wr_buf_ok(q)) {
         conn_close(c);
         return;
     }
@@ -345,9 +369,9 @@ conn_flush(conn *c)
     }
     /* swap: what is queued goes out now, new output gathers behind it */
     wr_buf t = c->inflight;
-    c->inflight = c->outq;
-    c->outq = t;
-    wr_buf_reset(&c->outq);
+    c->inflight = *q;
+    *q = t;
+    wr_buf_reset(q);
     uv_buf_t b = uv_buf_init((char *)c->inflight.data, (unsigned)c->inflight.len);
     c->wreq.data = c;
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, after_write) != 0) {
@@ -1027,6 +1051,8 @@ conn_drop(conn *c)
     wr_buf_free(&c->value);
     wr_buf_free(&c->pending_in);
     wr_buf_free(&c->first);
+    wr_buf_free(&c->tls_out);
+    wr_tls_conn_destroy(c->tls);
     free(c);
 }
 
@@ -1198,7 +1224,25 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n == 0 || c->closing)
         return;
     uv_timer_again(&c->idle);
-    conn_recv(c, b->base, (size_t)n);
+    if (c->tls == NULL) {
+        conn_recv(c, b->base, (size_t)n);
+        return;
+    }
+    wr_buf plain = WR_BUF_INIT;
+    wr_err err = {0};
+    int rc = wr_tls_conn_input(c->tls, (const uint8_t *)b->base, (size_t)n, &plain, &err);
+    if (rc != WR_OK) {
+        wr_log(WR_LOG_WARN, "http", "%s; closing", err.msg);
+        wr_buf_free(&plain);
+        c->close_after_write = true; /* after the alert */
+        conn_flush(c);
+        return;
+    }
+    if (plain.len > 0)
+        conn_recv(c, (const char *)plain.data, plain.len);
+    wr_buf_free(&plain);
+    if (!c->closing)
+        conn_flush(c); /* the handshake's records */
 }
 
 /* A new connection on s's loop (its socket not yet accepted), or NULL when out of memory. */
@@ -1242,6 +1286,14 @@ on_connection(uv_stream_t *l, int status)
     bool have_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &al) == 0;
     c->counted = wr_connlimit_admit(&s->connlimit, have_addr ? (struct sockaddr *)&c->addr
                                                               : NULL) == WR_CONNLIMIT_OK;
+    if (s->tls != NULL && (c->tls = wr_tls_conn_create(s->tls)) == NULL) {
+        conn_close(c);
+        return;
+    }
+    if (!c->counted && c->tls != NULL) {
+        conn_close(c); /* no session yet to say why in */
+        return;
+    }
     if (!c->counted) {
         static const char busy[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: "
@@ -1381,6 +1433,18 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
         free(s);
         return rc;
     }
+    if (o->tls != NULL) {
+        wr_tls_opts to = *o->tls;
+        if (to.alpn == NULL)
+            to.alpn = "\x02h2\x08http/1.1"; /* HTTP/2 when the client offers it */
+        if ((rc = wr_tls_ctx_create(&to, &s->tls, err)) != WR_OK) {
+            uv_loop_close(&s->loop);
+            nghttp2_session_callbacks_del(s->h2cb);
+            wr_connlimit_free(&s->connlimit);
+            free(s);
+            return rc;
+        }
+    }
     pthread_mutex_init(&s->mu, NULL);
     uv_tcp_init(&s->loop, &s->listener);
     uv_async_init(&s->loop, &s->wake, on_wake);
@@ -1415,6 +1479,7 @@ fail:
     nghttp2_session_callbacks_del(s->h2cb);
     wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
+    wr_tls_ctx_destroy(s->tls);
     free(s);
     return wr_err_set(err, WR_EIO, "cannot listen on %s:%d: %s", o->host, o->port, uv_strerror(rc));
 }
@@ -1459,6 +1524,7 @@ wr_http_server_stop(wr_http_server *s)
     nghttp2_session_callbacks_del(s->h2cb);
     wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
+    wr_tls_ctx_destroy(s->tls);
     /* posts that raced with the stop were run by the last wake-up */
     free(s);
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "src/base/err.h"
+#include "src/security/tls.h"
 
 typedef struct wr_http_server wr_http_server;
 typedef struct wr_http_req wr_http_req;
@@ -70,6 +71,9 @@ typedef struct wr_http_server_opts {
        wait for a slow client's output to drain. */
     int64_t tick_ms;
     void (*tick)(void *arg);
+    /* HTTPS: TLS with these settings (read at start; ALPN offers h2 and http/1.1 unless alpn
+       is set); NULL: plain HTTP. */
+    const wr_tls_opts *tls;
 } wr_http_server_opts;
 
 /* Binds, listens and starts the loop thread. */

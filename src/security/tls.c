@@ -13,6 +13,8 @@
 
 struct wr_tls_ctx {
     SSL_CTX *ssl;
+    unsigned char alpn[64]; /* the server's ALPN list, wire format */
+    unsigned alpn_len;
 };
 
 struct wr_tls_conn {
@@ -87,6 +89,21 @@ protocol_range(const char *list, int *lo, int *hi, wr_err *err)
     return WR_OK;
 }
 
+/* ALPN: the first of the server's protocols that the client offers. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+            unsigned int inlen, void *arg)
+{
+    (void)ssl;
+    wr_tls_ctx *c = arg;
+    unsigned char *sel;
+    if (SSL_select_next_proto(&sel, outlen, c->alpn, c->alpn_len, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 int
 wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err)
 {
@@ -140,6 +157,18 @@ wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err)
                : o->client_auth == WR_TLS_CLIENT_AUTH_REQUESTED ? SSL_VERIFY_PEER
                                                                : SSL_VERIFY_NONE;
     SSL_CTX_set_verify(c->ssl, mode, NULL);
+    if (o->alpn != NULL) {
+        size_t al = strlen(o->alpn);
+        if (al == 0 || al > sizeof c->alpn) {
+            rc = wr_err_set(err, WR_EINVAL, "an ALPN list of %zu bytes", al);
+            goto fail;
+        }
+        memcpy(c->alpn, o->alpn, al);
+        c->alpn_len = (unsigned)al;
+        /* c is the callback's argument: a context must outlive the handshakes of its
+           connections (it does: it is destroyed with its server, after every connection) */
+        SSL_CTX_set_alpn_select_cb(c->ssl, alpn_select, c);
+    }
     *out = c;
     return WR_OK;
 fail:

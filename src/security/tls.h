@@ -42,6 +42,9 @@ typedef struct wr_tls_opts {
     const char *truststore;   /* ssl.truststore.location: PEM CAs for client certificates */
     wr_tls_client_auth client_auth;
     const char *protocols; /* ssl.enabled.protocols; NULL: "TLSv1.2,TLSv1.3" */
+    /* ALPN: the protocols the server takes, in its order of preference, in the wire format
+       ("\x02h2\x08http/1.1"); NULL: no ALPN. A client offering none of them goes on without. */
+    const char *alpn;
 } wr_tls_opts;
 
 typedef struct wr_tls_ctx wr_tls_ctx;

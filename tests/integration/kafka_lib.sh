@@ -64,7 +64,8 @@ kafka_find_python() {
 
 # kafka_start_server BINARY ARGS... - `weir server` over $KAFKA_DIR/data with ARGS as they are
 # (their own listeners), log in $KAFKA_LOG (emptied first); waits for the started line and sets
-# KAFKA_PID, KAFKA_PORT and B (the bootstrap address); kafka_fail when it does not start.
+# KAFKA_PID, KAFKA_PORT, HTTP_PORT and B (the bootstrap address); kafka_fail when it does not
+# start.
 kafka_start_server() {
     local bin=$1
     shift
@@ -79,6 +80,7 @@ kafka_start_server() {
         sleep 0.1
     done
     [ -n "$KAFKA_PORT" ] || kafka_fail "the server did not start with: $*"
+    HTTP_PORT=$(sed -n 's/.*started: .* http=[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$KAFKA_LOG" | head -1)
     B=127.0.0.1:$KAFKA_PORT
 }
 

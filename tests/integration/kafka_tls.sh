@@ -98,6 +98,40 @@ timeout 60 "$PY" "$here/kafka_tls.py" "$B" "$d" hostile || fail "kafka_tls.py ho
 timeout 30 kcat -b "$B" $mtls -L -m 3 >/dev/null || fail "the server stopped serving after hostile input"
 stop
 
+# ---- HTTPS for the HTTP API (HTTP/1.1 and HTTP/2 by ALPN), with Basic authentication on it
+kafka_start_server "$bin" --property "listeners=SSL://127.0.0.1:0,https://127.0.0.1:0" \
+    --property ssl.keystore.location="$d/keystore.pem" --property authentication.method=BASIC
+H=https://localhost:$HTTP_PORT
+v=$(curl -s --cacert "$d/ca.pem" -u alice:alice-secret -o "$d/info" -w '%{http_code} %{http_version}' "$H/info")
+[ "$v" = "200 2" ] || fail "HTTPS /info gave '$v' (want 200 over HTTP/2)"
+grep -q KsqlServerInfo "$d/info" || fail "HTTPS /info body: $(cat "$d/info")"
+v=$(curl -s --http1.1 --cacert "$d/ca.pem" -u alice:alice-secret -o /dev/null -w '%{http_code} %{http_version}' "$H/info")
+[ "$v" = "200 1.1" ] || fail "HTTPS /info over HTTP/1.1 gave '$v'"
+v=$(curl -s --cacert "$d/ca.pem" -o /dev/null -w '%{http_code}' "$H/info")
+[ "$v" = 401 ] || fail "HTTPS /info without credentials gave $v"
+v=$(curl -s --cacert "$d/ca.pem" -o /dev/null -w '%{http_code}' "$H/livez")
+[ "$v" = 200 ] || fail "HTTPS /livez gave $v"
+out=$(curl -s --cacert "$d/ca.pem" -u alice:alice-secret -X POST -H 'Content-Type: application/vnd.ksql.v1+json' \
+    -d '{"ksql":"SHOW TOPICS;"}' "$H/ksql")
+grep -q '"t1"' <<<"$out" || fail "HTTPS SHOW TOPICS: $out"
+if curl -s -m 5 -o /dev/null "http://127.0.0.1:$HTTP_PORT/info"; then
+    fail "plain HTTP on the HTTPS port was answered"
+fi
+if curl -s -m 5 -o /dev/null --cacert "$d/other.pem" "$H/livez"; then
+    fail "a client of another CA accepted the HTTPS server"
+fi
+stop
+kafka_start_server "$bin" --property "listeners=SSL://127.0.0.1:0,https://127.0.0.1:0" \
+    --property ssl.keystore.location="$d/keystore.pem" --property ssl.truststore.location="$d/ca.pem" \
+    --property ssl.client.authentication=REQUIRED
+H=https://localhost:$HTTP_PORT
+v=$(curl -s --cacert "$d/ca.pem" --cert "$d/client.pem" --key "$d/client.key" -o /dev/null -w '%{http_code}' "$H/info")
+[ "$v" = 200 ] || fail "HTTPS with a client certificate gave $v"
+if curl -s -m 5 -o /dev/null --cacert "$d/ca.pem" "$H/info"; then
+    fail "HTTPS without a client certificate was answered under ssl.client.authentication=REQUIRED"
+fi
+stop
+
 # ---- bad configurations are refused at start, with the reason
 if "$bin" server --data-dir "$d/data2" --property listeners=SSL://127.0.0.1:0,http://127.0.0.1:0 \
     >"$d/bad.log" 2>&1; then
