@@ -387,6 +387,7 @@ run(int argc, char **argv, bool all_roles)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -558,9 +559,35 @@ run(int argc, char **argv, bool all_roles)
         wr_log(WR_LOG_INFO, "server", "weir %s started: kafka=%s:%d node=%lld data=%s", name, khost,
                wr_broker_port(broker), (long long)node_id, dir);
 
+    /* SIGHUP: certificates are read again (a renewal); SIGINT, SIGTERM: shutdown */
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        bool any = false;
+        if (ls.kafka_protocol == WR_BROKER_SSL || ls.kafka_protocol == WR_BROKER_SASL_SSL) {
+            any = true;
+            wr_err rerr = {0};
+            if (wr_broker_reload_tls(broker, &rerr) != WR_OK)
+                wr_log(WR_LOG_ERROR, "server", "SIGHUP: the Kafka listener keeps its certificates: %s",
+                       rerr.msg);
+            else
+                wr_log(WR_LOG_INFO, "server", "SIGHUP: the Kafka listener's certificates were read again");
+        }
+        if (api != NULL && ls.http_tls) {
+            any = true;
+            wr_err rerr = {0};
+            if (wr_api_reload_tls(api, &rerr) != WR_OK)
+                wr_log(WR_LOG_ERROR, "server", "SIGHUP: the HTTP listener keeps its certificates: %s",
+                       rerr.msg);
+            else
+                wr_log(WR_LOG_INFO, "server", "SIGHUP: the HTTP listener's certificates were read again");
+        }
+        if (!any)
+            wr_log(WR_LOG_INFO, "server", "SIGHUP: no TLS listener, nothing to read again");
+    }
     wr_log(WR_LOG_INFO, "server", "received %s, shutting down", strsignal(sig));
     /* A second signal ends the process at once (default action) instead of waiting. */
     signal(SIGINT, SIG_DFL);

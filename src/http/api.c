@@ -1622,6 +1622,12 @@ wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err)
 }
 
 int
+wr_api_reload_tls(wr_api *a, wr_err *err)
+{
+    return wr_http_server_reload_tls(a->http, err);
+}
+
+int
 wr_api_port(const wr_api *a)
 {
     return wr_http_server_port(a->http);

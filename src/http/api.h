@@ -38,6 +38,8 @@ typedef struct wr_api_opts {
 
 int wr_api_start(const wr_api_opts *o, wr_api **out, wr_err *err);
 int wr_api_port(const wr_api *a);
+/* HTTPS: wr_http_server_reload_tls of the API's server. */
+int wr_api_reload_tls(wr_api *a, wr_err *err);
 /* /readyz answers 503 from now on (the server is stopping). Any thread. */
 void wr_api_set_ready(wr_api *a, bool ready);
 /* Stops the HTTP server (ending every push query) and frees the API. NULL-safe. Call before

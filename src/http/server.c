@@ -98,7 +98,8 @@ struct wr_http_server {
     http_parser_settings h1;
     nghttp2_session_callbacks *h2cb;
     wr_buf *mem_out; /* wr__http_feed: output is appended here instead of written to a socket */
-    wr_tls_ctx *tls; /* HTTPS: the TLS context (owned); NULL: plain HTTP */
+    wr_tls_ctx *tls;      /* HTTPS: the TLS context (owned, under mu); NULL: plain HTTP */
+    wr_tls_opts tls_opts; /* ... the settings it was made from (owned copies), for reloads */
 };
 
 struct conn {
@@ -1286,10 +1287,13 @@ on_connection(uv_stream_t *l, int status)
     bool have_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &al) == 0;
     c->counted = wr_connlimit_admit(&s->connlimit, have_addr ? (struct sockaddr *)&c->addr
                                                               : NULL) == WR_CONNLIMIT_OK;
+    pthread_mutex_lock(&s->mu);
     if (s->tls != NULL && (c->tls = wr_tls_conn_create(s->tls)) == NULL) {
+        pthread_mutex_unlock(&s->mu);
         conn_close(c);
         return;
     }
+    pthread_mutex_unlock(&s->mu);
     if (!c->counted && c->tls != NULL) {
         conn_close(c); /* no session yet to say why in */
         return;
@@ -1437,7 +1441,11 @@ wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err 
         wr_tls_opts to = *o->tls;
         if (to.alpn == NULL)
             to.alpn = "\x02h2\x08http/1.1"; /* HTTP/2 when the client offers it */
-        if ((rc = wr_tls_ctx_create(&to, &s->tls, err)) != WR_OK) {
+        if ((rc = wr_tls_ctx_create(&to, &s->tls, err)) != WR_OK ||
+            (rc = wr_tls_opts_copy(&to, &s->tls_opts)) != WR_OK) {
+            wr_tls_ctx_destroy(s->tls);
+            if (rc == WR_ENOMEM)
+                wr_err_set(err, rc, "out of memory");
             uv_loop_close(&s->loop);
             nghttp2_session_callbacks_del(s->h2cb);
             wr_connlimit_free(&s->connlimit);
@@ -1480,8 +1488,26 @@ fail:
     wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
     wr_tls_ctx_destroy(s->tls);
+    wr_tls_opts_free(&s->tls_opts);
     free(s);
     return wr_err_set(err, WR_EIO, "cannot listen on %s:%d: %s", o->host, o->port, uv_strerror(rc));
+}
+
+int
+wr_http_server_reload_tls(wr_http_server *s, wr_err *err)
+{
+    if (s->tls_opts.keystore == NULL)
+        return wr_err_set(err, WR_ESTATE, "the HTTP listener has no TLS");
+    wr_tls_ctx *fresh = NULL;
+    int rc = wr_tls_ctx_create(&s->tls_opts, &fresh, err);
+    if (rc != WR_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    wr_tls_ctx *old = s->tls;
+    s->tls = fresh;
+    pthread_mutex_unlock(&s->mu);
+    wr_tls_ctx_destroy(old);
+    return WR_OK;
 }
 
 int
@@ -1525,6 +1551,7 @@ wr_http_server_stop(wr_http_server *s)
     wr_connlimit_free(&s->connlimit);
     pthread_mutex_destroy(&s->mu);
     wr_tls_ctx_destroy(s->tls);
+    wr_tls_opts_free(&s->tls_opts);
     /* posts that raced with the stop were run by the last wake-up */
     free(s);
 }

@@ -79,6 +79,9 @@ typedef struct wr_http_server_opts {
 /* Binds, listens and starts the loop thread. */
 int wr_http_server_start(const wr_http_server_opts *o, wr_http_server **out, wr_err *err);
 int wr_http_server_port(const wr_http_server *s);
+/* HTTPS: reads the keystore and truststore again; new connections use them, open ones keep
+   theirs; on an error the old ones stay. WR_ESTATE without TLS. Any thread. */
+int wr_http_server_reload_tls(wr_http_server *s, wr_err *err);
 /* Stops accepting, aborts every request in flight (on_abort), closes every connection and joins
    the loop thread. NULL-safe. */
 void wr_http_server_stop(wr_http_server *s);

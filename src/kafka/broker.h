@@ -83,6 +83,10 @@ int wr_broker_port(wr_broker *b);
 struct wr_txn_coord;
 struct wr_txn_coord *wr_broker_txn_coord(wr_broker *b);
 
+/* SSL and SASL_SSL listeners: reads the keystore and truststore files again (a renewed
+   certificate); connections accepted from now on use them, those open keep theirs. On an error
+   the old ones stay in use. WR_ESTATE for a listener without TLS. */
+int wr_broker_reload_tls(wr_broker *b, wr_err *err);
 /* Stops accepting, closes every connection and joins the loop thread. Idempotent. */
 void wr_broker_stop(wr_broker *b);
 

@@ -67,7 +67,9 @@ struct wr_broker {
     uint64_t refused;         /* connections refused at accept */
     uint8_t rbuf[64 * 1024];  /* the loop's one read buffer: bytes are copied out at once */
     unsigned sasl_mechs;      /* WR_KSASL_* bits of sasl.enabled.mechanisms (kh_sasl.c) */
-    wr_tls_ctx *tls;          /* SSL, SASL_SSL listeners: the TLS context (owned) */
+    wr_tls_ctx *tls;          /* SSL, SASL_SSL listeners: the TLS context (owned, under tls_mu) */
+    wr_tls_opts tls_opts;     /* ... the settings it was made from (owned copies), for reloads */
+    pthread_mutex_t tls_mu;   /* tls: swapped by wr_broker_reload_tls on the control thread */
     uint64_t auth_failures;   /* SASL exchanges that failed */
 };
 

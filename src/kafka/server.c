@@ -762,11 +762,14 @@ on_connection(uv_stream_t *server, int status)
     c->wait.granted = on_granted;
     if (b->opts.security_protocol == WR_BROKER_PLAINTEXT)
         snprintf(c->principal, sizeof c->principal, "User:ANONYMOUS");
+    pthread_mutex_lock(&b->tls_mu);
     if (b->tls != NULL && (c->tls = wr_tls_conn_create(b->tls)) == NULL) {
+        pthread_mutex_unlock(&b->tls_mu);
         wr_log(WR_LOG_ERROR, "kafka", "out of memory for a TLS session; closing a connection");
         conn_close(c);
         return;
     }
+    pthread_mutex_unlock(&b->tls_mu);
     if (have_addr) {
         char host[48] = "";
         if (ss.ss_family == AF_INET6) {
@@ -953,9 +956,14 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     b->opts.sasl_mechanisms = NULL; /* parsed into sasl_mechs; the string is not kept */
     b->opts.tls = (wr_tls_opts){0};  /* read into b->tls; the strings are not kept */
     b->sasl_mechs = sasl_mechs;
+    pthread_mutex_init(&b->tls_mu, NULL);
     if (opts->security_protocol == WR_BROKER_SSL || opts->security_protocol == WR_BROKER_SASL_SSL) {
         mrc = wr_tls_ctx_create(&opts->tls, &b->tls, err);
+        if (mrc == WR_OK && wr_tls_opts_copy(&opts->tls, &b->tls_opts) != WR_OK)
+            mrc = wr_err_set(err, WR_ENOMEM, "broker: out of memory");
         if (mrc != WR_OK) {
+            wr_tls_ctx_destroy(b->tls);
+            pthread_mutex_destroy(&b->tls_mu);
             free(b);
             return mrc;
         }
@@ -1028,6 +1036,8 @@ fail:
         wr_err_set(err, rc, "broker: out of memory");
 fail_early:
     wr_tls_ctx_destroy(b->tls);
+    wr_tls_opts_free(&b->tls_opts);
+    pthread_mutex_destroy(&b->tls_mu);
     wr_connlimit_free(&b->connlimit);
     wr_txn_coord_close(b->txn);
     wr__kgroups_destroy(b->groups);
@@ -1037,6 +1047,23 @@ fail_early:
     free(b->adv_host);
     free(b);
     return rc;
+}
+
+int
+wr_broker_reload_tls(wr_broker *b, wr_err *err)
+{
+    if (b->tls_opts.keystore == NULL)
+        return wr_err_set(err, WR_ESTATE, "the Kafka listener has no TLS");
+    wr_tls_ctx *fresh = NULL;
+    int rc = wr_tls_ctx_create(&b->tls_opts, &fresh, err);
+    if (rc != WR_OK)
+        return rc;
+    pthread_mutex_lock(&b->tls_mu);
+    wr_tls_ctx *old = b->tls;
+    b->tls = fresh;
+    pthread_mutex_unlock(&b->tls_mu);
+    wr_tls_ctx_destroy(old); /* freed with the last connection made from it */
+    return WR_OK;
 }
 
 int
@@ -1089,6 +1116,8 @@ wr_broker_destroy(wr_broker *b)
     wr__kidem_destroy(b->idem);
     wr_connlimit_free(&b->connlimit);
     wr_tls_ctx_destroy(b->tls);
+    wr_tls_opts_free(&b->tls_opts);
+    pthread_mutex_destroy(&b->tls_mu);
     free(b->ip_overrides);
     free(b->listen_host);
     free(b->adv_host);

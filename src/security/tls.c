@@ -3,21 +3,25 @@
  */
 #include "src/security/tls.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 struct wr_tls_ctx {
+    atomic_int refs; /* the creator's + one per connection made from it */
     SSL_CTX *ssl;
     unsigned char alpn[64]; /* the server's ALPN list, wire format */
     unsigned alpn_len;
 };
 
 struct wr_tls_conn {
+    wr_tls_ctx *ctx; /* a reference */
     SSL *ssl;
     BIO *rbio, *wbio; /* owned by ssl */
     bool failed;
@@ -33,6 +37,47 @@ ssl_fail(wr_err *err, int code, const char *what)
         ERR_error_string_n(e, why, sizeof why);
     ERR_clear_error();
     return wr_err_set(err, code, "%s%s%s", what, why[0] ? ": " : "", why);
+}
+
+static char *
+dup_or_null(const char *s, bool *ok)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *ok = false;
+    return d;
+}
+
+int
+wr_tls_opts_copy(const wr_tls_opts *o, wr_tls_opts *dst)
+{
+    bool ok = true;
+    *dst = (wr_tls_opts){.client_auth = o->client_auth};
+    dst->keystore = dup_or_null(o->keystore, &ok);
+    dst->key_password = dup_or_null(o->key_password, &ok);
+    dst->truststore = dup_or_null(o->truststore, &ok);
+    dst->protocols = dup_or_null(o->protocols, &ok);
+    dst->alpn = dup_or_null(o->alpn, &ok);
+    if (!ok) {
+        wr_tls_opts_free(dst);
+        return WR_ENOMEM;
+    }
+    return WR_OK;
+}
+
+void
+wr_tls_opts_free(wr_tls_opts *o)
+{
+    if (o->key_password != NULL)
+        OPENSSL_cleanse((char *)o->key_password, strlen(o->key_password));
+    free((char *)o->keystore);
+    free((char *)o->key_password);
+    free((char *)o->truststore);
+    free((char *)o->protocols);
+    free((char *)o->alpn);
+    *o = (wr_tls_opts){0};
 }
 
 bool
@@ -124,6 +169,7 @@ wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err)
         free(c);
         return ssl_fail(err, WR_ENOMEM, "cannot create a TLS context");
     }
+    atomic_init(&c->refs, 1);
     SSL_CTX_set_min_proto_version(c->ssl, lo);
     SSL_CTX_set_max_proto_version(c->ssl, hi);
     SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
@@ -165,8 +211,7 @@ wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err)
         }
         memcpy(c->alpn, o->alpn, al);
         c->alpn_len = (unsigned)al;
-        /* c is the callback's argument: a context must outlive the handshakes of its
-           connections (it does: it is destroyed with its server, after every connection) */
+        /* c is the callback's argument: every connection holds a reference to it */
         SSL_CTX_set_alpn_select_cb(c->ssl, alpn_select, c);
     }
     *out = c;
@@ -180,7 +225,7 @@ fail:
 void
 wr_tls_ctx_destroy(wr_tls_ctx *c)
 {
-    if (c == NULL)
+    if (c == NULL || atomic_fetch_sub(&c->refs, 1) > 1)
         return;
     SSL_CTX_free(c->ssl);
     free(c);
@@ -205,6 +250,8 @@ wr_tls_conn_create(wr_tls_ctx *c)
     }
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_accept_state(t->ssl);
+    atomic_fetch_add(&c->refs, 1);
+    t->ctx = c;
     return t;
 }
 
@@ -214,6 +261,7 @@ wr_tls_conn_destroy(wr_tls_conn *t)
     if (t == NULL)
         return;
     SSL_free(t->ssl);
+    wr_tls_ctx_destroy(t->ctx);
     free(t);
 }
 

@@ -15,10 +15,11 @@
  * does not enable, bytes that are not TLS) gives WR_EPROTO with OpenSSL's reason in err; the
  * connection is to be closed (after sending the alert wr_tls_conn_output holds).
  *
- * Ownership: create/destroy pairs; destroy is NULL-safe. A connection holds a reference to its
- * context's SSL_CTX, so a context may be destroyed (or replaced, for a reload) while
- * connections made from it live on. Threads: a context is immutable once created and may be
- * shared; a connection belongs to one thread.
+ * Ownership: create/destroy pairs; destroy is NULL-safe. A context is reference-counted: each
+ * connection holds a reference, so a context may be destroyed (or replaced, for a certificate
+ * reload) while connections made from it live on; it is freed with the last of them. Threads: a
+ * context is immutable once created and may be shared (its count is atomic); a connection
+ * belongs to one thread.
  */
 #ifndef WR_SRC_SECURITY_TLS_H
 #define WR_SRC_SECURITY_TLS_H
@@ -53,7 +54,11 @@ typedef struct wr_tls_conn wr_tls_conn;
 /* Reads the files and checks them (the key matches the certificate; client_auth other than
    none needs a truststore). */
 int wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err);
-void wr_tls_ctx_destroy(wr_tls_ctx *c);
+void wr_tls_ctx_destroy(wr_tls_ctx *c); /* drops the creator's reference */
+/* Copies o's strings into *dst (owned: wr_tls_opts_free), for a context to be made again on a
+   reload. WR_ENOMEM. */
+int wr_tls_opts_copy(const wr_tls_opts *o, wr_tls_opts *dst);
+void wr_tls_opts_free(wr_tls_opts *o);
 /* Parses ssl.client.auth; false for anything but none, requested, required. */
 bool wr_tls_client_auth_parse(const char *s, wr_tls_client_auth *out);
 

@@ -132,6 +132,40 @@ if curl -s -m 5 -o /dev/null --cacert "$d/ca.pem" "$H/info"; then
 fi
 stop
 
+# ---- SIGHUP reads the certificates again (a renewal); a broken file keeps the old ones
+mkcert server2 "/CN=localhost" other "IP:127.0.0.1,DNS:localhost"
+cp "$d/keystore.pem" "$d/live.pem"
+kafka_start_server "$bin" --property "listeners=SSL://127.0.0.1:0,https://127.0.0.1:0" \
+    --property ssl.keystore.location="$d/live.pem"
+other="-X security.protocol=SSL -X ssl.ca.location=$d/other.pem"
+hup() { # WANT: the log line to wait for (the n-th of its kind)
+    local before
+    before=$(grep -c "$1" "$KAFKA_LOG" || true)
+    kill -HUP "$KAFKA_PID"
+    for _ in $(seq 1 100); do
+        [ "$(grep -c "$1" "$KAFKA_LOG" || true)" -gt "$before" ] && return 0
+        sleep 0.1
+    done
+    fail "no '$1' after SIGHUP"
+}
+# shellcheck disable=SC2086
+timeout 20 kcat -b "$B" $ssl -L -m 3 >/dev/null || fail "before the reload"
+cat "$d/server2.key" "$d/server2.pem" >"$d/live.pem"
+hup "Kafka listener's certificates were read again"
+# shellcheck disable=SC2086
+timeout 20 kcat -b "$B" $other -L -m 3 >/dev/null || fail "the renewed certificate is not served"
+# shellcheck disable=SC2086
+if timeout 20 kcat -b "$B" $ssl -L -m 1 >/dev/null 2>&1; then
+    fail "the old certificate is still served after the reload"
+fi
+[ "$(curl -s --cacert "$d/other.pem" -o /dev/null -w '%{http_code}' "https://localhost:$HTTP_PORT/livez")" = 200 ] ||
+    fail "HTTPS does not serve the renewed certificate"
+echo "not a certificate" >"$d/live.pem"
+hup "Kafka listener keeps its certificates"
+# shellcheck disable=SC2086
+timeout 20 kcat -b "$B" $other -L -m 3 >/dev/null || fail "a broken file at a reload stopped the listener"
+stop
+
 # ---- bad configurations are refused at start, with the reason
 if "$bin" server --data-dir "$d/data2" --property listeners=SSL://127.0.0.1:0,http://127.0.0.1:0 \
     >"$d/bad.log" 2>&1; then
