@@ -1498,16 +1498,7 @@ wr_http_server_reload_tls(wr_http_server *s, wr_err *err)
 {
     if (s->tls_opts.keystore == NULL)
         return wr_err_set(err, WR_ESTATE, "the HTTP listener has no TLS");
-    wr_tls_ctx *fresh = NULL;
-    int rc = wr_tls_ctx_create(&s->tls_opts, &fresh, err);
-    if (rc != WR_OK)
-        return rc;
-    pthread_mutex_lock(&s->mu);
-    wr_tls_ctx *old = s->tls;
-    s->tls = fresh;
-    pthread_mutex_unlock(&s->mu);
-    wr_tls_ctx_destroy(old);
-    return WR_OK;
+    return wr_tls_ctx_reload(&s->tls, &s->mu, &s->tls_opts, err);
 }
 
 int

@@ -1054,16 +1054,7 @@ wr_broker_reload_tls(wr_broker *b, wr_err *err)
 {
     if (b->tls_opts.keystore == NULL)
         return wr_err_set(err, WR_ESTATE, "the Kafka listener has no TLS");
-    wr_tls_ctx *fresh = NULL;
-    int rc = wr_tls_ctx_create(&b->tls_opts, &fresh, err);
-    if (rc != WR_OK)
-        return rc;
-    pthread_mutex_lock(&b->tls_mu);
-    wr_tls_ctx *old = b->tls;
-    b->tls = fresh;
-    pthread_mutex_unlock(&b->tls_mu);
-    wr_tls_ctx_destroy(old); /* freed with the last connection made from it */
-    return WR_OK;
+    return wr_tls_ctx_reload(&b->tls, &b->tls_mu, &b->tls_opts, err);
 }
 
 int

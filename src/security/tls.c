@@ -222,6 +222,21 @@ fail:
     return rc;
 }
 
+int
+wr_tls_ctx_reload(wr_tls_ctx **slot, pthread_mutex_t *mu, const wr_tls_opts *o, wr_err *err)
+{
+    wr_tls_ctx *fresh = NULL;
+    int rc = wr_tls_ctx_create(o, &fresh, err);
+    if (rc != WR_OK)
+        return rc;
+    pthread_mutex_lock(mu);
+    wr_tls_ctx *old = *slot;
+    *slot = fresh;
+    pthread_mutex_unlock(mu);
+    wr_tls_ctx_destroy(old); /* freed with the last session made from it */
+    return WR_OK;
+}
+
 void
 wr_tls_ctx_destroy(wr_tls_ctx *c)
 {

@@ -24,6 +24,7 @@
 #ifndef WR_SRC_SECURITY_TLS_H
 #define WR_SRC_SECURITY_TLS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,9 @@ typedef struct wr_tls_conn wr_tls_conn;
    none needs a truststore). */
 int wr_tls_ctx_create(const wr_tls_opts *o, wr_tls_ctx **out, wr_err *err);
 void wr_tls_ctx_destroy(wr_tls_ctx *c); /* drops the creator's reference */
+/* A reload: makes a context from o and puts it in *slot (under mu, which guards *slot for
+   its readers), dropping the reference to the one it replaces. On an error *slot is kept. */
+int wr_tls_ctx_reload(wr_tls_ctx **slot, pthread_mutex_t *mu, const wr_tls_opts *o, wr_err *err);
 /* Copies o's strings into *dst (owned: wr_tls_opts_free), for a context to be made again on a
    reload. WR_ENOMEM. */
 int wr_tls_opts_copy(const wr_tls_opts *o, wr_tls_opts *dst);
