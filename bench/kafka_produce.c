@@ -4,8 +4,10 @@
  * start) and end-to-end latency (p50/p99 at a moderate, paced rate, from
  * the producer's timestamp to the consumer's poll).
  *
- *   kafka_produce BOOTSTRAP [MESSAGES] [RATE_PER_S]
+ *   kafka_produce BOOTSTRAP [MESSAGES] [RATE_PER_S] [KEY=VALUE ...]
  *
+ * KEY=VALUE: librdkafka settings for every client (security.protocol=SSL, ssl.ca.location=...,
+ * sasl.mechanisms=..., as bench/kafka_tls.sh passes them).
  * Run it against a running broker, e.g. `weir server --kafka-listen 127.0.0.1:9092 ...`.
  * Topics bench-acks1 / bench-acksall / bench-e2e are auto-created (1 partition).
  */
@@ -39,17 +41,34 @@ dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
         failed++;
 }
 
+/* KEY=VALUE arguments of the command line: settings for every client */
+static char **extra;
+static int nextra;
+
+static void
+set(rd_kafka_conf_t *c, const char *k, const char *v)
+{
+    char e[256];
+    if (rd_kafka_conf_set(c, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "%s: %s\n", k, e);
+        exit(2);
+    }
+}
+
 static rd_kafka_t *
 mk(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     char e[256];
-    rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, e, sizeof e);
+    set(c, "bootstrap.servers", bootstrap);
     for (; kv && kv[0]; kv += 2)
-        if (rd_kafka_conf_set(c, kv[0], kv[1], e, sizeof e) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr, "%s: %s\n", kv[0], e);
-            exit(2);
-        }
+        set(c, kv[0], kv[1]);
+    for (int i = 0; i < nextra; i++) {
+        char *eq = strchr(extra[i], '=');
+        *eq = 0;
+        set(c, extra[i], eq + 1);
+        *eq = '=';
+    }
     if (type == RD_KAFKA_PRODUCER)
         rd_kafka_conf_set_dr_msg_cb(c, dr);
     rd_kafka_t *rk = rd_kafka_new(type, c, e, sizeof e);
@@ -197,9 +216,17 @@ int
 main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s BOOTSTRAP [MESSAGES] [RATE_PER_S]\n", argv[0]);
+        fprintf(stderr, "usage: %s BOOTSTRAP [MESSAGES] [RATE_PER_S] [KEY=VALUE ...]\n", argv[0]);
         return 2;
     }
+    for (int i = 4; i < argc; i++) {
+        if (strchr(argv[i], '=') == NULL) {
+            fprintf(stderr, "%s: not KEY=VALUE\n", argv[i]);
+            return 2;
+        }
+    }
+    extra = argc > 4 ? argv + 4 : NULL;
+    nextra = argc > 4 ? argc - 4 : 0;
     long n = argc > 2 ? atol(argv[2]) : 1000000;
     long rate = argc > 3 ? atol(argv[3]) : 1000;
     throughput(argv[1], "1", "bench-acks1", n);
