@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# kafkajs_sasl.sh BINARY - kafkajs (pinned in kafkajs/package.json, installed from npm into a
+# cache directory) against `weir server` with SASL SCRAM over a SASL_PLAINTEXT and a SASL_SSL
+# listener (kafkajs/sasl_test.js): a client whose Kafka protocol code is not librdkafka's.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kafka_lib.sh"
+bin=$1
+command -v node >/dev/null && command -v npm >/dev/null ||
+    { echo "SKIP: node and npm are not installed"; exit 77; }
+NPMDIR=${WEIR_NPM_DIR:-${TMPDIR:-/tmp}/weir-npm-kafkajs}
+mkdir -p "$NPMDIR"
+cp "$here/kafkajs/package.json" "$here/kafkajs/sasl_test.js" "$NPMDIR/"
+if [ ! -d "$NPMDIR/node_modules/kafkajs" ]; then
+    (cd "$NPMDIR" && npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1) ||
+        { echo "FAIL: npm install kafkajs"; cat "$NPMDIR/npm.log"; exit 1; }
+fi
+KAFKA_DIR=$(mktemp -d /tmp/weir-kafkajs-test.XXXXXX)
+KAFKA_LOG=$KAFKA_DIR/server.log
+trap kafka_cleanup EXIT
+d=$KAFKA_DIR
+"$bin" users add alice --password alice-secret --data-dir "$d/data" >/dev/null
+"$bin" users add bob --password bob-secret --mechanism SCRAM-SHA-512 --data-dir "$d/data" >/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -subj "/CN=kafkajs test ca" -days 2 \
+    -out "$d/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$d/s.key" -subj "/CN=localhost" -out "$d/s.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/ext"
+openssl x509 -req -in "$d/s.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile "$d/ext" -out "$d/s.pem" 2>/dev/null
+cat "$d/s.key" "$d/s.pem" >"$d/keystore.pem"
+for l in SASL_PLAINTEXT SASL_SSL; do
+    kafka_start_server "$bin" --property "listeners=$l://127.0.0.1:0,http://127.0.0.1:0" \
+        --property ssl.keystore.location="$d/keystore.pem" --property log.flush.policy=none
+    ca=-
+    [ "$l" = SASL_SSL ] && ca=$d/ca.pem
+    echo "# $l"
+    timeout 120 node "$NPMDIR/sasl_test.js" "$B" "$ca" || kafka_fail "kafkajs over $l"
+    kafka_stop
+done
+echo OK
