@@ -28,6 +28,12 @@ done
 mkcert server "/CN=localhost" ca "IP:127.0.0.1,DNS:localhost"
 mkcert client "/CN=alice/O=weir" ca
 mkcert stranger "/CN=mallory" other
+# an expired client certificate of the right CA (valid until yesterday), a self-signed one
+openssl req -newkey rsa:2048 -nodes -keyout "$d/expired.key" -subj "/CN=old" -out "$d/expired.csr" 2>/dev/null
+openssl x509 -req -in "$d/expired.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days -1 \
+    -out "$d/expired.pem" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/self.key" -subj "/CN=self" -days 2 \
+    -out "$d/self.pem" 2>/dev/null
 cat "$d/server.key" "$d/server.pem" >"$d/keystore.pem"
 
 start() { # LISTENER PROPERTY...
@@ -92,7 +98,15 @@ if timeout 20 kcat -b "$B" $ssl -X ssl.certificate.location="$d/stranger.pem" \
     -X ssl.key.location="$d/stranger.key" -L -m 1 >/dev/null 2>&1; then
     fail "a certificate of another CA was accepted"
 fi
+for c in expired self; do
+    # shellcheck disable=SC2086
+    if timeout 20 kcat -b "$B" $ssl -X ssl.certificate.location="$d/$c.pem" \
+        -X ssl.key.location="$d/$c.key" -L -m 1 >/dev/null 2>&1; then
+        fail "a $c client certificate was accepted"
+    fi
+done
 grep -q "client certificate\|handshake" "$KAFKA_LOG" || fail "no log line for the refused certificates"
+grep -q "certificate has expired" "$KAFKA_LOG" || fail "the expired certificate's refusal does not say so"
 timeout 60 "$PY" "$here/kafka_tls.py" "$B" "$d" hostile || fail "kafka_tls.py hostile"
 # shellcheck disable=SC2086
 timeout 30 kcat -b "$B" $mtls -L -m 3 >/dev/null || fail "the server stopped serving after hostile input"
