@@ -338,7 +338,7 @@ run(int argc, char **argv, bool all_roles)
         goto out;
     }
     int64_t node_id, partitions, max_request, idle_ms, txn_max, queued_max, max_conns_k,
-        max_conns_ip;
+        max_conns_ip, reauth_ms;
     bool auto_create;
     wr_err err;
     if (!wr_cli_get_i64(&cli, WR_CFG_NODE_ID, 0, &node_id) ||
@@ -349,7 +349,8 @@ run(int argc, char **argv, bool all_roles)
         !wr_cli_get_i64(&cli, WR_CFG_QUEUED_MAX, 128 << 20, &queued_max) ||
         !wr_cli_get_i64(&cli, WR_CFG_MAX_CONNS, 10000, &max_conns_k) ||
         !wr_cli_get_i64(&cli, WR_CFG_MAX_CONNS_IP, -1, &max_conns_ip) ||
-        !wr_cli_get_i64(&cli, WR_CFG_RETENTION_CHECK, 300000, &m.interval_ms))
+        !wr_cli_get_i64(&cli, WR_CFG_RETENTION_CHECK, 300000, &m.interval_ms) ||
+        !wr_cli_get_i64(&cli, "connections.max.reauth.ms", 0, &reauth_ms))
         goto out;
     if (wr_config_get_bool(&cli.cfg, WR_CFG_AUTO_CREATE, true, &auto_create, &err) != WR_OK) {
         wr_cli_errorf(&cli, "%s", err.msg);
@@ -415,6 +416,7 @@ run(int argc, char **argv, bool all_roles)
                 .client_auth = client_auth,
                 .protocols = wr_cli_get(&cli, "ssl.enabled.protocols", NULL)},
         .sasl_mechanisms = wr_cli_get(&cli, "sasl.enabled.mechanisms", NULL),
+        .max_reauth_ms = reauth_ms,
     };
     if (ls.kafka_protocol == WR_BROKER_PLAINTEXT && !is_loopback(khost))
         wr_log(WR_LOG_WARN, "server",

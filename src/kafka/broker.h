@@ -57,6 +57,10 @@ typedef struct wr_broker_opts {
     /* sasl.enabled.mechanisms: a comma list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; NULL or "":
        the two SCRAM ones. */
     const char *sasl_mechanisms;
+    /* connections.max.reauth.ms (KIP-368): an authenticated SASL session lasts this long; the
+       client re-authenticates on its connection (SaslHandshake + SaslAuthenticate as the same
+       user) before then, or the connection is closed at its next request. <= 0: for ever. */
+    int64_t max_reauth_ms;
 } wr_broker_opts;
 
 enum { WR_BROKER_PLAINTEXT = 0, WR_BROKER_SASL_PLAINTEXT = 1, WR_BROKER_SSL = 2, WR_BROKER_SASL_SSL = 3 };

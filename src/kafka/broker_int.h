@@ -101,7 +101,9 @@ struct wr_kconn {
        connection was queued; nothing more is read, and the connection closes once it is
        written. */
     bool authed, close_after_write;
+    bool exchanging;                /* a handshake started an exchange SaslAuthenticate carries */
     int sasl_mech;                  /* WR_KSASL_* of the handshake; 0: none yet */
+    int64_t auth_expires_ms;        /* KIP-368: the session ends here (monotonic); 0: never */
     struct wr_scram_server *scram;  /* the SCRAM exchange in progress (owned) */
     wr_tls_conn *tls;               /* SSL, SASL_SSL: the connection's TLS session (owned) */
     char principal[272];            /* "User:<name>" once authed; "User:ANONYMOUS" on PLAINTEXT */
@@ -152,7 +154,8 @@ int16_t wr__kerr_from_log(int rc); /* WR_E* from the log -> Kafka error code */
 enum { WR_KSASL_PLAIN = 1, WR_KSASL_SCRAM_SHA_256 = 2, WR_KSASL_SCRAM_SHA_512 = 4 };
 /* sasl.enabled.mechanisms (NULL or "": the SCRAM ones) into WR_KSASL_* bits. */
 int wr__ksasl_parse_mechanisms(const char *list, unsigned *mask, wr_err *err);
-/* Whether c may send a request of api_key now (false: close it, as Kafka does). */
+/* Whether c may send a request of api_key now (false: close it, as Kafka does): before
+   authentication only ApiVersions and SASL, after a session's lifetime only SASL. */
 bool wr__ksasl_allowed(const wr_kconn *c, int16_t api_key);
 void wr__ksasl_conn_free(wr_kconn *c); /* the exchange's state of a closed connection */
 void wr__kh_sasl_handshake(wr_kreq *r);

@@ -14,8 +14,7 @@
  *     is written;
  *   - the authenticated principal is "User:<name>" (kept on the connection for authorization).
  * PLAIN checks the password against the user's SCRAM credential (SHA-512 first, then SHA-256):
- * weir keeps one store of users, not Kafka's JAAS lists. Session lifetime is 0 (no KIP-368
- * re-authentication yet).
+ * weir keeps one store of users, not Kafka's JAAS lists.
  *
  * Threads: the broker's loop thread. PLAIN's key derivation (PBKDF2, a few milliseconds) runs
  * on it too.
@@ -70,9 +69,13 @@ bool
 wr__ksasl_allowed(const wr_kconn *c, int16_t api_key)
 {
     int sp = c->b->opts.security_protocol;
-    return (sp != WR_BROKER_SASL_PLAINTEXT && sp != WR_BROKER_SASL_SSL) || c->authed ||
-           api_key == WR_KAPI_API_VERSIONS || api_key == WR_KAPI_SASL_HANDSHAKE ||
-           api_key == WR_KAPI_SASL_AUTHENTICATE;
+    if (sp != WR_BROKER_SASL_PLAINTEXT && sp != WR_BROKER_SASL_SSL)
+        return true;
+    if (api_key == WR_KAPI_SASL_HANDSHAKE || api_key == WR_KAPI_SASL_AUTHENTICATE)
+        return true;
+    if (!c->authed)
+        return api_key == WR_KAPI_API_VERSIONS;
+    return c->auth_expires_ms == 0 || wr__kmono_ms() < c->auth_expires_ms;
 }
 
 void
@@ -120,7 +123,9 @@ wr__kh_sasl_handshake(wr_kreq *r)
         if (b->sasl_mechs & mechs[i].bit)
             s->mechanisms.v[n++] = wr_kstr_of(mechs[i].name);
     s->mechanisms.n = s->mechanisms.v != NULL ? n : 0;
-    if (!sasl || c->authed || c->sasl_mech != 0) {
+    /* a first handshake, or a re-authentication's (KIP-368: only where sessions end) */
+    bool reauth = c->authed && b->opts.max_reauth_ms > 0;
+    if (!sasl || c->exchanging || (c->authed && !reauth) || (!c->authed && c->sasl_mech != 0)) {
         s->error_code = WR_KERR_ILLEGAL_SASL_STATE;
         wr__kreq_finish(r);
         return;
@@ -130,6 +135,13 @@ wr__kh_sasl_handshake(wr_kreq *r)
         if (q->mechanism.s != NULL && (size_t)q->mechanism.len == strlen(mechs[i].name) &&
             memcmp(q->mechanism.s, mechs[i].name, (size_t)q->mechanism.len) == 0)
             bit = (int)mechs[i].bit;
+    if (reauth && bit != c->sasl_mech) {
+        wr_log(WR_LOG_WARN, "kafka", "%s: re-authentication with another mechanism; closing",
+               c->peer);
+        s->error_code = WR_KERR_ILLEGAL_SASL_STATE;
+        finish_and_close(r);
+        return;
+    }
     if (bit == 0 || !(b->sasl_mechs & (unsigned)bit)) {
         wr_log(WR_LOG_WARN, "kafka", "%s: SASL mechanism '%.*s' is not enabled; closing", c->peer,
                q->mechanism.s ? (int)(q->mechanism.len > 64 ? 64 : q->mechanism.len) : 0,
@@ -146,6 +158,7 @@ wr__kh_sasl_handshake(wr_kreq *r)
         }
     }
     c->sasl_mech = bit;
+    c->exchanging = true;
     wr__kreq_finish(r);
 }
 
@@ -190,7 +203,7 @@ wr__kh_sasl_authenticate(wr_kreq *r)
         return;
     }
     r->resp = s;
-    if (c->authed || c->sasl_mech == 0) {
+    if (!c->exchanging) {
         s->error_code = WR_KERR_ILLEGAL_SASL_STATE;
         s->error_message = wr_kstr_of("SaslAuthenticate without a SaslHandshake first");
         finish_and_close(r);
@@ -237,15 +250,34 @@ wr__kh_sasl_authenticate(wr_kreq *r)
                                   mech_name(c->sasl_mech)));
         s->auth_bytes = (wr_kbytes){(const uint8_t *)"", 0};
         wr__ksasl_conn_free(c);
+        c->exchanging = false;
         finish_and_close(r);
         return;
     }
     if (done) {
-        c->authed = true;
-        snprintf(c->principal, sizeof c->principal, "User:%s", user);
+        char principal[sizeof c->principal];
+        snprintf(principal, sizeof principal, "User:%s", user);
         wr__ksasl_conn_free(c);
-        wr_log(WR_LOG_INFO, "kafka", "%s: authenticated as %s (%s)", c->peer, c->principal,
+        c->exchanging = false;
+        if (c->authed && strcmp(principal, c->principal) != 0) {
+            /* Kafka's rule: a re-authentication may not change the principal */
+            wr_log(WR_LOG_WARN, "kafka", "%s: re-authentication as %s, not %s; closing", c->peer,
+                   principal, c->principal);
+            s->error_code = WR_KERR_SASL_AUTHENTICATION_FAILED;
+            s->error_message = wr_kstr_of("Cannot change principals during re-authentication");
+            s->auth_bytes = (wr_kbytes){(const uint8_t *)"", 0};
+            finish_and_close(r);
+            return;
+        }
+        wr_log(c->authed ? WR_LOG_DEBUG : WR_LOG_INFO, "kafka", "%s: %s as %s (%s)", c->peer,
+               c->authed ? "re-authenticated" : "authenticated", principal,
                mech_name(c->sasl_mech));
+        c->authed = true;
+        snprintf(c->principal, sizeof c->principal, "%s", principal);
+        if (b->opts.max_reauth_ms > 0) {
+            c->auth_expires_ms = wr__kmono_ms() + b->opts.max_reauth_ms;
+            s->session_lifetime_ms = b->opts.max_reauth_ms; /* v1+ */
+        }
     }
     wr__kreq_finish(r);
 }

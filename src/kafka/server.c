@@ -487,10 +487,14 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len, size_t charged)
         return false;
     }
     if (!wr__ksasl_allowed(c, r->hdr.api_key)) {
-        /* Kafka's SaslServerAuthenticator: anything else before authentication ends it */
+        /* Kafka's SaslServerAuthenticator: anything else before authentication, or after the
+           session's lifetime, ends it */
         wr_log(WR_LOG_WARN, "kafka",
-               "%s: unexpected request (API key %d) before SASL authentication; closing", c->peer,
-               r->hdr.api_key);
+               c->authed ? "%s: request (API key %d) after the SASL session expired "
+                           "(connections.max.reauth.ms); closing"
+                         : "%s: unexpected request (API key %d) before SASL authentication; "
+                           "closing",
+               c->peer, r->hdr.api_key);
         req_free(r);
         conn_close(c);
         return false;

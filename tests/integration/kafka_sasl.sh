@@ -67,4 +67,13 @@ timeout 120 "$PY" "$here/kafka_sasl.py" "$B" || fail "kafka_sasl.py"
 got=$(timeout 30 kcat -b "$B" $(sasl SCRAM-SHA-512 bob bob-secret) -C -t t1 -o beginning -e -q) ||
     fail "kcat could not consume after the hostile frames"
 [ "$(wc -l <<<"$got")" -ge 3 ] || fail "after the hostile frames: $got"
+kafka_stop
+
+# KIP-368: sessions of 1.5 s, re-authentication on the connection, clients without it
+kafka_start_server "$bin" \
+    --property listeners=SASL_PLAINTEXT://127.0.0.1:0,http://127.0.0.1:0 \
+    --property sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN \
+    --property connections.max.reauth.ms=1500 --property log.flush.policy=none
+timeout 120 "$PY" "$here/kafka_sasl.py" "$B" reauth || fail "kafka_sasl.py reauth"
+grep -q "after the SASL session expired" "$KAFKA_LOG" || fail "no log line for an expired session"
 echo "OK"

@@ -37,4 +37,12 @@ for l in SASL_PLAINTEXT SASL_SSL; do
     timeout 120 node "$NPMDIR/sasl_test.js" "$B" "$ca" || kafka_fail "kafkajs over $l"
     kafka_stop
 done
+# KIP-368: 2 s sessions; kafkajs re-authenticates on its connection and goes on
+kafka_start_server "$bin" --property "listeners=SASL_PLAINTEXT://127.0.0.1:0,http://127.0.0.1:0" \
+    --property connections.max.reauth.ms=2000 --property log.flush.policy=none \
+    --property log.level=debug
+echo "# re-authentication"
+timeout 120 node "$NPMDIR/sasl_test.js" "$B" - reauth || kafka_fail "kafkajs with re-authentication"
+grep -q "re-authenticated as User:bob" "$KAFKA_LOG" || kafka_fail "kafkajs did not re-authenticate"
+kafka_stop
 echo OK

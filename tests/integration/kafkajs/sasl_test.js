@@ -1,4 +1,4 @@
-// sasl_test.js BOOTSTRAP CA_FILE|- - kafkajs 2.2.4 (its own Kafka protocol code, not librdkafka)
+// sasl_test.js BOOTSTRAP CA_FILE|- [reauth] - kafkajs 2.2.4 (its own Kafka protocol code, not librdkafka)
 // against weir: SCRAM-SHA-256 and SCRAM-SHA-512 logins (over TLS when CA_FILE is given), a
 // producer and a consumer group exchanging records, and wrong credentials refused with a SASL
 // authentication error. Users: alice/alice-secret (both mechanisms), bob/bob-secret (SHA-512).
@@ -6,7 +6,7 @@
 const fs = require('fs');
 const { Kafka, logLevel } = require('kafkajs');
 
-const [bootstrap, caFile] = process.argv.slice(2);
+const [bootstrap, caFile, mode] = process.argv.slice(2);
 const ssl = caFile && caFile !== '-' ? { ca: [fs.readFileSync(caFile, 'utf8')], servername: 'localhost' } : false;
 let failures = 0;
 function check(ok, what) {
@@ -64,7 +64,31 @@ async function refused(mechanism, user, password) {
   }
 }
 
+// KIP-368: the server's sessions last 2 s; kafkajs re-authenticates on its connections
+async function longProducer() {
+  const k = client('scram-sha-512', 'bob', 'bob-secret', 'kjs-long');
+  const p = k.producer();
+  await p.connect();
+  let sent = 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < 5000) {
+    await p.send({ topic: 'kjs-long', messages: [{ value: `m${sent}` }] });
+    sent++;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await p.disconnect();
+  check(sent >= 15, `a producer sent ${sent} records over 5 s of 2 s sessions`);
+}
+
 (async () => {
+  if (mode === 'reauth') {
+    try {
+      await longProducer();
+    } catch (e) {
+      check(false, 'unexpected: ' + (e.stack || e));
+    }
+    process.exit(failures ? 1 : 0);
+  }
   try {
     await roundTrip('scram-sha-256', 'alice', 'alice-secret');
     await roundTrip('scram-sha-512', 'bob', 'bob-secret');
