@@ -322,6 +322,24 @@ run(int argc, char **argv, bool all_roles)
         wr_cli_errorf(&cli, "ssl.keystore.type and ssl.truststore.type: only PEM files are read");
         goto out;
     }
+    /* authorizer.class.name: any of the names weir documents turns ACLs on */
+    const char *authz = wr_cli_get(&cli, "authorizer.class.name", "");
+    if (authz[0] != 0 && strcmp(authz, "acl") != 0 &&
+        strcmp(authz, "kafka.security.authorizer.AclAuthorizer") != 0 &&
+        strcmp(authz, "org.apache.kafka.metadata.authorizer.StandardAuthorizer") != 0) {
+        wr_cli_errorf(&cli, "authorizer.class.name '%s' is not one weir has (acl, "
+                            "kafka.security.authorizer.AclAuthorizer, "
+                            "org.apache.kafka.metadata.authorizer.StandardAuthorizer)",
+                      authz);
+        goto out;
+    }
+    bool allow_no_acl = false;
+    wr_err aerr = {0};
+    if (wr_config_get_bool(&cli.cfg, "allow.everyone.if.no.acl.found", false, &allow_no_acl,
+                           &aerr) != WR_OK) {
+        wr_cli_errorf(&cli, "%s", aerr.msg);
+        goto out;
+    }
     const char *klisten = ls.kafka;
     if (!wr_cli_parse_hostport(klisten, khost, sizeof khost, &kport)) {
         wr_cli_errorf(&cli, "bad Kafka listener '%s' (want HOST:PORT)", klisten);
@@ -417,6 +435,9 @@ run(int argc, char **argv, bool all_roles)
                 .protocols = wr_cli_get(&cli, "ssl.enabled.protocols", NULL)},
         .sasl_mechanisms = wr_cli_get(&cli, "sasl.enabled.mechanisms", NULL),
         .max_reauth_ms = reauth_ms,
+        .authorizer = authz[0] != 0,
+        .super_users = wr_cli_get(&cli, "super.users", NULL),
+        .allow_everyone_if_no_acl = allow_no_acl,
     };
     if (ls.kafka_protocol == WR_BROKER_PLAINTEXT && !is_loopback(khost))
         wr_log(WR_LOG_WARN, "server",

@@ -61,6 +61,12 @@ typedef struct wr_broker_opts {
        client re-authenticates on its connection (SaslHandshake + SaslAuthenticate as the same
        user) before then, or the connection is closed at its next request. <= 0: for ever. */
     int64_t max_reauth_ms;
+    /* authorizer.class.name set: Kafka's ACLs (src/security/acl.h, kept in the log's metadata)
+       decide every request; super.users ("User:a;User:b") may do anything;
+       allow.everyone.if.no.acl.found. */
+    bool authorizer;
+    const char *super_users;
+    bool allow_everyone_if_no_acl;
 } wr_broker_opts;
 
 enum { WR_BROKER_PLAINTEXT = 0, WR_BROKER_SASL_PLAINTEXT = 1, WR_BROKER_SSL = 2, WR_BROKER_SASL_SSL = 3 };

@@ -27,6 +27,7 @@
 #include "src/kafka/kerr.h"
 #include "src/kafka/kmsg.h"
 #include "src/kafka/kproto.h"
+#include "src/security/acl.h"
 
 typedef struct wr_kconn wr_kconn;
 typedef struct wr_kreq wr_kreq;
@@ -67,6 +68,7 @@ struct wr_broker {
     uint64_t refused;         /* connections refused at accept */
     uint8_t rbuf[64 * 1024];  /* the loop's one read buffer: bytes are copied out at once */
     unsigned sasl_mechs;      /* WR_KSASL_* bits of sasl.enabled.mechanisms (kh_sasl.c) */
+    wr_acl_store *acl;        /* the authorizer's bindings (kh_acl.c); NULL: no authorizer */
     wr_tls_ctx *tls;          /* SSL, SASL_SSL listeners: the TLS context (owned, under tls_mu) */
     wr_tls_opts tls_opts;     /* ... the settings it was made from (owned copies), for reloads */
     pthread_mutex_t tls_mu;   /* tls: swapped by wr_broker_reload_tls on the control thread */
@@ -107,6 +109,7 @@ struct wr_kconn {
     struct wr_scram_server *scram;  /* the SCRAM exchange in progress (owned) */
     wr_tls_conn *tls;               /* SSL, SASL_SSL: the connection's TLS session (owned) */
     char principal[272];            /* "User:<name>" once authed; "User:ANONYMOUS" on PLAINTEXT */
+    char host[48];                  /* the peer's address, for ACL host matches */
 };
 
 struct wr_kreq {
@@ -160,6 +163,19 @@ bool wr__ksasl_allowed(const wr_kconn *c, int16_t api_key);
 void wr__ksasl_conn_free(wr_kconn *c); /* the exchange's state of a closed connection */
 void wr__kh_sasl_handshake(wr_kreq *r);
 void wr__kh_sasl_authenticate(wr_kreq *r);
+
+/* kh_acl.c: authorization. Each wr__kauthz* says whether r's connection may do op on the
+   resource (always, without an authorizer), logging a denial. */
+bool wr__kauthz(wr_kreq *r, int op, int rtype, const char *name, size_t nlen);
+bool wr__kauthz_str(wr_kreq *r, int op, int rtype, wr_kstr name);
+bool wr__kauthz_cluster(wr_kreq *r, int op);
+bool wr__kauthz_idempotent(wr_kreq *r);
+/* Whether the API's handler checks its resources; the others are for super users only. */
+bool wr__kauthz_api_covered(int16_t api_key);
+bool wr__kauthz_super(const wr_kconn *c);
+void wr__kh_create_acls(wr_kreq *r);
+void wr__kh_describe_acls(wr_kreq *r);
+void wr__kh_delete_acls(wr_kreq *r);
 
 /* kgroup.c: the interim consumer-group coordinator (loop thread only) */
 int wr__kgroups_create(wr_broker *b, struct wr_kgroups **out);

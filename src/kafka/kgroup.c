@@ -643,6 +643,10 @@ wr__kh_join_group(wr_kreq *r)
         s->error_code = WR_KERR_INVALID_GROUP_ID;
         goto done;
     }
+    if (!wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_GROUP, q->group_id)) {
+        s->error_code = WR_KERR_GROUP_AUTHORIZATION_FAILED;
+        goto done;
+    }
     if (q->session_timeout_ms < 1000 || q->session_timeout_ms > 3600000) {
         s->error_code = WR_KERR_INVALID_SESSION_TIMEOUT;
         goto done;
@@ -747,6 +751,12 @@ wr__kh_sync_group(wr_kreq *r)
     const wr_kp_sync_group_req *q = r->body;
     wr_kp_sync_group_resp *s = wr_kp_new(r->arena, &wr_kp_sync_group_resp_desc, r->hdr.api_version);
     r->resp = s;
+    if (!wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_GROUP, q->group_id)) {
+        s->error_code = WR_KERR_GROUP_AUTHORIZATION_FAILED;
+        s->assignment = (wr_kbytes){(const uint8_t *)"", 0};
+        wr__kreq_finish(r);
+        return;
+    }
     kgroup *g = group_find(gs, q->group_id.s);
     kmember *m;
     int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
@@ -809,6 +819,11 @@ wr__kh_heartbeat(wr_kreq *r)
     const wr_kp_heartbeat_req *q = r->body;
     wr_kp_heartbeat_resp *s = wr_kp_new(r->arena, &wr_kp_heartbeat_resp_desc, r->hdr.api_version);
     r->resp = s;
+    if (!wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_GROUP, q->group_id)) {
+        s->error_code = WR_KERR_GROUP_AUTHORIZATION_FAILED;
+        wr__kreq_finish(r);
+        return;
+    }
     kgroup *g = group_find(gs, q->group_id.s);
     kmember *m;
     int16_t e = member_check(g, q->member_id.s, q->group_instance_id.s, &m);
@@ -831,6 +846,11 @@ wr__kh_leave_group(wr_kreq *r)
     int16_t v = r->hdr.api_version;
     wr_kp_leave_group_resp *s = wr_kp_new(r->arena, &wr_kp_leave_group_resp_desc, v);
     r->resp = s;
+    if (!wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_GROUP, q->group_id)) {
+        s->error_code = WR_KERR_GROUP_AUTHORIZATION_FAILED;
+        wr__kreq_finish(r);
+        return;
+    }
     kgroup *g = group_find(gs, q->group_id.s);
     if (v < 3) {
         kmember *m = g ? member_find(g, q->member_id.s) : NULL;
@@ -878,8 +898,12 @@ wr__kh_offset_commit(wr_kreq *r)
     wr_kp_offset_commit_resp *s = wr_kp_new(r->arena, &wr_kp_offset_commit_resp_desc, v);
     r->resp = s;
     int16_t err = WR_KERR_NONE;
-    kgroup *g = q->group_id.len > 0 ? group_get(b->groups, q->group_id.s) : NULL;
-    if (g == NULL) {
+    bool group_ok = q->group_id.len > 0 &&
+                    wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_GROUP, q->group_id);
+    kgroup *g = group_ok ? group_get(b->groups, q->group_id.s) : NULL;
+    if (q->group_id.len > 0 && !group_ok) {
+        err = WR_KERR_GROUP_AUTHORIZATION_FAILED;
+    } else if (g == NULL) {
         err = WR_KERR_INVALID_GROUP_ID;
     } else if (q->generation_id_or_member_epoch >= 0 || q->member_id.len > 0) {
         kmember *m;
@@ -906,13 +930,17 @@ wr__kh_offset_commit(wr_kreq *r)
         s->topics.v[i].partitions.n = np;
         s->topics.v[i].partitions.v = wr_kp_new_array(
             r->arena, &wr_kp_offset_commit_resp_offset_commit_response_partition_desc, np, v);
+        int16_t terr = err;
+        if (terr == WR_KERR_NONE && np > 0 &&
+            !wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_TOPIC, t->name))
+            terr = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < np; j++) {
             const wr_kp_offset_commit_req_offset_commit_request_partition *p = &t->partitions.v[j];
             wr_kp_offset_commit_resp_offset_commit_response_partition *pr =
                 &s->topics.v[i].partitions.v[j];
             pr->partition_index = p->partition_index;
-            pr->error_code = err;
-            if (err != WR_KERR_NONE)
+            pr->error_code = terr;
+            if (terr != WR_KERR_NONE)
                 continue;
             wr_partition *part = NULL;
             if (wr_log_partition(b->db, t->name.s, p->partition_index, &part) != WR_OK) {
@@ -1024,6 +1052,9 @@ wr__kh_offset_fetch(wr_kreq *r)
     int16_t v = r->hdr.api_version;
     wr_kp_offset_fetch_resp *s = wr_kp_new(r->arena, &wr_kp_offset_fetch_resp_desc, v);
     r->resp = s;
+    bool group_ok = wr__kauthz_str(r, WR_ACL_OP_DESCRIBE, WR_ACL_RES_GROUP, q->group_id);
+    if (!group_ok)
+        s->error_code = WR_KERR_GROUP_AUTHORIZATION_FAILED; /* v2+; before, each partition's */
     if (q->topics.n >= 0) {
         s->topics.n = q->topics.n;
         s->topics.v = wr_kp_new_array(
@@ -1035,8 +1066,18 @@ wr__kh_offset_fetch(wr_kreq *r)
             s->topics.v[i].partitions.n = np;
             s->topics.v[i].partitions.v = wr_kp_new_array(
                 r->arena, &wr_kp_offset_fetch_resp_offset_fetch_response_partition_desc, np, v);
+            int16_t deny = !group_ok ? WR_KERR_GROUP_AUTHORIZATION_FAILED
+                           : np > 0 && !wr__kauthz_str(r, WR_ACL_OP_DESCRIBE, WR_ACL_RES_TOPIC,
+                                                       t->name)
+                               ? WR_KERR_TOPIC_AUTHORIZATION_FAILED
+                               : WR_KERR_NONE;
             for (int32_t j = 0; j < np; j++) {
                 s->topics.v[i].partitions.v[j].partition_index = t->partition_indexes.v[j];
+                if (deny != WR_KERR_NONE) {
+                    s->topics.v[i].partitions.v[j].committed_offset = -1;
+                    s->topics.v[i].partitions.v[j].error_code = deny;
+                    continue;
+                }
                 fill_fetched(r, &s->topics.v[i].partitions.v[j], q->group_id.s, t->name.s);
                 /* KIP-447: a reader that wants stable offsets waits out a pending commit */
                 if (q->require_stable && wr_txn_offset_pending(b->txn, q->group_id.s, t->name.s,
@@ -1047,12 +1088,25 @@ wr__kh_offset_fetch(wr_kreq *r)
         wr__kreq_finish(r);
         return;
     }
-    /* null topics: every offset of the group */
+    /* null topics: every offset of the group (of the topics the principal may DESCRIBE) */
     uint8_t prefix[600];
     size_t pl = wr_group_offset_key(prefix, sizeof prefix, q->group_id.s, NULL, 0);
     offscan sc = {.plen = pl};
-    if (pl > 0)
+    if (pl > 0 && group_ok)
         wr_log_meta_scan(b->db, WR_KGROUP_OFFSETS, prefix, pl, scan_cb, &sc, NULL);
+    if (b->acl != NULL) {
+        size_t kept = 0; /* in order: the rows of one topic stay together */
+        for (size_t i = 0; i < sc.n; i++) {
+            if (wr_acl_authorize(b->acl, r->conn->principal, r->conn->host, WR_ACL_OP_DESCRIBE,
+                                 WR_ACL_RES_TOPIC, sc.rows[i].topic, strlen(sc.rows[i].topic))) {
+                sc.rows[kept++] = sc.rows[i];
+            } else {
+                free(sc.rows[i].topic);
+                free(sc.rows[i].meta);
+            }
+        }
+        sc.n = kept;
+    }
     int32_t nt = 0;
     for (size_t i = 0; i < sc.n; i++)
         if (i == 0 || strcmp(sc.rows[i].topic, sc.rows[i - 1].topic) != 0)

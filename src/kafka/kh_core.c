@@ -166,10 +166,16 @@ kh_metadata(wr_kreq *r)
         size_t count = 0;
         if (wr_log_topic_list(b->db, &names, &count, NULL) == WR_OK) {
             NEW_ARR(r, s->topics, wr_kp_metadata_resp_metadata_response_topic_desc, (int32_t)count);
+            int32_t shown = 0;
             for (size_t i = 0; i < count; i++) {
-                describe_topic(r, &s->topics.v[i], names[i]);
+                /* all topics: the ones the principal may DESCRIBE, as Kafka lists them */
+                if (b->acl == NULL || wr_acl_authorize(b->acl, r->conn->principal, r->conn->host,
+                                                       WR_ACL_OP_DESCRIBE, WR_ACL_RES_TOPIC,
+                                                       names[i], strlen(names[i])))
+                    describe_topic(r, &s->topics.v[shown++], names[i]);
                 free(names[i]);
             }
+            s->topics.n = s->topics.v != NULL ? shown : 0;
             free(names);
         }
         wr__kreq_finish(r);
@@ -184,7 +190,15 @@ kh_metadata(wr_kreq *r)
             t->error_code = WR_KERR_INVALID_REQUEST;
             continue;
         }
-        if (wr_log_topic_partitions(b->db, name) < 0 && may_create) {
+        if (!wr__kauthz_str(r, WR_ACL_OP_DESCRIBE, WR_ACL_RES_TOPIC, q->topics.v[i].name)) {
+            t->name = wr_kstr_of(astr(r, name));
+            t->error_code = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
+            continue;
+        }
+        /* auto-creation needs CREATE on the cluster or the topic */
+        if (wr_log_topic_partitions(b->db, name) < 0 && may_create &&
+            (b->acl == NULL || wr__kauthz_cluster(r, WR_ACL_OP_CREATE) ||
+             wr__kauthz_str(r, WR_ACL_OP_CREATE, WR_ACL_RES_TOPIC, q->topics.v[i].name))) {
             wr_err err = {0};
             int rc = wr_log_topic_create(b->db, name, b->opts.default_partitions, NULL, &err);
             if (rc != WR_OK && rc != WR_EEXIST) {
@@ -241,6 +255,10 @@ kh_create_topics(wr_kreq *r)
         } else if (parts == -1) {
             parts = b->opts.default_partitions;
         }
+        if (tr->error_code == WR_KERR_NONE && b->acl != NULL &&
+            !wr__kauthz_cluster(r, WR_ACL_OP_CREATE) &&
+            !wr__kauthz_str(r, WR_ACL_OP_CREATE, WR_ACL_RES_TOPIC, t->name))
+            tr->error_code = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
         if (tr->error_code == WR_KERR_NONE && !valid_topic_name(t->name.s)) {
             tr->error_code = WR_KERR_INVALID_TOPIC_EXCEPTION;
             tr->error_message = wr_kstr_of(wr_arena_printf(
@@ -304,6 +322,10 @@ kh_delete_topics(wr_kreq *r)
             q->topic_names.n);
     for (int32_t i = 0; i < s->responses.n; i++) {
         s->responses.v[i].name = q->topic_names.v[i];
+        if (!wr__kauthz_str(r, WR_ACL_OP_DELETE, WR_ACL_RES_TOPIC, q->topic_names.v[i])) {
+            s->responses.v[i].error_code = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
+            continue;
+        }
         wr_err err = {0};
         int rc = wr_log_topic_delete(b->db, q->topic_names.v[i].s, &err);
         s->responses.v[i].error_code = topic_err(rc);
@@ -576,6 +598,13 @@ kh_find_coordinator(wr_kreq *r)
         s->node_id = -1;
         s->port = -1;
         s->error_message = wr_kstr_of("unknown coordinator key type");
+    } else if (!wr__kauthz_str(r, WR_ACL_OP_DESCRIBE,
+                               q->key_type == 0 ? WR_ACL_RES_GROUP : WR_ACL_RES_TRANSACTIONAL_ID,
+                               q->key)) {
+        s->error_code = q->key_type == 0 ? WR_KERR_GROUP_AUTHORIZATION_FAILED
+                                         : WR_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        s->node_id = -1;
+        s->port = -1;
     } else {
         s->node_id = b->opts.node_id;
         s->host = wr_kstr_of(b->adv_host);
@@ -593,7 +622,25 @@ kh_init_producer_id(wr_kreq *r)
         wr_kp_new(r->arena, &wr_kp_init_producer_id_resp_desc, r->hdr.api_version);
     r->resp = s;
     if (q->transactional_id.s != NULL) {
+        /* the transaction APIs after it do not check their resources yet (super users only,
+           kh_acl.c): so transactional producers are for super users for now */
+        if (!wr__kauthz_super(r->conn) ||
+            !wr__kauthz_str(r, WR_ACL_OP_WRITE, WR_ACL_RES_TRANSACTIONAL_ID,
+                            q->transactional_id)) {
+            s->error_code = WR_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+            s->producer_id = -1;
+            s->producer_epoch = -1;
+            wr__kreq_finish(r);
+            return;
+        }
         wr__kh_init_producer_txn(r);
+        return;
+    }
+    if (!wr__kauthz_idempotent(r)) {
+        s->error_code = WR_KERR_CLUSTER_AUTHORIZATION_FAILED;
+        s->producer_id = -1;
+        s->producer_epoch = -1;
+        wr__kreq_finish(r);
         return;
     }
     if (q->producer_id >= 0 && q->producer_epoch >= 0 && q->producer_epoch < INT16_MAX - 1) {
@@ -644,6 +691,9 @@ static const wr_khandler handlers[] = {
     [WR_KAPI_TXN_OFFSET_COMMIT] = wr__kh_txn_offset_commit,
     [WR_KAPI_SASL_HANDSHAKE] = wr__kh_sasl_handshake,
     [WR_KAPI_SASL_AUTHENTICATE] = wr__kh_sasl_authenticate,
+    [WR_KAPI_CREATE_ACLS] = wr__kh_create_acls,
+    [WR_KAPI_DESCRIBE_ACLS] = wr__kh_describe_acls,
+    [WR_KAPI_DELETE_ACLS] = wr__kh_delete_acls,
 };
 
 wr_khandler

@@ -158,6 +158,10 @@ wr__kh_produce(wr_kreq *r)
         all_err = WR_KERR_UNSUPPORTED_VERSION; /* MessageSet v0/v1: as Kafka 4.0 */
     else if (q->acks != 0 && q->acks != 1 && q->acks != -1)
         all_err = WR_KERR_INVALID_REQUIRED_ACKS;
+    /* authorization: WRITE on the transactional id (all partitions), WRITE on each topic */
+    if (all_err == WR_KERR_NONE && q->transactional_id.s != NULL &&
+        !wr__kauthz_str(r, WR_ACL_OP_WRITE, WR_ACL_RES_TRANSACTIONAL_ID, q->transactional_id))
+        all_err = WR_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     bool any = false;
     for (int32_t i = 0; i < s->responses.n; i++) {
         wr_kp_produce_req_topic_produce_data *td = &q->topic_data.v[i];
@@ -167,11 +171,15 @@ wr__kh_produce(wr_kreq *r)
         tr->partition_responses.n = n;
         tr->partition_responses.v =
             wr_kp_new_array(r->arena, &wr_kp_produce_resp_partition_produce_response_desc, n, v);
+        int16_t terr = all_err;
+        if (terr == WR_KERR_NONE && n > 0 &&
+            !wr__kauthz_str(r, WR_ACL_OP_WRITE, WR_ACL_RES_TOPIC, td->name))
+            terr = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
         for (int32_t j = 0; j < n; j++) {
             tr->partition_responses.v[j].index = td->partition_data.v[j].index;
             tr->partition_responses.v[j].base_offset = -1;
-            tr->partition_responses.v[j].error_code = all_err;
-            any = true;
+            tr->partition_responses.v[j].error_code = terr;
+            any |= terr == WR_KERR_NONE;
         }
     }
     r->no_response = q->acks == 0;
@@ -243,6 +251,7 @@ fetch_fill(wr_kreq *r)
         int32_t np = ft->partitions.n > 0 ? ft->partitions.n : 0;
         tr->partitions.n = np;
         tr->partitions.v = wr_kp_new_array(r->arena, &wr_kp_fetch_resp_partition_data_desc, np, v);
+        bool readable = np == 0 || wr__kauthz_str(r, WR_ACL_OP_READ, WR_ACL_RES_TOPIC, ft->topic);
         for (int32_t j = 0; j < np; j++, k++) {
             const wr_kp_fetch_req_fetch_partition *fp = &ft->partitions.v[j];
             wr_kp_fetch_resp_partition_data *pr = &tr->partitions.v[j];
@@ -251,6 +260,10 @@ fetch_fill(wr_kreq *r)
             pr->aborted_transactions.n = -1;
             offs[2 * k] = r->data.len;
             offs[2 * k + 1] = 0;
+            if (!readable) {
+                pr->error_code = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             wr_partition *p = NULL;
             if (wr_log_partition(b->db, ft->topic.s, fp->partition, &p) != WR_OK) {
                 pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -353,10 +366,15 @@ wr__kh_list_offsets(wr_kreq *r)
         tr->partitions.n = np;
         tr->partitions.v = wr_kp_new_array(
             r->arena, &wr_kp_list_offsets_resp_list_offsets_partition_response_desc, np, v);
+        bool visible = np == 0 || wr__kauthz_str(r, WR_ACL_OP_DESCRIBE, WR_ACL_RES_TOPIC, t->name);
         for (int32_t j = 0; j < np; j++) {
             const wr_kp_list_offsets_req_list_offsets_partition *pq = &t->partitions.v[j];
             wr_kp_list_offsets_resp_list_offsets_partition_response *pr = &tr->partitions.v[j];
             pr->partition_index = pq->partition_index;
+            if (!visible) {
+                pr->error_code = WR_KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             wr_partition *p = NULL;
             if (wr_log_partition(b->db, t->name.s, pq->partition_index, &p) != WR_OK) {
                 pr->error_code = WR_KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -499,6 +499,14 @@ conn_dispatch(wr_kconn *c, uint8_t *frame, size_t len, size_t charged)
         conn_close(c);
         return false;
     }
+    if (c->b->acl != NULL && !wr__kauthz_api_covered(r->hdr.api_key) && !wr__kauthz_super(c)) {
+        /* fail closed: an API that does not check its resources yet is for super users */
+        wr_log(WR_LOG_WARN, "kafka", "%s: %s may not use API key %d (super users only for now); "
+               "closing", c->peer, c->principal, r->hdr.api_key);
+        req_free(r);
+        conn_close(c);
+        return false;
+    }
     /* queue first: the response keeps this place whatever happens next */
     if (c->tail != NULL)
         c->tail->next = r;
@@ -785,6 +793,7 @@ on_connection(uv_stream_t *server, int status)
             snprintf(c->peer, sizeof c->peer, "%s:%d", host,
                      ntohs(((struct sockaddr_in *)&ss)->sin_port));
         }
+        snprintf(c->host, sizeof c->host, "%s", host);
     }
     c->last_active_ms = wr__kmono_ms();
     c->next = b->conns;
@@ -961,12 +970,23 @@ wr_broker_create(const wr_broker_opts *opts, wr_logdb *db, wr_broker **out, wr_e
     b->opts.tls = (wr_tls_opts){0};  /* read into b->tls; the strings are not kept */
     b->sasl_mechs = sasl_mechs;
     pthread_mutex_init(&b->tls_mu, NULL);
+    if (opts->authorizer) {
+        mrc = wr_acl_store_open(db, opts->super_users, opts->allow_everyone_if_no_acl, &b->acl,
+                                err);
+        if (mrc != WR_OK) {
+            pthread_mutex_destroy(&b->tls_mu);
+            free(b);
+            return mrc;
+        }
+    }
+    b->opts.super_users = NULL; /* read into b->acl */
     if (opts->security_protocol == WR_BROKER_SSL || opts->security_protocol == WR_BROKER_SASL_SSL) {
         mrc = wr_tls_ctx_create(&opts->tls, &b->tls, err);
         if (mrc == WR_OK && wr_tls_opts_copy(&opts->tls, &b->tls_opts) != WR_OK)
             mrc = wr_err_set(err, WR_ENOMEM, "broker: out of memory");
         if (mrc != WR_OK) {
             wr_tls_ctx_destroy(b->tls);
+            wr_acl_store_close(b->acl);
             pthread_mutex_destroy(&b->tls_mu);
             free(b);
             return mrc;
@@ -1039,6 +1059,7 @@ fail:
     if (rc == WR_ENOMEM)
         wr_err_set(err, rc, "broker: out of memory");
 fail_early:
+    wr_acl_store_close(b->acl);
     wr_tls_ctx_destroy(b->tls);
     wr_tls_opts_free(&b->tls_opts);
     pthread_mutex_destroy(&b->tls_mu);
@@ -1112,6 +1133,7 @@ wr_broker_destroy(wr_broker *b)
     wr_connlimit_free(&b->connlimit);
     wr_tls_ctx_destroy(b->tls);
     wr_tls_opts_free(&b->tls_opts);
+    wr_acl_store_close(b->acl);
     pthread_mutex_destroy(&b->tls_mu);
     free(b->ip_overrides);
     free(b->listen_host);

@@ -10,7 +10,7 @@ command -v node >/dev/null && command -v npm >/dev/null ||
     { echo "SKIP: node and npm are not installed"; exit 77; }
 NPMDIR=${WEIR_NPM_DIR:-${TMPDIR:-/tmp}/weir-npm-kafkajs}
 mkdir -p "$NPMDIR"
-cp "$here/kafkajs/package.json" "$here/kafkajs/sasl_test.js" "$NPMDIR/"
+cp "$here/kafkajs/package.json" "$here/kafkajs/sasl_test.js" "$here/kafkajs/acl_test.js" "$NPMDIR/"
 if [ ! -d "$NPMDIR/node_modules/kafkajs" ]; then
     (cd "$NPMDIR" && npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1) ||
         { echo "FAIL: npm install kafkajs"; cat "$NPMDIR/npm.log"; exit 1; }
@@ -45,4 +45,22 @@ echo "# re-authentication"
 timeout 120 node "$NPMDIR/sasl_test.js" "$B" - reauth || kafka_fail "kafkajs with re-authentication"
 grep -q "re-authenticated as User:bob" "$KAFKA_LOG" || kafka_fail "kafkajs did not re-authenticate"
 kafka_stop
+# ACLs: authorizer.class.name=acl, super.users=User:admin; the matrix, then a restart
+"$bin" users add admin --password admin-secret --data-dir "$d/acl" >/dev/null
+"$bin" users add alice --password alice-secret --data-dir "$d/acl" >/dev/null
+"$bin" users add bob --password bob-secret --data-dir "$d/acl" >/dev/null
+for phase in grant after-restart; do
+    kafka_start_server "$bin" --data-dir "$d/acl" \
+        --property "listeners=SASL_PLAINTEXT://127.0.0.1:0,http://127.0.0.1:0" \
+        --property authorizer.class.name=acl --property super.users=User:admin \
+        --property auto.create.topics.enable=false --property log.flush.policy=none
+    echo "# ACLs: $phase"
+    timeout 120 node "$NPMDIR/acl_test.js" "$B" "$phase" || kafka_fail "kafkajs ACLs ($phase)"
+    if [ "$phase" = grant ]; then
+        grep -q "User:alice denied FindCoordinator on g-other (group)" "$KAFKA_LOG" ||
+            kafka_fail "no denial of alice's FindCoordinator for g-other"
+    fi
+    kafka_stop
+done
+grep -q "User:alice denied Metadata on orders (topic)" "$KAFKA_LOG" || kafka_fail "no log line for a denial"
 echo OK
