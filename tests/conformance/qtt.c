@@ -24,9 +24,9 @@
  *
  * Each case gets a temporary log directory, topics named in "topics", inputs and the CREATE
  * statements' KAFKA_TOPIC (1 partition unless given), auto.offset.reset=earliest, then:
- * the statements (one script, one a line), each input appended (partition by murmur2 of the key, as Kafka's
- * producers do; a windowed input key gets its window's bytes) and the queries run until idle
- * before the next. As ksqlDB's TestExecutor does, the outputs are compared topic by topic
+ * the statements (one script, one a line), each input appended (partition by murmur2 of the key, as
+ * Kafka's producers do; a windowed input key gets its window's bytes) and the queries run until
+ * idle before the next. As ksqlDB's TestExecutor does, the outputs are compared topic by topic
  * (topics in order of first mention): the topic's records in partition, then offset order,
  * must be as many as expected and each equal: key and value as JSON values, the window when
  * the expected record has one (and none when it has not), the headers (none when not given),
@@ -47,9 +47,10 @@
  * its "partitions" and, when a source reads it, its keyFormat/valueFormat "format".
  *
  * The engine runs with a transaction coordinator over the case's log, so the queries run
- * exactly_once_v2 (weir's default) with commit.interval.ms=0 (set, as ksql.streams.commit.interval.ms,
- * before the case's own properties): every run commits, and outputs are read back as a read_committed consumer reads
- * them (wr_log_read_committed: no markers, no aborted records).
+ * exactly_once_v2 (weir's default) with commit.interval.ms=0 (set, as
+ * ksql.streams.commit.interval.ms, before the case's own properties): every run commits, and
+ * outputs are read back as a read_committed consumer reads them (wr_log_read_committed: no markers,
+ * no aborted records).
  *
  * Each case runs in a child process (unless -s), so a case that crashes or runs longer than -t
  * seconds (default 120) fails as that case and the run goes on. Prints a line per failing case
@@ -264,7 +265,8 @@ produce(wr_engine *e, wr_logdb *db, const json_t *in, char *why, size_t whylen)
         /* a windowed key (a source over a windowed table's topic): the window's bytes end it */
         if (knull)
             knull = false;
-        wr_window_key_put(&kb, window_is_session(jw), json_integer_value(json_object_get(jw, "start")),
+        wr_window_key_put(&kb, window_is_session(jw),
+                          json_integer_value(json_object_get(jw, "start")),
                           json_integer_value(json_object_get(jw, "end")));
     }
     if (rc == 0 && !vnull) {
@@ -584,7 +586,8 @@ static const char *
 format_of(const json_t *f)
 {
     /* {"format": "KAFKA", ...} or, in later files, "KAFKA" */
-    return json_is_string(f) ? json_string_value(f) : json_string_value(json_object_get(f, "format"));
+    return json_is_string(f) ? json_string_value(f)
+                             : json_string_value(json_object_get(f, "format"));
 }
 
 /* post.sources[i]: the source must exist with the given type, schema and formats. */
@@ -667,7 +670,8 @@ check_source(wr_engine *e, wr_session *ss, const json_t *src, wr_buf *diff)
         norm_schema(xs, &norm_x);
         norm_schema((const char *)sch.data, &norm_g);
         if (strcmp((const char *)norm_x.data, (const char *)norm_g.data) != 0)
-            wr_buf_printf(diff, "  post: source %s\n    expected schema: %s\n    got:             %s\n",
+            wr_buf_printf(diff,
+                          "  post: source %s\n    expected schema: %s\n    got:             %s\n",
                           name, xs, (const char *)sch.data);
     }
 out:
@@ -718,15 +722,16 @@ check_topics(wr_engine *e, wr_session *ss, wr_logdb *db, const json_t *pt, wr_bu
     if (bl != NULL) {
         regex_t re;
         if (regcomp(&re, bl, REG_EXTENDED | REG_NOSUB) != 0) {
-            wr_buf_printf(diff, "  post: blacklist %s is not a regular expression weir reads\n", bl);
+            wr_buf_printf(diff, "  post: blacklist %s is not a regular expression weir reads\n",
+                          bl);
         } else {
             char **names = NULL;
             size_t n = 0;
             if (wr_log_topic_list(db, &names, &n, NULL) == WR_OK)
                 for (size_t i = 0; i < n; i++) {
                     if (regexec(&re, names[i], 0, NULL, 0) == 0)
-                        wr_buf_printf(diff, "  post: topic %s matches the blacklist %s\n",
-                                      names[i], bl);
+                        wr_buf_printf(diff, "  post: topic %s matches the blacklist %s\n", names[i],
+                                      bl);
                     free(names[i]);
                 }
             free(names);
@@ -766,8 +771,8 @@ check_topics(wr_engine *e, wr_session *ss, wr_logdb *db, const json_t *pt, wr_bu
                 wr_buf_printf(diff, "  post: topic %s has key format %s, expected %s\n", tn, gkf,
                               xkf);
             if (xvf != NULL && gvf != NULL && strcasecmp(xvf, gvf) != 0)
-                wr_buf_printf(diff, "  post: topic %s has value format %s, expected %s\n", tn,
-                              gvf, xvf);
+                wr_buf_printf(diff, "  post: topic %s has value format %s, expected %s\n", tn, gvf,
+                              xvf);
             break;
         }
     }
@@ -788,11 +793,13 @@ exception_matches(const json_t *ex, const char *msg, int stmt, int nstmts, char 
     size_t tl = type ? strlen(type) : 0, sl = strlen("KsqlStatementException");
     if (tl >= sl && strcmp(type + tl - sl, "KsqlStatementException") == 0 && stmt != nstmts - 1) {
         if (stmt < 0)
-            snprintf(why, wl, "  expected %s from the last statement, got a failure at run time: %s",
-                     type, msg);
+            snprintf(why, wl,
+                     "  expected %s from the last statement, got a failure at run time: %s", type,
+                     msg);
         else
-            snprintf(why, wl, "  expected %s from the last statement, got one from statement %d: %s",
-                     type, stmt + 1, msg);
+            snprintf(why, wl,
+                     "  expected %s from the last statement, got one from statement %d: %s", type,
+                     stmt + 1, msg);
         return false;
     }
     return true;
@@ -980,8 +987,8 @@ run_case_body(const json_t *tc, char **stmts, int nstmts, char *why, size_t whyl
         size_t nexp = json_array_size(exp);
         for (size_t xi = 0; xi <= nexp; xi++) {
             json_t *x = xi < nexp ? json_array_get(exp, xi) : NULL;
-            if (x != NULL && strcmp(or_empty(json_string_value(json_object_get(x, "topic"))),
-                                    seen[ti]) != 0)
+            if (x != NULL &&
+                strcmp(or_empty(json_string_value(json_object_get(x, "topic"))), seen[ti]) != 0)
                 continue;
             if (x == NULL && k >= nouts)
                 break;
