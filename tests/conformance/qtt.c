@@ -1310,6 +1310,12 @@ main(int argc, char **argv)
     }
     if (first == argc)
         return usage();
+    /* Each case runs in a forked child, which would resolve every shared library's lazily bound
+       symbols again (a copy of the parent's GOT that it throws away): the runner executes itself
+       again once with LD_BIND_NOW, so they are bound before the first fork (halves the cost of a
+       case's fork). */
+    if (!single && getenv("LD_BIND_NOW") == NULL && setenv("LD_BIND_NOW", "1", 1) == 0)
+        execv("/proc/self/exe", argv); /* on failure, go on as we are */
     wr_log_set_level(verbose ? WR_LOG_INFO : WR_LOG_WARN);
     fns = wr_fn_registry_create();
     wr_err err = {0};
