@@ -37,6 +37,7 @@ typedef struct wr_fmt {
     bool wrap_single;   /* JSON: a single column is an object field (true) or the bare value */
     char delimiter;     /* DELIMITED */
     const bool *needed; /* decode only these columns (NULL: all); the others are left null */
+    bool key;           /* the columns are a key's (only for error messages) */
 } wr_fmt;
 
 /* "JSON", "DELIMITED", "KAFKA", "NONE" (any case) -> WR_OK; the formats weir does not serve yet

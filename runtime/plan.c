@@ -366,6 +366,28 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
 
 /* The repartition topic number n of q (created if need be) as rq's sink, and rq's key format:
    rs's key in the format rs->kf. */
+/* ksqlDB's NONE rule: a key format NONE inherited (not given in WITH) by a result that has key
+   columns (PARTITION BY, GROUP BY, a join) becomes the default key format: the session's
+   ksql.persistence.default.format.key, else KAFKA. */
+static int
+inherit_key_format(wr_session *ss, const wr_stmt *st, wr_source *sink, wr_err *err)
+{
+    if (sink->key_fmt != WR_FMT_NONE || eng_prop(st, "KEY_FORMAT") != NULL ||
+        eng_prop(st, "FORMAT") != NULL)
+        return WR_OK;
+    bool keyed = false;
+    for (int i = 0; i < sink->ncols; i++)
+        keyed = keyed || eng_is_key_role(sink->cols[i].role);
+    if (!keyed)
+        return WR_OK;
+    const char *dflt = ss ? wr_props_get(&ss->props, "ksql.persistence.default.format.key") : NULL;
+    sink->key_fmt = WR_FMT_KAFKA;
+    if (dflt != NULL && wr_fmt_parse_name(dflt, &sink->key_fmt) != WR_OK)
+        return wr_err_set(err, WR_EINVAL,
+                          "ksql.persistence.default.format.key: unknown format %s", dflt);
+    return WR_OK;
+}
+
 static int
 repart_sink(wr_engine *e, wr_query *q, int n, const repart_spec *rs, wr_query *rq, wr_err *err)
 {
@@ -380,7 +402,8 @@ repart_sink(wr_engine *e, wr_query *q, int n, const repart_spec *rs, wr_query *r
         names[i] = wr_arena_printf(a, "KEY%d", i);
         types[i] = rs->key[i]->type;
     }
-    rq->rekey_fmt = (wr_fmt){.kind = rs->kf, .ncols = rs->nkey, .names = names, .types = types};
+    rq->rekey_fmt =
+        (wr_fmt){.kind = rs->kf, .ncols = rs->nkey, .names = names, .types = types, .key = true};
     if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
         return eng_fail_at(err, (wr_loc){0}, "%s cannot be a %s key: %s", rs->key_text,
                            rs->kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
@@ -1230,6 +1253,8 @@ eng_exec_query_into(
                                   NULL};
         sink->ncols = ncols;
         if ((rc = eng_formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
+            goto fail;
+        if ((rc = inherit_key_format(ss, st, sink, err)) != WR_OK)
             goto fail;
         if (eng_prop(st, "WRAP_SINGLE_VALUE") == NULL)
             sink->wrap_single = src->wrap_single;
