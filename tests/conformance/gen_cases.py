@@ -272,7 +272,7 @@ files["insert"] = [
 
 # ---- statements and errors -----------------------------------------------------------------------
 files["errors"] = [
-    err("syntax error names the place", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);", "SELEC * FROM S;"], "line 2:1: syntax error at 'SELEC'"),
+    err("syntax error names the place", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);", "SELEC * FROM S;"], "line 2:1: Syntax Error\nUnknown statement 'SELEC'"),
     err("semantic error names line and column in the script", [SRC, "CREATE STREAM OUTPUT AS\n  SELECT ID, NAM FROM INPUT;"], "line 3:14: column 'NAM' cannot be resolved"),
     err("unknown column with a suggestion", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAM FROM INPUT;"], "column 'NAM' cannot be resolved; did you mean 'NAME'?"),
     err("unknown source", ["CREATE STREAM OUTPUT AS SELECT * FROM NOPE;"], "NOPE does not exist"),
