@@ -537,6 +537,14 @@ select_item
             $$->expr->qualifier = $1.s;
             $$->loc = WR_SQL_TO_LOC(@1);
         }
+    | primary ARROW '*'
+        {
+            /* every field of a STRUCT as a column of its own (ksqlDB's v->*) */
+            $$ = NEW(wr_select_item); OOM($$);
+            $$->expr = wr__sql_expr(LX, WR_E_STAR, @2); OOM($$->expr);
+            $$->expr->a = $1;
+            $$->loc = WR_SQL_TO_LOC(@1);
+        }
     ;
 
 opt_alias

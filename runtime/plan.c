@@ -92,12 +92,44 @@ plan_projection(wr_engine *e,
     const joinexec *J = qr->join;
     wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
     int cap = q->nitems + (J ? J->ncols : src->ncols) + 4, n = 0, gen = 0;
+    for (int i = 0; i < q->nitems; i++)
+        if (q->items[i].expr->kind == WR_E_STAR && q->items[i].expr->a != NULL)
+            cap += 1000; /* v->*: at most the fields of a STRUCT */
     outcol *cols = wr_arena_calloc(a, (size_t)cap, sizeof *cols);
     if (cols == NULL)
         return WR_ENOMEM;
     int rc;
     for (int i = 0; i < q->nitems; i++) {
         const wr_select_item *it = &q->items[i];
+        if (it->expr->kind == WR_E_STAR && it->expr->a != NULL) {
+            /* v->*: each field of the STRUCT v as a column named after the field */
+            wr_cexpr *sx;
+            if ((rc = wr_expr_analyze(&an, it->expr->a, &sx, err)) != WR_OK)
+                return rc;
+            if (sx->type == NULL || sx->type->kind != WR_T_STRUCT)
+                return eng_fail_at(err, it->loc, "->* needs a STRUCT");
+            for (int f = 0; f < sx->type->nfields; f++) {
+                wr_expr *d = wr_arena_calloc(a, 1, sizeof *d);
+                if (d == NULL)
+                    return WR_ENOMEM;
+                d->kind = WR_E_DEREF;
+                d->a = it->expr->a;
+                d->name = sx->type->fields[f].name;
+                d->loc = it->loc;
+                wr_cexpr *ce;
+                if ((rc = wr_expr_analyze(&an, d, &ce, err)) != WR_OK)
+                    return rc;
+                for (int j = 0; j < n; j++)
+                    if (strcmp(cols[j].name, d->name) == 0)
+                        return eng_fail_at(err, it->loc,
+                                           "duplicate value column name '%s'; give it an alias",
+                                           d->name);
+                if (n == cap)
+                    return eng_fail_at(err, it->loc, "too many columns");
+                cols[n++] = (outcol){d->name, ce, false, it->loc, ce->type, eng_expr_text(a, d)};
+            }
+            continue;
+        }
         if (it->expr->kind == WR_E_STAR && J != NULL) {
             /* every side's columns (or one side's: s.*), named <side>_<column> */
             bool any = false;

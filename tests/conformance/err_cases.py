@@ -298,6 +298,27 @@ pb = [
 ]
 files["err_partition"] = pb
 
+# ---- v->*: every field of a STRUCT -----------------------------------------------------------
+SS = "CREATE STREAM S (K INT KEY, V STRUCT<A INT, B STRING>, W STRUCT<C STRUCT<D INT>>) WITH (kafka_topic='s', value_format='JSON', partitions=1);"
+SV = {"V": {"A": 1, "B": "x"}, "W": {"C": {"D": 4}}}
+def scase(name, select, want):
+    return ok(name, [SS, f"CREATE STREAM O AS SELECT {select} FROM S;"],
+              [{"topic": "s", "key": 1, "value": SV}], [{"topic": "O", "key": 1, "value": want}])
+sa = [
+    scase("the fields of a struct", "K, V->*", {"A": 1, "B": "x"}),
+    scase("qualified", "S.K, S.V->*", {"A": 1, "B": "x"}),
+    scase("with other columns", "K, V->A AS FA, V->*", {"FA": 1, "A": 1, "B": "x"}),
+    scase("a nested struct", "K, W->C->*", {"D": 4}),
+    scase("a struct of structs", "K, W->*", {"C": {"D": 4}}),
+    scase("two structs", "K, V->*, W->C->*", {"A": 1, "B": "x", "D": 4}),
+    ok("a null struct gives null fields", [SS, "CREATE STREAM O AS SELECT K, V->* FROM S;"],
+       [{"topic": "s", "key": 1, "value": {"V": None}}], [{"topic": "O", "key": 1, "value": {"A": None, "B": None}}]),
+    err("->* of a non-struct", [SS, "CREATE STREAM O AS SELECT K, K->* FROM S;"], "->* needs a STRUCT"),
+    err("->* clashing with a column", [SS, "CREATE STREAM O AS SELECT K, V->A AS A, V->* FROM S;"],
+        "duplicate value column name 'A'"),
+]
+files["err_struct_all"] = sa
+
 total = 0
 for name, cases in files.items():
     with open(os.path.join(HERE, "cases", name + ".json"), "w") as f:
