@@ -92,9 +92,38 @@ fmt_refuse(const wr_fmt *f, wr_err *err, const char *reason, const wr_sql_type *
     return rc;
 }
 
+static bool
+has_map(const wr_sql_type *t)
+{
+    if (t == NULL)
+        return false;
+    if (t->kind == WR_T_MAP)
+        return true;
+    if (t->kind == WR_T_ARRAY)
+        return has_map(t->elem);
+    for (int i = 0; t->kind == WR_T_STRUCT && i < t->nfields; i++)
+        if (has_map(t->fields[i].type))
+            return true;
+    return false;
+}
+
 int
 wr_fmt_check(const wr_fmt *f, wr_err *err)
 {
+    for (int i = 0; f->key && i < f->ncols; i++)
+        if (has_map(f->types[i])) {
+            wr_buf b = WR_BUF_INIT;
+            wr_ast_format_type(&b, f->types[i]);
+            int rc = b.oom ? wr_err_set(err, WR_ENOMEM, "out of memory")
+                           : wr_err_set(err, WR_EINVAL,
+                                        "Map keys, including types that contain maps, are not "
+                                        "supported as they may lead to unexpected behavior due to "
+                                        "inconsistent serialization. Key column name: `%s`. Column "
+                                        "type: %.*s",
+                                        f->names[i], (int)b.len, (const char *)b.data);
+            wr_buf_free(&b);
+            return rc;
+        }
     switch (f->kind) {
     case WR_FMT_KAFKA:
         if (f->ncols > 1)

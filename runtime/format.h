@@ -44,7 +44,7 @@ typedef struct wr_fmt {
    (JSON_SR, AVRO, PROTOBUF, PROTOBUF_NOSR) -> WR_EUNSUPP; anything else -> WR_EINVAL. */
 int wr_fmt_parse_name(const char *name, wr_fmt_kind *out);
 
-/* Whether the format can carry these columns (KAFKA: one column of INT, BIGINT, DOUBLE, STRING
+/* Whether the format can carry these columns (no key holds a MAP, at any depth; KAFKA: one column of INT, BIGINT, DOUBLE, STRING
    or BYTES; DELIMITED: no ARRAY, MAP or STRUCT; NONE: no columns). */
 int wr_fmt_check(const wr_fmt *f, wr_err *err);
 
