@@ -256,6 +256,11 @@ wr_ast_format_expr(wr_buf *b, const wr_expr *e)
         wr_buf_printf(b, "%s", e->name);
         break;
     case WR_E_STAR:
+        if (e->a != NULL) { /* v->* */
+            wr_ast_format_expr(b, e->a);
+            wr_buf_printf(b, "->*");
+            break;
+        }
         wr_buf_printf(b, "%s%s*", e->qualifier ? e->qualifier : "", e->qualifier ? "." : "");
         break;
     case WR_E_UNARY: {

@@ -152,7 +152,7 @@ window_tag(char c)
 %token <str> STREAMS STRUCT TABLE TABLES TERMINATE THEN TOPIC TOPICS TRUE TUMBLING UNDEFINE UNSET
 %token <str> VALUES VARIABLES WHEN WHERE WINDOW WITH WITHIN
 
-%type <str> identifier nonreserved string opt_alias
+%type <str> identifier alias_identifier nonreserved string opt_alias
 %type <stmt> statement create insert_stmt drop show describe explain_target
 %type <select> query
 %type <item> select_item
@@ -175,6 +175,8 @@ window_tag(char c)
 %type <i64> opt_interval
 %type <wparam> window_param
 
+%precedence BARE_WORD /* STRUCT, MAP, ARRAY as a name: '(' or '[' after them is a constructor */
+%precedence '(' '['
 %left OR
 %left AND
 %precedence NOT
@@ -535,6 +537,14 @@ select_item
             $$->expr->qualifier = $1.s;
             $$->loc = WR_SQL_TO_LOC(@1);
         }
+    | primary ARROW '*'
+        {
+            /* every field of a STRUCT as a column of its own (ksqlDB's v->*) */
+            $$ = NEW(wr_select_item); OOM($$);
+            $$->expr = wr__sql_expr(LX, WR_E_STAR, @2); OOM($$->expr);
+            $$->expr->a = $1;
+            $$->loc = WR_SQL_TO_LOC(@1);
+        }
     ;
 
 opt_alias
@@ -555,7 +565,7 @@ relation
 
 source
     : identifier                       { $$ = NEW(wr_relation); OOM($$); $$->name = $1.s; $$->loc = WR_SQL_TO_LOC(@1); }
-    | identifier identifier            { $$ = NEW(wr_relation); OOM($$); $$->name = $1.s; $$->alias = $2.s; $$->loc = WR_SQL_TO_LOC(@1); }
+    | identifier alias_identifier      { $$ = NEW(wr_relation); OOM($$); $$->name = $1.s; $$->alias = $2.s; $$->loc = WR_SQL_TO_LOC(@1); }
     | identifier AS identifier         { $$ = NEW(wr_relation); OOM($$); $$->name = $1.s; $$->alias = $3.s; $$->loc = WR_SQL_TO_LOC(@1); }
     ;
 
@@ -933,6 +943,16 @@ string
     ;
 
 identifier
+    : alias_identifier                 { $$ = $1; }
+    | PARTITION                        { $$ = $1; }
+    | EMIT                             { $$ = $1; }
+    | STRUCT %prec BARE_WORD           { $$ = $1; }
+    | MAP %prec BARE_WORD              { $$ = $1; }
+    | ARRAY %prec BARE_WORD            { $$ = $1; }
+    ;
+
+/* a source's alias without AS: not PARTITION or EMIT, which may follow it */
+alias_identifier
     : IDENT                            { $$ = $1; }
     | QUOTED_IDENT                     { $$ = $1; }
     | nonreserved                      { $$ = $1; }
@@ -943,7 +963,7 @@ nonreserved
     : ADVANCE | BEGINNING | CHANGES | DEFINE | EXPLAIN | FINAL | GRACE | HEADER | HEADERS
     | HOPPING | KEY | LIST | PERIOD | PRIMARY | PRINT | PROPERTIES | QUERIES | REPLACE
     | RETENTION | SESSION | SET | SHOW | SIZE | TERMINATE | TOPIC | TOPICS | TUMBLING
-    | UNDEFINE | UNSET | VARIABLES | DELETE | FUNCTIONS | INTERVAL
+    | UNDEFINE | UNSET | VARIABLES | DELETE | FUNCTIONS | INTERVAL | FUNCTION
     ;
 
 %%
@@ -995,7 +1015,8 @@ is_nonreserved(yysymbol_kind_t k)
     case YYSYMBOL_SET: case YYSYMBOL_SHOW: case YYSYMBOL_SIZE: case YYSYMBOL_TERMINATE:
     case YYSYMBOL_TOPIC: case YYSYMBOL_TOPICS: case YYSYMBOL_TUMBLING: case YYSYMBOL_UNDEFINE:
     case YYSYMBOL_UNSET: case YYSYMBOL_VARIABLES: case YYSYMBOL_DELETE: case YYSYMBOL_FUNCTIONS:
-    case YYSYMBOL_INTERVAL:
+    case YYSYMBOL_INTERVAL: case YYSYMBOL_FUNCTION: case YYSYMBOL_PARTITION: case YYSYMBOL_EMIT:
+    case YYSYMBOL_STRUCT: case YYSYMBOL_MAP: case YYSYMBOL_ARRAY:
         return true;
     default:
         return false;
@@ -1018,8 +1039,75 @@ is_operator(yysymbol_kind_t k)
     }
 }
 
-/* "line L:C: syntax error at 'X': expected A, B or C; did you mean 'FROM'?" (or what the lexer
-   objected to). With LAC the expected tokens are exact for the state the error is in. */
+/* ksqlDB's statements, for "Did you mean"; the nearest by edit distance (the first of ties). */
+static const char *
+nearest_statement(const char *word, size_t len)
+{
+    static const char *const cmds[] = {"SELECT", "CREATE",    "INSERT", "DESCRIBE", "PRINT",
+                                       "EXPLAIN", "SHOW",     "LIST",   "TERMINATE", "PAUSE",
+                                       "RESUME", "DROP",      "SET",    "DEFINE",   "UNDEFINE",
+                                       "UNSET",  "ASSERT",    "ALTER"};
+    char up[32];
+    size_t n = len < sizeof up - 1 ? len : sizeof up - 1;
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)(word[i] >= 'a' && word[i] <= 'z' ? word[i] - 'a' + 'A' : word[i]);
+    up[n] = 0;
+    const char *best = cmds[0];
+    int bestd = 1 << 20;
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+        size_t m = strlen(cmds[c]);
+        int d[32][16];
+        for (size_t i = 0; i <= n; i++)
+            d[i][0] = (int)i;
+        for (size_t j = 0; j <= m; j++)
+            d[0][j] = (int)j;
+        for (size_t i = 1; i <= n; i++)
+            for (size_t j = 1; j <= m; j++) {
+                int v = d[i - 1][j - 1] + (up[i - 1] != cmds[c][j - 1]);
+                if (d[i - 1][j] + 1 < v)
+                    v = d[i - 1][j] + 1;
+                if (d[i][j - 1] + 1 < v)
+                    v = d[i][j - 1] + 1;
+                d[i][j] = v;
+            }
+        if (d[n][m] < bestd) {
+            bestd = d[n][m];
+            best = cmds[c];
+        }
+    }
+    return best;
+}
+
+/* Whether a closing ')' or ']' is among the expected tokens. */
+static bool
+closer_expected(const yysymbol_kind_t *exp, int ne)
+{
+    for (int i = 0; i < ne; i++) {
+        const char *name = yysymbol_name(exp[i]);
+        if (strcmp(name, "')'") == 0 || strcmp(name, "']'") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A keyword token (a word of the grammar that is not a name here). */
+static bool
+is_keyword(yysymbol_kind_t k)
+{
+    const char *name = yysymbol_name(k);
+    if (k == YYSYMBOL_IDENT || k == YYSYMBOL_QUOTED_IDENT || k == YYSYMBOL_STRING_VALUE ||
+        k == YYSYMBOL_INTEGER_VALUE || k == YYSYMBOL_DECIMAL_VALUE || k == YYSYMBOL_DOUBLE_VALUE ||
+        k == YYSYMBOL_LEX_ERROR)
+        return false;
+    return name[0] >= 'A' && name[0] <= 'Z';
+}
+
+/* ksqlDB's wording, "line L:C: Syntax Error\n" and then: "Unknown statement 'X'\nDid you mean
+   'SELECT'?" for a misspelt statement; "\"X\" is a reserved keyword and it can't be used as an
+   identifier. ..." for a reserved word where a name goes; "Syntax error at or near ';'\n'}', ']',
+   or ')' is missing" for an unclosed bracket; else "Syntax error at or near 'X': expected A, B or
+   C; did you mean 'FROM'?" (weir's list). What the lexer objected to is reported as such. With
+   LAC the expected tokens are exact for the state the error is in. */
 static int
 yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner)
 {
@@ -1043,18 +1131,33 @@ yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner)
     char msg[WR_ERR_MSG_MAX];
     size_t n = 0, len = at->last_off - at->first_off;
     const char *word = lx->text + at->first_off;
-    if (got == YYSYMBOL_YYEOF)
-        n += (size_t)snprintf(msg, sizeof msg, "syntax error: unexpected end of input");
-    else
-        n += (size_t)snprintf(msg, sizeof msg, "syntax error at '%.*s'", (int)(len > 40 ? 40 : len),
-                              word);
+    int wl = (int)(len > 40 ? 40 : len);
     yysymbol_kind_t exp[YYNTOKENS];
     int ne = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
-    if (has(exp, ne, YYSYMBOL_SELECT) && has(exp, ne, YYSYMBOL_CREATE)) {
-        n += (size_t)snprintf(msg + n, sizeof msg - n,
-                              ": expected a statement (SELECT, CREATE, INSERT, DROP, SHOW, "
-                              "DESCRIBE, EXPLAIN, PRINT, SET, DEFINE, TERMINATE, ...)");
-    } else if (has(exp, ne, YYSYMBOL_IDENT) && has(exp, ne, YYSYMBOL_STRING_VALUE) &&
+    n += (size_t)snprintf(msg, sizeof msg, "Syntax Error\n");
+    if (has(exp, ne, YYSYMBOL_SELECT) && has(exp, ne, YYSYMBOL_CREATE) && got != YYSYMBOL_YYEOF) {
+        wr__sql_fail(lx, *at, "%sUnknown statement '%.*s'\nDid you mean '%s'?", msg, wl, word,
+                     nearest_statement(word, len));
+        return 0;
+    }
+    bool expr_expected = has(exp, ne, YYSYMBOL_STRING_VALUE) && has(exp, ne, YYSYMBOL_INTEGER_VALUE);
+    if (has(exp, ne, YYSYMBOL_IDENT) && !expr_expected && got != YYSYMBOL_YYEOF && is_keyword(got)) {
+        wr__sql_fail(lx, *at,
+                     "%s\"%.*s\" is a reserved keyword and it can't be used as an identifier. "
+                     "You can use it as an identifier by escaping it as '%.*s' ",
+                     msg, wl, word, wl, word);
+        return 0;
+    }
+    if ((got == YYSYMBOL_YYEOF || got == YYSYMBOL_YYUNDEF || word[0] == ';') &&
+        closer_expected(exp, ne)) {
+        wr__sql_fail(lx, *at, "%sSyntax error at or near \";\"\n'}', ']', or ')' is missing", msg);
+        return 0;
+    }
+    if (got == YYSYMBOL_YYEOF)
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "Syntax error at or near end of input");
+    else
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "Syntax error at or near '%.*s'", wl, word);
+    if (has(exp, ne, YYSYMBOL_IDENT) && has(exp, ne, YYSYMBOL_STRING_VALUE) &&
                has(exp, ne, YYSYMBOL_INTEGER_VALUE)) {
         n += (size_t)snprintf(msg + n, sizeof msg - n, ": expected an expression");
     } else {

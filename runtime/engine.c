@@ -405,6 +405,7 @@ eng_make_fmt(wr_arena *a, const wr_source *s, bool key, wr_fmt *f)
 {
     memset(f, 0, sizeof *f);
     f->kind = key ? s->key_fmt : s->val_fmt;
+    f->key = key;
     f->wrap_single = key ? false : s->wrap_single;
     f->delimiter = s->delimiter;
     const char **names = wr_arena_calloc(a, (size_t)s->ncols + 1, sizeof *names);
@@ -1432,7 +1433,7 @@ relocate(wr_err *err, int base_line, int base_col)
     if (pl > 0 && strncmp(err->msg, prefix, (size_t)pl) == 0) {
         char rest[WR_ERR_MSG_MAX];
         snprintf(rest, sizeof rest, "%s", err->msg + pl);
-        snprintf(err->msg, sizeof err->msg, "line %d:%d: %.200s", nl, nc, rest);
+        snprintf(err->msg, sizeof err->msg, "line %d:%d: %.*s", nl, nc, WR_ERR_MSG_MAX - 32, rest);
     }
     err->line = nl;
     err->col = nc;

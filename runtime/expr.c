@@ -595,8 +595,8 @@ analyze(wr_analyzer *an, const wr_expr *e, wr_cexpr **out, wr_err *err)
         return WR_OK;
     if (an->after_aggregation && e->kind == WR_E_COLUMN && an->nparams == 0)
         return fail(err, e->loc,
-                    "non-aggregate SELECT expression %s%s%s is not part of GROUP BY: aggregate it "
-                    "or group by it",
+                    "Non-aggregate SELECT expression(s) not part of GROUP BY: %s%s%s\nEither add "
+                    "the column(s) to the GROUP BY or remove them from the SELECT.",
                     e->qualifier ? e->qualifier : "", e->qualifier ? "." : "", e->name);
     switch (e->kind) {
     case WR_E_NULL:

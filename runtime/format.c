@@ -49,40 +49,103 @@ kind_name(wr_fmt_kind k)
     return n[k];
 }
 
+/* ksqlDB's column list: "[`A` INTEGER KEY, `B` STRING]". */
+static void
+fmt_columns(wr_buf *b, const wr_fmt *f)
+{
+    wr_buf_printf(b, "[");
+    for (int i = 0; i < f->ncols; i++) {
+        wr_buf_printf(b, "%s`%s` ", i ? ", " : "", f->names[i]);
+        wr_ast_format_type(b, f->types[i]);
+        if (f->key)
+            wr_buf_printf(b, " KEY");
+    }
+    wr_buf_printf(b, "]");
+}
+
+/* ksqlDB's wording: "Key format does not support schema.\nformat: KAFKA\nschema:
+   Persistence{columns=[...], features=[]}\nreason: The 'KAFKA' format ..." */
+static int
+fmt_refuse(const wr_fmt *f, wr_err *err, const char *reason, const wr_sql_type *t)
+{
+    static const char *const n[] = {"JSON", "DELIMITED", "KAFKA", "NONE"};
+    wr_buf b = WR_BUF_INIT;
+    wr_buf_printf(&b, "%s format does not support schema.\nformat: %s\nschema: Persistence{columns=",
+                  f->key ? "Key" : "Value", n[f->kind]);
+    fmt_columns(&b, f);
+    wr_buf_printf(&b, ", features=[]}\nreason: The '%s' format %s", n[f->kind], reason);
+    if (t != NULL) {
+        /* the base type's name: ARRAY, not ARRAY<INTEGER> */
+        wr_buf tb = WR_BUF_INIT;
+        wr_ast_format_type(&tb, t);
+        size_t bl = 0;
+        while (bl < tb.len && tb.data[bl] != '<' && tb.data[bl] != '(')
+            bl++;
+        wr_buf_printf(&b, "'%.*s'", (int)bl, (const char *)tb.data);
+        wr_buf_free(&tb);
+    } else {
+        fmt_columns(&b, f);
+    }
+    int rc = b.oom ? wr_err_set(err, WR_ENOMEM, "out of memory")
+                   : wr_err_set(err, WR_EINVAL, "%.*s", (int)b.len, (const char *)b.data);
+    wr_buf_free(&b);
+    return rc;
+}
+
+static bool
+has_map(const wr_sql_type *t)
+{
+    if (t == NULL)
+        return false;
+    if (t->kind == WR_T_MAP)
+        return true;
+    if (t->kind == WR_T_ARRAY)
+        return has_map(t->elem);
+    for (int i = 0; t->kind == WR_T_STRUCT && i < t->nfields; i++)
+        if (has_map(t->fields[i].type))
+            return true;
+    return false;
+}
+
 int
 wr_fmt_check(const wr_fmt *f, wr_err *err)
 {
+    for (int i = 0; f->key && i < f->ncols; i++)
+        if (has_map(f->types[i])) {
+            wr_buf b = WR_BUF_INIT;
+            wr_ast_format_type(&b, f->types[i]);
+            int rc = b.oom ? wr_err_set(err, WR_ENOMEM, "out of memory")
+                           : wr_err_set(err, WR_EINVAL,
+                                        "Map keys, including types that contain maps, are not "
+                                        "supported as they may lead to unexpected behavior due to "
+                                        "inconsistent serialization. Key column name: `%s`. Column "
+                                        "type: %.*s",
+                                        f->names[i], (int)b.len, (const char *)b.data);
+            wr_buf_free(&b);
+            return rc;
+        }
     switch (f->kind) {
     case WR_FMT_KAFKA:
         if (f->ncols > 1)
-            return wr_err_set(err, WR_EINVAL,
-                              "the KAFKA format supports a single column only, got %d: use JSON or "
-                              "DELIMITED for several key columns",
-                              f->ncols);
+            return fmt_refuse(f, err, "only supports a single field. Got: ", NULL);
         for (int i = 0; i < f->ncols; i++) {
             wr_tkind k = f->types[i]->kind;
             if (k != WR_T_INT && k != WR_T_BIGINT && k != WR_T_DOUBLE && k != WR_T_STRING &&
                 k != WR_T_BYTES)
-                return wr_err_set(err, WR_EINVAL,
-                                  "the KAFKA format does not support the type of column %s: it "
-                                  "takes INT, BIGINT, DOUBLE, STRING or BYTES",
-                                  f->names[i]);
+                return fmt_refuse(f, err, "does not support type ", f->types[i]);
         }
         return WR_OK;
     case WR_FMT_DELIMITED:
         for (int i = 0; i < f->ncols; i++) {
             wr_tkind k = f->types[i]->kind;
             if (k == WR_T_ARRAY || k == WR_T_MAP || k == WR_T_STRUCT)
-                return wr_err_set(err, WR_EINVAL,
-                                  "the DELIMITED format does not support ARRAY, MAP or STRUCT "
-                                  "(column %s)",
-                                  f->names[i]);
+                return fmt_refuse(f, err, "does not support type ", f->types[i]);
         }
         return WR_OK;
     case WR_FMT_NONE:
         if (f->ncols > 0)
-            return wr_err_set(err, WR_EINVAL, "the NONE format cannot carry columns (%s)",
-                              f->names[0]);
+            return fmt_refuse(f, err, "can only be used when no columns are defined. Got: ",
+                              NULL);
         return WR_OK;
     case WR_FMT_JSON:
         return WR_OK;

@@ -37,13 +37,14 @@ typedef struct wr_fmt {
     bool wrap_single;   /* JSON: a single column is an object field (true) or the bare value */
     char delimiter;     /* DELIMITED */
     const bool *needed; /* decode only these columns (NULL: all); the others are left null */
+    bool key;           /* the columns are a key's (only for error messages) */
 } wr_fmt;
 
 /* "JSON", "DELIMITED", "KAFKA", "NONE" (any case) -> WR_OK; the formats weir does not serve yet
    (JSON_SR, AVRO, PROTOBUF, PROTOBUF_NOSR) -> WR_EUNSUPP; anything else -> WR_EINVAL. */
 int wr_fmt_parse_name(const char *name, wr_fmt_kind *out);
 
-/* Whether the format can carry these columns (KAFKA: one column of INT, BIGINT, DOUBLE, STRING
+/* Whether the format can carry these columns (no key holds a MAP, at any depth; KAFKA: one column of INT, BIGINT, DOUBLE, STRING
    or BYTES; DELIMITED: no ARRAY, MAP or STRUCT; NONE: no columns). */
 int wr_fmt_check(const wr_fmt *f, wr_err *err);
 

@@ -49,6 +49,35 @@ eng_expr_text(wr_arena *a, const wr_expr *x)
 }
 
 /* The sink's columns for select q over src (ksqlDB's rules for names and keys). */
+#define WR_MAX_KEY_NAMES 16
+
+/* ksqlDB's "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query
+   used to build `OUTPUT` must include the key columns A and B in its projection (eg, SELECT A,
+   B...)." (what: "key columns", "grouping expression" or "grouping expressions"). */
+static int
+key_missing(wr_err *err, wr_loc at, const char *sink, const char *what,
+            const char *const *names, int n)
+{
+    wr_buf and_list = WR_BUF_INIT, comma_list = WR_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        wr_buf_printf(&and_list, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
+        wr_buf_printf(&comma_list, "%s%s", i == 0 ? "" : ", ", names[i]);
+    }
+    wr_buf_put_u8(&and_list, 0);
+    wr_buf_put_u8(&comma_list, 0);
+    int rc = wr_buf_ok(&and_list) && wr_buf_ok(&comma_list)
+                 ? eng_fail_at(err, at,
+                               "Key missing from projection (ie, SELECT). See "
+                               "https://cnfl.io/2LV7ouS.\nThe query used to build `%s` must "
+                               "include the %s %s in its projection (eg, SELECT %s...).",
+                               sink ? sink : "the sink", what, (const char *)and_list.data,
+                               (const char *)comma_list.data)
+                 : wr_err_set(err, WR_ENOMEM, "out of memory");
+    wr_buf_free(&and_list);
+    wr_buf_free(&comma_list);
+    return rc;
+}
+
 static int
 plan_projection(wr_engine *e,
                 wr_query *qr,
@@ -63,12 +92,44 @@ plan_projection(wr_engine *e,
     const joinexec *J = qr->join;
     wr_analyzer an = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
     int cap = q->nitems + (J ? J->ncols : src->ncols) + 4, n = 0, gen = 0;
+    for (int i = 0; i < q->nitems; i++)
+        if (q->items[i].expr->kind == WR_E_STAR && q->items[i].expr->a != NULL)
+            cap += 1000; /* v->*: at most the fields of a STRUCT */
     outcol *cols = wr_arena_calloc(a, (size_t)cap, sizeof *cols);
     if (cols == NULL)
         return WR_ENOMEM;
     int rc;
     for (int i = 0; i < q->nitems; i++) {
         const wr_select_item *it = &q->items[i];
+        if (it->expr->kind == WR_E_STAR && it->expr->a != NULL) {
+            /* v->*: each field of the STRUCT v as a column named after the field */
+            wr_cexpr *sx;
+            if ((rc = wr_expr_analyze(&an, it->expr->a, &sx, err)) != WR_OK)
+                return rc;
+            if (sx->type == NULL || sx->type->kind != WR_T_STRUCT)
+                return eng_fail_at(err, it->loc, "->* needs a STRUCT");
+            for (int f = 0; f < sx->type->nfields; f++) {
+                wr_expr *d = wr_arena_calloc(a, 1, sizeof *d);
+                if (d == NULL)
+                    return WR_ENOMEM;
+                d->kind = WR_E_DEREF;
+                d->a = it->expr->a;
+                d->name = sx->type->fields[f].name;
+                d->loc = it->loc;
+                wr_cexpr *ce;
+                if ((rc = wr_expr_analyze(&an, d, &ce, err)) != WR_OK)
+                    return rc;
+                for (int j = 0; j < n; j++)
+                    if (strcmp(cols[j].name, d->name) == 0)
+                        return eng_fail_at(err, it->loc,
+                                           "duplicate value column name '%s'; give it an alias",
+                                           d->name);
+                if (n == cap)
+                    return eng_fail_at(err, it->loc, "too many columns");
+                cols[n++] = (outcol){d->name, ce, false, it->loc, ce->type, eng_expr_text(a, d)};
+            }
+            continue;
+        }
         if (it->expr->kind == WR_E_STAR && J != NULL) {
             /* every side's columns (or one side's: s.*), named <side>_<column> */
             bool any = false;
@@ -222,16 +283,21 @@ plan_projection(wr_engine *e,
                            "PARTITION BY is not supported on tables: %s is a table (its key is "
                            "its primary key)",
                            qr->src->name);
-    if (q->npartition > 1)
-        return eng_fail_at(err, q->partition_by[1]->loc,
-                           "PARTITION BY of several expressions is not supported yet");
-    if (q->npartition == 1) {
-        const wr_expr *pb = q->partition_by[0];
-        if (pb->kind == WR_E_NULL) {
-            *cols_out = cols;
-            *n_out = n;
-            return WR_OK; /* no key */
-        }
+    if (q->npartition == 1 && q->partition_by[0]->kind == WR_E_NULL) {
+        *cols_out = cols;
+        *n_out = n;
+        return WR_OK; /* no key */
+    }
+    /* PARTITION BY e1, e2, ...: each is a key column (projected, or added as ksqlDB does), the
+       key columns in the order of the PARTITION BY list */
+    int *keyat = q->npartition > 0 ? wr_arena_calloc(a, (size_t)q->npartition, sizeof *keyat) : NULL;
+    if (q->npartition > 0 && keyat == NULL)
+        return wr_err_set(err, WR_ENOMEM, "out of memory");
+    for (int p = 0; p < q->npartition; p++) {
+        const wr_expr *pb = q->partition_by[p];
+        if (pb->kind == WR_E_NULL)
+            return eng_fail_at(err, pb->loc,
+                               "PARTITION BY NULL cannot be combined with other expressions");
         wr_cexpr *pe;
         if ((rc = wr_expr_analyze(&an, pb, &pe, err)) != WR_OK)
             return rc;
@@ -264,12 +330,31 @@ plan_projection(wr_engine *e,
                 pb->kind == WR_E_COLUMN ? pb->name : wr_arena_printf(a, "KSQL_COL_%d", gen++);
             if (n == cap)
                 return eng_fail_at(err, pb->loc, "too many columns");
-            memmove(&cols[1], &cols[0], (size_t)n * sizeof *cols);
-            cols[0] = (outcol){name, pe, true, pb->loc, pe->type, eng_expr_text(a, pb)};
-            n++;
+            for (int j = 0; j < n; j++)
+                if (strcmp(cols[j].name, name) == 0)
+                    return eng_fail_at(err, pb->loc,
+                                       "duplicate value column name '%s'; give it an alias", name);
+            cols[n] = (outcol){name, pe, true, pb->loc, pe->type, eng_expr_text(a, pb)};
+            keyat[p] = n++;
+        } else if (cols[found].key) {
+            return eng_fail_at(err, pb->loc, "PARTITION BY names %s twice", cols[found].name);
         } else {
             cols[found].key = true;
+            keyat[p] = found;
         }
+    }
+    if (q->npartition > 0) {
+        /* key columns first, in the PARTITION BY order; the rest in projection order */
+        outcol *sorted = wr_arena_calloc(a, (size_t)cap, sizeof *sorted);
+        if (sorted == NULL)
+            return wr_err_set(err, WR_ENOMEM, "out of memory");
+        int m = 0;
+        for (int p = 0; p < q->npartition; p++)
+            sorted[m++] = cols[keyat[p]];
+        for (int j = 0; j < n; j++)
+            if (!cols[j].key)
+                sorted[m++] = cols[j];
+        memcpy(cols, sorted, (size_t)n * sizeof *cols);
     } else if (J != NULL) {
         /* the join key is the sink's key: a projected column or expression that holds it */
         int found = -1;
@@ -312,13 +397,14 @@ plan_projection(wr_engine *e,
                     found = j;
             if (found < 0 && e->transient)
                 continue; /* a push query's rows have no key */
-            if (found < 0)
-                return eng_fail_at(
-                    err, q->loc,
-                    "Key missing from projection (ie, SELECT). The query used to build "
-                    "the sink must include the key column %s in its projection (eg, "
-                    "SELECT %s...).",
-                    src->cols[k].name, src->cols[k].name);
+            if (found < 0) {
+                const char *names[WR_MAX_KEY_NAMES];
+                int nk = 0;
+                for (int c = 0; c < src->ncols && nk < WR_MAX_KEY_NAMES; c++)
+                    if (eng_is_key_role(src->cols[c].role))
+                        names[nk++] = src->cols[c].name;
+                return key_missing(err, q->loc, sink_name, "key columns", names, nk);
+            }
             cols[found].key = true;
         }
     }
@@ -366,6 +452,28 @@ eng_start_tasks(wr_engine *e, wr_session *ss, wr_query *qr, wr_err *err)
 
 /* The repartition topic number n of q (created if need be) as rq's sink, and rq's key format:
    rs's key in the format rs->kf. */
+/* ksqlDB's NONE rule: a key format NONE inherited (not given in WITH) by a result that has key
+   columns (PARTITION BY, GROUP BY, a join) becomes the default key format: the session's
+   ksql.persistence.default.format.key, else KAFKA. */
+static int
+inherit_key_format(wr_session *ss, const wr_stmt *st, wr_source *sink, wr_err *err)
+{
+    if (sink->key_fmt != WR_FMT_NONE || eng_prop(st, "KEY_FORMAT") != NULL ||
+        eng_prop(st, "FORMAT") != NULL)
+        return WR_OK;
+    bool keyed = false;
+    for (int i = 0; i < sink->ncols; i++)
+        keyed = keyed || eng_is_key_role(sink->cols[i].role);
+    if (!keyed)
+        return WR_OK;
+    const char *dflt = ss ? wr_props_get(&ss->props, "ksql.persistence.default.format.key") : NULL;
+    sink->key_fmt = WR_FMT_KAFKA;
+    if (dflt != NULL && wr_fmt_parse_name(dflt, &sink->key_fmt) != WR_OK)
+        return wr_err_set(err, WR_EINVAL,
+                          "ksql.persistence.default.format.key: unknown format %s", dflt);
+    return WR_OK;
+}
+
 static int
 repart_sink(wr_engine *e, wr_query *q, int n, const repart_spec *rs, wr_query *rq, wr_err *err)
 {
@@ -380,7 +488,8 @@ repart_sink(wr_engine *e, wr_query *q, int n, const repart_spec *rs, wr_query *r
         names[i] = wr_arena_printf(a, "KEY%d", i);
         types[i] = rs->key[i]->type;
     }
-    rq->rekey_fmt = (wr_fmt){.kind = rs->kf, .ncols = rs->nkey, .names = names, .types = types};
+    rq->rekey_fmt =
+        (wr_fmt){.kind = rs->kf, .ncols = rs->nkey, .names = names, .types = types, .key = true};
     if (wr_fmt_check(&rq->rekey_fmt, err) != WR_OK)
         return eng_fail_at(err, (wr_loc){0}, "%s cannot be a %s key: %s", rs->key_text,
                            rs->kf == WR_FMT_KAFKA ? "KAFKA" : "DELIMITED", err->msg);
@@ -675,8 +784,13 @@ collect_aggregates(wr_engine *e, wr_analyzer *in, const wr_expr *x, aggplan *ap,
    execution needs state stores and arrives with the stateful queries. The sink's key is the
    GROUP BY expression(s), which must be projected, as in ksqlDB. */
 static int
-plan_aggregate(
-    wr_engine *e, wr_query *qr, const wr_select *q, outcol **cols_out, int *n_out, wr_err *err)
+plan_aggregate(wr_engine *e,
+               wr_query *qr,
+               const wr_select *q,
+               const char *sink_name,
+               outcol **cols_out,
+               int *n_out,
+               wr_err *err)
 {
     wr_arena *a = qr->arena;
     wr_analyzer in = {.arena = a, .scope = &qr->scope, .fns = e->opts.fns};
@@ -849,11 +963,9 @@ plan_aggregate(
         for (int j = 0; j < nout; j++)
             found |= strcmp(cols[j].text, stext[g]) == 0;
         if (!found)
-            return eng_fail_at(
-                err, q->group_by[g]->loc,
-                "Key missing from projection (ie, SELECT). The query used to build the "
-                "sink must include the grouping expression %s in its projection",
-                stext[g]);
+            return key_missing(err, q->group_by[g]->loc, sink_name,
+                               q->ngroup > 1 ? "grouping expressions" : "grouping expression",
+                               (const char *const *)stext, q->ngroup);
     }
     if (q->having != NULL) {
         wr_cexpr *he;
@@ -1189,7 +1301,7 @@ eng_exec_query_into(
     }
     outcol *cols = NULL;
     int ncols = 0;
-    if ((rc = aggregated ? plan_aggregate(e, qr, q, &cols, &ncols, err)
+    if ((rc = aggregated ? plan_aggregate(e, qr, q, st->name, &cols, &ncols, err)
                          : plan_projection(e, qr, q, st->name, &cols, &ncols, err)) != WR_OK)
         goto fail;
     if (create && e->transient) {
@@ -1230,6 +1342,8 @@ eng_exec_query_into(
                                   NULL};
         sink->ncols = ncols;
         if ((rc = eng_formats(st, sink, src->key_fmt, src->val_fmt, false, err)) != WR_OK)
+            goto fail;
+        if ((rc = inherit_key_format(ss, st, sink, err)) != WR_OK)
             goto fail;
         if (eng_prop(st, "WRAP_SINGLE_VALUE") == NULL)
             sink->wrap_single = src->wrap_single;

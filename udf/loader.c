@@ -10,6 +10,7 @@
  */
 #include "udf/loader.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -270,24 +271,23 @@ u_resolve(const wr_fn_desc *self,
         }
     }
     if (best < 0) {
-        wr_buf takes = WR_BUF_INIT; /* the signatures on one line */
-        for (const char *p = self->signatures; *p; p++)
-            if (*p == '\n')
-                wr_buf_printf(&takes, ", ");
-            else
-                wr_buf_put_u8(&takes, (uint8_t)*p);
-        wr_buf_put_u8(&takes, 0);
+        /* ksqlDB's wording: "Function 'ucase' does not accept parameters (INTEGER).\nValid
+           alternatives are:\n..." (the name in lower case, as ksqlDB registers it) */
+        char low[64];
+        size_t ln = strlen(self->name) < sizeof low - 1 ? strlen(self->name) : sizeof low - 1;
+        for (size_t i = 0; i < ln; i++)
+            low[i] = (char)tolower((unsigned char)self->name[i]);
+        low[ln] = 0;
         const char *tl = wr_fn_type_list(a, args, n);
-        const char *tk = wr_buf_ok(&takes) ? (const char *)takes.data : self->signatures;
         if (conflict >= 0)
             wr_err_set(err, WR_ESEMANTIC,
-                       "function %s does not accept (%s): the arguments for %s must have a "
-                       "common type; it takes %s",
-                       self->name, tl, uf->sigs[conflict_sig].vars[conflict], tk);
+                       "Function '%s' does not accept parameters (%s): the arguments for %s must "
+                       "have a common type.\nValid alternatives are:\n%s",
+                       low, tl, uf->sigs[conflict_sig].vars[conflict], self->signatures);
         else
-            wr_err_set(err, WR_ESEMANTIC, "function %s does not accept (%s); it takes %s",
-                       self->name, tl, tk);
-        wr_buf_free(&takes);
+            wr_err_set(err, WR_ESEMANTIC,
+                       "Function '%s' does not accept parameters (%s).\nValid alternatives are:\n%s",
+                       low, tl, self->signatures);
         return NULL;
     }
     wr_sig_bind(&uf->sigs[best], a, args, n, bound, NULL);

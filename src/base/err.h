@@ -57,7 +57,7 @@ const char *wr_strerror(int code);
 /* Maps an errno value (positive) to the closest WR_E* code. */
 int wr_err_from_errno(int errnum);
 
-#define WR_ERR_MSG_MAX 256
+#define WR_ERR_MSG_MAX 512
 
 typedef struct wr_err {
     int code;                 /* WR_OK or a WR_E* code */

@@ -23,7 +23,7 @@ Test(base_err, set_formats_and_truncates)
     cr_assert_eq(err.code, WR_OK);
     cr_assert_eq(wr_err_set(&err, WR_EINVAL, "bad %s %d", "thing", 7), WR_EINVAL);
     cr_assert_str_eq(err.msg, "bad thing 7");
-    char longs[600];
+    char longs[WR_ERR_MSG_MAX + 100];
     memset(longs, 'x', sizeof longs - 1);
     longs[sizeof longs - 1] = '\0';
     wr_err_set(&err, WR_EINVAL, "%s", longs);
@@ -44,7 +44,7 @@ Test(base_err, prefix_adds_context)
     cr_assert_str_eq(err.msg, "file a.properties: bad value");
     cr_assert_eq(err.line, 2);
     cr_assert_eq(err.code, WR_EINVAL);
-    char longs[400];
+    char longs[WR_ERR_MSG_MAX - 20];
     memset(longs, 'y', sizeof longs - 1);
     longs[sizeof longs - 1] = '\0';
     wr_err_prefix(&err, "%s", longs);

@@ -272,7 +272,7 @@ files["insert"] = [
 
 # ---- statements and errors -----------------------------------------------------------------------
 files["errors"] = [
-    err("syntax error names the place", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);", "SELEC * FROM S;"], "line 2:1: syntax error at 'SELEC'"),
+    err("syntax error names the place", ["CREATE STREAM S (A INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);", "SELEC * FROM S;"], "line 2:1: Syntax Error\nUnknown statement 'SELEC'"),
     err("semantic error names line and column in the script", [SRC, "CREATE STREAM OUTPUT AS\n  SELECT ID, NAM FROM INPUT;"], "line 3:14: column 'NAM' cannot be resolved"),
     err("unknown column with a suggestion", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, NAM FROM INPUT;"], "column 'NAM' cannot be resolved; did you mean 'NAME'?"),
     err("unknown source", ["CREATE STREAM OUTPUT AS SELECT * FROM NOPE;"], "NOPE does not exist"),
@@ -303,11 +303,11 @@ files["errors"] = [
     err("mixed array types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, ARRAY[1, 'a'] FROM INPUT;"], "ARRAY mixes types INTEGER and STRING"),
     err("a stream from an aggregation", [SRC, "CREATE STREAM OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME;"], "Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT"),
     err("a table from a projection", [SRC, "CREATE TABLE OUTPUT AS SELECT ID, NAME FROM INPUT;"], "Your SELECT query produces a STREAM"),
-    err("a column neither grouped nor aggregated", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, AMOUNT, COUNT(*) FROM INPUT GROUP BY NAME;"], "line 2:37: non-aggregate SELECT expression AMOUNT is not part of GROUP BY"),
+    err("a column neither grouped nor aggregated", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, AMOUNT, COUNT(*) FROM INPUT GROUP BY NAME;"], "line 2:37: Non-aggregate SELECT expression(s) not part of GROUP BY: AMOUNT"),
     err("aggregate in WHERE", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WHERE COUNT(*) > 1 GROUP BY NAME;"], "aggregate function COUNT is only allowed in the select list and HAVING"),
     err("nested aggregates", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(COUNT(*)) FROM INPUT GROUP BY NAME;"], "aggregate functions cannot be nested"),
     err("grouping key not projected", [SRC, "CREATE TABLE OUTPUT AS SELECT COUNT(*) AS N FROM INPUT GROUP BY NAME;"], "must include the grouping expression NAME in its projection"),
-    err("aggregate of the wrong type", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "function SUM does not accept (STRING)"),
+    err("aggregate of the wrong type", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "Function 'sum' does not accept parameters (STRING)"),
     err("having must be boolean", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME HAVING COUNT(*);"], "HAVING needs a BOOLEAN expression"),
     err("window without group by", [SRC, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 1 HOUR);"], "WINDOW needs GROUP BY"),
 ]
@@ -426,12 +426,12 @@ files["explode"] = [
      "statements": [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(ARRAY[N, N * 10]) AS V FROM INPUT WHERE N > 1;"],
      "inputs": [rec({"N": 1}), rec({"N": 2}, k=2)],
      "outputs": [out({"V": 2}, k=2), out({"V": 20}, k=2)]},
-    err("explode of a non-array", [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(N) AS V FROM INPUT;"], "function EXPLODE does not accept (INTEGER)"),
+    err("explode of a non-array", [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(N) AS V FROM INPUT;"], "Function 'explode' does not accept parameters (INTEGER)"),
     err("two table functions", [XSRC, "CREATE STREAM OUTPUT AS SELECT ID, EXPLODE(TAGS) AS A, EXPLODE(TAGS) AS B FROM INPUT;"], "only one table function per query"),
 ]
 files["function_errors"] = [
-    err("wrong argument types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, UCASE(AMOUNT) FROM INPUT;"], "function UCASE does not accept (INTEGER); it takes UCASE(STRING) -> STRING"),
-    err("wrong argument count", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, SUBSTRING(NAME) FROM INPUT;"], "function SUBSTRING does not accept (STRING)"),
+    err("wrong argument types", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, UCASE(AMOUNT) FROM INPUT;"], "Function 'ucase' does not accept parameters (INTEGER).\nValid alternatives are:\nUCASE(STRING) -> STRING"),
+    err("wrong argument count", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, SUBSTRING(NAME) FROM INPUT;"], "Function 'substring' does not accept parameters (STRING)"),
     err("invalid constant regular expression", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, REGEXP_EXTRACT(NAME, '(') FROM INPUT;"], "invalid regular expression"),
     err("GREATEST needs a common type", [SRC, "CREATE STREAM OUTPUT AS SELECT ID, GREATEST(1, 'a') FROM INPUT;"], "must have a common type"),
 ]
@@ -752,8 +752,8 @@ files["windows"] = [
     err("TOPK k out of range", [S, "CREATE TABLE OUTPUT AS SELECT NAME, TOPK(AMOUNT, 0) FROM INPUT GROUP BY NAME;"], "k must be between 1 and 1000"),
     err("retention shorter than the window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT WINDOW TUMBLING (SIZE 10 SECONDS, RETENTION 5 SECONDS) GROUP BY NAME;"], "RETENTION (5000 ms) must be at least its SIZE plus its GRACE PERIOD"),
     err("EMIT FINAL without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, COUNT(*) FROM INPUT GROUP BY NAME EMIT FINAL;"], "EMIT FINAL is only for windowed aggregations"),
-    err("HISTOGRAM of a number", [S, "CREATE TABLE OUTPUT AS SELECT NAME, HISTOGRAM(AMOUNT) FROM INPUT GROUP BY NAME;"], "function HISTOGRAM does not accept (INTEGER)"),
-    err("SUM of a string", [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "function SUM does not accept (STRING)"),
+    err("HISTOGRAM of a number", [S, "CREATE TABLE OUTPUT AS SELECT NAME, HISTOGRAM(AMOUNT) FROM INPUT GROUP BY NAME;"], "Function 'histogram' does not accept parameters (INTEGER)"),
+    err("SUM of a string", [S, "CREATE TABLE OUTPUT AS SELECT NAME, SUM(NAME) FROM INPUT GROUP BY NAME;"], "Function 'sum' does not accept parameters (STRING)"),
     err("WINDOWSTART without a window", [S, "CREATE TABLE OUTPUT AS SELECT NAME, WINDOWSTART, COUNT(*) FROM INPUT GROUP BY NAME;"], "WINDOWSTART"),
 ]
 

@@ -206,9 +206,9 @@ Test(loader, builtins_are_a_library_registered_through_the_loader)
     const wr_sql_type *args[] = {type(a, "INT"), type(a, "STRING")};
     const wr_fn_desc *g = wr_fn_lookup(F, "GREATEST");
     cr_assert_null(g->resolve(g, a, args, 2, &variant, &err));
-    cr_assert_str_eq(err.msg, "function GREATEST does not accept (INTEGER, STRING): the "
-                              "arguments for T must have a common type; it takes "
-                              "GREATEST(T, T...) -> T");
+    cr_assert_str_eq(err.msg, "Function 'greatest' does not accept parameters (INTEGER, STRING): "
+                              "the arguments for T must have a common type.\nValid alternatives "
+                              "are:\nGREATEST(T, T...) -> T");
     const wr_fn_desc *r = wr_fn_lookup(F, "ROUND");
     const wr_sql_type *d[] = {type(a, "DECIMAL(10, 3)")};
     cr_assert(wr_type_equal(r->resolve(r, a, d, 1, &variant, &err), type(a, "DECIMAL(8, 0)")));

@@ -37,7 +37,7 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
   check("executeStatement: a syntax error comes back as ksqlDB's statement_error", () => {
     assert.strictEqual(r.status, 400);
     assert.strictEqual(r.error.error_code, 40001);
-    assert.match(r.error.message, /line 1:\d+: syntax error/);
+    assert.match(r.error.message, /line 1:\d+: Syntax Error/);
   });
 
   r = await client.insertInto("pets", { ID: 1, NAME: "rex" });
